@@ -1,0 +1,46 @@
+import type { Knex } from 'knex';
+import { buildMigration, describeNode, flattenParts, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+
+/** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
+export interface KnexMigrationModule {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+  config: { transaction: boolean };
+}
+
+function isMigration(value: unknown): value is Migration {
+  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
+}
+
+/**
+ * Turns links and nodes (or one migration from buildMigration) into a Knex migration module.
+ * Knex runs it in a transaction unless the migration cannot run in one.
+ *
+ * @example
+ * // migrations/20261122000000_legacy_link.mjs
+ * import { fdwLink, env } from 'pg-sync-link';
+ * import { knexMigration } from 'pg-sync-link/knex';
+ * export const { up, down, config } = knexMigration(fdwLink({ name: 'legacy', ... }));
+ */
+export function knexMigration(...parts: [Migration] | Part[]): KnexMigrationModule;
+export function knexMigration(...parts: unknown[]): KnexMigrationModule {
+  const migration =
+    parts.length === 1 && isMigration(parts[0])
+      ? parts[0]
+      : buildMigration(describeParts(parts as Part[]), ...(parts as Part[]));
+  return knexMigrationFrom(migration);
+}
+
+/** Same as knexMigration for a built migration, with options such as a statement log. */
+export function knexMigrationFrom(migration: Migration, options: RunOptions = {}): KnexMigrationModule {
+  const run = (direction: 'up' | 'down') => (knex: Knex) =>
+    runMigration(migration, direction, (sql) => knex.raw(sql).then(() => undefined), options);
+  return { up: run('up'), down: run('down'), config: { transaction: migration.transactional } };
+}
+
+function describeParts(parts: readonly Part[]): string {
+  return flattenParts(parts)
+    .filter((node) => node.kind !== 'fdw-extension')
+    .map(describeNode)
+    .join(', ') || 'pg-sync-link migration';
+}

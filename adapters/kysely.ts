@@ -1,0 +1,3 @@
+// The Kysely adapter (MigrationProvider) is not built yet; the entry point exists so the
+// package layout is stable. Until then, run migrations with runMigration from 'pg-sync-link'.
+export {};

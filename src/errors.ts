@@ -1,0 +1,81 @@
+/**
+ * Every error pg-sync-link throws is a SyncLinkError with a stable `code`, so callers can
+ * branch on the kind of problem without parsing messages. Messages say what to fix.
+ */
+export type SyncLinkErrorCode =
+  | 'INVALID_IDENTIFIER'
+  | 'INVALID_LITERAL'
+  | 'INVALID_OPTION'
+  | 'MISSING_ENV'
+  | 'SECRET_RESOLUTION_FAILED'
+  | 'MIGRATION_FAILED';
+
+export class SyncLinkError extends Error {
+  readonly code: SyncLinkErrorCode;
+
+  constructor(code: SyncLinkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A schema, table, column, server or role name that PostgreSQL cannot take or that is unsafe. */
+export class InvalidIdentifierError extends SyncLinkError {
+  constructor(
+    message: string,
+    readonly what: string,
+  ) {
+    super('INVALID_IDENTIFIER', message);
+  }
+}
+
+/** A string value that cannot become a SQL literal (PostgreSQL text cannot hold NUL). */
+export class InvalidLiteralError extends SyncLinkError {
+  constructor(message: string) {
+    super('INVALID_LITERAL', message);
+  }
+}
+
+/** An option that is missing, unknown or has a value of the wrong shape. `path` names it, e.g. `server.port`. */
+export class InvalidOptionError extends SyncLinkError {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super('INVALID_OPTION', message);
+  }
+}
+
+/** An `env('NAME')` value whose variable is not set when the migration runs. */
+export class MissingEnvError extends SyncLinkError {
+  constructor(
+    readonly variable: string,
+    usedFor: string,
+  ) {
+    super('MISSING_ENV', `Environment variable ${variable} is not set; it is needed for ${usedFor}. Set it before running the migration.`);
+  }
+}
+
+/** A `secret()` resolver that threw or returned something other than a string. */
+export class SecretResolutionError extends SyncLinkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SECRET_RESOLUTION_FAILED', message, options);
+  }
+}
+
+/**
+ * A statement failed on the server. `sql` is the statement with secrets redacted; the
+ * server's message is kept (with any secret value scrubbed) and its SQLSTATE is in `sqlState`.
+ */
+export class MigrationFailedError extends SyncLinkError {
+  constructor(
+    message: string,
+    readonly migration: string,
+    readonly direction: 'up' | 'down',
+    readonly sql: string,
+    readonly sqlState: string | undefined,
+  ) {
+    super('MIGRATION_FAILED', message);
+  }
+}

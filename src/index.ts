@@ -1,0 +1,29 @@
+export { fdwLink, type FdwLink, type FdwLinkOptions } from './link.js';
+export {
+  foreignServer,
+  userMapping,
+  foreignTable,
+  importForeignSchema,
+  describeNode,
+  type SyncNode,
+  type ForeignServerOptions,
+  type UserMappingOptions,
+  type MappingRole,
+  type ForeignTableOptions,
+  type ForeignColumnOptions,
+  type ImportForeignSchemaOptions,
+} from './nodes/index.js';
+export { buildMigration, flattenParts, previewMigration, type Migration, type Part } from './migration.js';
+export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
+export { env, secret, isDeferred, type Deferred } from './secrets.js';
+export { previewSql, quoteIdentifier, quoteLiteral, quoteQualifiedName, type QualifiedName, type Fragment } from './sql/index.js';
+export {
+  SyncLinkError,
+  InvalidIdentifierError,
+  InvalidLiteralError,
+  InvalidOptionError,
+  MissingEnvError,
+  SecretResolutionError,
+  MigrationFailedError,
+  type SyncLinkErrorCode,
+} from './errors.js';

@@ -1,0 +1,70 @@
+import { InvalidOptionError } from './errors.js';
+import {
+  fdwExtensionNode,
+  foreignServer,
+  foreignTable,
+  importForeignSchema,
+  userMapping,
+  type ForeignServerOptions,
+  type ForeignTableNode,
+  type ForeignTableOptions,
+  type ImportForeignSchemaNode,
+  type ImportForeignSchemaOptions,
+  type SyncNode,
+  type UserMappingOptions,
+} from './nodes/index.js';
+import { checkArray } from './spec/object.js';
+
+export interface FdwLinkOptions extends ForeignServerOptions {
+  /** Who connects to the remote as whom; the password is always env() or secret(). */
+  readonly userMappings?: readonly Omit<UserMappingOptions, 'server'>[];
+}
+
+/**
+ * A postgres_fdw link to one remote database: the extension, the foreign server and its user
+ * mappings, as one reversible unit. Its helpers build foreign tables on the same server.
+ *
+ * @example
+ * const legacy = fdwLink({
+ *   name: 'legacy', host: 'db.internal', port: 5432, dbname: 'legacy',
+ *   options: { fetch_size: 1000 },
+ *   userMappings: [{ user: env('LEGACY_DB_USER'), password: env('LEGACY_DB_PASSWORD') }],
+ * });
+ * // CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', port '5432', dbname 'legacy', fetch_size '1000')
+ * // CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" '[env:LEGACY_DB_USER]', password '[redacted env:LEGACY_DB_PASSWORD]')
+ */
+export interface FdwLink {
+  readonly kind: 'fdw-link';
+  /** The foreign server's name. */
+  readonly server: string;
+  readonly nodes: readonly SyncNode[];
+  foreignTable(options: Omit<ForeignTableOptions, 'server'>): ForeignTableNode;
+  importForeignSchema(options: Omit<ImportForeignSchemaOptions, 'server'>): ImportForeignSchemaNode;
+}
+
+export function fdwLink(options: FdwLinkOptions): FdwLink {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('fdwLink needs an options object: { name, host, port, dbname, userMappings }.', 'fdwLink');
+  }
+  const { userMappings = [], ...serverOptions } = options;
+  const server = foreignServer(serverOptions);
+  const mappings = checkArray(userMappings, `fdwLink "${server.name}".userMappings`).map((mapping) => {
+    if (typeof mapping === 'object' && mapping !== null && 'server' in mapping) {
+      throw new InvalidOptionError(`fdwLink "${server.name}": a user mapping's server is the link's own; leave server out.`, 'userMappings');
+    }
+    return userMapping({ ...(mapping as Omit<UserMappingOptions, 'server'>), server: server.name });
+  });
+  const seen = new Set<string>();
+  for (const mapping of mappings) {
+    const key = typeof mapping.role === 'string' ? mapping.role : `role:${mapping.role.role}`;
+    if (seen.has(key)) throw new InvalidOptionError(`fdwLink "${server.name}" maps ${key} twice.`, 'userMappings');
+    seen.add(key);
+  }
+  return Object.freeze({
+    kind: 'fdw-link' as const,
+    server: server.name,
+    nodes: Object.freeze([fdwExtensionNode, server, ...mappings]),
+    foreignTable: (table: Omit<ForeignTableOptions, 'server'>) => foreignTable({ ...table, server: server.name }),
+    importForeignSchema: (spec: Omit<ImportForeignSchemaOptions, 'server'>) => importForeignSchema({ ...spec, server: server.name }),
+  });
+}

@@ -1,0 +1,55 @@
+import { InvalidOptionError } from '../errors.js';
+import type { Deferred } from '../secrets.js';
+import { checkObject } from '../spec/object.js';
+import { checkOptions, optionsClause, SERVER_OPTIONS, type CheckedOption, type OptionValue } from '../spec/fdw-options.js';
+import { checkIdentifier, ident, sql } from '../sql/index.js';
+import type { Rendered } from './rendered.js';
+
+export interface ForeignServerOptions {
+  /** Local name of the foreign server, e.g. `legacy`. */
+  readonly name: string;
+  /** Host name, IP address or socket directory of the remote PostgreSQL server. */
+  readonly host: string | Deferred;
+  readonly port?: number | string | Deferred;
+  readonly dbname: string | Deferred;
+  /** Any other postgres_fdw server option: fetch_size, batch_size, use_remote_estimate, sslmode... */
+  readonly options?: Readonly<Record<string, OptionValue | undefined>>;
+}
+
+export interface ForeignServerNode {
+  readonly kind: 'foreign-server';
+  readonly name: string;
+  readonly options: readonly CheckedOption[];
+}
+
+const KEYS = ['name', 'host', 'port', 'dbname', 'options'] as const;
+
+export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
+  const spec = checkObject(input, 'fdwServer', KEYS);
+  const name = checkIdentifier(spec.name, 'foreign server');
+  const path = `foreign server "${name}"`;
+  for (const required of ['host', 'dbname'] as const) {
+    if (spec[required] === undefined || spec[required] === '') {
+      throw new InvalidOptionError(`${path} needs a ${required}: the remote server's ${required === 'host' ? 'host name or address' : 'database name'}.`, `${path}.${required}`);
+    }
+  }
+  const extra = (spec.options ?? {}) as Record<string, unknown>;
+  for (const key of ['host', 'port', 'dbname'] as const) {
+    if (key in extra) throw new InvalidOptionError(`${path}: give ${key} once, as a top-level field, not in options.`, `${path}.options.${key}`);
+  }
+  for (const key of ['user', 'password'] as const) {
+    if (key in extra) {
+      throw new InvalidOptionError(`${path}: ${key} belongs to a user mapping, not to the server; put it in userMappings.`, `${path}.options.${key}`);
+    }
+  }
+  const options = checkOptions(SERVER_OPTIONS, { host: spec.host, port: spec.port, dbname: spec.dbname, ...extra }, path);
+  return Object.freeze({ kind: 'foreign-server', name, options: Object.freeze(options) });
+}
+
+export function renderForeignServer(node: ForeignServerNode): Rendered {
+  const path = `foreign server "${node.name}"`;
+  return {
+    up: [sql`CREATE SERVER ${ident(node.name)} FOREIGN DATA WRAPPER postgres_fdw${optionsClause(node.options, path)}`],
+    down: [sql`DROP SERVER ${ident(node.name)}`],
+  };
+}

@@ -1,0 +1,51 @@
+import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
+import { renderForeignServer, type ForeignServerNode } from './foreign-server.js';
+import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
+import { renderImportForeignSchema, type ImportForeignSchemaNode } from './import-foreign-schema.js';
+import type { Rendered } from './rendered.js';
+import { renderUserMapping, type UserMappingNode } from './user-mapping.js';
+
+/** Every kind of object a migration can create. A new kind without a renderer does not compile. */
+export type SyncNode = FdwExtensionNode | ForeignServerNode | UserMappingNode | ForeignTableNode | ImportForeignSchemaNode;
+
+type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
+
+const renderers: Renderers = {
+  'fdw-extension': renderFdwExtension,
+  'foreign-server': renderForeignServer,
+  'user-mapping': renderUserMapping,
+  'foreign-table': renderForeignTable,
+  'import-foreign-schema': renderImportForeignSchema,
+};
+
+export function renderNode(node: SyncNode): Rendered {
+  const render = renderers[node.kind] as (node: SyncNode) => Rendered;
+  return render(node);
+}
+
+/** A short name for a node, used as a default migration id and in messages. */
+export function describeNode(node: SyncNode): string {
+  switch (node.kind) {
+    case 'fdw-extension':
+      return 'extension postgres_fdw';
+    case 'foreign-server':
+      return `server ${node.name}`;
+    case 'user-mapping':
+      return `user mapping ${typeof node.role === 'string' ? node.role : node.role.role} on ${node.server}`;
+    case 'foreign-table':
+      return `foreign table ${node.name.schema ? `${node.name.schema}.` : ''}${node.name.name}`;
+    case 'import-foreign-schema':
+      return `import ${node.server}:${node.remoteSchema} into ${node.into}`;
+  }
+}
+
+export function isSyncNode(value: unknown): value is SyncNode {
+  return typeof value === 'object' && value !== null && 'kind' in value && Object.hasOwn(renderers, (value as { kind: string }).kind);
+}
+
+export type { Rendered } from './rendered.js';
+export { fdwExtensionNode, type FdwExtensionNode } from './fdw-extension.js';
+export { foreignServer, type ForeignServerNode, type ForeignServerOptions } from './foreign-server.js';
+export { userMapping, type UserMappingNode, type UserMappingOptions, type MappingRole } from './user-mapping.js';
+export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type ForeignColumnOptions } from './foreign-table.js';
+export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';

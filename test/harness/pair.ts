@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { quoteIdentifier } from '../../src/sql/index.js';
+import { systemBindir, type BackendName } from './backends.js';
+import { startEmbedded } from './embedded.js';
+import { startExternal } from './external.js';
+import { startLocalCluster } from './local-cluster.js';
+import { withClient, type PgServer } from './server.js';
+import { startContainer } from './testcontainers.js';
+
+/** Two separate servers: "legacy" (the remote side) and "app" (where the link is installed). */
+export interface ServerPair {
+  readonly backend: BackendName;
+  readonly legacy: PgServer;
+  readonly app: PgServer;
+  /** A new, empty database on each server, named for the test. */
+  freshDatabases(prefix: string): Promise<{ legacy: string; app: string }>;
+  dispose(): Promise<void>;
+}
+
+function backendFromEnv(): BackendName {
+  const name = process.env.PG_SYNC_LINK_BACKEND ?? 'embedded';
+  if (!['embedded', 'system', 'external', 'testcontainers'].includes(name)) {
+    throw new Error(`PG_SYNC_LINK_BACKEND must be embedded, system, external or testcontainers, got ${name}.`);
+  }
+  return name as BackendName;
+}
+
+async function startServer(backend: BackendName, role: 'legacy' | 'app'): Promise<PgServer> {
+  switch (backend) {
+    case 'embedded':
+      return startEmbedded(role);
+    case 'system': {
+      const bindir = systemBindir();
+      if (!bindir) throw new Error('The system backend needs pg_config on PATH or PG_SYSTEM_BINDIR.');
+      return startLocalCluster(bindir, `system ${role}`);
+    }
+    case 'external':
+      return startExternal(role);
+    case 'testcontainers':
+      return startContainer(role);
+  }
+}
+
+/** Starts the pair for the backend this test project runs on (PG_SYNC_LINK_BACKEND). */
+export async function startPair(backend: BackendName = backendFromEnv()): Promise<ServerPair> {
+  const [legacy, app] = await Promise.all([startServer(backend, 'legacy'), startServer(backend, 'app')]);
+  const created: Array<{ server: PgServer; database: string }> = [];
+  return {
+    backend,
+    legacy,
+    app,
+    async freshDatabases(prefix) {
+      const suffix = randomBytes(4).toString('hex');
+      const names = { legacy: `${prefix}_legacy_${suffix}`, app: `${prefix}_app_${suffix}` };
+      for (const [server, database] of [
+        [legacy, names.legacy],
+        [app, names.app],
+      ] as const) {
+        await withClient(server, 'postgres', (client) => client.query(`CREATE DATABASE ${quoteIdentifier(database)}`));
+        created.push({ server, database });
+      }
+      return names;
+    },
+    async dispose() {
+      if (backend === 'external') {
+        for (const { server, database } of created.toReversed()) {
+          await withClient(server, 'postgres', (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`));
+        }
+      }
+      await Promise.all([legacy.dispose(), app.dispose()]);
+    },
+  };
+}

