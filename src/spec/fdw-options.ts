@@ -165,7 +165,7 @@ export function checkOption(
   if (isDeferred(value)) return { name, value, kind };
   let text: string;
   if (typeof value === 'boolean') text = String(value);
-  else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
+  else if (typeof value === 'number') text = String(value);
   else if (typeof value === 'string') text = value;
   else throw new InvalidOptionError(`${where} must be a string, number or boolean, got ${describe(value)}.`, where);
   const problem = problemWith(kind, text);

@@ -50,7 +50,10 @@ export async function resolveStatements(statements: readonly Fragment[]): Promis
 /** Replaces every secret value in `text` (raw or as it appears quoted) with [redacted]. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let scrubbed = text;
-  const forms = secrets.flatMap((value) => [quoteLiteral(value), value.replaceAll("'", "''"), value]);
+  const forms = secrets.flatMap((value) => {
+    const quotesDoubled = value.replaceAll("'", "''");
+    return [quoteLiteral(value), quotesDoubled.replaceAll('\\', '\\\\'), quotesDoubled, value];
+  });
   // Longest first, so a quoted form is replaced whole before its inner value.
   for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) {
     if (form.length > 0) scrubbed = scrubbed.replaceAll(form, '[redacted]');
