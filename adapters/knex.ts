@@ -34,8 +34,15 @@ export function knexMigration(...parts: unknown[]): KnexMigrationModule {
 /** Same as knexMigration for a built migration, with options such as a statement log. */
 export function knexMigrationFrom(migration: Migration, options: RunOptions = {}): KnexMigrationModule {
   const run = (direction: 'up' | 'down') => (knex: Knex) =>
-    runMigration(migration, direction, (sql) => knex.raw(sql).then(() => undefined), options);
+    runMigration(migration, direction, (sql, values) => knexRaw(knex, sql, values), options);
   return { up: run('up'), down: run('down'), config: { transaction: migration.transactional } };
+}
+
+// Knex binds with `?`; only our own statements carry values, and only as $1, $2...
+// Other statements are sent without bindings so a `?` in them stays as written.
+async function knexRaw(knex: Knex, sql: string, values: readonly string[]): Promise<void> {
+  if (values.length === 0) await knex.raw(sql);
+  else await knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]);
 }
 
 function describeParts(parts: readonly Part[]): string {

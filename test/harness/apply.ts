@@ -10,9 +10,9 @@ export async function applyInTransaction(
 ): Promise<void> {
   await client.query('BEGIN');
   try {
-    await runMigration(migration, direction, async (sql) => {
+    await runMigration(migration, direction, async (sql, values) => {
       sent.push(sql);
-      await client.query(sql);
+      await client.query(sql, [...values]);
     });
     await client.query('COMMIT');
   } catch (error) {

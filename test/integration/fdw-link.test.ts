@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, MigrationFailedError, MissingEnvError, InvalidOptionError, type FdwLink } from '../../src/index.js';
+import { buildMigration, env, fdwLink, MigrationFailedError, MissingEnvError, InvalidOptionError, runMigration, type FdwLink } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
@@ -141,6 +141,31 @@ describe('fdw link and foreign table', () => {
     });
     await applyInTransaction(app, buildMigration('env link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS })), 'up');
     expect(await readProducts(app, { name: 'p' })).toEqual(PRODUCT_ROWS);
+  });
+});
+
+describe('the password on the wire', () => {
+  it('is never in any statement text inside a transaction, and is cleared after use', async () => {
+    const link = legacyLink();
+    const migration = buildMigration('link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }));
+    const sent: string[] = [];
+    await applyInTransaction(app, migration, 'up', sent);
+    expect(sent.join('\n')).not.toContain(pair.legacy.password);
+    // The mapping really holds the password: the remote rows are readable.
+    expect(await readProducts(app, { name: 'p' })).toEqual(PRODUCT_ROWS);
+    const { rows } = await app.query(`SELECT coalesce(current_setting('pg_sync_link.secret_1', true), '') AS value`);
+    expect(rows).toEqual([{ value: '' }]);
+  });
+
+  it('outside a transaction, is sent as a quoted literal and works the same', async () => {
+    const before = await catalogSnapshot(app);
+    process.env.LEGACY_DB_PASSWORD = pair.legacy.password;
+    const link = legacyLink();
+    const migration = { ...buildMigration('link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS })), transactional: false };
+    await runMigration(migration, 'up', (sql, values) => app.query(sql, [...values]));
+    expect(await readProducts(app, { name: 'p' })).toEqual(PRODUCT_ROWS);
+    await runMigration(migration, 'down', (sql, values) => app.query(sql, [...values]));
+    expect(await catalogSnapshot(app)).toEqual(before);
   });
 });
 

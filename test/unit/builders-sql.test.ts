@@ -132,7 +132,7 @@ describe('import foreign schema', () => {
 
   it('picks a dollar-quote tag that no quoted value contains', () => {
     const node = importForeignSchema({ server: 'srv$pgsl$', remoteSchema: 'x$pgsl', into: 'y' });
-    const [upSql] = up(node);
+    const upSql = up(node)[0]!;
     expect(upSql.startsWith('DO $pgsl1$')).toBe(true);
     expect(upSql.endsWith('$pgsl1$')).toBe(true);
   });

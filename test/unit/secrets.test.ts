@@ -3,10 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, MissingEnvError, previewMigration, runMigration, secret, SecretResolutionError } from '../../src/index.js';
 import { resolveStatements, scrubSecrets } from '../../src/sql/index.js';
 
-const PASSWORD = "pa'ss\\wörd-🔑";
+const PASSWORD = "pa'ss\\wörd-🔑%s";
 
 function link(password = env('PG_SYNC_LINK_UNIT_PASSWORD')) {
   return fdwLink({ name: 'legacy', host: 'db', dbname: 'legacy', userMappings: [{ user: 'app', password }] });
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  const outcome = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(outcome instanceof Error)) throw new Error('expected a failure');
+  return outcome;
 }
 
 describe('deferred values', () => {
@@ -19,36 +28,65 @@ describe('deferred values', () => {
     expect(String(value)).toBe('[env:PG_SYNC_LINK_UNIT_PASSWORD]');
   });
 
-  it('are redacted in previews and resolved, quoted, only for execution', async () => {
-    process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
+  it('are redacted in previews', () => {
     const migration = buildMigration('link', link());
     expect(previewMigration(migration)).toContain(`password '[redacted env:PG_SYNC_LINK_UNIT_PASSWORD]'`);
     expect(previewMigration(migration)).not.toContain('wörd');
-    const { texts, secrets } = await resolveStatements(migration.up);
-    expect(texts[2]).toContain(`password E'pa''ss\\\\wörd-🔑'`);
-    expect(secrets).toEqual([PASSWORD]);
   });
 
-  it('fail with the variable named when it is not set', async () => {
+  it('in a transaction, a secret is bound as a parameter and never in any statement text', async () => {
+    process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
+    const migration = buildMigration('link', link());
+    const { executables, secrets } = await resolveStatements(migration.up, { transactional: true });
+    expect(secrets).toEqual([PASSWORD]);
+    expect(executables.map((executable) => executable.text).join('\n')).not.toContain('wörd');
+    const mapping = executables.filter((executable) => executable.statement === 2);
+    expect(mapping).toEqual([
+      { statement: 2, values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, true)` },
+      {
+        statement: 2,
+        values: [],
+        text: `DO $pgsl$BEGIN EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" ''app'', password %L)', pg_catalog.current_setting('pg_sync_link.secret_1')); END$pgsl$`,
+      },
+      { statement: 2, values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', true)` },
+    ]);
+  });
+
+  it('outside a transaction, a secret is a quoted literal', async () => {
+    process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
+    const migration = buildMigration('link', link());
+    const { executables } = await resolveStatements(migration.up, { transactional: false });
+    expect(executables[2]).toEqual({
+      statement: 2,
+      values: [],
+      text: `CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" 'app', password E'pa''ss\\\\wörd-🔑%s')`,
+    });
+  });
+
+  it('fail with the variable named when it is not set, before anything is sent', async () => {
     delete process.env.PG_SYNC_LINK_UNIT_MISSING;
     const migration = buildMigration('link', link(env('PG_SYNC_LINK_UNIT_MISSING')));
     const sent: string[] = [];
-    const run = runMigration(migration, 'up', async (sql) => void sent.push(sql));
-    await expect(run).rejects.toThrow(MissingEnvError);
-    await expect(run).rejects.toThrow(
-      'Environment variable PG_SYNC_LINK_UNIT_MISSING is not set; it is needed for user mapping for server "legacy" option password.',
+    const error = await failure(runMigration(migration, 'up', async (sql) => void sent.push(sql)));
+    expect(error).toBeInstanceOf(MissingEnvError);
+    expect(error.message).toBe(
+      'Environment variable PG_SYNC_LINK_UNIT_MISSING is not set; it is needed for user mapping for server "legacy" option password. Set it before running the migration.',
     );
     expect(sent).toEqual([]);
   });
 
   it('secret() resolvers may be async, and their failures do not leak their message', async () => {
     const ok = buildMigration('link', link(secret('vault legacy', async () => PASSWORD)));
-    const { secrets } = await resolveStatements(ok.up);
-    expect(secrets).toEqual([PASSWORD]);
-    const failing = buildMigration('link', link(secret('vault legacy', () => {
-      throw new Error(`could not decrypt ${PASSWORD}`);
-    })));
-    const error = await resolveStatements(failing.up).catch((caught: unknown) => caught as Error);
+    expect((await resolveStatements(ok.up, { transactional: true })).secrets).toEqual([PASSWORD]);
+    const failing = buildMigration(
+      'link',
+      link(
+        secret('vault legacy', () => {
+          throw new Error(`could not decrypt ${PASSWORD}`);
+        }),
+      ),
+    );
+    const error = await failure(resolveStatements(failing.up, { transactional: true }));
     expect(error).toBeInstanceOf(SecretResolutionError);
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
     expect(error.message).toBe('The resolver of secret "vault legacy" failed while resolving user mapping for server "legacy" option password.');
@@ -56,17 +94,19 @@ describe('deferred values', () => {
 
   it('a failing statement is reported with secrets scrubbed, whatever the runner put in the message', async () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
-    const migration = buildMigration('link', link());
-    const error = await runMigration(migration, 'up', async (sql) => {
-      // What Knex does: prefix the server's message with the SQL it sent.
-      if (sql.startsWith('CREATE USER MAPPING')) throw Object.assign(new Error(`${sql} - boom near 'pa''ss\\\\wörd-🔑'`), { code: '42601' });
-    }).catch((caught: unknown) => caught as Error);
-    expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 3: boom near '\[redacted\]'/);
+    const migration = { ...buildMigration('link', link()), transactional: false };
+    const error = await failure(
+      runMigration(migration, 'up', async (sql) => {
+        // What Knex does: prefix the server's message with the SQL it sent.
+        if (sql.startsWith('CREATE USER MAPPING')) throw Object.assign(new Error(`${sql} - boom near ${PASSWORD}`), { code: '42601' });
+      }),
+    );
+    expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 3: boom near \[redacted\]/);
     expect(error.message).toContain(`password '[redacted env:PG_SYNC_LINK_UNIT_PASSWORD]'`);
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
   });
 
   it('scrubSecrets removes raw and quoted forms', () => {
-    expect(scrubSecrets(`a ${PASSWORD} b 'pa''ss\\wörd-🔑' c`, [PASSWORD])).toBe("a [redacted] b '[redacted]' c");
+    expect(scrubSecrets(`a ${PASSWORD} b E'pa''ss\\\\wörd-🔑%s' c`, [PASSWORD])).toBe('a [redacted] b [redacted] c');
   });
 });
