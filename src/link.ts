@@ -4,6 +4,7 @@ import {
   foreignServer,
   foreignTable,
   importForeignSchema,
+  linkCheck,
   userMapping,
   type ForeignServerOptions,
   type ForeignTableNode,
@@ -13,11 +14,18 @@ import {
   type SyncNode,
   type UserMappingOptions,
 } from './nodes/index.js';
-import { checkArray } from './spec/object.js';
+import { checkArray, checkBoolean } from './spec/object.js';
 
 export interface FdwLinkOptions extends ForeignServerOptions {
   /** Who connects to the remote as whom; the password is always env() or secret(). */
   readonly userMappings?: readonly Omit<UserMappingOptions, 'server'>[];
+  /**
+   * Connect once through the new link when it is created, so a wrong host, port, dbname or
+   * password fails this migration (default true). Needs a mapping the migrating role uses:
+   * CURRENT_USER, CURRENT_ROLE, SESSION_USER or PUBLIC. Pass false to create a link to a
+   * server that is not up yet.
+   */
+  readonly verify?: boolean;
 }
 
 /**
@@ -46,7 +54,7 @@ export function fdwLink(options: FdwLinkOptions): FdwLink {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('fdwLink needs an options object: { name, host, port, dbname, userMappings }.', 'fdwLink');
   }
-  const { userMappings = [], ...serverOptions } = options;
+  const { userMappings = [], verify, ...serverOptions } = options;
   const server = foreignServer(serverOptions);
   const mappings = checkArray(userMappings, `fdwLink "${server.name}".userMappings`).map((mapping) => {
     if (typeof mapping === 'object' && mapping !== null && 'server' in mapping) {
@@ -60,10 +68,13 @@ export function fdwLink(options: FdwLinkOptions): FdwLink {
     if (seen.has(key)) throw new InvalidOptionError(`fdwLink "${server.name}" maps ${key} twice.`, 'userMappings');
     seen.add(key);
   }
+  const check = checkBoolean(verify, `fdwLink "${server.name}".verify`) ?? true;
+  // The check connects as the migrating role, which only a mapping of these roles covers.
+  const usable = mappings.some((mapping) => typeof mapping.role === 'string');
   return Object.freeze({
     kind: 'fdw-link' as const,
     server: server.name,
-    nodes: Object.freeze([fdwExtensionNode, server, ...mappings]),
+    nodes: Object.freeze([fdwExtensionNode, server, ...mappings, ...(check && usable ? [linkCheck(server.name)] : [])]),
     foreignTable: (table: Omit<ForeignTableOptions, 'server'>) => foreignTable({ ...table, server: server.name }),
     importForeignSchema: (spec: Omit<ImportForeignSchemaOptions, 'server'>) => importForeignSchema({ ...spec, server: server.name }),
   });

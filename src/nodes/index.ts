@@ -2,11 +2,18 @@ import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
 import { renderForeignServer, type ForeignServerNode } from './foreign-server.js';
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
 import { renderImportForeignSchema, type ImportForeignSchemaNode } from './import-foreign-schema.js';
+import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
 import type { Rendered } from './rendered.js';
 import { renderUserMapping, type UserMappingNode } from './user-mapping.js';
 
 /** Every kind of object a migration can create. A new kind without a renderer does not compile. */
-export type SyncNode = FdwExtensionNode | ForeignServerNode | UserMappingNode | ForeignTableNode | ImportForeignSchemaNode;
+export type SyncNode =
+  | FdwExtensionNode
+  | ForeignServerNode
+  | UserMappingNode
+  | LinkCheckNode
+  | ForeignTableNode
+  | ImportForeignSchemaNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -14,6 +21,7 @@ const renderers: Renderers = {
   'fdw-extension': renderFdwExtension,
   'foreign-server': renderForeignServer,
   'user-mapping': renderUserMapping,
+  'link-check': renderLinkCheck,
   'foreign-table': renderForeignTable,
   'import-foreign-schema': renderImportForeignSchema,
 };
@@ -32,6 +40,8 @@ export function describeNode(node: SyncNode): string {
       return `server ${node.name}`;
     case 'user-mapping':
       return `user mapping ${typeof node.role === 'string' ? node.role : node.role.role} on ${node.server}`;
+    case 'link-check':
+      return `check of ${node.server}`;
     case 'foreign-table':
       return `foreign table ${node.name.schema ? `${node.name.schema}.` : ''}${node.name.name}`;
     case 'import-foreign-schema':
@@ -48,4 +58,5 @@ export { fdwExtensionNode, type FdwExtensionNode } from './fdw-extension.js';
 export { foreignServer, type ForeignServerNode, type ForeignServerOptions } from './foreign-server.js';
 export { userMapping, type UserMappingNode, type UserMappingOptions, type MappingRole } from './user-mapping.js';
 export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type ForeignColumnOptions } from './foreign-table.js';
+export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';

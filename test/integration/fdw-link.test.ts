@@ -5,6 +5,7 @@ import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
 import { startPair, type ServerPair } from '../harness/pair.js';
+import { freePort } from '../harness/ports.js';
 import { connect } from '../harness/server.js';
 
 let pair: ServerPair;
@@ -169,6 +170,43 @@ describe('the password on the wire', () => {
   });
 });
 
+describe('the link is checked when it is created', () => {
+  it('an unreachable port fails the migration with what to check, and leaves nothing', async () => {
+    const before = await catalogSnapshot(app);
+    const closed = await freePort();
+    const link = fdwLink({
+      name: 'legacy',
+      host: '127.0.0.1',
+      port: closed,
+      dbname: legacyDb,
+      userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
+    });
+    const error = await applyInTransaction(app, buildMigration('link', link), 'up').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    const failure = error as MigrationFailedError;
+    expect(failure.sqlState).toBe('08001');
+    expect(failure.message).toMatch(/foreign server legacy cannot reach its remote database as role postgres: could not connect to server "legacy"/);
+    expect(failure.message).toContain(`port=${closed}`);
+    expect(failure.message).toMatch(/Hint: Check the host, port and dbname/);
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
+  it('a wrong password fails the migration without showing the password', async () => {
+    process.env.LEGACY_DB_PASSWORD = 'not-the-password-4711';
+    const error = await applyInTransaction(app, buildMigration('link', legacyLink()), 'up').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    expect((error as Error).message).toMatch(/password authentication failed/);
+    expect(JSON.stringify({ ...(error as object), message: (error as Error).message })).not.toContain('not-the-password-4711');
+  });
+
+  it('verify: false creates a link to a server that is not up yet', async () => {
+    const link = fdwLink({ name: 'later', host: '127.0.0.1', port: await freePort(), dbname: 'x', verify: false, userMappings: [{ user: 'u' }] });
+    await applyInTransaction(app, buildMigration('link', link), 'up');
+    const { rows } = await app.query(`SELECT srvname FROM pg_foreign_server`);
+    expect(rows).toEqual([{ srvname: 'later' }]);
+  });
+});
+
 describe('bad input stops before any SQL runs', () => {
   it('a missing environment variable names the variable and sends nothing', async () => {
     const before = await catalogSnapshot(app);
@@ -198,7 +236,15 @@ describe('bad input stops before any SQL runs', () => {
   it('a statement the server refuses fails with the migration named, secrets scrubbed, nothing half-applied', async () => {
     process.env.LEGACY_DB_PASSWORD = "s3cr'et-\\value";
     const before = await catalogSnapshot(app);
-    const link = legacyLink();
+    // Not checked on creation: the (wrong) password is only sent, never used.
+    const link = fdwLink({
+      name: 'legacy',
+      host: pair.legacy.peerHost,
+      port: pair.legacy.peerPort,
+      dbname: legacyDb,
+      verify: false,
+      userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
+    });
     // The foreign table points at a server that does not exist: the last statement fails.
     const broken = buildMigration('broken', link, link.foreignTable({ name: 'x', columns: [{ name: 'id', type: 'bigint' }] }), {
       ...link.foreignTable({ name: 'y', columns: [{ name: 'id', type: 'bigint' }] }),

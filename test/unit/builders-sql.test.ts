@@ -152,6 +152,7 @@ describe('fdwLink', () => {
       'DO $pgsl$',
       "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', port '5432', dbname 'legacy')",
       `CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" '[env:LEGACY_DB_USER]', password '[redacted env:LEGACY_DB_PASSWORD]')`,
+      'DO $pgsl$',
       'CREATE FOREIGN TABLE legacy_products (',
     ]);
     expect(migration.down.map(previewSql).map((sql) => sql.split('\n')[0])).toEqual([
@@ -161,6 +162,24 @@ describe('fdwLink', () => {
       'DO $pgsl$',
     ]);
     expect(migration.transactional).toBe(true);
+  });
+
+  it('checks the connection after the mappings, with nothing to undo', () => {
+    const link = fdwLink({ name: 'legacy', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] });
+    const migration = buildMigration('legacy', link);
+    const check = previewSql(migration.up.at(-1)!);
+    expect(check).toContain(`CREATE FOREIGN TABLE pg_temp.pg_sync_link_probe (one integer) SERVER legacy OPTIONS (schema_name 'pg_catalog', table_name 'pg_database');`);
+    expect(check).toContain('PERFORM 1 FROM pg_temp.pg_sync_link_probe LIMIT 1;');
+    expect(check).toContain(`pg_catalog.format('foreign server %I cannot reach its remote database as role %I: %s', 'legacy', CURRENT_USER, failure_message)`);
+    expect(migration.down).toHaveLength(3);
+  });
+
+  it('checks only when the migrating role has a mapping, and not when told not to', () => {
+    const count = (link: ReturnType<typeof fdwLink>) => buildMigration('x', link).up.length;
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] }))).toBe(4);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }], verify: false }))).toBe(3);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: { role: 'other' }, user: 'u' }] }))).toBe(3);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd' }))).toBe(2);
   });
 
   it('writes the shared extension once when two links share a migration', () => {

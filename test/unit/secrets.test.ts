@@ -101,7 +101,7 @@ describe('deferred values', () => {
         if (sql.startsWith('CREATE USER MAPPING')) throw Object.assign(new Error(`${sql} - boom near ${PASSWORD}`), { code: '42601' });
       }),
     );
-    expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 3: boom near \[redacted\]/);
+    expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 4: boom near \[redacted\]/);
     expect(error.message).toContain(`password '[redacted env:PG_SYNC_LINK_UNIT_PASSWORD]'`);
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
   });
