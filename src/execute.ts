@@ -1,6 +1,6 @@
 import { MigrationFailedError, SyncLinkError } from './errors.js';
 import type { Migration } from './migration.js';
-import { previewSql, resolveStatements, scrubSecrets } from './sql/index.js';
+import { previewSql, resolveStatements, scrubSecrets, type Executable } from './sql/index.js';
 
 /**
  * Runs one SQL statement on the runner's connection (or transaction). `values` fill `$1`, `$2`...
@@ -21,6 +21,20 @@ interface ServerError {
 }
 
 /**
+ * Knex prefixes a server error with the statement it sent, its values written in: `<sql> - <message>`.
+ * That prefix repeats the SQL (and could hold a secret), so it is cut off; the SQL is reported
+ * separately, redacted.
+ */
+function withoutRunnerPrefix(message: string, sent: Executable): string {
+  const [head = '', ...rest] = sent.text.split(/\$\d+/);
+  const tail = rest.at(-1);
+  if (!message.startsWith(head)) return message;
+  if (tail === undefined) return message.startsWith(`${head} - `) ? message.slice(head.length + 3) : message;
+  const end = message.indexOf(`${tail} - `, head.length);
+  return end === -1 ? message : message.slice(end + tail.length + 3);
+}
+
+/**
  * Runs a migration's statements in order through `execute`. Every deferred value is resolved
  * first, so a missing variable fails before any SQL runs. A failing statement becomes a
  * MigrationFailedError that names the migration and the statement, with secrets scrubbed.
@@ -31,21 +45,28 @@ export async function runMigration(
   execute: SqlExecutor,
   options: RunOptions = {},
 ): Promise<void> {
-  const statements = migration[direction];
-  const { executables, secrets } = await resolveStatements(statements, { transactional: migration.transactional });
-  for (const [position, { text, values, statement: index }] of executables.entries()) {
-    const preview = previewSql(statements[index]!);
-    // A statement sent in several parts (to bind a secret) is logged once, as written.
-    if (executables[position - 1]?.statement !== index) options.log?.(preview);
+  const fragments = migration[direction];
+  const { statements, secrets } = await resolveStatements(fragments);
+  for (const [index, { setup, main, cleanup }] of statements.entries()) {
+    const preview = previewSql(fragments[index]!);
+    options.log?.(preview);
     try {
-      await execute(text, values);
+      if (setup) await execute(setup.text, setup.values);
+      try {
+        await execute(main.text, main.values);
+      } finally {
+        // Best effort: in a transaction that failed, the rollback restores the setting anyway.
+        if (cleanup) await execute(cleanup.text, cleanup.values).catch(() => undefined);
+      }
     } catch (error) {
       if (error instanceof SyncLinkError) throw error;
       const server = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ServerError;
-      // Some runners (Knex) prefix the message with the SQL, which holds the secret values.
-      const message = String(server.message ?? 'unknown error').replace(`${text} - `, '');
+      const message = [setup, main, cleanup].reduce(
+        (text, executable) => (executable ? withoutRunnerPrefix(text, executable) : text),
+        String(server.message ?? 'unknown error'),
+      );
       const parts = [
-        `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${statements.length}: ${message}`,
+        `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${message}`,
         typeof server.detail === 'string' ? `Detail: ${server.detail}` : undefined,
         typeof server.hint === 'string' ? `Hint: ${server.hint}` : undefined,
         `SQL: ${preview}`,

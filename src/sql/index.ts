@@ -4,5 +4,5 @@ export { quoteLiteral } from './literal.js';
 export { sql, ident, columnType, qualified, literal, deferredLiteral, join, empty, dollarQuoted, isFragment } from './fragment.js';
 export type { Fragment, Chunk, DeferredLiteral } from './fragment.js';
 export { previewSql, resolveStatements, scrubSecrets } from './render.js';
-export type { ResolvedStatements, Executable, ResolveOptions } from './render.js';
+export type { ResolvedStatements, ResolvedStatement, Executable } from './render.js';
 export { checkTypeName } from './type-name.js';

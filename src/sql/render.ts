@@ -17,25 +17,27 @@ export function previewSql(statement: Fragment): string {
 export interface Executable {
   readonly text: string;
   readonly values: readonly string[];
-  /** Which statement of the migration this is part of (for error messages). */
-  readonly statement: number;
+}
+
+/**
+ * What one statement of a migration becomes on the wire. A statement that carries a secret is
+ * sent so that the secret is never in any statement's text: `setup` binds it as a parameter
+ * into a session setting, `main` is a DO block that builds the statement from the setting, and
+ * `cleanup` clears the setting, and must run whether `main` succeeded or not. Server logs,
+ * pg_stat_activity, pg_stat_statements and the runner's query log see only the setting's name.
+ * A session setting (not a transaction-local one) so this works in autocommit mode too; inside
+ * a transaction that rolls back, PostgreSQL restores the setting by itself.
+ */
+export interface ResolvedStatement {
+  readonly setup?: Executable;
+  readonly main: Executable;
+  readonly cleanup?: Executable;
 }
 
 /** Statements ready to send, and the secret values that must never be printed. */
 export interface ResolvedStatements {
-  readonly executables: readonly Executable[];
+  readonly statements: readonly ResolvedStatement[];
   readonly secrets: readonly string[];
-}
-
-export interface ResolveOptions {
-  /**
-   * Inside a transaction, a statement that carries a secret is sent so that the secret is never
-   * in any statement's text: it is bound as a parameter into a transaction-local setting, and a
-   * DO block builds the statement from it. Server logs, pg_stat_activity, pg_stat_statements and
-   * the runner's query log see only the setting's name. Outside a transaction that setting
-   * would not outlive its own statement, so the secret is written as a quoted literal.
-   */
-  readonly transactional: boolean;
 }
 
 const SECRET_SETTING = 'pg_sync_link.secret_';
@@ -55,8 +57,7 @@ function formatEscaped(text: string): string {
   return text.replaceAll('%', '%%');
 }
 
-/** The secret-free form of a statement: SET the secrets, build and run it in a DO block, clear them. */
-function throughSettings(parts: readonly (string | { secret: string })[], statement: number): Executable[] {
+function throughSettings(parts: readonly (string | { secret: string })[]): ResolvedStatement {
   const secrets = parts.filter((part): part is { secret: string } => typeof part !== 'string').map((part) => part.secret);
   const names = secrets.map((_, index) => quoteLiteral(`${SECRET_SETTING}${index + 1}`));
   const template = parts.map((part) => (typeof part === 'string' ? formatEscaped(part) : '%L')).join('');
@@ -64,21 +65,21 @@ function throughSettings(parts: readonly (string | { secret: string })[], statem
   const body = `BEGIN EXECUTE pg_catalog.format(${quoteLiteral(template)}${args}); END`;
   let tag = '$pgsl$';
   for (let n = 1; (body + tag).indexOf(tag) !== body.length; n += 1) tag = `$pgsl${n}$`;
-  return [
-    { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, true)`).join(', ')}`, values: secrets, statement },
-    { text: `DO ${tag}${body}${tag}`, values: [], statement },
-    { text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', true)`).join(', ')}`, values: [], statement },
-  ];
+  return {
+    setup: { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`, values: secrets },
+    main: { text: `DO ${tag}${body}${tag}`, values: [] },
+    cleanup: { text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', false)`).join(', ')}`, values: [] },
+  };
 }
 
 /**
  * Resolves every deferred value of every statement before any is run, so a missing variable
  * or an unusable value stops the migration before it changes anything.
  */
-export async function resolveStatements(statements: readonly Fragment[], options: ResolveOptions): Promise<ResolvedStatements> {
+export async function resolveStatements(fragments: readonly Fragment[]): Promise<ResolvedStatements> {
   const secrets: string[] = [];
-  const executables: Executable[] = [];
-  for (const [statement, fragment] of statements.entries()) {
+  const statements: ResolvedStatement[] = [];
+  for (const fragment of fragments) {
     const parts: (string | { secret: string })[] = [];
     for (const chunk of fragment.chunks) {
       if (typeof chunk === 'string') {
@@ -86,20 +87,13 @@ export async function resolveStatements(statements: readonly Fragment[], options
         continue;
       }
       const value = await resolveChunk(chunk);
-      if (chunk.sensitive) {
-        secrets.push(value);
-        parts.push(options.transactional ? { secret: value } : quoteLiteral(value));
-      } else {
-        parts.push(quoteLiteral(value));
-      }
+      if (chunk.sensitive) secrets.push(value);
+      parts.push(chunk.sensitive ? { secret: value } : quoteLiteral(value));
     }
-    if (parts.every((part) => typeof part === 'string')) {
-      executables.push({ text: parts.join(''), values: [], statement });
-    } else {
-      executables.push(...throughSettings(parts, statement));
-    }
+    const plain = parts.every((part) => typeof part === 'string');
+    statements.push(plain ? { main: { text: parts.join(''), values: [] } } : throughSettings(parts));
   }
-  return { executables, secrets };
+  return { statements, secrets };
 }
 
 /** Replaces every secret value in `text` (raw or as it appears quoted) with [redacted]. */

@@ -34,33 +34,34 @@ describe('deferred values', () => {
     expect(previewMigration(migration)).not.toContain('wörd');
   });
 
-  it('in a transaction, a secret is bound as a parameter and never in any statement text', async () => {
+  it('a secret is bound as a parameter into a setting, never in any statement text', async () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
     const migration = buildMigration('link', link());
-    const { executables, secrets } = await resolveStatements(migration.up, { transactional: true });
+    const { statements, secrets } = await resolveStatements(migration.up);
     expect(secrets).toEqual([PASSWORD]);
-    expect(executables.map((executable) => executable.text).join('\n')).not.toContain('wörd');
-    const mapping = executables.filter((executable) => executable.statement === 2);
-    expect(mapping).toEqual([
-      { statement: 2, values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, true)` },
-      {
-        statement: 2,
+    const texts = statements.flatMap((statement) => [statement.setup, statement.main, statement.cleanup]).map((executable) => executable?.text);
+    expect(texts.join('\n')).not.toContain('wörd');
+    expect(statements[2]).toEqual({
+      setup: { values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)` },
+      main: {
         values: [],
         text: `DO $pgsl$BEGIN EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" ''app'', password %L)', pg_catalog.current_setting('pg_sync_link.secret_1')); END$pgsl$`,
       },
-      { statement: 2, values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', true)` },
-    ]);
+      cleanup: { values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)` },
+    });
+    expect(statements[1]).toEqual({ main: { values: [], text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy')" } });
   });
 
-  it('outside a transaction, a secret is a quoted literal', async () => {
+  it('the setting is cleared even when the statement fails', async () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
-    const migration = buildMigration('link', link());
-    const { executables } = await resolveStatements(migration.up, { transactional: false });
-    expect(executables[2]).toEqual({
-      statement: 2,
-      values: [],
-      text: `CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" 'app', password E'pa''ss\\\\wörd-🔑%s')`,
-    });
+    const sent: string[] = [];
+    await failure(
+      runMigration(buildMigration('link', link()), 'up', async (sql) => {
+        sent.push(sql);
+        if (sql.startsWith('DO $pgsl$BEGIN EXECUTE')) throw new Error('mapping exists');
+      }),
+    );
+    expect(sent.at(-1)).toBe(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)`);
   });
 
   it('fail with the variable named when it is not set, before anything is sent', async () => {
@@ -77,7 +78,7 @@ describe('deferred values', () => {
 
   it('secret() resolvers may be async, and their failures do not leak their message', async () => {
     const ok = buildMigration('link', link(secret('vault legacy', async () => PASSWORD)));
-    expect((await resolveStatements(ok.up, { transactional: true })).secrets).toEqual([PASSWORD]);
+    expect((await resolveStatements(ok.up)).secrets).toEqual([PASSWORD]);
     const failing = buildMigration(
       'link',
       link(
@@ -86,7 +87,7 @@ describe('deferred values', () => {
         }),
       ),
     );
-    const error = await failure(resolveStatements(failing.up, { transactional: true }));
+    const error = await failure(resolveStatements(failing.up));
     expect(error).toBeInstanceOf(SecretResolutionError);
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
     expect(error.message).toBe('The resolver of secret "vault legacy" failed while resolving user mapping for server "legacy" option password.');
@@ -94,11 +95,11 @@ describe('deferred values', () => {
 
   it('a failing statement is reported with secrets scrubbed, whatever the runner put in the message', async () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
-    const migration = { ...buildMigration('link', link()), transactional: false };
+    const migration = buildMigration('link', link());
     const error = await failure(
-      runMigration(migration, 'up', async (sql) => {
-        // What Knex does: prefix the server's message with the SQL it sent.
-        if (sql.startsWith('CREATE USER MAPPING')) throw Object.assign(new Error(`${sql} - boom near ${PASSWORD}`), { code: '42601' });
+      runMigration(migration, 'up', async (sql, values) => {
+        // What Knex does: prefix the server's message with the SQL it sent, values inlined.
+        if (values.length > 0) throw Object.assign(new Error(`${sql.replace('$1', `'${values[0]}'`)} - boom near ${PASSWORD}`), { code: '42601' });
       }),
     );
     expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 4: boom near \[redacted\]/);

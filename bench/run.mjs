@@ -1,0 +1,13 @@
+// `npm run bench`: starts two embedded PostgreSQL servers and runs every benchmark. Each prints
+// what it measured; the last line is one JSON object of ratios to same-run baselines.
+import { startServer } from '../examples/support/embedded-server.mjs';
+import { benchFdwRead } from './fdw-read.mjs';
+
+const say = (/** @type {string} */ line) => console.log(line);
+const [legacy, app] = await Promise.all([startServer('legacy'), startServer('app')]);
+try {
+  const results = { ...(await benchFdwRead({ legacy, app }, say)) };
+  console.log(JSON.stringify(results));
+} finally {
+  await Promise.all([legacy.stop(), app.stop()]);
+}

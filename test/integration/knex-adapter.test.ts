@@ -1,0 +1,86 @@
+import knexFactory, { type Knex } from 'knex';
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { env, fdwLink, MigrationFailedError } from '../../src/index.js';
+import { knexMigration, type KnexMigrationModule } from '../../adapters/knex.js';
+import { catalogSnapshot } from '../harness/catalog.js';
+import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
+import { startPair, type ServerPair } from '../harness/pair.js';
+import { connect, connectionString } from '../harness/server.js';
+
+// Knex in this process, with the migrations handed over as a migration source.
+let pair: ServerPair;
+let app: pg.Client;
+let legacy: pg.Client;
+let db: Knex;
+let legacyDb: string;
+
+beforeAll(async () => {
+  pair = await startPair();
+});
+afterAll(async () => {
+  await pair?.dispose();
+});
+beforeEach(async (context) => {
+  const names = await pair.freshDatabases('knexadapter');
+  legacyDb = names.legacy;
+  legacy = await connect(pair.legacy, names.legacy);
+  app = await connect(pair.app, names.app);
+  await seedProducts(legacy);
+  db = knexFactory({ client: 'pg', connection: connectionString(pair.app, names.app) });
+  process.env.KNEX_ADAPTER_PASSWORD = pair.legacy.password;
+  context.onTestFinished(async () => {
+    await db.destroy();
+    await legacy.end();
+    await app.end();
+  });
+});
+
+function source(migrations: Record<string, KnexMigrationModule>): Knex.MigratorConfig {
+  return {
+    migrationSource: {
+      getMigrations: async () => Object.keys(migrations),
+      getMigrationName: (name: string) => name,
+      getMigration: async (name: string) => migrations[name]!,
+    },
+  };
+}
+
+function link() {
+  return fdwLink({
+    name: 'legacy',
+    host: pair.legacy.peerHost,
+    port: pair.legacy.peerPort,
+    dbname: legacyDb,
+    userMappings: [{ user: pair.legacy.user, password: env('KNEX_ADAPTER_PASSWORD') }],
+  });
+}
+
+it('runs in a Knex transaction: a failure in a later statement leaves nothing behind', async () => {
+  const before = await catalogSnapshot(app, ['knex_migrations']);
+  const broken = knexMigration(link(), link().foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }), {
+    ...link().foreignTable({ name: 'q', columns: [{ name: 'id', type: 'bigint' }] }),
+    server: 'missing_server',
+  });
+  expect(broken.config).toEqual({ transaction: true });
+  const error = await db.migrate.latest(source({ '001_broken': broken })).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(MigrationFailedError);
+  const message = (error as Error).message;
+  // Knex's "<sql> - " prefix is gone; the redacted SQL is reported on its own line.
+  expect(message).toMatch(/^Migration "server legacy, user mapping CURRENT_USER on legacy, check of legacy, foreign table p, foreign table q" \(up\) failed at statement 6 of 6: server "missing_server" does not exist\n/);
+  expect(message).toContain('SQL: CREATE FOREIGN TABLE q (');
+  expect(message).not.toContain(pair.legacy.password);
+  expect(await catalogSnapshot(app, ['knex_migrations'])).toEqual(before);
+});
+
+it('migrates up and down through the same module', async () => {
+  const before = await catalogSnapshot(app, ['knex_migrations']);
+  const migrations = {
+    '001_link': knexMigration(link()),
+    '002_products': knexMigration(link().foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: PRODUCT_COLUMNS })),
+  };
+  await db.migrate.latest(source(migrations));
+  expect(await readProducts(app, { name: 'legacy_products' })).toEqual(PRODUCT_ROWS);
+  await db.migrate.rollback(source(migrations), true);
+  expect(await catalogSnapshot(app, ['knex_migrations'])).toEqual(before);
+});
