@@ -1,24 +1,15 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { catalogSnapshot } from '../harness/catalog.js';
-import { startPair, type ServerPair } from '../harness/pair.js';
-import { connect } from '../harness/server.js';
+import { useServers } from '../harness/suite.js';
 
 // The round-trip tests are only as good as the snapshot: each leftover below must show.
-let pair: ServerPair;
 let app: pg.Client;
 
-beforeAll(async () => {
-  pair = await startPair();
-});
-afterAll(async () => {
-  await pair?.dispose();
-});
-beforeEach(async (context) => {
-  app = await connect(pair.app, (await pair.freshDatabases('snapshot')).app);
+useServers('snapshot', async (servers) => {
+  app = servers.app;
   await app.query('CREATE TABLE t (id int DEFAULT 1, v text)');
   await app.query('CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$');
-  context.onTestFinished(() => app.end());
 });
 
 const LEFTOVERS: Record<string, string> = {

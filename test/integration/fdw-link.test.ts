@@ -1,36 +1,23 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, MigrationFailedError, MissingEnvError, InvalidOptionError, runMigration, type FdwLink } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
-import { startPair, type ServerPair } from '../harness/pair.js';
+import type { ServerPair } from '../harness/pair.js';
+import { useServers } from '../harness/suite.js';
 import { freePort } from '../harness/ports.js';
-import { connect } from '../harness/server.js';
 
 let pair: ServerPair;
 let legacy: pg.Client;
 let app: pg.Client;
 let legacyDb: string;
 
-beforeAll(async () => {
-  pair = await startPair();
-});
-afterAll(async () => {
-  await pair?.dispose();
-});
-
-beforeEach(async (context) => {
-  const names = await pair.freshDatabases('fdw');
-  legacyDb = names.legacy;
-  legacy = await connect(pair.legacy, names.legacy);
-  app = await connect(pair.app, names.app);
+useServers('fdw', async (servers) => {
+  ({ pair, legacy, app } = servers);
+  legacyDb = servers.names.legacy;
   await seedProducts(legacy);
   process.env.LEGACY_DB_PASSWORD = pair.legacy.password;
-  context.onTestFinished(async () => {
-    await legacy.end();
-    await app.end();
-  });
 });
 
 function legacyLink(name = 'legacy', options: Record<string, string | number | boolean> = {}): FdwLink {

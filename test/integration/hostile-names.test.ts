@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, quoteIdentifier, quoteQualifiedName } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
-import { startPair, type ServerPair } from '../harness/pair.js';
-import { connect } from '../harness/server.js';
+import type { ServerPair } from '../harness/pair.js';
+import { useServers } from '../harness/suite.js';
 
 // Names and values an attacker or an unlucky legacy schema could bring. Each must reach the
 // catalog exactly as written, and none may end a quote early.
@@ -22,27 +22,14 @@ let legacy: pg.Client;
 let app: pg.Client;
 let legacyDb: string;
 
-beforeAll(async () => {
-  pair = await startPair();
-});
-afterAll(async () => {
-  await pair?.dispose();
-});
-
-beforeEach(async (context) => {
-  const names = await pair.freshDatabases('hostile');
-  legacyDb = names.legacy;
-  legacy = await connect(pair.legacy, names.legacy);
-  app = await connect(pair.app, names.app);
+useServers('hostile', async (servers) => {
+  ({ pair, legacy, app } = servers);
+  legacyDb = servers.names.legacy;
   const table = quoteQualifiedName({ schema: REMOTE_SCHEMA, name: REMOTE_TABLE });
   await legacy.query(`CREATE SCHEMA ${quoteIdentifier(REMOTE_SCHEMA)}`);
   await legacy.query(`CREATE TABLE ${table} (${quoteIdentifier(COLUMN)} text, ${quoteIdentifier(LONGEST)} int)`);
   await legacy.query(`INSERT INTO ${table} VALUES ($1, 63)`, [`it's a "value" \\ $$`]);
   process.env.HOSTILE_PASSWORD = pair.legacy.password;
-  context.onTestFinished(async () => {
-    await legacy.end();
-    await app.end();
-  });
 });
 
 describe('hostile identifiers and values', () => {

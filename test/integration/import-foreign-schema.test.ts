@@ -1,28 +1,19 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, MigrationFailedError, type FdwLink } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
-import { startPair, type ServerPair } from '../harness/pair.js';
-import { connect } from '../harness/server.js';
+import type { ServerPair } from '../harness/pair.js';
+import { useServers } from '../harness/suite.js';
 
 let pair: ServerPair;
 let legacy: pg.Client;
 let app: pg.Client;
 let link: FdwLink;
 
-beforeAll(async () => {
-  pair = await startPair();
-});
-afterAll(async () => {
-  await pair?.dispose();
-});
-
-beforeEach(async (context) => {
-  const names = await pair.freshDatabases('import');
-  legacy = await connect(pair.legacy, names.legacy);
-  app = await connect(pair.app, names.app);
+useServers('import', async (servers) => {
+  ({ pair, legacy, app } = servers);
   await seedProducts(legacy);
   await legacy.query('CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL)');
   await legacy.query(`CREATE TABLE "Order Lines" (id bigint, note text DEFAULT 'none')`);
@@ -32,14 +23,10 @@ beforeEach(async (context) => {
     name: 'legacy',
     host: pair.legacy.peerHost,
     port: pair.legacy.peerPort,
-    dbname: names.legacy,
+    dbname: servers.names.legacy,
     userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
   });
   await applyInTransaction(app, buildMigration('link', link), 'up');
-  context.onTestFinished(async () => {
-    await legacy.end();
-    await app.end();
-  });
 });
 
 async function foreignTablesIn(schema: string): Promise<string[]> {

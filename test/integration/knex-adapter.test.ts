@@ -1,39 +1,29 @@
 import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { env, fdwLink, MigrationFailedError } from '../../src/index.js';
 import { knexMigration, type KnexMigrationModule } from '../../adapters/knex.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
-import { startPair, type ServerPair } from '../harness/pair.js';
-import { connect, connectionString } from '../harness/server.js';
+import type { ServerPair } from '../harness/pair.js';
+import { useServers } from '../harness/suite.js';
+import { connectionString } from '../harness/server.js';
 
 // Knex in this process, with the migrations handed over as a migration source.
 let pair: ServerPair;
 let app: pg.Client;
-let legacy: pg.Client;
 let db: Knex;
 let legacyDb: string;
 
-beforeAll(async () => {
-  pair = await startPair();
-});
-afterAll(async () => {
-  await pair?.dispose();
-});
-beforeEach(async (context) => {
-  const names = await pair.freshDatabases('knexadapter');
-  legacyDb = names.legacy;
-  legacy = await connect(pair.legacy, names.legacy);
-  app = await connect(pair.app, names.app);
-  await seedProducts(legacy);
-  db = knexFactory({ client: 'pg', connection: connectionString(pair.app, names.app) });
+useServers('knexadapter', async (servers) => {
+  ({ pair, app } = servers);
+  legacyDb = servers.names.legacy;
+  await seedProducts(servers.legacy);
+  db = knexFactory({ client: 'pg', connection: connectionString(pair.app, servers.names.app) });
   process.env.KNEX_ADAPTER_PASSWORD = pair.legacy.password;
-  context.onTestFinished(async () => {
-    await db.destroy();
-    await legacy.end();
-    await app.end();
-  });
+});
+afterEach(async () => {
+  await db.destroy();
 });
 
 function source(migrations: Record<string, KnexMigrationModule>): Knex.MigratorConfig {
