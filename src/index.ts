@@ -5,6 +5,13 @@ export {
   foreignTable,
   importForeignSchema,
   describeNode,
+  syncEndpoint,
+  syncTrigger,
+  type SyncEndpointOptions,
+  type SyncTriggerOptions,
+  type SyncOperation,
+  type IgnoreWrites,
+  type SyncColumnOptions,
   type SyncNode,
   type ForeignServerOptions,
   type UserMappingOptions,
@@ -16,6 +23,7 @@ export {
 export { buildMigration, flattenParts, previewMigration, type Migration, type Part } from './migration.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
+export { sqlExpression, type SqlExpression } from './sql/index.js';
 export { previewSql, quoteIdentifier, quoteLiteral, quoteQualifiedName, type QualifiedName, type Fragment } from './sql/index.js';
 export {
   SyncLinkError,

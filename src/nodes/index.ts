@@ -3,6 +3,8 @@ import { renderForeignServer, type ForeignServerNode } from './foreign-server.js
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
 import { renderImportForeignSchema, type ImportForeignSchemaNode } from './import-foreign-schema.js';
 import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
+import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
+import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
 import type { Rendered } from './rendered.js';
 import { renderUserMapping, type UserMappingNode } from './user-mapping.js';
 
@@ -13,7 +15,9 @@ export type SyncNode =
   | UserMappingNode
   | LinkCheckNode
   | ForeignTableNode
-  | ImportForeignSchemaNode;
+  | ImportForeignSchemaNode
+  | SyncEndpointNode
+  | SyncTriggerNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -24,6 +28,8 @@ const renderers: Renderers = {
   'link-check': renderLinkCheck,
   'foreign-table': renderForeignTable,
   'import-foreign-schema': renderImportForeignSchema,
+  'sync-endpoint': renderSyncEndpoint,
+  'sync-trigger': renderSyncTrigger,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -46,6 +52,10 @@ export function describeNode(node: SyncNode): string {
       return `foreign table ${node.name.schema ? `${node.name.schema}.` : ''}${node.name.name}`;
     case 'import-foreign-schema':
       return `import ${node.server}:${node.remoteSchema} into ${node.into}`;
+    case 'sync-endpoint':
+      return `sync endpoint ${node.table.name}`;
+    case 'sync-trigger':
+      return `sync ${node.table.name} to ${node.server}`;
   }
 }
 
@@ -60,3 +70,6 @@ export { userMapping, type UserMappingNode, type UserMappingOptions, type Mappin
 export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type ForeignColumnOptions } from './foreign-table.js';
 export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';
+export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
+export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type IgnoreWrites } from './sync-trigger.js';
+export type { SyncColumnOptions } from './sync-columns.js';

@@ -2,6 +2,7 @@ import type { Deferred } from '../secrets.js';
 import { quoteIdentifier, quoteQualifiedName, type QualifiedName } from './identifier.js';
 import { quoteLiteral } from './literal.js';
 import { checkTypeName } from './type-name.js';
+import type { SqlExpression } from './expression.js';
 
 /** A literal whose value is known only when the migration runs. */
 export interface DeferredLiteral {
@@ -76,6 +77,29 @@ export function literal(value: string | number | boolean): Fragment {
 /** A column type, written bare once it matches the strict grammar of checkTypeName. */
 export function columnType(type: string): Fragment {
   return fragment([checkTypeName(type, 'column type')]);
+}
+
+/** A trusted expression, in parentheses so it binds as one operand wherever it is placed. */
+export function expression(value: SqlExpression): Fragment {
+  return fragment([`(${value.text})`]);
+}
+
+/**
+ * A fragment's SQL text as a string literal, for PL/pgSQL that builds a statement at run time
+ * (EXECUTE). The fragment's values were quoted already, so the literal holds valid SQL.
+ */
+export function asLiteral(value: Fragment): Fragment {
+  const text = value.chunks.map((chunk) => {
+    if (typeof chunk !== 'string') throw new TypeError('A fragment with a deferred value cannot become a literal.');
+    return chunk;
+  });
+  return fragment([quoteLiteral(text.join(''))]);
+}
+
+/** A whole number written as a numeric constant (array subscripts, LIMIT...). */
+export function integer(value: number): Fragment {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`integer() takes a whole number, got ${value}.`);
+  return fragment([String(value)]);
 }
 
 export function deferredLiteral(value: DeferredLiteral): Fragment {

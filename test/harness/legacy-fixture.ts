@@ -30,7 +30,8 @@ export async function seedProducts(client: pg.Client): Promise<void> {
 /** Rows read back with timestamps as text, so values compare exactly (no time zone drift). */
 export async function readProducts(client: pg.Client, table: QualifiedName): Promise<unknown[]> {
   const { rows } = await client.query(
-    `SELECT id::text, name, description, price, created_at::text, updated_at::text FROM ${quoteQualifiedName(table)} ORDER BY id`,
+    `SELECT t.id::text AS id, t.name, t.description, t.price, t.created_at::text AS created_at, t.updated_at::text AS updated_at
+     FROM ${quoteQualifiedName(table)} AS t ORDER BY t.id`,
   );
   return rows;
 }

@@ -1,0 +1,42 @@
+import { InvalidIdentifierError } from '../errors.js';
+import { checkIdentifier, type QualifiedName } from '../sql/index.js';
+
+// Names of the objects a sync creates, derived in one place so both sides agree on them.
+
+/** The two views on the receiving side that take batched upserts and deletes. */
+export function endpointViews(table: QualifiedName): { upsert: QualifiedName; delete: QualifiedName } {
+  return {
+    upsert: derived(table, `${table.name}__sync_upsert`, 'sync endpoint view'),
+    delete: derived(table, `${table.name}__sync_delete`, 'sync endpoint view'),
+  };
+}
+
+/** The objects on the sending side: the trigger function and the foreign tables over the endpoint. */
+export function senderObjects(table: QualifiedName, server: string) {
+  return {
+    function: derived(table, `${table.name}__sync_to_${server}`, 'sync trigger function'),
+    upsertTable: derived(table, `${table.name}__sync_to_${server}_upsert`, 'sync foreign table'),
+    deleteTable: derived(table, `${table.name}__sync_to_${server}_delete`, 'sync foreign table'),
+    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
+  };
+}
+
+/** A sync names its tables with their schema, `public` unless given. */
+export function withSchema(name: QualifiedName): QualifiedName & { readonly schema: string } {
+  return Object.freeze({ schema: name.schema ?? 'public', name: name.name });
+}
+
+function derived(table: QualifiedName, name: string, what: string): QualifiedName {
+  return table.schema === undefined ? { name: checkName(name, what) } : { schema: table.schema, name: checkName(name, what) };
+}
+
+function checkName(name: string, what: string): string {
+  try {
+    return checkIdentifier(name, what);
+  } catch (error) {
+    if (error instanceof InvalidIdentifierError) {
+      throw new InvalidIdentifierError(`${error.message} The name is derived from the table and server names; shorten one of them.`, what);
+    }
+    throw error;
+  }
+}
