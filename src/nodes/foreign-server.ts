@@ -14,6 +14,12 @@ export interface ForeignServerOptions {
   readonly dbname: string | Deferred;
   /** Any other postgres_fdw server option: fetch_size, batch_size, use_remote_estimate, sslmode... */
   readonly options?: Readonly<Record<string, OptionValue | undefined>>;
+  /**
+   * Settings for every session this server opens on the remote, e.g. `{ lock_timeout: '2s' }`
+   * so a write through the link waiting on a remote lock gives up instead of waiting forever
+   * (a deadlock across two servers is seen by neither). Sent as libpq `options` (-c name=value).
+   */
+  readonly remoteSettings?: Readonly<Record<string, string | number>>;
 }
 
 export interface ForeignServerNode {
@@ -22,7 +28,9 @@ export interface ForeignServerNode {
   readonly options: readonly CheckedOption[];
 }
 
-const KEYS = ['name', 'host', 'port', 'dbname', 'options'] as const;
+const KEYS = ['name', 'host', 'port', 'dbname', 'options', 'remoteSettings'] as const;
+const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
+const SETTING_VALUE = /^[A-Za-z0-9_.:+-]+$/;
 
 export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
   const spec = checkObject(input, 'fdwServer', KEYS);
@@ -42,8 +50,32 @@ export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
       throw new InvalidOptionError(`${path}: ${key} belongs to a user mapping, not to the server; put it in userMappings.`, `${path}.options.${key}`);
     }
   }
-  const options = checkOptions(SERVER_OPTIONS, { host: spec.host, port: spec.port, dbname: spec.dbname, ...extra }, path);
+  const settings = remoteSettings(spec.remoteSettings, path, extra.options);
+  const options = checkOptions(SERVER_OPTIONS, { host: spec.host, port: spec.port, dbname: spec.dbname, ...extra, ...settings }, path);
   return Object.freeze({ kind: 'foreign-server', name, options: Object.freeze(options) });
+}
+
+/** The libpq `options` value carrying the remote settings, merged with one given in options. */
+function remoteSettings(value: unknown, path: string, given: unknown): { options?: unknown } {
+  if (value === undefined) return {};
+  const settings = checkObject(value, `${path}.remoteSettings`, Object.keys(value as object));
+  const parts = Object.entries(settings).map(([name, setting]) => {
+    if (!SETTING_NAME.test(name)) {
+      throw new InvalidOptionError(`${path}.remoteSettings: "${name}" is not a setting name.`, `${path}.remoteSettings.${name}`);
+    }
+    const text = typeof setting === 'number' && Number.isFinite(setting) ? String(setting) : setting;
+    if (typeof text !== 'string' || !SETTING_VALUE.test(text)) {
+      throw new InvalidOptionError(
+        `${path}.remoteSettings.${name} must be a value of letters, digits and . : + - _ (such as 2s or 500), got ${JSON.stringify(setting)}.`,
+        `${path}.remoteSettings.${name}`,
+      );
+    }
+    return `-c ${name}=${text}`;
+  });
+  if (given !== undefined && typeof given !== 'string') {
+    throw new InvalidOptionError(`${path}: options.options must be a string to combine with remoteSettings.`, `${path}.options.options`);
+  }
+  return { options: [...parts, ...(given ? [given] : [])].join(' ') };
 }
 
 export function renderForeignServer(node: ForeignServerNode): Rendered {

@@ -135,6 +135,27 @@ describe('one-way sync', () => {
     ]);
   });
 
+  it('a computed key that changes deletes the old remote row', async () => {
+    await legacy.query(`CREATE TABLE codes (code text PRIMARY KEY, label text)`);
+    await app.query(`CREATE TABLE items (id int PRIMARY KEY, label text)`);
+    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'codes', key: ['code'], columns: ['code', 'label'] })), 'up');
+    const sync = syncTrigger({
+      server: 'legacy',
+      table: 'items',
+      remote: { name: 'codes' },
+      key: ['code'],
+      columns: [{ remote: 'code', expression: sqlExpression(`'C-' || src.id`) }, 'label'],
+    });
+    await applyInTransaction(app, buildMigration('sync', link(), sync), 'up');
+    await app.query(`INSERT INTO items VALUES (1, 'one'), (2, 'two')`);
+    await app.query('UPDATE items SET id = id + 10');
+    const { rows } = await legacy.query('SELECT code, label FROM codes ORDER BY code');
+    expect(rows).toEqual([
+      { code: 'C-11', label: 'one' },
+      { code: 'C-12', label: 'two' },
+    ]);
+  });
+
   it('only the chosen operations are sent', async () => {
     await applyInTransaction(legacy, endpoint(), 'up');
     const insertsOnly = syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, operations: ['insert'] });

@@ -25,7 +25,7 @@ function side(other: PgServer, otherDb: string, server: string, outgoingRole: st
     port: other.peerPort,
     dbname: otherDb,
     // A cross-server deadlock is invisible to both servers: the remote lock wait gives up instead.
-    options: { options: '-c lock_timeout=400' },
+    remoteSettings: { lock_timeout: '400ms' },
     userMappings: [{ user: outgoingRole, password: env('SYNC_ROLE_PASSWORD') }],
   });
   return buildMigration(

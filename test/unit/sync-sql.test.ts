@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { buildMigration, foreignServer, InvalidIdentifierError, InvalidOptionError, previewSql, sqlExpression, syncEndpoint, syncTrigger } from '../../src/index.js';
+import { renderNode } from '../../src/nodes/index.js';
+
+const sync = { server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'] };
+
+describe('syncEndpoint', () => {
+  it('writes two views whose rules upsert and delete by key', () => {
+    const { up, down } = renderNode(syncEndpoint({ table: { schema: 'shop', name: 'products' }, key: ['id'], columns: ['id', 'name', 'price'], grantTo: 'sync_from_app' }));
+    expect(up.slice(1).map(previewSql)).toEqual([
+      'CREATE VIEW shop.products__sync_upsert AS SELECT id, name, price FROM shop.products WHERE false',
+      `CREATE RULE sync_upsert AS ON INSERT TO shop.products__sync_upsert DO INSTEAD
+  INSERT INTO shop.products AS target (id, name, price) VALUES (NEW.id, NEW.name, NEW.price)
+  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price`,
+      'CREATE VIEW shop.products__sync_delete AS SELECT id FROM shop.products WHERE false',
+      `CREATE RULE sync_delete AS ON INSERT TO shop.products__sync_delete DO INSTEAD
+  DELETE FROM shop.products AS target WHERE target.id = NEW.id`,
+      'GRANT INSERT ON shop.products__sync_upsert, shop.products__sync_delete TO sync_from_app',
+    ]);
+    expect(previewSql(up[0]!)).toContain(`WHERE i.indrelid = 'shop.products'::pg_catalog.regclass`);
+    expect(down.map(previewSql)).toEqual(['DROP VIEW shop.products__sync_delete', 'DROP VIEW shop.products__sync_upsert']);
+  });
+
+  it('does nothing on conflict when every column is key, and matches composite keys on all parts', () => {
+    const { up } = renderNode(syncEndpoint({ table: 'links', key: ['a', 'b'], columns: ['a', 'b'] }));
+    expect(previewSql(up[2]!)).toContain('ON CONFLICT (a, b) DO NOTHING');
+    expect(previewSql(up[4]!)).toContain('WHERE target.a = NEW.a AND target.b = NEW.b');
+  });
+
+  it('refuses a key outside the columns and repeated columns', () => {
+    expect(() => syncEndpoint({ table: 't', key: ['id'], columns: ['name'] })).toThrow(/key column "id" is not among the columns/);
+    expect(() => syncEndpoint({ table: 't', key: ['id'], columns: ['id', 'id'] })).toThrow(/names a column twice/);
+    expect(() => syncEndpoint({ table: 't', key: [], columns: ['id'] })).toThrow(/needs a key/);
+  });
+});
+
+describe('syncTrigger', () => {
+  it('writes statement triggers with transition tables, and a row trigger for moved keys', () => {
+    const { up, down } = renderNode(syncTrigger(sync));
+    expect(up.slice(2).map(previewSql)).toEqual([
+      `CREATE TRIGGER sync_to_legacy_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('upsert')`,
+      `CREATE TRIGGER sync_to_legacy_update AFTER UPDATE ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('upsert')`,
+      `CREATE TRIGGER sync_to_legacy_update_key AFTER UPDATE OF id ON public.products FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION public.products__sync_to_legacy('moved')`,
+      `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('delete')`,
+    ]);
+    expect(down.map(previewSql)).toEqual([
+      'DROP TRIGGER sync_to_legacy_delete ON public.products',
+      'DROP TRIGGER sync_to_legacy_update_key ON public.products',
+      'DROP TRIGGER sync_to_legacy_update ON public.products',
+      'DROP TRIGGER sync_to_legacy_insert ON public.products',
+      'DROP FUNCTION public.products__sync_to_legacy()',
+      'DROP FOREIGN TABLE public.products__sync_to_legacy_delete',
+      'DROP FOREIGN TABLE public.products__sync_to_legacy_upsert',
+    ]);
+  });
+
+  it('runs with a fixed search_path as its owner and names the link in its errors', () => {
+    const fn = previewSql(renderNode(syncTrigger({ ...sync, ignoreWritesBy: { role: 'sync_from_legacy' } })).up[1]!);
+    expect(fn).toContain('LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp');
+    expect(fn).toContain(`IF SESSION_USER = 'sync_from_legacy' THEN\n    RETURN NULL;`);
+    expect(fn).toContain('INSERT INTO public.products__sync_to_legacy_upsert (id, name) SELECT src.id, src.name FROM pg_sync_new AS src;');
+    expect(fn).toContain(`'public.products to public.products on server legacy'`);
+  });
+
+  it('maps renamed and computed columns, and compares computed keys as sets', () => {
+    const node = syncTrigger({
+      server: 'legacy',
+      table: { schema: 'app', name: 'timesheets' },
+      remote: { schema: 'old', name: 'timesheet_old' },
+      key: ['ref'],
+      columns: [{ remote: 'ref', expression: sqlExpression(`'T-' || src.id`) }, { remote: 'worker_id', local: 'worker' }],
+      ignoreWritesBy: { applicationName: 'pg-sync-link from legacy' },
+    });
+    const { up } = renderNode(node);
+    const fn = previewSql(up[1]!);
+    expect(fn).toContain(`INSERT INTO app.timesheets__sync_to_legacy_upsert (ref, worker_id) SELECT ('T-' || src.id), src.worker FROM pg_sync_new AS src;`);
+    expect(fn).toContain(`IF pg_catalog.current_setting('application_name') = 'pg-sync-link from legacy' THEN`);
+    expect(previewSql(up[0]!)).toContain(`table_name ''timesheet_old__sync_upsert''`);
+    expect(previewSql(up[4]!)).toBe(
+      `CREATE TRIGGER sync_to_legacy_update_key AFTER UPDATE ON app.timesheets REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION app.timesheets__sync_to_legacy('vanished')`,
+    );
+  });
+
+  it('creates only the triggers of the chosen operations', () => {
+    const { up } = renderNode(syncTrigger({ ...sync, operations: ['delete'] }));
+    expect(up).toHaveLength(3);
+    expect(previewSql(up[2]!)).toMatch(/^CREATE TRIGGER sync_to_legacy_delete AFTER DELETE/);
+  });
+
+  it('refuses bad specs with what to fix', () => {
+    expect(() => syncTrigger({ ...sync, key: ['ref'] })).toThrow(/key column "ref" is not among the columns; add it to columns/);
+    expect(() => syncTrigger({ ...sync, columns: [] })).toThrow(/at least one column/);
+    expect(() => syncTrigger({ ...sync, columns: ['id', { remote: 'id', local: 'x' }] })).toThrow(/names remote column "id" twice/);
+    expect(() => syncTrigger({ ...sync, columns: ['id', { remote: 'x', expression: 'src.a' as never }] })).toThrow(/must be made with sqlExpression/);
+    expect(() => syncTrigger({ ...sync, columns: ['id', { remote: 'x', local: 'a', expression: sqlExpression('1') }] })).toThrow(/local or expression, not both/);
+    expect(() => syncTrigger({ ...sync, operations: ['upsert' as never] })).toThrow(/"upsert" is not one of insert, update, delete/);
+    expect(() => syncTrigger({ ...sync, ignoreWritesBy: { role: 'a', applicationName: 'b' } as never })).toThrow(/either \{ role \} or \{ applicationName \}/);
+    expect(() => syncTrigger({ ...sync, batchSize: 0 })).toThrow(InvalidOptionError);
+    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(50) })).toThrow(InvalidIdentifierError);
+    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(50) })).toThrow(/derived from the table and server names; shorten one of them/);
+    expect(() => sqlExpression('  ')).toThrow(InvalidOptionError);
+  });
+});
+
+describe('remoteSettings', () => {
+  it('become libpq options for every remote session, before any given options', () => {
+    const server = foreignServer({ name: 's', host: 'h', dbname: 'd', remoteSettings: { lock_timeout: '2s', statement_timeout: 30000 }, options: { options: '-c work_mem=64MB' } });
+    expect(previewSql(renderNode(server).up[0]!)).toBe(
+      `CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', options '-c lock_timeout=2s -c statement_timeout=30000 -c work_mem=64MB')`,
+    );
+  });
+
+  it('refuse values that would break out of the option string', () => {
+    expect(() => foreignServer({ name: 's', host: 'h', dbname: 'd', remoteSettings: { lock_timeout: '2s -c role=postgres' } })).toThrow(/must be a value of letters, digits/);
+    expect(() => foreignServer({ name: 's', host: 'h', dbname: 'd', remoteSettings: { 'bad name': '1' } })).toThrow(/is not a setting name/);
+  });
+
+  it('compose into a migration', () => {
+    expect(buildMigration('x', syncEndpoint({ table: 't', key: ['id'], columns: ['id'] })).up).toHaveLength(5);
+  });
+});
