@@ -10,6 +10,7 @@ export {
   type SyncEndpointOptions,
   type SyncTriggerOptions,
   type SyncOperation,
+  type SyncTiming,
   type IgnoreWrites,
   type SyncColumnOptions,
   type SyncNode,

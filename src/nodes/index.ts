@@ -71,5 +71,5 @@ export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type For
 export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
-export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type IgnoreWrites } from './sync-trigger.js';
+export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type IgnoreWrites } from './sync-trigger.js';
 export type { SyncColumnOptions } from './sync-columns.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InvalidIdentifierError } from '../errors.js';
 import { checkIdentifier, type QualifiedName } from '../sql/index.js';
 
@@ -17,7 +18,9 @@ export function senderObjects(table: QualifiedName, server: string) {
     function: derived(table, `${table.name}__sync_to_${server}`, 'sync trigger function'),
     upsertTable: derived(table, `${table.name}__sync_to_${server}_upsert`, 'sync foreign table'),
     deleteTable: derived(table, `${table.name}__sync_to_${server}_delete`, 'sync foreign table'),
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
+    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'commit') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
+    /** The session's temporary table of keys changed in this transaction (commit timing). */
+    pending: `sync_pending_${createHash('sha256').update(JSON.stringify([table.schema, table.name, server])).digest('hex').slice(0, 16)}`,
   };
 }
 

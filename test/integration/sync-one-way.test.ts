@@ -156,6 +156,65 @@ describe('one-way sync', () => {
     ]);
   });
 
+  it('at commit: rows are sent as they are when the transaction commits (seed 002)', async () => {
+    await legacy.query(`CREATE TABLE timesheet_old (id bigint PRIMARY KEY, hospital_id bigint, status text)`);
+    await app.query(`CREATE TABLE timesheet_options (id bigint PRIMARY KEY, hospital_id bigint)`);
+    await app.query(`CREATE TABLE timesheet_new (id bigint PRIMARY KEY, status text, timesheet_options_id bigint)`);
+    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'timesheet_old', key: ['id'], columns: ['id', 'hospital_id', 'status'] })), 'up');
+    const sync = syncTrigger({
+      server: 'legacy',
+      table: 'timesheet_new',
+      remote: { name: 'timesheet_old' },
+      key: ['id'],
+      timing: 'commit',
+      columns: [
+        'id',
+        { remote: 'hospital_id', expression: sqlExpression('SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id') },
+        'status',
+      ],
+    });
+    await applyInTransaction(app, buildMigration('sync', link(), sync), 'up');
+    const remote = async () => (await legacy.query('SELECT id::int, hospital_id::int, status FROM timesheet_old ORDER BY id')).rows;
+
+    // The timesheet comes first, its options row later in the same transaction.
+    await app.query('BEGIN');
+    await app.query(`INSERT INTO timesheet_new VALUES (1, 'pending', 14), (2, 'pending', 14), (3, 'pending', NULL)`);
+    await app.query(`UPDATE timesheet_new SET status = 'approved' WHERE id = 1`);
+    await app.query('INSERT INTO timesheet_options VALUES (14, 15)');
+    expect(await remote()).toEqual([]);
+    await app.query('COMMIT');
+    expect(await remote()).toEqual([
+      { id: 1, hospital_id: 15, status: 'approved' },
+      { id: 2, hospital_id: 15, status: 'pending' },
+      { id: 3, hospital_id: null, status: 'pending' },
+    ]);
+
+    await app.query('BEGIN');
+    await app.query('DELETE FROM timesheet_new WHERE id = 3');
+    await app.query('UPDATE timesheet_new SET id = 20 WHERE id = 2');
+    await app.query('ROLLBACK');
+    expect(await remote()).toHaveLength(3);
+    await app.query('DELETE FROM timesheet_new WHERE id = 3');
+    await app.query('UPDATE timesheet_new SET id = 20 WHERE id = 2');
+    expect(await remote()).toEqual([
+      { id: 1, hospital_id: 15, status: 'approved' },
+      { id: 20, hospital_id: 15, status: 'pending' },
+    ]);
+  });
+
+  it('at commit: a failed remote write fails the commit, and nothing is kept on either side', async () => {
+    await legacy.query('ALTER TABLE products ADD CONSTRAINT price_positive CHECK (price > 0)');
+    await applyInTransaction(legacy, endpoint(), 'up');
+    await applyInTransaction(app, buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, timing: 'commit' })), 'up');
+    await app.query('BEGIN');
+    await app.query(`INSERT INTO products VALUES (7, 'free', NULL, 0, now(), now())`);
+    const error = (await app.query('COMMIT').catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.message).toMatch(/^pg-sync-link: INSERT not synced from public\.products/);
+    expect((await app.query('SELECT count(*)::int AS n FROM products')).rows[0].n).toBe(0);
+    expect((await legacy.query('SELECT count(*)::int AS n FROM products')).rows[0].n).toBe(0);
+  });
+
   it('only the chosen operations are sent', async () => {
     await applyInTransaction(legacy, endpoint(), 'up');
     const insertsOnly = syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, operations: ['insert'] });

@@ -87,6 +87,25 @@ describe('syncTrigger', () => {
     expect(previewSql(up[2]!)).toMatch(/^CREATE TRIGGER sync_to_legacy_delete AFTER DELETE/);
   });
 
+  it('at commit: statement triggers note keys, one deferred constraint trigger sends', () => {
+    const { up, down } = renderNode(syncTrigger({ ...sync, timing: 'commit', operations: ['insert', 'delete'] }));
+    const statements = up.map(previewSql);
+    expect(statements.slice(2)).toEqual([
+      `CREATE TRIGGER sync_to_legacy_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('record_new')`,
+      `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('record_old')`,
+      `CREATE CONSTRAINT TRIGGER sync_to_legacy_commit AFTER INSERT OR DELETE ON public.products DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.products__sync_to_legacy('flush')`,
+    ]);
+    expect(statements[1]).toMatch(/CREATE TEMPORARY TABLE sync_pending_[0-9a-f]{16} ON COMMIT DELETE ROWS AS SELECT id FROM public\.products WHERE false;/);
+    expect(previewSql(down[0]!)).toBe('DROP TRIGGER sync_to_legacy_commit ON public.products');
+  });
+
+  it('at commit, keys must be local columns', () => {
+    expect(() => syncTrigger({ ...sync, timing: 'commit', columns: [{ remote: 'id', expression: sqlExpression('src.a') }, 'name'] })).toThrow(
+      /with timing 'commit', key column "id" must come from a local column/,
+    );
+    expect(() => syncTrigger({ ...sync, timing: 'later' as never })).toThrow(/timing must be 'immediate' or 'commit'/);
+  });
+
   it('refuses bad specs with what to fix', () => {
     expect(() => syncTrigger({ ...sync, key: ['ref'] })).toThrow(/key column "ref" is not among the columns; add it to columns/);
     expect(() => syncTrigger({ ...sync, columns: [] })).toThrow(/at least one column/);
