@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { buildMigration, describeNode, flattenParts, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+import { buildMigration, describeNode, flattenParts, InvalidOptionError, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
 export interface KnexMigrationModule {
@@ -36,6 +36,24 @@ export function knexMigrationFrom(migration: Migration, options: RunOptions = {}
   const run = (direction: 'up' | 'down') => (knex: Knex) =>
     runMigration(migration, direction, (sql, values) => knexRaw(knex, sql, values), options);
   return { up: run('up'), down: run('down'), config: { transaction: migration.transactional } };
+}
+
+/**
+ * A Knex migration source for a whole set (planMigrations, versionedMigrations), for a knexfile's
+ * `migrations: { migrationSource }` or `knex.migrate.latest({ migrationSource })`. Knex records
+ * each migration under its id, so ids must never change once run: they do not, for the same parts.
+ */
+export function knexMigrationSource(migrations: readonly Migration[], options: RunOptions = {}): Knex.MigrationSource<Migration> {
+  const ids = new Set<string>();
+  for (const migration of migrations) {
+    if (ids.has(migration.id)) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
+    ids.add(migration.id);
+  }
+  return {
+    getMigrations: async () => [...migrations],
+    getMigrationName: (migration) => migration.id,
+    getMigration: async (migration) => knexMigrationFrom(migration, options),
+  };
 }
 
 // Knex binds with `?`; only our own statements carry values, and only as $1, $2...

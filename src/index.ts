@@ -22,6 +22,7 @@ export {
   type ImportForeignSchemaOptions,
 } from './nodes/index.js';
 export { buildMigration, flattenParts, previewMigration, type Migration, type Part } from './migration.js';
+export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Deferred } from '../secrets.js';
 import { checkObject } from '../spec/object.js';
-import { checkOptions, optionsClause, SERVER_OPTIONS, type CheckedOption, type OptionValue } from '../spec/fdw-options.js';
+import { alterOptionsClause, checkOptions, optionsClause, SERVER_OPTIONS, type CheckedOption, type OptionValue } from '../spec/fdw-options.js';
 import { checkIdentifier, ident, sql } from '../sql/index.js';
 import type { Rendered } from './rendered.js';
 
@@ -83,5 +83,16 @@ export function renderForeignServer(node: ForeignServerNode): Rendered {
   return {
     up: [sql`CREATE SERVER ${ident(node.name)} FOREIGN DATA WRAPPER postgres_fdw${optionsClause(node.options, path)}`],
     down: [sql`DROP SERVER ${ident(node.name)}`],
+  };
+}
+
+/** A server whose options changed is altered in place: its mappings and tables stay. */
+export function renderForeignServerChange(before: ForeignServerNode, after: ForeignServerNode): Rendered {
+  const path = `foreign server "${after.name}"`;
+  const forward = alterOptionsClause(before.options, after.options, path);
+  const backward = alterOptionsClause(after.options, before.options, path);
+  return {
+    up: forward ? [sql`ALTER SERVER ${ident(after.name)}${forward}`] : [],
+    down: backward ? [sql`ALTER SERVER ${ident(after.name)}${backward}`] : [],
   };
 }

@@ -1,12 +1,12 @@
 import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
-import { renderForeignServer, type ForeignServerNode } from './foreign-server.js';
+import { renderForeignServer, renderForeignServerChange, type ForeignServerNode } from './foreign-server.js';
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
 import { renderImportForeignSchema, type ImportForeignSchemaNode } from './import-foreign-schema.js';
 import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
 import type { Rendered } from './rendered.js';
-import { renderUserMapping, type UserMappingNode } from './user-mapping.js';
+import { renderUserMapping, renderUserMappingChange, type UserMappingNode } from './user-mapping.js';
 
 /** Every kind of object a migration can create. A new kind without a renderer does not compile. */
 export type SyncNode =
@@ -57,6 +57,44 @@ export function describeNode(node: SyncNode): string {
     case 'sync-trigger':
       return `sync ${node.table.name} to ${node.server}`;
   }
+}
+
+/**
+ * What a node is, independent of how it is configured: two versions of a link whose nodes
+ * share an identity hold the same object, changed or not.
+ */
+export function identityOf(node: SyncNode): string {
+  const name = (value: { schema?: string; name: string }) => JSON.stringify([value.schema ?? null, value.name]);
+  switch (node.kind) {
+    case 'fdw-extension':
+      return 'extension';
+    case 'foreign-server':
+      return `server ${JSON.stringify(node.name)}`;
+    case 'user-mapping':
+      return `mapping ${JSON.stringify([node.server, node.role])}`;
+    case 'link-check':
+      return `check ${JSON.stringify(node.server)}`;
+    case 'foreign-table':
+      return `foreign table ${name(node.name)}`;
+    case 'import-foreign-schema':
+      return `import ${JSON.stringify([node.server, node.remoteSchema, node.into])}`;
+    case 'sync-endpoint':
+      return `endpoint ${name(node.table)} ${JSON.stringify([[...node.key].sort(), [...node.columns].sort()])}`;
+    case 'sync-trigger':
+      return `sync ${JSON.stringify([node.table.schema, node.table.name, node.server])}`;
+  }
+}
+
+/**
+ * How to turn one version of a node into another: in place where PostgreSQL can alter it
+ * (server and mapping options), otherwise by removing the old and creating the new.
+ */
+export function renderChange(before: SyncNode, after: SyncNode): Rendered {
+  if (before.kind === 'foreign-server' && after.kind === 'foreign-server') return renderForeignServerChange(before, after);
+  if (before.kind === 'user-mapping' && after.kind === 'user-mapping') return renderUserMappingChange(before, after);
+  const old = renderNode(before);
+  const next = renderNode(after);
+  return { up: [...old.down, ...next.up], down: [...next.down, ...old.up] };
 }
 
 export function isSyncNode(value: unknown): value is SyncNode {

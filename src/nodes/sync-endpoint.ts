@@ -11,7 +11,7 @@ export interface SyncEndpointOptions {
   readonly key: readonly string[];
   /** The columns the other side writes (key included). */
   readonly columns: readonly string[];
-  /** The role the other side's user mapping connects as: it gets INSERT on the endpoint, nothing else. */
+  /** The role the other side's user mapping connects as: it gets INSERT (and SELECT, on views that are always empty) on the endpoint, nothing else. */
   readonly grantTo?: string;
 }
 
@@ -43,12 +43,12 @@ export function syncEndpoint(input: SyncEndpointOptions): SyncEndpointNode {
     if (!columns.includes(name)) throw new InvalidOptionError(`${path}: key column "${name}" is not among the columns.`, `${path}.key`);
   }
   const grantTo = spec.grantTo === undefined ? undefined : checkIdentifier(spec.grantTo, 'sync role');
-  endpointViews(table); // refuses table names whose derived view names would be too long
+  endpointViews(table, key, columns); // refuses table names whose derived view names would be too long
   return Object.freeze({ kind: 'sync-endpoint', table, key: Object.freeze(key), columns: Object.freeze(columns), grantTo });
 }
 
 export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
-  const views = endpointViews(node.table);
+  const views = endpointViews(node.table, node.key, node.columns);
   const target = qualified(node.table);
   const columns = join(node.columns.map(ident));
   const keys = join(node.key.map(ident));
@@ -84,7 +84,8 @@ END
     sql`CREATE VIEW ${qualified(views.delete)} AS SELECT ${keys} FROM ${target} WHERE false`,
     sql`CREATE RULE sync_delete AS ON INSERT TO ${qualified(views.delete)} DO INSTEAD
   DELETE FROM ${target} AS target WHERE ${matchesKey}`,
-    ...(node.grantTo === undefined ? [] : [sql`GRANT INSERT ON ${qualified(views.upsert)}, ${qualified(views.delete)} TO ${ident(node.grantTo)}`]),
+    // SELECT only lets the sender check the endpoint is there: the views never hold a row.
+    ...(node.grantTo === undefined ? [] : [sql`GRANT SELECT, INSERT ON ${qualified(views.upsert)}, ${qualified(views.delete)} TO ${ident(node.grantTo)}`]),
   ];
   return {
     up,

@@ -4,12 +4,26 @@ import { checkIdentifier, type QualifiedName } from '../sql/index.js';
 
 // Names of the objects a sync creates, derived in one place so both sides agree on them.
 
-/** The two views on the receiving side that take batched upserts and deletes. */
-export function endpointViews(table: QualifiedName): { upsert: QualifiedName; delete: QualifiedName } {
+/**
+ * The two views on the receiving side that take batched upserts and deletes. Their names carry
+ * a short hash of the exact column set (and key; the delete view too, so each endpoint owns both), because an upsert sets every column its view
+ * has: a sender that sends fewer columns than the view must never reach it, or the columns it
+ * does not send would be set to NULL. Each column set has its own endpoint, so two versions of
+ * a sync can run side by side while one replaces the other.
+ */
+export function endpointViews(
+  table: QualifiedName,
+  key: readonly string[],
+  columns: readonly string[],
+): { upsert: QualifiedName; delete: QualifiedName } {
   return {
-    upsert: derived(table, `${table.name}__sync_upsert`, 'sync endpoint view'),
-    delete: derived(table, `${table.name}__sync_delete`, 'sync endpoint view'),
+    upsert: derived(table, `${table.name}__sync_upsert_${shortHash([...columns].sort())}`, 'sync endpoint view'),
+    delete: derived(table, `${table.name}__sync_delete_${shortHash([[...key].sort(), [...columns].sort()])}`, 'sync endpoint view'),
   };
+}
+
+function shortHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
 }
 
 /** The objects on the sending side: the trigger function and the foreign tables over the endpoint. */
@@ -20,7 +34,7 @@ export function senderObjects(table: QualifiedName, server: string) {
     deleteTable: derived(table, `${table.name}__sync_to_${server}_delete`, 'sync foreign table'),
     trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'commit') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
     /** The session's temporary table of keys changed in this transaction (commit timing). */
-    pending: `sync_pending_${createHash('sha256').update(JSON.stringify([table.schema, table.name, server])).digest('hex').slice(0, 16)}`,
+    pending: `sync_pending_${shortHash([table.schema, table.name, server])}`,
   };
 }
 

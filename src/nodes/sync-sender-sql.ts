@@ -26,7 +26,7 @@ export function displayName(name: QualifiedName): string {
  */
 export function createForeignTables(node: SyncTriggerNode): Fragment {
   const objects = senderObjects(node.table, node.server);
-  const views = endpointViews(node.remote);
+  const views = endpointViews(node.remote, node.key, node.columns.map((column) => column.remote));
   const keyIndexes = node.key.map((name) => node.columns.findIndex((column) => column.remote === name) + 1);
   const definition = (table: QualifiedName, view: QualifiedName, indexes: readonly number[]) => {
     const columns = indexes.map((index, position) => {
@@ -38,22 +38,34 @@ export function createForeignTables(node: SyncTriggerNode): Fragment {
     || ${asLiteral(sql`) SERVER ${ident(node.server)} OPTIONS (schema_name ${literal(node.remote.schema)}, table_name ${literal(view.name)}, batch_size ${literal(node.batchSize)})`)};`;
   };
   const typeOf = join(node.columns.map((column) => sql`pg_catalog.pg_typeof(${valueOf(column)})::text`), ',\n      ');
+  const setUp = literal(`sync of ${displayName(node.table)} to server ${node.server}`);
   return sql`DO ${dollarQuoted(sql`
 DECLARE
   saved_path text := pg_catalog.current_setting('search_path');
   types text[];
 BEGIN
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  SELECT ARRAY[
-      ${typeOf}]
-    INTO types FROM (SELECT (NULL::${qualified(node.table)}).*) AS src;
-  PERFORM pg_catalog.set_config('search_path', saved_path, true);
+  BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    SELECT ARRAY[
+        ${typeOf}]
+      INTO types FROM (SELECT (NULL::${qualified(node.table)}).*) AS src;
+    PERFORM pg_catalog.set_config('search_path', saved_path, true);
+  EXCEPTION WHEN OTHERS THEN
+    RAISE EXCEPTION USING ERRCODE = SQLSTATE,
+      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: %s', ${setUp}, SQLERRM),
+      HINT = 'Every column named in the sync must exist in the local table; expressions see the changed row as src and must schema-qualify any table they read.';
+  END;
   ${definition(objects.upsertTable, views.upsert, node.columns.map((_, index) => index + 1))}
   ${definition(objects.deleteTable, views.delete, keyIndexes)}
-EXCEPTION WHEN OTHERS THEN
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: %s', ${literal(`sync of ${displayName(node.table)} to server ${node.server}`)}, SQLERRM),
-    HINT = 'Every column named in the sync must exist in the local table; expressions see the changed row as src and must schema-qualify any table they read.';
+  -- Reach both endpoint views now, so a missing endpoint fails this migration, not a write.
+  BEGIN
+    PERFORM pg_catalog.count(*) FROM ${qualified(objects.upsertTable)};
+    PERFORM pg_catalog.count(*) FROM ${qualified(objects.deleteTable)};
+  EXCEPTION WHEN undefined_table THEN
+    RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s', ${setUp}, ${literal(`${node.remote.schema}.${node.remote.name}`)}, ${literal(node.key.join(', '))}, ${literal(node.columns.map((column) => column.remote).join(', '))}, SQLERRM),
+      HINT = 'Install syncEndpoint({ table, key, columns }) with the same key and columns in the other database first.';
+  END;
 END
 `)}`;
 }

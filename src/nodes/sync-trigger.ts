@@ -122,7 +122,7 @@ export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode {
     }
   }
   senderObjects(table, server); // refuses names that would be too long
-  endpointViews(remote);
+  endpointViews(remote, key, columns.map((column) => column.remote));
   return Object.freeze({
     kind: 'sync-trigger',
     server,

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Deferred } from '../secrets.js';
 import { checkObject } from '../spec/object.js';
-import { checkOptions, optionsClause, USER_MAPPING_OPTIONS, type CheckedOption } from '../spec/fdw-options.js';
+import { alterOptionsClause, checkOptions, optionsClause, USER_MAPPING_OPTIONS, type CheckedOption } from '../spec/fdw-options.js';
 import { checkIdentifier, ident, sql, type Fragment } from '../sql/index.js';
 import type { Rendered } from './rendered.js';
 
@@ -84,5 +84,17 @@ export function renderUserMapping(node: UserMappingNode): Rendered {
   return {
     up: [sql`CREATE USER MAPPING FOR ${target}${optionsClause(node.options, path)}`],
     down: [sql`DROP USER MAPPING FOR ${target}`],
+  };
+}
+
+/** A mapping whose options changed is altered in place. */
+export function renderUserMappingChange(before: UserMappingNode, after: UserMappingNode): Rendered {
+  const target = sql`${roleSql(after.role)} SERVER ${ident(after.server)}`;
+  const path = `user mapping for server "${after.server}"`;
+  const forward = alterOptionsClause(before.options, after.options, path);
+  const backward = alterOptionsClause(after.options, before.options, path);
+  return {
+    up: forward ? [sql`ALTER USER MAPPING FOR ${target}${forward}`] : [],
+    down: backward ? [sql`ALTER USER MAPPING FOR ${target}${backward}`] : [],
   };
 }

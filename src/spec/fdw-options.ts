@@ -204,3 +204,25 @@ export function optionsClause(options: readonly CheckedOption[], path: string): 
   if (options.length === 0) return empty;
   return sql` OPTIONS (${join(options.map((option) => sql`${ident(option.name)} ${optionValue(option, path)}`))})`;
 }
+
+/** Two option values are the same when their text (or deferred label) is. */
+function sameValue(a: CheckedOption, b: CheckedOption): boolean {
+  return (typeof a.value === 'string' ? a.value : a.value.label) === (typeof b.value === 'string' ? b.value : b.value.label);
+}
+
+/**
+ * ` OPTIONS (ADD ..., SET ..., DROP ...)` turning `before` into `after`, or undefined when they
+ * are the same. A deferred value is set again whenever it is given (its value may have changed).
+ */
+export function alterOptionsClause(before: readonly CheckedOption[], after: readonly CheckedOption[], path: string): Fragment | undefined {
+  const changes: Fragment[] = [];
+  for (const option of after) {
+    const old = before.find((candidate) => candidate.name === option.name);
+    if (old !== undefined && sameValue(old, option) && typeof option.value === 'string') continue;
+    changes.push(sql`${old === undefined ? sql`ADD` : sql`SET`} ${ident(option.name)} ${optionValue(option, path)}`);
+  }
+  for (const option of before) {
+    if (!after.some((candidate) => candidate.name === option.name)) changes.push(sql`DROP ${ident(option.name)}`);
+  }
+  return changes.length === 0 ? undefined : sql` OPTIONS (${join(changes)})`;
+}

@@ -250,6 +250,17 @@ describe('setting up a sync', () => {
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
+  it('a sync whose endpoint is missing, or takes other columns, fails with what to install', async () => {
+    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: ['id', 'name'] })), 'up');
+    const before = await catalogSnapshot(app);
+    const error = (await applyInTransaction(app, sender(), 'up').catch((caught: unknown) => caught)) as Error;
+    expect(error.message).toMatch(
+      /cannot set up the sync of public\.products to server legacy: the server has no sync endpoint for public\.products with key \(id\) and exactly the columns \(id, name, description, price, created_at, updated_at\)/,
+    );
+    expect(error.message).toMatch(/Hint: Install syncEndpoint\(\{ table, key, columns \}\) with the same key and columns in the other database first\./);
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
   it('an endpoint on a table without a unique key is refused with what to fix', async () => {
     await legacy.query('CREATE TABLE loose (id bigint, name text)');
     const error = await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'loose', key: ['id'], columns: ['id', 'name'] })), 'up').catch(

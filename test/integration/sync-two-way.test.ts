@@ -17,8 +17,13 @@ let legacy: pg.Client;
 let app: pg.Client;
 let names: { legacy: string; app: string };
 
-/** The migration for one side: its endpoint for the other side's writes, and its own link and triggers. */
-function side(other: PgServer, otherDb: string, server: string, outgoingRole: string, incomingRole: string): Migration {
+/** One side's endpoint for the other side's writes. */
+function endpoint(incomingRole: string): Migration {
+  return buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: incomingRole }));
+}
+
+/** One side's link and triggers; the other side's endpoint must exist already. */
+function sender(other: PgServer, otherDb: string, server: string, outgoingRole: string, incomingRole: string): Migration {
   const link = fdwLink({
     name: server,
     host: other.peerHost,
@@ -30,7 +35,6 @@ function side(other: PgServer, otherDb: string, server: string, outgoingRole: st
   });
   return buildMigration(
     `two-way ${server}`,
-    syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: incomingRole }),
     link,
     syncTrigger({ server, table: 'products', key: ['id'], columns: COLUMNS, ignoreWritesBy: { role: incomingRole } }),
   );
@@ -48,8 +52,11 @@ useServers('sync2', async (servers) => {
   await createRole(app, 'sync_from_legacy');
   await legacy.query(PRODUCTS_DDL);
   await app.query(PRODUCTS_DDL);
-  await applyInTransaction(app, side(pair.legacy, names.legacy, 'legacy', 'sync_from_app', 'sync_from_legacy'), 'up');
-  await applyInTransaction(legacy, side(pair.app, names.app, 'app', 'sync_from_legacy', 'sync_from_app'), 'up');
+  // Both endpoints first: each side's sender checks that the other side's endpoint is there.
+  await applyInTransaction(app, endpoint('sync_from_legacy'), 'up');
+  await applyInTransaction(legacy, endpoint('sync_from_app'), 'up');
+  await applyInTransaction(app, sender(pair.legacy, names.legacy, 'legacy', 'sync_from_app', 'sync_from_legacy'), 'up');
+  await applyInTransaction(legacy, sender(pair.app, names.app, 'app', 'sync_from_legacy', 'sync_from_app'), 'up');
 });
 
 const bothSides = async () => [await readProducts(app, { name: 'products' }), await readProducts(legacy, { name: 'products' })];

@@ -1,24 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { buildMigration, foreignServer, InvalidIdentifierError, InvalidOptionError, previewSql, sqlExpression, syncEndpoint, syncTrigger } from '../../src/index.js';
 import { renderNode } from '../../src/nodes/index.js';
+import { endpointViews } from '../../src/nodes/sync-names.js';
 
 const sync = { server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'] };
 
 describe('syncEndpoint', () => {
   it('writes two views whose rules upsert and delete by key', () => {
     const { up, down } = renderNode(syncEndpoint({ table: { schema: 'shop', name: 'products' }, key: ['id'], columns: ['id', 'name', 'price'], grantTo: 'sync_from_app' }));
+    const views = endpointViews({ schema: 'shop', name: 'products' }, ['id'], ['price', 'id', 'name']);
+    const [upsert, remove] = [views.upsert.name, views.delete.name];
+    expect(upsert).toMatch(/^products__sync_upsert_[0-9a-f]{8}$/);
+    expect(remove).toMatch(/^products__sync_delete_[0-9a-f]{8}$/);
     expect(up.slice(1).map(previewSql)).toEqual([
-      'CREATE VIEW shop.products__sync_upsert AS SELECT id, name, price FROM shop.products WHERE false',
-      `CREATE RULE sync_upsert AS ON INSERT TO shop.products__sync_upsert DO INSTEAD
+      `CREATE VIEW shop.${upsert} AS SELECT id, name, price FROM shop.products WHERE false`,
+      `CREATE RULE sync_upsert AS ON INSERT TO shop.${upsert} DO INSTEAD
   INSERT INTO shop.products AS target (id, name, price) VALUES (NEW.id, NEW.name, NEW.price)
   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price`,
-      'CREATE VIEW shop.products__sync_delete AS SELECT id FROM shop.products WHERE false',
-      `CREATE RULE sync_delete AS ON INSERT TO shop.products__sync_delete DO INSTEAD
+      `CREATE VIEW shop.${remove} AS SELECT id FROM shop.products WHERE false`,
+      `CREATE RULE sync_delete AS ON INSERT TO shop.${remove} DO INSTEAD
   DELETE FROM shop.products AS target WHERE target.id = NEW.id`,
-      'GRANT INSERT ON shop.products__sync_upsert, shop.products__sync_delete TO sync_from_app',
+      `GRANT SELECT, INSERT ON shop.${upsert}, shop.${remove} TO sync_from_app`,
     ]);
     expect(previewSql(up[0]!)).toContain(`WHERE i.indrelid = 'shop.products'::pg_catalog.regclass`);
-    expect(down.map(previewSql)).toEqual(['DROP VIEW shop.products__sync_delete', 'DROP VIEW shop.products__sync_upsert']);
+    expect(down.map(previewSql)).toEqual([`DROP VIEW shop.${remove}`, `DROP VIEW shop.${upsert}`]);
+  });
+
+  it('names each column set\'s endpoint apart, so versions of a sync can run side by side', () => {
+    const one = endpointViews({ schema: 'public', name: 'p' }, ['id'], ['id', 'name']);
+    const two = endpointViews({ schema: 'public', name: 'p' }, ['id'], ['id', 'name', 'price']);
+    expect(one.upsert.name).not.toBe(two.upsert.name);
+    expect(one.delete.name).not.toBe(two.delete.name);
+    expect(endpointViews({ schema: 'public', name: 'p' }, ['id'], ['name', 'id'])).toEqual(one);
   });
 
   it('does nothing on conflict when every column is key, and matches composite keys on all parts', () => {
@@ -75,7 +88,7 @@ describe('syncTrigger', () => {
     const fn = previewSql(up[1]!);
     expect(fn).toContain(`INSERT INTO app.timesheets__sync_to_legacy_upsert (ref, worker_id) SELECT ('T-' || src.id), src.worker FROM pg_sync_new AS src;`);
     expect(fn).toContain(`IF pg_catalog.current_setting('application_name') = 'pg-sync-link from legacy' THEN`);
-    expect(previewSql(up[0]!)).toContain(`table_name ''timesheet_old__sync_upsert''`);
+    expect(previewSql(up[0]!)).toContain(`table_name ''${endpointViews({ schema: 'old', name: 'timesheet_old' }, ['ref'], ['ref', 'worker_id']).upsert.name}''`);
     expect(previewSql(up[4]!)).toBe(
       `CREATE TRIGGER sync_to_legacy_update_key AFTER UPDATE ON app.timesheets REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION app.timesheets__sync_to_legacy('vanished')`,
     );
@@ -95,7 +108,7 @@ describe('syncTrigger', () => {
       `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('record_old')`,
       `CREATE CONSTRAINT TRIGGER sync_to_legacy_commit AFTER INSERT OR DELETE ON public.products DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.products__sync_to_legacy('flush')`,
     ]);
-    expect(statements[1]).toMatch(/CREATE TEMPORARY TABLE sync_pending_[0-9a-f]{16} ON COMMIT DELETE ROWS AS SELECT id FROM public\.products WHERE false;/);
+    expect(statements[1]).toMatch(/CREATE TEMPORARY TABLE sync_pending_[0-9a-f]{8} ON COMMIT DELETE ROWS AS SELECT id FROM public\.products WHERE false;/);
     expect(previewSql(down[0]!)).toBe('DROP TRIGGER sync_to_legacy_commit ON public.products');
   });
 
