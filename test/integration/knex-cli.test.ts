@@ -11,7 +11,7 @@ import { useServers } from '../harness/suite.js';
 // The real Knex CLI in a child process, on the built package (dist/), as a user runs it.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KNEXFILES = [
-  { kind: 'ESM (the demo: knexfile.js and migrations/)', path: 'knexfile.js' },
+  { kind: 'ES module knexfile.mjs and .mjs migrations', path: 'test/fixtures/knex-esm/knexfile.mjs' },
   { kind: 'CommonJS (knexfile.cjs and .cjs migrations)', path: 'test/fixtures/knex-cjs/knexfile.cjs' },
 ];
 const KNEX_TABLES = ['knex_migrations', 'knex_migrations_lock'];
