@@ -6,6 +6,8 @@ export interface KnexMigrationModule {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
   config: { transaction: boolean };
+  /** The migration it runs, for `npx pg-sync-link sql <file>`. */
+  readonly pgSyncLink: Migration;
 }
 
 function isMigration(value: unknown): value is Migration {
@@ -35,7 +37,10 @@ export function knexMigration(...parts: unknown[]): KnexMigrationModule {
 export function knexMigrationFrom(migration: Migration, options: RunOptions = {}): KnexMigrationModule {
   const run = (direction: 'up' | 'down') => (knex: Knex) =>
     runMigration(migration, direction, (sql, values) => knexRaw(knex, sql, values), options);
-  return { up: run('up'), down: run('down'), config: { transaction: migration.transactional } };
+  // The migration also rides on `up`, so `npx pg-sync-link sql <file>` finds it in a file that
+  // exports only { up, down, config }.
+  const up = Object.assign(run('up'), { pgSyncLink: migration });
+  return { up, down: run('down'), config: { transaction: migration.transactional }, pgSyncLink: migration };
 }
 
 /**

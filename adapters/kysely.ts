@@ -1,3 +1,73 @@
-// The Kysely adapter (MigrationProvider) is not built yet; the entry point exists so the
-// package layout is stable. Until then, run migrations with runMigration from 'pg-sync-link'.
-export {};
+import { CompiledQuery, type Kysely, type Migration as KyselyMigration, type MigrationProvider } from 'kysely';
+import { buildMigration, describeNode, flattenParts, InvalidOptionError, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+
+/** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
+export interface KyselySyncMigration extends KyselyMigration {
+  readonly pgSyncLink: Migration;
+}
+
+function isMigration(value: unknown): value is Migration {
+  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKysely = Kysely<any>;
+
+async function run(db: AnyKysely, migration: Migration, direction: 'up' | 'down', options: RunOptions): Promise<void> {
+  const execute = (on: AnyKysely) => (sql: string, values: readonly string[]) => on.executeQuery(CompiledQuery.raw(sql, [...values]));
+  if (!migration.transactional) {
+    if (db.isTransaction) {
+      throw new InvalidOptionError(
+        `Migration "${migration.id}" cannot run in a transaction: create the Migrator with disableTransactions: true.`,
+        'transactional',
+      );
+    }
+    return runMigration(migration, direction, execute(db), options);
+  }
+  // With disableTransactions, Kysely hands over the database itself: the transaction is ours.
+  if (db.isTransaction) return runMigration(migration, direction, execute(db), options);
+  return db.transaction().execute((trx) => runMigration(migration, direction, execute(trx), options));
+}
+
+/** Turns one built migration into a Kysely Migration. */
+export function kyselyMigrationFrom(migration: Migration, options: RunOptions = {}): KyselySyncMigration {
+  // The migration also rides on `up`, for `npx pg-sync-link sql <file>`.
+  const up = Object.assign((db: AnyKysely) => run(db, migration, 'up', options), { pgSyncLink: migration });
+  return { pgSyncLink: migration, up, down: (db) => run(db, migration, 'down', options) };
+}
+
+/**
+ * Links and nodes (or one built migration) as a Kysely Migration, for a migration file read by
+ * Kysely's FileMigrationProvider: `export const { up, down } = kyselyMigration(...)`.
+ */
+export function kyselyMigration(...parts: [Migration] | Part[]): KyselySyncMigration;
+export function kyselyMigration(...parts: unknown[]): KyselySyncMigration {
+  const migration =
+    parts.length === 1 && isMigration(parts[0])
+      ? parts[0]
+      : buildMigration(
+          flattenParts(parts as Part[])
+            .filter((node) => node.kind !== 'fdw-extension')
+            .map(describeNode)
+            .join(', ') || 'pg-sync-link migration',
+          ...(parts as Part[]),
+        );
+  return kyselyMigrationFrom(migration);
+}
+
+/**
+ * A MigrationProvider for `new Migrator({ db, provider })` over a whole set (planMigrations,
+ * versionedMigrations). Kysely orders migrations by name; set ids sort in order.
+ *
+ * Kysely runs all pending migrations in one transaction unless the Migrator has
+ * `disableTransactions: true`; then each migration here runs in its own transaction, except
+ * those that cannot (transactional: false), which need that setting.
+ */
+export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): MigrationProvider {
+  const byId: Record<string, KyselyMigration> = {};
+  for (const migration of migrations) {
+    if (migration.id in byId) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
+    byId[migration.id] = kyselyMigrationFrom(migration, options);
+  }
+  return { getMigrations: async () => byId };
+}

@@ -1,3 +1,96 @@
-// The Umzug adapter (RunnableMigration) is not built yet; the entry point exists so the
-// package layout is stable. Until then, run migrations with runMigration from 'pg-sync-link'.
-export {};
+import type { Knex } from 'knex';
+import type { Kysely } from 'kysely';
+import type { MigrationParams, RunnableMigration, UmzugStorage } from 'umzug';
+import {
+  InvalidOptionError,
+  quoteIdentifier,
+  runMigration,
+  withSession,
+  type Migration,
+  type PgClientLike,
+  type PgPoolLike,
+  type RunOptions,
+  type SqlExecutor,
+} from 'pg-sync-link';
+
+/** What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type UmzugContext = PgClientLike | PgPoolLike | Knex | Kysely<any>;
+
+type Runner = <T>(work: (execute: SqlExecutor) => Promise<T>, transactional: boolean) => Promise<T>;
+
+function isKnex(context: unknown): context is Knex {
+  return typeof context === 'function' && 'raw' in context && 'transaction' in context;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function isKysely(context: unknown): context is Kysely<any> {
+  return typeof context === 'object' && context !== null && 'executeQuery' in context && 'transaction' in context;
+}
+
+/** How to run statements, in a transaction or not, on whatever the context is. */
+function runnerFor(context: unknown): Runner {
+  if (isKnex(context)) {
+    const executor = (on: Knex): SqlExecutor => async (sql, values) =>
+      values.length === 0 ? on.raw(sql) : on.raw(sql.replace(/\$(\d+)/g, '?'), [...values]);
+    return (work, transactional) => (transactional ? context.transaction((trx) => work(executor(trx))) : work(executor(context)));
+  }
+  if (isKysely(context)) {
+    return async (work, transactional) => {
+      const { CompiledQuery } = await import('kysely');
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const executor = (on: Kysely<any>): SqlExecutor => (sql, values) => on.executeQuery(CompiledQuery.raw(sql, [...values]));
+      return transactional ? context.transaction().execute((trx) => work(executor(trx))) : work(executor(context));
+    };
+  }
+  if (typeof context === 'object' && context !== null && ('query' in context || 'connect' in context)) {
+    return (work, transactional) =>
+      withSession(context as PgClientLike | PgPoolLike, (session) => (transactional ? session.transaction(() => work(session.execute)) : work(session.execute)));
+  }
+  throw new InvalidOptionError('The Umzug context must be a pg Client or Pool, a Knex instance or a Kysely instance.', 'context');
+}
+
+/** One built migration as an Umzug RunnableMigration, run in a transaction unless it cannot be. */
+export function umzugMigrationFrom<Context extends UmzugContext>(migration: Migration, options: RunOptions = {}): RunnableMigration<Context> {
+  const run = (direction: 'up' | 'down') => ({ context }: MigrationParams<Context>) =>
+    runnerFor(context)((execute) => runMigration(migration, direction, execute, options), migration.transactional);
+  return { name: migration.id, up: run('up'), down: run('down') };
+}
+
+/** A whole set (planMigrations, versionedMigrations) for `new Umzug({ migrations, context, storage })`. */
+export function umzugMigrations<Context extends UmzugContext>(migrations: readonly Migration[], options: RunOptions = {}): RunnableMigration<Context>[] {
+  const names = new Set<string>();
+  return migrations.map((migration) => {
+    if (names.has(migration.id)) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
+    names.add(migration.id);
+    return umzugMigrationFrom<Context>(migration, options);
+  });
+}
+
+/**
+ * Umzug storage that keeps the migration log in a table of the same database the migrations
+ * change (through the same context), so the log and the schema move together.
+ */
+export function umzugStorage<Context extends UmzugContext>(options: { tableName?: string } = {}): UmzugStorage<Context> {
+  const table = quoteIdentifier(options.tableName ?? 'pg_sync_link_umzug');
+  const query = async (context: unknown, sql: string, values: string[] = []) => {
+    let rows: { name: string }[] = [];
+    await runnerFor(context)(async (execute) => {
+      await execute(`CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, run_at timestamptz NOT NULL DEFAULT now())`, []);
+      const result = (await execute(sql, values)) as { rows?: { name: string }[] };
+      rows = result.rows ?? [];
+    }, true);
+    return rows;
+  };
+  return {
+    async executed({ context }) {
+      return (await query(context, `SELECT name FROM ${table} ORDER BY run_at, name`)).map((row) => row.name);
+    },
+    async logMigration({ name, context }) {
+      await query(context, `INSERT INTO ${table} (name) VALUES ($1)`, [name]);
+    },
+    async unlogMigration({ name, context }) {
+      await query(context, `DELETE FROM ${table} WHERE name = $1`, [name]);
+    },
+  };
+}

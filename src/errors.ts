@@ -8,7 +8,8 @@ export type SyncLinkErrorCode =
   | 'INVALID_OPTION'
   | 'MISSING_ENV'
   | 'SECRET_RESOLUTION_FAILED'
-  | 'MIGRATION_FAILED';
+  | 'MIGRATION_FAILED'
+  | 'ALREADY_APPLIED_DIFFERENTLY';
 
 export class SyncLinkError extends Error {
   readonly code: SyncLinkErrorCode;
@@ -77,5 +78,15 @@ export class MigrationFailedError extends SyncLinkError {
     readonly sqlState: string | undefined,
   ) {
     super('MIGRATION_FAILED', message);
+  }
+}
+
+/** applySyncLink found a step applied earlier with different SQL: it would not re-apply it silently. */
+export class AlreadyAppliedDifferentlyError extends SyncLinkError {
+  constructor(readonly migration: string) {
+    super(
+      'ALREADY_APPLIED_DIFFERENTLY',
+      `Step "${migration}" was applied earlier with different SQL. Remove the old version first (removeSyncLink with the old spec), or move to the new one with a changeMigration.`,
+    );
   }
 }

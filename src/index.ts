@@ -23,6 +23,8 @@ export {
 } from './nodes/index.js';
 export { buildMigration, flattenParts, previewMigration, type Migration, type Part } from './migration.js';
 export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
+export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './apply.js';
+export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
@@ -35,5 +37,6 @@ export {
   MissingEnvError,
   SecretResolutionError,
   MigrationFailedError,
+  AlreadyAppliedDifferentlyError,
   type SyncLinkErrorCode,
 } from './errors.js';

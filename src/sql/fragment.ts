@@ -102,6 +102,19 @@ export function integer(value: number): Fragment {
   return fragment([String(value)]);
 }
 
+/**
+ * SQL text this library rendered earlier (previewSql of a statement with no deferred value) and
+ * kept, e.g. the down statements applySyncLink records so that removal undoes exactly what ran.
+ */
+export function renderedEarlier(text: string): Fragment {
+  return fragment([text]);
+}
+
+/** True when the statement holds no deferred value, so its preview is exactly what runs. */
+export function isFullyRendered(value: Fragment): boolean {
+  return value.chunks.every((chunk) => typeof chunk === 'string');
+}
+
 export function deferredLiteral(value: DeferredLiteral): Fragment {
   return fragment([Object.freeze({ ...value })]);
 }
