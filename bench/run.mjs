@@ -5,7 +5,7 @@ import { benchFdwRead } from './fdw-read.mjs';
 import { benchSyncWrite } from './sync-write.mjs';
 
 const say = (/** @type {string} */ line) => console.log(line);
-const [legacy, app] = await Promise.all([startServer('legacy'), startServer('app')]);
+const [legacy, app] = await Promise.all([startServer('legacy', { durable: true }), startServer('app', { durable: true })]);
 try {
   const results = { ...(await benchSyncWrite({ legacy, app }, say)), ...(await benchFdwRead({ legacy, app }, say)) };
   console.log(JSON.stringify(results));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { dockerUnavailableReason } from './testcontainers.js';
+import { dockerUnavailableReason } from '../../src/testing/index.js';
 
 /** Where the integration tests get their PostgreSQL servers from. */
 export type BackendName = 'embedded' | 'system' | 'external' | 'testcontainers';

@@ -2,12 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports.js';
-import { serverProcessIds } from './postgres-user.js';
+import { freePort, serverProcessIds, THROWAWAY_SETTINGS } from '../../src/testing/embedded.js';
 import { serverMajor, type PgServer } from './server.js';
 
-// Settings that make a throwaway test cluster fast; durability does not matter here.
-export const TEST_SERVER_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'listen_addresses=127.0.0.1'];
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
@@ -43,7 +40,7 @@ export async function startLocalCluster(bindir: string, label: string): Promise<
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const settings = [...TEST_SERVER_SETTINGS, `unix_socket_directories=${root}`].flatMap((setting) => ['-c', setting]);
+      const settings = [...THROWAWAY_SETTINGS, `unix_socket_directories=${root}`].flatMap((setting) => ['-c', setting]);
       const server = spawn(path.join(bindir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings], { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';
       server.stderr.on('data', (chunk: Buffer) => {

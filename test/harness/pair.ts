@@ -5,7 +5,7 @@ import { startEmbedded } from './embedded.js';
 import { startExternal } from './external.js';
 import { startLocalCluster } from './local-cluster.js';
 import { withClient, type PgServer } from './server.js';
-import { startContainer } from './testcontainers.js';
+import { startContainerPair } from './testcontainers.js';
 
 /** Two separate servers: "legacy" (the remote side) and "app" (where the link is installed). */
 export interface ServerPair {
@@ -37,13 +37,14 @@ async function startServer(backend: BackendName, role: 'legacy' | 'app'): Promis
     case 'external':
       return startExternal(role);
     case 'testcontainers':
-      return startContainer(role);
+      throw new Error('Containers start as a pair: see startPair.');
   }
 }
 
 /** Starts the pair for the backend this test project runs on (PG_SYNC_LINK_BACKEND). */
 export async function startPair(backend: BackendName = backendFromEnv()): Promise<ServerPair> {
-  const [legacy, app] = await Promise.all([startServer(backend, 'legacy'), startServer(backend, 'app')]);
+  const [legacy, app] =
+    backend === 'testcontainers' ? await startContainerPair() : await Promise.all([startServer(backend, 'legacy'), startServer(backend, 'app')]);
   const created: Array<{ server: PgServer; database: string }> = [];
   return {
     backend,

@@ -1,23 +1,12 @@
 import pg from 'pg';
+import type { TestServer } from '../../src/testing/index.js';
 
 /** One running PostgreSQL server the tests can connect to, and (locally) stop and start. */
-export interface PgServer {
+export interface PgServer extends Omit<TestServer, 'name' | 'database' | 'url'> {
   /** e.g. `pg18 embedded legacy`. */
   readonly label: string;
-  readonly major: number;
-  /** Where the test process connects. */
-  readonly host: string;
-  readonly port: number;
-  /** Where the *other* server connects (postgres_fdw): differs from host/port in containers. */
-  readonly peerHost: string;
-  readonly peerPort: number;
-  readonly user: string;
-  readonly password: string;
   /** Stopping and starting are possible for servers this harness launched. */
   readonly canRestart: boolean;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  dispose(): Promise<void>;
 }
 
 export function connectionString(server: PgServer, database: string): string {

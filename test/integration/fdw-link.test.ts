@@ -6,7 +6,7 @@ import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
 import { useServers } from '../harness/suite.js';
-import { freePort } from '../harness/ports.js';
+import { freePort } from '../../src/testing/embedded.js';
 
 let pair: ServerPair;
 let legacy: pg.Client;

@@ -1,0 +1,25 @@
+/** A throwaway PostgreSQL server for tests, with one database ready to use. */
+export interface TestServer {
+  readonly name: string;
+  /** Where this process connects. */
+  readonly host: string;
+  readonly port: number;
+  /** Where the other server of a pair connects (postgres_fdw): differs in containers. */
+  readonly peerHost: string;
+  readonly peerPort: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  /** postgres://user:password@host:port/database */
+  readonly url: string;
+  readonly major: number;
+  /** Stop and start the server again (same data, same port), e.g. to test "the other side is down". */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stop it for good and delete its data. */
+  dispose(): Promise<void>;
+}
+
+export function urlOf(server: Pick<TestServer, 'user' | 'password' | 'host' | 'port'>, database: string): string {
+  return `postgres://${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${encodeURIComponent(database)}`;
+}
