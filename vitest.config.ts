@@ -26,7 +26,7 @@ export default defineConfig({
   test: {
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'examples', include: ['test/examples/**/*.test.ts'], testTimeout: 120_000 } },
+      { extends: true, test: { name: 'examples', include: ['test/examples/**/*.test.ts', 'examples/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       ...backends
         .filter((choice) => !choice.unavailable)
         .map((choice) => ({
