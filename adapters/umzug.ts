@@ -54,7 +54,8 @@ function runnerFor(context: unknown): Runner {
 export function umzugMigrationFrom<Context extends UmzugContext>(migration: Migration, options: RunOptions = {}): RunnableMigration<Context> {
   const run = (direction: 'up' | 'down') => ({ context }: MigrationParams<Context>) =>
     runnerFor(context)((execute) => runMigration(migration, direction, execute, options), migration.transactional);
-  return { name: migration.id, up: run('up'), down: run('down') };
+  // The migration also rides on `up`, for `npx pg-sync-link sql <file>`.
+  return { name: migration.id, up: Object.assign(run('up'), { pgSyncLink: migration }), down: run('down') };
 }
 
 /** A whole set (planMigrations, versionedMigrations) for `new Umzug({ migrations, context, storage })`. */

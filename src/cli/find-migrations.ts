@@ -1,0 +1,40 @@
+import { buildMigration, flattenParts, type Migration, type Part } from 'pg-sync-link';
+
+function isMigration(value: unknown): value is Migration {
+  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
+}
+
+function isPartLike(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0 && value.every(isPartLike);
+  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string';
+}
+
+/**
+ * The migrations a module defines, whatever form it exports them in: migrations or lists of
+ * them, links and nodes, or runner modules made by knexMigration / kyselyMigration (which carry
+ * their migration on `up`).
+ */
+export function migrationsIn(module: Record<string, unknown>): Migration[] {
+  const found: Migration[] = [];
+  const seen = new Set<unknown>();
+  const add = (migration: Migration) => {
+    if (!seen.has(migration)) {
+      seen.add(migration);
+      found.push(migration);
+    }
+  };
+  for (const [name, value] of Object.entries(module)) {
+    const carried = (value as { pgSyncLink?: unknown } | null)?.pgSyncLink;
+    if (isMigration(carried)) add(carried);
+    else if (isMigration(value)) add(value);
+    else if (Array.isArray(value) && value.length > 0 && value.every(isMigration)) value.forEach(add);
+    else if (isPartLike(value)) {
+      try {
+        if (flattenParts([value as Part]).length > 0) add(buildMigration(name, value as Part));
+      } catch {
+        // Something with a `kind` that is not ours: not a link.
+      }
+    }
+  }
+  return found;
+}
