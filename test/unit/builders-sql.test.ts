@@ -164,6 +164,13 @@ describe('fdwLink', () => {
     expect(migration.transactional).toBe(true);
   });
 
+  it('a Knex module runs outside a transaction exactly when its migration must', async () => {
+    const { knexMigration, knexMigrationFrom } = await import('../../adapters/knex.js');
+    const migration = buildMigration('srv', foreignServer({ name: 'legacy', host: 'h', dbname: 'd' }));
+    expect(knexMigration(migration).config).toEqual({ transaction: true });
+    expect(knexMigrationFrom({ ...migration, transactional: false }).config).toEqual({ transaction: false });
+  });
+
   it('checks the connection after the mappings, with nothing to undo', () => {
     const link = fdwLink({ name: 'legacy', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] });
     const migration = buildMigration('legacy', link);
