@@ -37,6 +37,10 @@ function stepName(node: SyncNode): string {
       return `endpoint-${node.table.schema}.${endpointViews(node.table, node.key, node.columns).upsert.name}`;
     case 'sync-trigger':
       return `sync-${node.table.schema}.${node.table.name}-to-${node.server}`;
+    case 'shared-id-source':
+    case 'shared-ids':
+    case 'interleaved-ids':
+      return `ids-${node.table.schema}.${node.table.name}.${node.column}`;
   }
 }
 

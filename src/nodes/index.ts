@@ -3,6 +3,7 @@ import { renderForeignServer, renderForeignServerChange, type ForeignServerNode 
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
 import { renderImportForeignSchema, type ImportForeignSchemaNode } from './import-foreign-schema.js';
 import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
+import { renderInterleavedIds, renderSharedIds, renderSharedIdSource, type InterleavedIdsNode, type SharedIdSourceNode, type SharedIdsNode } from './shared-ids.js';
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
 import type { Rendered } from './rendered.js';
@@ -17,7 +18,10 @@ export type SyncNode =
   | ForeignTableNode
   | ImportForeignSchemaNode
   | SyncEndpointNode
-  | SyncTriggerNode;
+  | SyncTriggerNode
+  | SharedIdSourceNode
+  | SharedIdsNode
+  | InterleavedIdsNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -30,6 +34,9 @@ const renderers: Renderers = {
   'import-foreign-schema': renderImportForeignSchema,
   'sync-endpoint': renderSyncEndpoint,
   'sync-trigger': renderSyncTrigger,
+  'shared-id-source': renderSharedIdSource,
+  'shared-ids': renderSharedIds,
+  'interleaved-ids': renderInterleavedIds,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -56,6 +63,12 @@ export function describeNode(node: SyncNode): string {
       return `sync endpoint ${node.table.name}`;
     case 'sync-trigger':
       return `sync ${node.table.name} to ${node.server}`;
+    case 'shared-id-source':
+      return `${node.strategy} id source ${node.table.name}.${node.column}`;
+    case 'shared-ids':
+      return `${node.strategy} ids ${node.table.name}.${node.column} from ${node.server}`;
+    case 'interleaved-ids':
+      return `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`;
   }
 }
 
@@ -82,6 +95,10 @@ export function identityOf(node: SyncNode): string {
       return `endpoint ${name(node.table)} ${JSON.stringify([[...node.key].sort(), [...node.columns].sort()])}`;
     case 'sync-trigger':
       return `sync ${JSON.stringify([node.table.schema, node.table.name, node.server])}`;
+    case 'shared-id-source':
+    case 'shared-ids':
+    case 'interleaved-ids':
+      return `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
   }
 }
 
@@ -111,3 +128,4 @@ export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSc
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
 export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type IgnoreWrites } from './sync-trigger.js';
 export type { SyncColumnOptions } from './sync-columns.js';
+export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';

@@ -23,7 +23,8 @@ const QUERIES: Record<string, string> = {
     WHERE NOT t.tgisinternal ORDER BY 1, 2, 3`,
   constraints: `SELECT n.nspname, c.conname, pg_get_constraintdef(c.oid) AS definition
     FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE ${USER_NAMESPACES} ORDER BY 1, 2, 3`,
-  sequences: `SELECT schemaname, sequencename, start_value::text, increment_by::text, last_value::text FROM pg_sequences ORDER BY 1, 2`,
+  // A sequence's definition, not its position: nextval is data, like a row.
+  sequences: `SELECT schemaname, sequencename, data_type::text, start_value::text, min_value::text, max_value::text, increment_by::text, cycle, cache_size::text FROM pg_sequences ORDER BY 1, 2`,
   extensions: `SELECT e.extname, e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`,
   foreignDataWrappers: `SELECT fdwname, fdwoptions::text FROM pg_foreign_data_wrapper ORDER BY 1`,
   foreignServers: `SELECT s.srvname, w.fdwname, s.srvoptions::text, pg_get_userbyid(s.srvowner) AS owner
