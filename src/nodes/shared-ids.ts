@@ -278,13 +278,16 @@ export function renderSharedIds(node: SharedIdsNode): Rendered {
   const size = integer(node.blockSize);
   const key = integer(lockKey(node));
   const nextval = sql`pg_catalog.nextval(${literal(qualifiedText(cache))}::pg_catalog.regclass)`;
-  const currentBlock = sql`(SELECT last_value FROM ${qualified(current)})`;
+  const currentBlock = sql`pg_catalog.pg_sequence_last_value(${literal(qualifiedText(current))}::pg_catalog.regclass)`;
+  const blockOf = sql`id OPERATOR(pg_catalog./) ${size}`;
   return {
     up: [
       sql`CREATE FOREIGN TABLE ${qualified(source)} (block bigint) ${options}`,
       sql`CREATE SEQUENCE ${qualified(cache)} AS bigint`,
       sql`CREATE SEQUENCE ${qualified(current)} AS bigint MINVALUE -1 START WITH -1`,
-      sql`CREATE FUNCTION ${qualified(fn)}() RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+      // This runs for every insert, so it has no SET clause (saving and restoring a setting per
+      // call would double its cost): every name and operator in it is schema-qualified instead.
+      sql`CREATE FUNCTION ${qualified(fn)}() RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   AS ${dollarQuoted(sql`
 DECLARE
   id bigint := ${nextval};
@@ -292,16 +295,16 @@ DECLARE
 BEGIN
   -- An id is ours while it lies in the current block. Blocks of one side are never adjacent,
   -- so an id that ran past the end of the last block never passes this test.
-  IF id / ${size} = ${currentBlock} THEN
+  IF ${blockOf} OPERATOR(pg_catalog.=) ${currentBlock} THEN
     RETURN id;
   END IF;
   PERFORM pg_catalog.pg_advisory_lock(${key});
   BEGIN
     id := ${nextval};
-    IF id / ${size} <> ${currentBlock} THEN
+    IF ${currentBlock} IS NULL OR ${blockOf} OPERATOR(pg_catalog.<>) ${currentBlock} THEN
       SELECT s.block INTO STRICT block FROM ${qualified(source)} AS s;
       -- The cache first, then the block number: an id taken in between fails the test above.
-      PERFORM pg_catalog.setval(${literal(qualifiedText(cache))}::pg_catalog.regclass, block * ${size}, false);
+      PERFORM pg_catalog.setval(${literal(qualifiedText(cache))}::pg_catalog.regclass, block OPERATOR(pg_catalog.*) ${size}, false);
       PERFORM pg_catalog.setval(${literal(qualifiedText(current))}::pg_catalog.regclass, block, true);
       id := ${nextval};
     END IF;
