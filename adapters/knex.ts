@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { buildMigration, describeNode, flattenParts, InvalidOptionError, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
 export interface KnexMigrationModule {
@@ -8,10 +8,6 @@ export interface KnexMigrationModule {
   config: { transaction: boolean };
   /** The migration it runs, for `npx pg-sync-link sql <file>`. */
   readonly pgSyncLink: Migration;
-}
-
-function isMigration(value: unknown): value is Migration {
-  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
 }
 
 /**
@@ -26,11 +22,7 @@ function isMigration(value: unknown): value is Migration {
  */
 export function knexMigration(...parts: [Migration] | Part[]): KnexMigrationModule;
 export function knexMigration(...parts: unknown[]): KnexMigrationModule {
-  const migration =
-    parts.length === 1 && isMigration(parts[0])
-      ? parts[0]
-      : buildMigration(describeParts(parts as Part[]), ...(parts as Part[]));
-  return knexMigrationFrom(migration);
+  return knexMigrationFrom(migrationOf(parts));
 }
 
 /** Same as knexMigration for a built migration, with options such as a statement log. */
@@ -68,9 +60,3 @@ async function knexRaw(knex: Knex, sql: string, values: readonly string[]): Prom
   else await knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]);
 }
 
-function describeParts(parts: readonly Part[]): string {
-  return flattenParts(parts)
-    .filter((node) => node.kind !== 'fdw-extension')
-    .map(describeNode)
-    .join(', ') || 'pg-sync-link migration';
-}

@@ -1,13 +1,9 @@
 import { CompiledQuery, type Kysely, type Migration as KyselyMigration, type MigrationProvider } from 'kysely';
-import { buildMigration, describeNode, flattenParts, InvalidOptionError, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
 
 /** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
 export interface KyselySyncMigration extends KyselyMigration {
   readonly pgSyncLink: Migration;
-}
-
-function isMigration(value: unknown): value is Migration {
-  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,17 +38,7 @@ export function kyselyMigrationFrom(migration: Migration, options: RunOptions = 
  */
 export function kyselyMigration(...parts: [Migration] | Part[]): KyselySyncMigration;
 export function kyselyMigration(...parts: unknown[]): KyselySyncMigration {
-  const migration =
-    parts.length === 1 && isMigration(parts[0])
-      ? parts[0]
-      : buildMigration(
-          flattenParts(parts as Part[])
-            .filter((node) => node.kind !== 'fdw-extension')
-            .map(describeNode)
-            .join(', ') || 'pg-sync-link migration',
-          ...(parts as Part[]),
-        );
-  return kyselyMigrationFrom(migration);
+  return kyselyMigrationFrom(migrationOf(parts));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AlreadyAppliedDifferentlyError, InvalidOptionError } from './errors.js';
 import { runMigration, type RunOptions } from './execute.js';
-import type { Migration, Part } from './migration.js';
+import { isMigration, type Migration, type Part } from './migration.js';
 import { planMigrations } from './plan.js';
 import { withSession, type DatabaseTarget, type Session } from './session.js';
 import { isFullyRendered, previewSql, renderedEarlier } from './sql/index.js';
@@ -44,10 +44,6 @@ export interface ApplyResult {
 }
 
 type Link = Part | readonly Part[] | readonly Migration[];
-
-function isMigration(value: unknown): value is Migration {
-  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
-}
 
 function migrationsOf(link: Link, options: ApplyOptions): readonly Migration[] {
   const parts = Array.isArray(link) ? (link as readonly unknown[]) : [link];

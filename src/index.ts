@@ -29,7 +29,7 @@ export {
   type ForeignColumnOptions,
   type ImportForeignSchemaOptions,
 } from './nodes/index.js';
-export { buildMigration, flattenParts, previewMigration, type Migration, type Part } from './migration.js';
+export { buildMigration, flattenParts, isMigration, migrationOf, previewMigration, type Migration, type Part } from './migration.js';
 export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
 export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './apply.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';

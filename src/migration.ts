@@ -1,6 +1,6 @@
 import { InvalidOptionError } from './errors.js';
 import type { FdwLink } from './link.js';
-import { isSyncNode, renderNode, type SyncNode } from './nodes/index.js';
+import { describeNode, isSyncNode, renderNode, type SyncNode } from './nodes/index.js';
 import { previewSql, type Fragment } from './sql/index.js';
 
 /** Anything a migration can be built from: nodes, links, or lists of them. */
@@ -59,4 +59,22 @@ export function buildMigration(id: string, ...parts: Part[]): Migration {
 /** The SQL a migration runs in one direction, secrets redacted: for review by a person. */
 export function previewMigration(migration: Migration, direction: 'up' | 'down' = 'up'): string {
   return migration[direction].map((statement) => `${previewSql(statement)};`).join('\n\n');
+}
+
+export function isMigration(value: unknown): value is Migration {
+  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
+}
+
+/**
+ * One migration from what a runner adapter is given: a migration built already, or links and
+ * nodes, named after what they create (`server legacy, foreign table legacy_products`).
+ */
+export function migrationOf(parts: readonly unknown[]): Migration {
+  if (parts.length === 1 && isMigration(parts[0])) return parts[0];
+  const nodes = parts as Part[];
+  const id = flattenParts(nodes)
+    .filter((node) => node.kind !== 'fdw-extension')
+    .map(describeNode)
+    .join(', ');
+  return buildMigration(id || 'pg-sync-link migration', ...nodes);
 }

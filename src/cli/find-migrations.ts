@@ -1,8 +1,4 @@
-import { buildMigration, flattenParts, type Migration, type Part } from 'pg-sync-link';
-
-function isMigration(value: unknown): value is Migration {
-  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
-}
+import { buildMigration, flattenParts, isMigration, type Migration, type Part } from 'pg-sync-link';
 
 function isPartLike(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0 && value.every(isPartLike);
