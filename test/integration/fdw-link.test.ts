@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, MigrationFailedError, MissingEnvError, InvalidOptionError, runMigration, type FdwLink } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
@@ -179,7 +179,12 @@ describe('the link is checked when it is created', () => {
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
-  it('a wrong password fails the migration without showing the password', async () => {
+  it('a wrong password fails the migration without showing the password', async (context) => {
+    // An external server may trust every connection from this host: then no password is wrong.
+    const probe = new pg.Client({ host: pair.legacy.host, port: pair.legacy.port, user: pair.legacy.user, password: 'not-the-password-4711', database: legacyDb });
+    const trusted = await probe.connect().then(() => true, () => false);
+    await probe.end().catch(() => undefined);
+    if (trusted) context.skip('the legacy server does not check passwords (trust authentication)');
     process.env.LEGACY_DB_PASSWORD = 'not-the-password-4711';
     const error = await applyInTransaction(app, buildMigration('link', legacyLink()), 'up').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MigrationFailedError);
