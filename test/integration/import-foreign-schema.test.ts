@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, MigrationFailedError, type FdwLink } from '../../src/index.js';
+import { buildMigration, MigrationFailedError, type FdwLink } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
+import { linkTo } from '../harness/links.js';
 import { useServers } from '../harness/suite.js';
 
 let pair: ServerPair;
@@ -19,13 +20,7 @@ useServers('import', async (servers) => {
   await legacy.query(`CREATE TABLE "Order Lines" (id bigint, note text DEFAULT 'none')`);
   await legacy.query(`INSERT INTO customers VALUES (1, 'a@example.com')`);
   process.env.LEGACY_DB_PASSWORD = pair.legacy.password;
-  link = fdwLink({
-    name: 'legacy',
-    host: pair.legacy.peerHost,
-    port: pair.legacy.peerPort,
-    dbname: servers.names.legacy,
-    userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
-  });
+  link = linkTo(pair.legacy, servers.names.legacy, 'LEGACY_DB_PASSWORD');
   await applyInTransaction(app, buildMigration('link', link), 'up');
 });
 

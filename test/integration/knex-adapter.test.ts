@@ -1,11 +1,12 @@
 import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
-import { env, fdwLink, MigrationFailedError } from '../../src/index.js';
+import { MigrationFailedError } from '../../src/index.js';
 import { knexMigration, type KnexMigrationModule } from '../../adapters/knex.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
+import { linkTo } from '../harness/links.js';
 import { useServers } from '../harness/suite.js';
 import { connectionString } from '../harness/server.js';
 
@@ -37,13 +38,7 @@ function source(migrations: Record<string, KnexMigrationModule>): Knex.MigratorC
 }
 
 function link() {
-  return fdwLink({
-    name: 'legacy',
-    host: pair.legacy.peerHost,
-    port: pair.legacy.peerPort,
-    dbname: legacyDb,
-    userMappings: [{ user: pair.legacy.user, password: env('KNEX_ADAPTER_PASSWORD') }],
-  });
+  return linkTo(pair.legacy, legacyDb, 'KNEX_ADAPTER_PASSWORD');
 }
 
 it('runs in a Knex transaction: a failure in a later statement leaves nothing behind', async () => {

@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, MigrationFailedError, sqlExpression, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
+import { buildMigration, MigrationFailedError, sqlExpression, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
+import { linkTo } from '../harness/links.js';
 import { useServers } from '../harness/suite.js';
 
 // One-way: every change to app.products is written through to legacy.products.
@@ -16,13 +17,7 @@ let app: pg.Client;
 let legacyDb: string;
 
 function link() {
-  return fdwLink({
-    name: 'legacy',
-    host: pair.legacy.peerHost,
-    port: pair.legacy.peerPort,
-    dbname: legacyDb,
-    userMappings: [{ user: pair.legacy.user, password: env('SYNC_LEGACY_PASSWORD') }],
-  });
+  return linkTo(pair.legacy, legacyDb, 'SYNC_LEGACY_PASSWORD');
 }
 
 const endpoint = () => buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS }));
