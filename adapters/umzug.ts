@@ -13,7 +13,11 @@ import {
   type SqlExecutor,
 } from 'pg-sync-link';
 
-/** What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance. */
+/**
+ * What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance.
+ * Umzug calls a function context as a factory, and a Knex instance is a function: pass
+ * `context: () => knex`.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UmzugContext = PgClientLike | PgPoolLike | Knex | Kysely<any>;
 

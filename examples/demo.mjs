@@ -24,9 +24,10 @@ async function knex(args, env) {
 /**
  * @param {import('pg').Client} client
  * @param {string} title
+ * @param {'products' | 'legacy_products'} table
  */
-async function show(client, title) {
-  const { rows } = await client.query('SELECT id, name, price, updated_at::text AS updated_at FROM products ORDER BY id');
+async function show(client, title, table = 'products') {
+  const { rows } = await client.query(`SELECT id, name, price, updated_at::text AS updated_at FROM ${table} ORDER BY id`);
   const columns = ['id', 'name', 'price', 'updated_at'];
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column] ?? '').length)));
   /** @param {unknown[]} values */
@@ -85,7 +86,9 @@ try {
   await knex(['migrate:latest', '--env', 'app'], env);
   await knex(['migrate:latest', '--env', 'legacy'], env);
   say();
-  await show(app.client, 'app.products, copied from legacy through the link');
+  await show(app.client, 'legacy\'s products, read by app through the link (foreign table legacy_products)', 'legacy_products');
+  say();
+  await show(app.client, 'app.products, copied from them by app\'s own migration');
 
   say('\nlegacy: INSERT Tea strainer (4); app: UPDATE the Kettle\'s price; legacy: DELETE the Mug (3); app: INSERT Milk jug (5)');
   await legacy.client.query(`INSERT INTO products VALUES (4, 'Tea strainer', 'Fine mesh', 499, '2024-02-02 12:00', '2024-02-02 12:00')`);

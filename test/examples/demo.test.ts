@@ -12,6 +12,9 @@ it('npm run demo syncs products both ways between legacy and app, and rolls back
     );
   });
   expect(output).toContain('Batch 1 run: 4 migrations');
+  const throughLink = output.slice(output.indexOf("legacy's products, read by app through the link"), output.indexOf('app.products, copied'));
+  expect(throughLink).toMatch(/1\s+\| Kettle\s+\| 2999\s+\| 2021-05-04 10:30:00/);
+  expect(throughLink).toMatch(/3\s+\| Mug\s+\| 850/);
   const legacy = output.slice(output.indexOf('legacy.products:'), output.indexOf('app.products:\n'));
   const app = output.slice(output.indexOf('app.products:\n'), output.indexOf('Both sides'));
   for (const side of [legacy, app]) {
