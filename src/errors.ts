@@ -2,14 +2,27 @@
  * Every error pg-sync-link throws is a SyncLinkError with a stable `code`, so callers can
  * branch on the kind of problem without parsing messages. Messages say what to fix.
  */
-export type SyncLinkErrorCode =
-  | 'INVALID_IDENTIFIER'
-  | 'INVALID_LITERAL'
-  | 'INVALID_OPTION'
-  | 'MISSING_ENV'
-  | 'SECRET_RESOLUTION_FAILED'
-  | 'MIGRATION_FAILED'
-  | 'ALREADY_APPLIED_DIFFERENTLY';
+export const SYNC_LINK_ERROR_CODES = [
+  'INVALID_IDENTIFIER',
+  'INVALID_LITERAL',
+  'INVALID_OPTION',
+  'MISSING_ENV',
+  'SECRET_RESOLUTION_FAILED',
+  'MIGRATION_FAILED',
+  'ALREADY_APPLIED_DIFFERENTLY',
+] as const;
+
+export type SyncLinkErrorCode = (typeof SYNC_LINK_ERROR_CODES)[number];
+
+/**
+ * True for an error of this library, also one thrown by another copy of it (a CommonJS module
+ * loads its own copy next to an ES module's, and `instanceof` tells them apart).
+ */
+export function isSyncLinkError(error: unknown): error is SyncLinkError {
+  if (error instanceof SyncLinkError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && (SYNC_LINK_ERROR_CODES as readonly unknown[]).includes(code);
+}
 
 export class SyncLinkError extends Error {
   readonly code: SyncLinkErrorCode;

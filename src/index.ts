@@ -46,5 +46,7 @@ export {
   SecretResolutionError,
   MigrationFailedError,
   AlreadyAppliedDifferentlyError,
+  isSyncLinkError,
+  SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,
 } from './errors.js';

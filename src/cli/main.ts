@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { previewMigration, SyncLinkError } from 'pg-sync-link';
+import { isSyncLinkError, previewMigration, SyncLinkError } from 'pg-sync-link';
 import { migrationsIn } from './find-migrations.js';
 import { TEMPLATES, type Runner } from './templates.js';
 
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(error.message);
       return 2;
     }
-    if (error instanceof SyncLinkError) {
+    if (isSyncLinkError(error)) {
       console.error(`pg-sync-link: ${error.message}`);
       return 1;
     }

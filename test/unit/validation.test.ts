@@ -120,3 +120,14 @@ describe('migrations', () => {
     expect(() => env('')).toThrow(InvalidOptionError);
   });
 });
+
+describe('isSyncLinkError', () => {
+  it('recognises this library\'s errors, also from another copy of it, and nothing else', async () => {
+    const { isSyncLinkError } = await import('../../src/index.js');
+    expect(isSyncLinkError(new InvalidOptionError('x', 'p'))).toBe(true);
+    expect(isSyncLinkError(Object.assign(new Error('from a CommonJS copy'), { code: 'MISSING_ENV' }))).toBe(true);
+    expect(isSyncLinkError(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(isSyncLinkError(new Error('plain'))).toBe(false);
+    expect(isSyncLinkError('INVALID_OPTION')).toBe(false);
+  });
+});
