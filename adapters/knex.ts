@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions, type SqlExecutor } from 'pg-sync-link';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
 export interface KnexMigrationModule {
@@ -28,7 +28,7 @@ export function knexMigration(...parts: unknown[]): KnexMigrationModule {
 /** Same as knexMigration for a built migration, with options such as a statement log. */
 export function knexMigrationFrom(migration: Migration, options: RunOptions = {}): KnexMigrationModule {
   const run = (direction: 'up' | 'down') => (knex: Knex) =>
-    runMigration(migration, direction, (sql, values) => knexRaw(knex, sql, values), options);
+    runMigration(migration, direction, knexExecutor(knex), options);
   // The migration also rides on `up`, so `npx pg-sync-link sql <file>` finds it in a file that
   // exports only { up, down, config }.
   const up = Object.assign(run('up'), { pgSyncLink: migration });
@@ -53,10 +53,12 @@ export function knexMigrationSource(migrations: readonly Migration[], options: R
   };
 }
 
-// Knex binds with `?`; only our own statements carry values, and only as $1, $2...
-// Other statements are sent without bindings so a `?` in them stays as written.
-async function knexRaw(knex: Knex, sql: string, values: readonly string[]): Promise<void> {
-  if (values.length === 0) await knex.raw(sql);
-  else await knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]);
+/**
+ * Runs statements through a Knex instance or transaction. Knex binds with `?`; only this
+ * library's own statements carry values, and only as $1, $2... Other statements are sent
+ * without bindings, so a `?` in them stays as written.
+ */
+export function knexExecutor(knex: Knex): SqlExecutor {
+  return (sql, values) => (values.length === 0 ? knex.raw(sql) : knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]));
 }
 

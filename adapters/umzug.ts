@@ -12,6 +12,7 @@ import {
   type RunOptions,
   type SqlExecutor,
 } from 'pg-sync-link';
+import { knexExecutor } from './knex.js';
 
 /**
  * What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance.
@@ -35,9 +36,7 @@ function isKysely(context: unknown): context is Kysely<any> {
 /** How to run statements, in a transaction or not, on whatever the context is. */
 function runnerFor(context: unknown): Runner {
   if (isKnex(context)) {
-    const executor = (on: Knex): SqlExecutor => async (sql, values) =>
-      values.length === 0 ? on.raw(sql) : on.raw(sql.replace(/\$(\d+)/g, '?'), [...values]);
-    return (work, transactional) => (transactional ? context.transaction((trx) => work(executor(trx))) : work(executor(context)));
+    return (work, transactional) => (transactional ? context.transaction((trx) => work(knexExecutor(trx))) : work(knexExecutor(context)));
   }
   if (isKysely(context)) {
     return async (work, transactional) => {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from './errors.js';
 import type { FdwLink } from './link.js';
-import { describeNode, isSyncNode, renderNode, type SyncNode } from './nodes/index.js';
+import { describeNode, isSyncNode, renderNode, type Rendered, type SyncNode } from './nodes/index.js';
 import { previewSql, type Fragment } from './sql/index.js';
 
 /** Anything a migration can be built from: nodes, links, or lists of them. */
@@ -47,11 +47,15 @@ export function buildMigration(id: string, ...parts: Part[]): Migration {
   }
   const nodes = flattenParts(parts);
   if (nodes.length === 0) throw new InvalidOptionError(`Migration "${id}" has nothing in it.`, id);
-  const rendered = nodes.map(renderNode);
+  return migrationFromSteps(id, nodes.map(renderNode));
+}
+
+/** A migration that runs each step's up in order, and each step's down in reverse order. */
+export function migrationFromSteps(id: string, steps: readonly Rendered[]): Migration {
   return Object.freeze({
     id,
-    up: Object.freeze(rendered.flatMap((step) => step.up)),
-    down: Object.freeze(rendered.toReversed().flatMap((step) => step.down)),
+    up: Object.freeze(steps.flatMap((step) => step.up)),
+    down: Object.freeze(steps.toReversed().flatMap((step) => step.down)),
     transactional: true,
   });
 }

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from './errors.js';
-import { flattenParts, type Migration, type Part } from './migration.js';
+import { flattenParts, migrationFromSteps, type Migration, type Part } from './migration.js';
 import { identityOf, renderChange, renderNode, type Rendered, type SyncNode } from './nodes/index.js';
 import { endpointViews } from './nodes/sync-names.js';
 
@@ -8,15 +8,6 @@ function checkPrefix(prefix: unknown): string {
     throw new InvalidOptionError(`A migration id prefix is letters, digits, '.', '_' and '-', e.g. 'products-sync'; got ${JSON.stringify(prefix)}.`, 'prefix');
   }
   return prefix;
-}
-
-function migration(id: string, steps: readonly Rendered[]): Migration {
-  return Object.freeze({
-    id,
-    up: Object.freeze(steps.flatMap((step) => step.up)),
-    down: Object.freeze(steps.toReversed().flatMap((step) => step.down)),
-    transactional: true,
-  });
 }
 
 /** The step a node belongs to: a link's extension, server, mappings and check go together. */
@@ -68,7 +59,7 @@ export function planMigrations(prefix: string, ...parts: Part[]): readonly Migra
     steps.set(name, step);
   }
   return Object.freeze(
-    [...steps.entries()].map(([name, nodes], index) => migration(`${checked}/${String(index + 1).padStart(3, '0')}-${name}`, nodes.map(renderNode))),
+    [...steps.entries()].map(([name, nodes], index) => migrationFromSteps(`${checked}/${String(index + 1).padStart(3, '0')}-${name}`, nodes.map(renderNode))),
   );
 }
 

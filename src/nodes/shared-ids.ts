@@ -82,11 +82,7 @@ export function sharedIdSource(input: SharedIdSourceOptions): SharedIdSourceNode
 
 /** The sequence behind the column's default, found when the migration runs. */
 function findSequence(table: Table, column: string): Fragment {
-  return sql`pg_catalog.pg_get_serial_sequence(${literal(`${qualifiedText(table)}`)}, ${literal(column)})`;
-}
-
-function qualifiedText(table: Table): string {
-  return quoteQualifiedName(table);
+  return sql`pg_catalog.pg_get_serial_sequence(${literal(`${quoteQualifiedName(table)}`)}, ${literal(column)})`;
 }
 
 const PREVIOUS_MAX = 'pg-sync-link: previous maxvalue ';
@@ -128,7 +124,7 @@ BEGIN
   IF sequence_name IS NULL THEN
     ${noSequence}
   END IF;
-  EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s))', sequence_name, ${literal(node.column)}, ${literal(qualifiedText(node.table))}) INTO reached;
+  EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s))', sequence_name, ${literal(node.column)}, ${literal(quoteQualifiedName(node.table))}) INTO reached;
   IF reached >= ${integer(node.blockBase)} THEN
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
       MESSAGE = pg_catalog.format('pg-sync-link: %s is already at %s, past the first shared block at %s', ${what}, reached, ${literal(String(node.blockBase))}),
@@ -136,11 +132,11 @@ BEGIN
   END IF;
   SELECT s.seqmax INTO previous_max FROM pg_catalog.pg_sequence s WHERE s.seqrelid = sequence_name::pg_catalog.regclass;
   -- Down restores this maximum; it is kept with the blocks sequence, which down drops.
-  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', ${literal(qualifiedText(blocks))}, ${literal(PREVIOUS_MAX)} || previous_max);
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', ${literal(quoteQualifiedName(blocks))}, ${literal(PREVIOUS_MAX)} || previous_max);
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s MAXVALUE %s', sequence_name, ${literal(String(node.blockBase - 1))});
 END
 `)}`,
-    sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${literal(qualifiedText(blocks))}::pg_catalog.regclass) AS block`,
+    sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass) AS block`,
     ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`] : []),
   ];
   const down = [
@@ -148,7 +144,7 @@ END
     sql`DO ${dollarQuoted(sql`
 DECLARE
   sequence_name text := ${findSequence(node.table, node.column)};
-  previous_max text := pg_catalog.substr(pg_catalog.obj_description(${literal(qualifiedText(blocks))}::pg_catalog.regclass, 'pg_class'), ${integer(PREVIOUS_MAX.length + 1)});
+  previous_max text := pg_catalog.substr(pg_catalog.obj_description(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass, 'pg_class'), ${integer(PREVIOUS_MAX.length + 1)});
 BEGIN
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s MAXVALUE %s', sequence_name, previous_max);
 END
@@ -223,7 +219,7 @@ BEGIN
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   SELECT a.attidentity, pg_catalog.pg_get_expr(d.adbin, d.adrelid) INTO identity, previous
     FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-    WHERE a.attrelid = ${literal(qualifiedText(table))}::pg_catalog.regclass AND a.attname = ${literal(column)} AND NOT a.attisdropped;
+    WHERE a.attrelid = ${literal(quoteQualifiedName(table))}::pg_catalog.regclass AND a.attname = ${literal(column)} AND NOT a.attisdropped;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'undefined_column', MESSAGE = pg_catalog.format('pg-sync-link: column %s does not exist', ${what});
   END IF;
@@ -232,13 +228,13 @@ BEGIN
       MESSAGE = pg_catalog.format('pg-sync-link: %s is an identity column, whose ids cannot come from elsewhere', ${what}),
       HINT = 'Drop the identity (ALTER TABLE ... ALTER COLUMN ... DROP IDENTITY) and give the column a plain default first.';
   END IF;
-  EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s() IS %L', ${literal(qualifiedText(fn))}, ${literal(PREVIOUS_DEFAULT)} || COALESCE(previous, ''));
+  EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s() IS %L', ${literal(quoteQualifiedName(fn))}, ${literal(PREVIOUS_DEFAULT)} || COALESCE(previous, ''));
   ALTER TABLE ${qualified(table)} ALTER COLUMN ${ident(column)} SET DEFAULT ${qualified(fn)}();
 END
 `)}`;
   const down = sql`DO ${dollarQuoted(sql`
 DECLARE
-  previous text := pg_catalog.substr(pg_catalog.obj_description(${literal(`${qualifiedText(fn)}()`)}::pg_catalog.regprocedure, 'pg_proc'), ${integer(PREVIOUS_DEFAULT.length + 1)});
+  previous text := pg_catalog.substr(pg_catalog.obj_description(${literal(`${quoteQualifiedName(fn)}()`)}::pg_catalog.regprocedure, 'pg_proc'), ${integer(PREVIOUS_DEFAULT.length + 1)});
 BEGIN
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   IF previous = '' THEN
@@ -277,8 +273,8 @@ export function renderSharedIds(node: SharedIdsNode): Rendered {
   const current = objectName(node.table, node.column, 'current');
   const size = integer(node.blockSize);
   const key = integer(lockKey(node));
-  const nextval = sql`pg_catalog.nextval(${literal(qualifiedText(cache))}::pg_catalog.regclass)`;
-  const currentBlock = sql`pg_catalog.pg_sequence_last_value(${literal(qualifiedText(current))}::pg_catalog.regclass)`;
+  const nextval = sql`pg_catalog.nextval(${literal(quoteQualifiedName(cache))}::pg_catalog.regclass)`;
+  const currentBlock = sql`pg_catalog.pg_sequence_last_value(${literal(quoteQualifiedName(current))}::pg_catalog.regclass)`;
   const blockOf = sql`id OPERATOR(pg_catalog./) ${size}`;
   return {
     up: [
@@ -304,8 +300,8 @@ BEGIN
     IF ${currentBlock} IS NULL OR ${blockOf} OPERATOR(pg_catalog.<>) ${currentBlock} THEN
       SELECT s.block INTO STRICT block FROM ${qualified(source)} AS s;
       -- The cache first, then the block number: an id taken in between fails the test above.
-      PERFORM pg_catalog.setval(${literal(qualifiedText(cache))}::pg_catalog.regclass, block OPERATOR(pg_catalog.*) ${size}, false);
-      PERFORM pg_catalog.setval(${literal(qualifiedText(current))}::pg_catalog.regclass, block, true);
+      PERFORM pg_catalog.setval(${literal(quoteQualifiedName(cache))}::pg_catalog.regclass, block OPERATOR(pg_catalog.*) ${size}, false);
+      PERFORM pg_catalog.setval(${literal(quoteQualifiedName(current))}::pg_catalog.regclass, block, true);
       id := ${nextval};
     END IF;
   EXCEPTION WHEN OTHERS THEN
@@ -404,7 +400,7 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
       MESSAGE = pg_catalog.format('pg-sync-link: the sequence of %s steps by %s already; interleaving needs a sequence that steps by 1', ${what}, step);
   END IF;
-  EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s), %s)', sequence_name, ${literal(node.column)}, ${literal(qualifiedText(node.table))}, ${literal(String(node.startAbove))}) INTO reached;
+  EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s), %s)', sequence_name, ${literal(node.column)}, ${literal(quoteQualifiedName(node.table))}, ${literal(String(node.startAbove))}) INTO reached;
   -- The first id above everything in use on either side that falls in this side's slot.
   restart := reached + 1 + pg_catalog.mod(${integer(node.slot)} - pg_catalog.mod(reached + 1, ${integer(node.of)}) + ${integer(node.of)}, ${integer(node.of)});
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s RESTART WITH %s', sequence_name, ${literal(String(node.of))}, restart);

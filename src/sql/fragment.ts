@@ -139,9 +139,14 @@ export function dollarQuoted(body: Fragment): Fragment {
     if (typeof chunk !== 'string') throw new TypeError('A dollar-quoted body cannot hold a deferred value.');
     return chunk;
   }).join('');
+  return fragment([dollarQuote(text)]);
+}
+
+/** `text` between dollar quotes whose tag it does not contain. */
+export function dollarQuote(text: string): string {
   let tag = '$pgsl$';
   // The closing tag is the first occurrence of the tag after the opening one, so the body
   // must not contain it, not even as a suffix that runs into the closing tag.
   for (let n = 1; (text + tag).indexOf(tag) !== text.length; n += 1) tag = `$pgsl${n}$`;
-  return fragment([tag, text, tag]);
+  return `${tag}${text}${tag}`;
 }

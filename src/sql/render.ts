@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import type { Chunk, DeferredLiteral, Fragment } from './fragment.js';
+import { dollarQuote, type Chunk, type DeferredLiteral, type Fragment } from './fragment.js';
 import { quoteLiteral } from './literal.js';
 
 function previewChunk(chunk: Chunk): string {
@@ -63,11 +63,9 @@ function throughSettings(parts: readonly (string | { secret: string })[]): Resol
   const template = parts.map((part) => (typeof part === 'string' ? formatEscaped(part) : '%L')).join('');
   const args = names.map((name) => `, pg_catalog.current_setting(${name})`).join('');
   const body = `BEGIN EXECUTE pg_catalog.format(${quoteLiteral(template)}${args}); END`;
-  let tag = '$pgsl$';
-  for (let n = 1; (body + tag).indexOf(tag) !== body.length; n += 1) tag = `$pgsl${n}$`;
   return {
     setup: { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`, values: secrets },
-    main: { text: `DO ${tag}${body}${tag}`, values: [] },
+    main: { text: `DO ${dollarQuote(body)}`, values: [] },
     cleanup: { text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', false)`).join(', ')}`, values: [] },
   };
 }

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { TestServer } from '../../src/testing/index.js';
+import { urlOf } from '../../src/testing/server.js';
 
 /** One running PostgreSQL server the tests can connect to, and (locally) stop and start. */
 export interface PgServer extends Omit<TestServer, 'name' | 'database' | 'url'> {
@@ -10,9 +11,7 @@ export interface PgServer extends Omit<TestServer, 'name' | 'database' | 'url'> 
 }
 
 export function connectionString(server: PgServer, database: string): string {
-  const user = encodeURIComponent(server.user);
-  const password = encodeURIComponent(server.password);
-  return `postgres://${user}:${password}@${server.host}:${server.port}/${encodeURIComponent(database)}`;
+  return urlOf(server, database);
 }
 
 export async function connect(server: PgServer, database: string): Promise<pg.Client> {
