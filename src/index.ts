@@ -19,6 +19,7 @@ export {
   type SyncTriggerOptions,
   type SyncOperation,
   type SyncTiming,
+  type SyncDelivery,
   type IgnoreWrites,
   type SyncColumnOptions,
   type SyncNode,
@@ -50,3 +51,5 @@ export {
   SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,
 } from './errors.js';
+export { outboxNames, drainOutbox, outboxLag, type OutboxNames, type DrainResult, type OutboxLag } from './outbox/outbox.js';
+export { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions, type OutboxWorkerEvent } from './outbox/worker.js';

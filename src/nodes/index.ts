@@ -126,6 +126,6 @@ export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type For
 export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
-export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type IgnoreWrites } from './sync-trigger.js';
+export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync-trigger.js';
 export type { SyncColumnOptions } from './sync-columns.js';
 export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';
