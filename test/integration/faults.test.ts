@@ -45,6 +45,7 @@ useServers('faults', async (servers) => {
 describe('faults', () => {
   it('outbox: 10k writes while the other side is stopped and restarted three times; 0 lost, 0 duplicated', async () => {
     await install('outbox');
+    let failures = 0;
     const worker = startOutboxWorker({
       connection: connectionString(pair.app, names.app),
       syncs: [sync('outbox')],
@@ -54,7 +55,6 @@ describe('faults', () => {
         if (event.type === 'failed') failures += 1;
       },
     });
-    let failures = 0;
     let outages = 0;
     try {
       for (let write = 1; write <= 10_000; write += 1) {
