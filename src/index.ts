@@ -7,6 +7,8 @@ export {
   describeNode,
   syncEndpoint,
   syncTrigger,
+  changeFeed,
+  type ChangeFeedOptions,
   sharedIdSource,
   sharedIds,
   interleavedIds,
@@ -53,3 +55,5 @@ export {
 } from './errors.js';
 export { outboxNames, drainOutbox, outboxLag, type OutboxNames, type DrainResult, type OutboxLag } from './outbox/outbox.js';
 export { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions, type OutboxWorkerEvent } from './outbox/worker.js';
+export { listenToChanges, type ChangeListener, type ChangeListenerOptions, type ChangeListenerStatus, type ChangeEvent } from './feed/listener.js';
+export type { FeedPosition } from './feed/position.js';

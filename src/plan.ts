@@ -32,6 +32,8 @@ function stepName(node: SyncNode): string {
     case 'shared-ids':
     case 'interleaved-ids':
       return `ids-${node.table.schema}.${node.table.name}.${node.column}`;
+    case 'change-feed':
+      return `feed-${node.table.schema}.${node.table.name}`;
   }
 }
 

@@ -1,3 +1,4 @@
+import { renderChangeFeed, type ChangeFeedNode } from './change-feed.js';
 import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
 import { renderForeignServer, renderForeignServerChange, type ForeignServerNode } from './foreign-server.js';
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
@@ -21,7 +22,8 @@ export type SyncNode =
   | SyncTriggerNode
   | SharedIdSourceNode
   | SharedIdsNode
-  | InterleavedIdsNode;
+  | InterleavedIdsNode
+  | ChangeFeedNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -37,6 +39,7 @@ const renderers: Renderers = {
   'shared-id-source': renderSharedIdSource,
   'shared-ids': renderSharedIds,
   'interleaved-ids': renderInterleavedIds,
+  'change-feed': renderChangeFeed,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -69,6 +72,8 @@ export function describeNode(node: SyncNode): string {
       return `${node.strategy} ids ${node.table.name}.${node.column} from ${node.server}`;
     case 'interleaved-ids':
       return `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`;
+    case 'change-feed':
+      return `change feed ${node.table.name}`;
   }
 }
 
@@ -99,6 +104,8 @@ export function identityOf(node: SyncNode): string {
     case 'shared-ids':
     case 'interleaved-ids':
       return `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
+    case 'change-feed':
+      return `feed ${name(node.table)}`;
   }
 }
 
@@ -129,3 +136,4 @@ export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from '.
 export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync-trigger.js';
 export type { SyncColumnOptions } from './sync-columns.js';
 export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';
+export { changeFeed, type ChangeFeedNode, type ChangeFeedOptions } from './change-feed.js';
