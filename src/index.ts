@@ -22,6 +22,7 @@ export {
   type SyncOperation,
   type SyncTiming,
   type SyncDelivery,
+  type LocalSyncOptions,
   type IgnoreWrites,
   type SyncColumnOptions,
   type SyncNode,

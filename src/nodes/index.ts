@@ -7,6 +7,7 @@ import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
 import { renderInterleavedIds, renderSharedIds, renderSharedIdSource, type InterleavedIdsNode, type SharedIdSourceNode, type SharedIdsNode } from './shared-ids.js';
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
+import { renderLocalSync, type LocalSyncNode } from './sync-local.js';
 import type { Rendered } from './rendered.js';
 import { renderUserMapping, renderUserMappingChange, type UserMappingNode } from './user-mapping.js';
 
@@ -23,7 +24,8 @@ export type SyncNode =
   | SharedIdSourceNode
   | SharedIdsNode
   | InterleavedIdsNode
-  | ChangeFeedNode;
+  | ChangeFeedNode
+  | LocalSyncNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -40,6 +42,7 @@ const renderers: Renderers = {
   'shared-ids': renderSharedIds,
   'interleaved-ids': renderInterleavedIds,
   'change-feed': renderChangeFeed,
+  'local-sync': renderLocalSync,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -74,6 +77,8 @@ export function describeNode(node: SyncNode): string {
       return `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`;
     case 'change-feed':
       return `change feed ${node.table.name}`;
+    case 'local-sync':
+      return `sync ${node.table.name} to ${node.target.schema}.${node.target.name}`;
   }
 }
 
@@ -106,6 +111,8 @@ export function identityOf(node: SyncNode): string {
       return `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
     case 'change-feed':
       return `feed ${name(node.table)}`;
+    case 'local-sync':
+      return `local sync ${JSON.stringify([node.table.schema, node.table.name, node.target.schema, node.target.name])}`;
   }
 }
 
@@ -133,7 +140,9 @@ export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type For
 export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
-export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync-trigger.js';
+export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync-trigger.js';
+export type { SyncOperation } from './sync-operations.js';
+export type { LocalSyncNode, LocalSyncOptions } from './sync-local.js';
 export type { SyncColumnOptions } from './sync-columns.js';
 export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';
 export { changeFeed, type ChangeFeedNode, type ChangeFeedOptions } from './change-feed.js';

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { checkArray, checkObject } from '../spec/object.js';
+import { checkObject } from '../spec/object.js';
 import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName } from '../sql/index.js';
 import type { Rendered } from './rendered.js';
 import { renderAtCommit } from './sync-at-commit.js';
@@ -8,8 +8,8 @@ import { renderImmediate } from './sync-immediate.js';
 import { createForeignTables } from './sync-sender-sql.js';
 import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
 import { renderOutbox } from './sync-outbox.js';
-
-export type SyncOperation = 'insert' | 'update' | 'delete';
+import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
+import { checkOperations, type SyncOperation } from './sync-operations.js';
 
 /** Writes that arrived through the other side's link, which must not travel back. */
 export type IgnoreWrites = { readonly role: string } | { readonly applicationName: string };
@@ -69,20 +69,6 @@ export interface SyncTriggerNode {
 }
 
 const KEYS = ['server', 'table', 'remote', 'key', 'columns', 'operations', 'ignoreWritesBy', 'batchSize', 'timing', 'delivery'] as const;
-const OPERATIONS: readonly SyncOperation[] = ['insert', 'update', 'delete'];
-
-function checkOperations(value: unknown, path: string): readonly SyncOperation[] {
-  if (value === undefined) return OPERATIONS;
-  const operations = checkArray(value, `${path}.operations`);
-  if (operations.length === 0) throw new InvalidOptionError(`${path}.operations is empty; leave it out to sync all changes.`, `${path}.operations`);
-  for (const operation of operations) {
-    if (!OPERATIONS.includes(operation as SyncOperation)) {
-      throw new InvalidOptionError(`${path}.operations: "${String(operation)}" is not one of insert, update, delete.`, `${path}.operations`);
-    }
-  }
-  return OPERATIONS.filter((operation) => operations.includes(operation));
-}
-
 function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
   if (value === undefined) return undefined;
   const spec = checkObject(value, `${path}.ignoreWritesBy`, ['role', 'applicationName']);
@@ -102,7 +88,16 @@ function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
  * are sent exactly as stored; a failed remote write fails the local statement; a local
  * rollback leaves the remote untouched (postgres_fdw commits it only when the local commits).
  */
-export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode {
+export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode;
+/** A sync to another table of the same database: no link, written in the writer's transaction. */
+export function syncTrigger(input: LocalSyncOptions): LocalSyncNode;
+export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncTriggerNode | LocalSyncNode {
+  if (typeof input === 'object' && input !== null && 'target' in input) {
+    if ('server' in input) {
+      throw new InvalidOptionError('syncTrigger takes server (and remote) for another database, or target for a table of the same database; not both.', 'syncTrigger.target');
+    }
+    return localSync(input);
+  }
   const spec = checkObject(input, 'syncTrigger', KEYS);
   const server = checkIdentifier(spec.server, 'foreign server');
   // The trigger runs with search_path = pg_catalog, so every name it uses is schema-qualified.
