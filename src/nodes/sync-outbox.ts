@@ -78,6 +78,7 @@ END
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
 DECLARE
   batch bigint[];
+  failure_detail text;
 BEGIN
   delivered := 0;
   IF max_changes IS NULL OR max_changes < 1 THEN
@@ -104,7 +105,9 @@ BEGIN
     UPDATE ${status} SET last_delivered_at = pg_catalog.now(), delivered_total = delivered_total + delivered, consecutive_failures = 0;
   EXCEPTION WHEN OTHERS THEN
     -- Nothing of this batch was sent or removed; it is tried again by the next drain.
-    error := pg_catalog.format('pg-sync-link: could not deliver the outbox of %s: %s', ${what}, SQLERRM);
+    GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL;
+    error := pg_catalog.format('pg-sync-link: could not deliver the outbox of %s: %s', ${what}, SQLERRM)
+      || COALESCE(' (' || NULLIF(failure_detail, '') || ')', '');
     UPDATE ${status} SET last_error = error, last_error_at = pg_catalog.now(), consecutive_failures = consecutive_failures + 1;
   END;
 END

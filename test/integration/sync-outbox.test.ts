@@ -191,3 +191,18 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('outbox delivery, refused by the other side', () => {
+  it('records the refusal with its detail, keeps the batch, and delivers once the cause is fixed', async () => {
+    await legacy.query('ALTER TABLE products ADD CONSTRAINT price_positive CHECK (price > 0)');
+    await install();
+    await app.query(`INSERT INTO products VALUES (1, 'ok', NULL, 5, '2020-01-01', '2020-01-01'), (2, 'free', NULL, 0, '2020-01-01', '2020-01-01')`);
+    const refused = await drain();
+    expect(refused.delivered).toBe(0);
+    expect(refused.error).toMatch(/violates check constraint "price_positive" \(Failing row contains \(2, free/);
+    expect(await readProducts(legacy, products)).toEqual([]);
+    await app.query('UPDATE products SET price = 1 WHERE id = 2');
+    expect(await drain()).toEqual({ delivered: 3, error: null });
+    expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+  });
+});

@@ -73,3 +73,36 @@ describe('change feed SQL', () => {
     ]);
   });
 });
+
+describe('same-database sync SQL', () => {
+  it('checks the target key and columns, then writes the target directly from statement triggers', async () => {
+    const { sqlExpression } = await import('../../src/index.js');
+    const node = syncTrigger({
+      table: { schema: 'portal', name: 'users' },
+      target: { schema: 'salesforce', name: 'accounts' },
+      key: ['user_id'],
+      columns: [{ remote: 'user_id', local: 'id' }, { remote: 'name', expression: sqlExpression('src.first || src.last') }],
+    });
+    expect(node.kind).toBe('local-sync');
+    const { up, down } = renderNode(node);
+    const text = up.map(previewSql);
+    expect(text[0]).toContain(`WHERE i.indrelid = 'salesforce.accounts'::pg_catalog.regclass`);
+    expect(text[1]).toContain('PERFORM src.id, (src.first || src.last) FROM (SELECT (NULL::portal.users).*) AS src;');
+    expect(text[2]).toContain(`INSERT INTO salesforce.accounts AS t (user_id, name) SELECT src.id, (src.first || src.last) FROM pg_sync_new AS src
+      ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name;`);
+    expect(text[2]).toContain(`IF started_at = 'salesforce.accounts' THEN`);
+    expect(text.slice(3)).toEqual([
+      `CREATE TRIGGER sync_to_salesforce_accounts_insert AFTER INSERT ON portal.users REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('upsert')`,
+      `CREATE TRIGGER sync_to_salesforce_accounts_update AFTER UPDATE ON portal.users REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('upsert')`,
+      `CREATE TRIGGER sync_to_salesforce_accounts_update_key AFTER UPDATE ON portal.users REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('vanished')`,
+      `CREATE TRIGGER sync_to_salesforce_accounts_delete AFTER DELETE ON portal.users REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('delete')`,
+    ]);
+    expect(down.map(previewSql)).toEqual([
+      'DROP TRIGGER sync_to_salesforce_accounts_delete ON portal.users',
+      'DROP TRIGGER sync_to_salesforce_accounts_update_key ON portal.users',
+      'DROP TRIGGER sync_to_salesforce_accounts_update ON portal.users',
+      'DROP TRIGGER sync_to_salesforce_accounts_insert ON portal.users',
+      'DROP FUNCTION portal.users__sync_to_salesforce_accounts()',
+    ]);
+  });
+});
