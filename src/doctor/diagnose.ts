@@ -1,0 +1,172 @@
+import { InvalidOptionError } from '../errors.js';
+import { withSession, type DatabaseTarget } from '../session.js';
+import { quoteIdentifier, quoteLiteral } from '../sql/index.js';
+import { mappingNeeds, mappingOf, postgresFdwFindings, syncTriggerFindings, userMappingFindings } from './checks.js';
+import { driftFinding, type ForeignTableUse, type LocalType } from './drift.js';
+import { exitCodeOf, finding, worstOf, type Diagnosis, type Finding } from './findings.js';
+import { DEFAULT_SEQUENCE_WARN_AT, headroomFindings } from './headroom.js';
+import { queryOf, readInventory, type ForeignTableInfo, type Inventory, type Query } from './inventory.js';
+import { probeServer, relationKey, type ProbeResult, type RemoteColumn } from './remote.js';
+import { versionFindings } from './version-gates.js';
+
+export interface DiagnoseOptions {
+  /** Share of a sequence's range from which it warns (default 0.8). */
+  readonly sequenceWarnAt?: number;
+  /** statement_timeout of the doctor's queries, in milliseconds (default 10000). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Checks the health of a database where pg-sync-link objects are installed: postgres_fdw, every
+ * foreign server (through a real connection), the user mappings the sync and shared-id functions
+ * run with, the server's version against the features in use, foreign tables against the remote's
+ * real columns, sync triggers, and the headroom of shared-id sequences.
+ *
+ * It changes nothing: it runs in one transaction that it always rolls back, and only reads
+ * catalogs remotely. Give it a connection string, a pg Pool, or a pg Client not in a transaction.
+ *
+ * @example
+ * const { findings, exitCode } = await diagnose(process.env.DATABASE_URL);
+ */
+export async function diagnose(target: DatabaseTarget, options: DiagnoseOptions = {}): Promise<Diagnosis> {
+  const warnAt = options.sequenceWarnAt ?? DEFAULT_SEQUENCE_WARN_AT;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (typeof warnAt !== 'number' || !(warnAt > 0 && warnAt <= 1)) throw new InvalidOptionError('sequenceWarnAt must be a number above 0 and at most 1, e.g. 0.8.', 'sequenceWarnAt');
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionError('timeoutMs must be a positive whole number of milliseconds.', 'timeoutMs');
+  return withSession(target, async (session) => {
+    const query = queryOf(session.execute);
+    await query('BEGIN');
+    try {
+      await query(`SELECT pg_catalog.set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
+      const inventory = await readInventory(query);
+      const findings = await findingsOf(query, inventory, warnAt);
+      const worst = worstOf(findings);
+      return { serverVersion: inventory.version, serverVersionNum: inventory.versionNum, findings, worst, exitCode: exitCodeOf(worst) };
+    } finally {
+      await query('ROLLBACK');
+    }
+  });
+}
+
+async function findingsOf(query: Query, inventory: Inventory, warnAt: number): Promise<Finding[]> {
+  const fdwOptions = new Set([...inventory.servers.flatMap((server) => [...server.options.keys()]), ...inventory.foreignTables.flatMap((table) => [...table.options.keys()])]);
+  const findings: Finding[] = [
+    ...versionFindings(inventory.version, inventory.versionNum, {
+      syncTriggers: inventory.syncTriggers.length,
+      sharedIdObjects: inventory.borrowers.length + inventory.sequences.length,
+      fdwOptions,
+      publications: inventory.publications,
+      subscriptions: inventory.subscriptions,
+    }),
+    ...postgresFdwFindings(inventory),
+  ];
+  const { needs, findings: definerFindings } = mappingNeeds(inventory);
+  findings.push(...definerFindings, ...userMappingFindings(inventory, needs));
+  const secrets = inventory.mappings.flatMap((mapping) => mapping.secrets);
+  for (const server of inventory.servers.filter((candidate) => candidate.wrapper === 'postgres_fdw')) {
+    const tables = inventory.foreignTables.filter((table) => table.server === server.name);
+    const roles = [...(needs.get(server.name)?.keys() ?? [])];
+    const { reached, findings: serverFindings } = await probeMappings(query, inventory, server.name, roles, tables, secrets);
+    findings.push(...serverFindings);
+    if (reached === undefined) {
+      if (tables.length > 0) {
+        findings.push(finding('foreign-table-drift', 'warning', `server ${server.name}`, `The ${tables.length} foreign tables of server ${server.name} were not compared with the remote: it could not be reached.`, 'Fix the connection (see above), then run the doctor again.'));
+      }
+      continue;
+    }
+    const typeOf = await localTypes(query, [...reached.values()].flatMap((relation) => relation.columns));
+    for (const table of tables) findings.push(driftFinding(table, useOf(inventory, table), reached.get(relationKey(table.remote.schema, table.remote.name)), typeOf));
+  }
+  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...headroomFindings(inventory.sequences, warnAt));
+  return findings;
+}
+
+/**
+ * Connects once through each distinct user mapping that matters on the server (the doctor's
+ * own, and those the sync and shared-id functions run with), as a role that uses it.
+ */
+async function probeMappings(
+  query: Query,
+  inventory: Inventory,
+  server: string,
+  roles: readonly string[],
+  tables: readonly ForeignTableInfo[],
+  secrets: readonly string[],
+): Promise<{ reached: Extract<ProbeResult, { reached: true }>['relations'] | undefined; findings: Finding[] }> {
+  const subject = `server ${server}`;
+  const findings: Finding[] = [];
+  const relations = tables.map((table) => table.remote);
+  const groups = new Map<string, string[]>();
+  for (const role of [inventory.currentUser, ...roles]) {
+    const mapping = mappingOf(inventory, server, role);
+    if (mapping === undefined) continue;
+    const members = groups.get(mapping) ?? [];
+    if (!members.includes(role)) members.push(role);
+    groups.set(mapping, members);
+  }
+  let reached: Extract<ProbeResult, { reached: true }>['relations'] | undefined;
+  for (const [mapping, members] of groups) {
+    const asRole = members.includes(inventory.currentUser) ? undefined : await firstBecomable(query, members);
+    const through = mapping === 'PUBLIC' ? 'the PUBLIC user mapping' : `the user mapping for ${mapping}`;
+    if (asRole === null) {
+      findings.push(finding('server-reachable', 'warning', subject, `Could not test ${through}: the doctor's role ${inventory.currentUser} is not a member of ${members.join(', ')}.`, `Run the doctor as ${members[0]} (or a superuser) to test that mapping.`));
+      continue;
+    }
+    const result = await probeServer(query, server, asRole, relations, secrets);
+    const as = asRole ?? inventory.currentUser;
+    if (result.reached) {
+      reached ??= result.relations;
+      findings.push(finding('server-reachable', 'ok', subject, `Reached ${describeTarget(inventory, server)} (PostgreSQL ${result.version}) through ${through}, as ${as}.`));
+    } else {
+      findings.push(finding('server-reachable', 'error', subject,
+        `Cannot reach ${describeTarget(inventory, server)} through ${through}, as ${as}: ${result.error}`,
+        `Check the server's host, port and dbname (ALTER SERVER ${quoteIdentifier(server)} OPTIONS (SET port ${quoteLiteral('5432')})) and the mapping's user and password (ALTER USER MAPPING FOR ${mapping === 'PUBLIC' ? 'PUBLIC' : quoteIdentifier(mapping)} SERVER ${quoteIdentifier(server)} OPTIONS (SET password ${quoteLiteral('<password>')})); the remote must be running and accept connections from this host (listen_addresses, pg_hba.conf).`));
+    }
+  }
+  if (groups.size === 0) {
+    findings.push(finding('server-reachable', 'warning', subject, `Not tested: neither the doctor's role ${inventory.currentUser} nor PUBLIC has a user mapping on server ${server}.`,
+      `Run the doctor as a role with a user mapping on ${server} (the one that ran its migrations), or CREATE USER MAPPING FOR CURRENT_USER SERVER ${quoteIdentifier(server)} OPTIONS (user ${quoteLiteral('<remote role>')}, password ${quoteLiteral('<password>')}).`));
+  }
+  return { reached, findings };
+}
+
+function describeTarget(inventory: Inventory, server: string): string {
+  const options = inventory.servers.find((candidate) => candidate.name === server)?.options;
+  const host = options?.get('host') ?? options?.get('hostaddr') ?? 'the default host';
+  return `database ${options?.get('dbname') ?? '(default)'} at ${host}:${options?.get('port') ?? '5432'}`;
+}
+
+/** The first role the doctor may SET ROLE to, or null. */
+async function firstBecomable(query: Query, roles: readonly string[]): Promise<string | null> {
+  for (const role of roles) {
+    const [row] = await query<{ member: boolean }>(`SELECT pg_catalog.pg_has_role(CURRENT_USER, $1, 'MEMBER') AS member`, [role]);
+    if (row?.member) return role;
+  }
+  return null;
+}
+
+function useOf(inventory: Inventory, table: ForeignTableInfo): ForeignTableUse {
+  const sync = inventory.syncTriggers.find(
+    (trigger) => trigger.schema === table.schema && trigger.server === table.server && [`${trigger.table}__sync_to_${trigger.server}_upsert`, `${trigger.table}__sync_to_${trigger.server}_delete`].includes(table.name),
+  );
+  if (sync) return { kind: 'sync', table: `${quoteIdentifier(sync.schema)}.${quoteIdentifier(sync.table)}` };
+  const borrower = inventory.borrowers.find((candidate) => candidate.schema === table.schema && candidate.source === table.name);
+  if (borrower) return { kind: 'shared-ids', fn: `${quoteIdentifier(borrower.schema)}.${quoteIdentifier(borrower.function)}` };
+  return { kind: 'plain' };
+}
+
+/** Resolves remote column types by name to this database's types, to compare them with the foreign columns. */
+async function localTypes(query: Query, columns: readonly RemoteColumn[]): Promise<(column: RemoteColumn) => LocalType> {
+  const rows = columns.length === 0 ? [] : await query<{ i: string; oid: string | null; display: string | null }>(
+    `SELECT r.i::text AS i, t.oid::int8::text AS oid, CASE WHEN t.oid IS NOT NULL THEN pg_catalog.format_type(t.oid, r.typmod) END AS display
+     FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::int[])) WITH ORDINALITY AS r(schema, name, typmod, i)
+     LEFT JOIN (pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace) ON n.nspname = r.schema AND t.typname = r.name`,
+    [columns.map((column) => column.typeSchema), columns.map((column) => column.typeName), columns.map((column) => column.typmod)],
+  );
+  const resolved = new Map<RemoteColumn, LocalType>();
+  for (const row of rows) {
+    const column = columns[Number(row.i) - 1]!;
+    resolved.set(column, { oid: row.oid === null ? null : Number(row.oid), display: row.display ?? `${quoteIdentifier(column.typeSchema)}.${quoteIdentifier(column.typeName)} (no such type here)` });
+  }
+  return (column) => resolved.get(column) ?? { oid: null, display: column.typeName };
+}

@@ -1,0 +1,91 @@
+import { ident, previewSql, scrubSecrets, sql, type Fragment } from '../sql/index.js';
+import type { Query } from './inventory.js';
+
+// Reads the remote side through a foreign server: temporary foreign tables (in pg_temp) over
+// the remote's catalogs, created in a savepoint that is always rolled back, so nothing stays.
+// Only catalogs are read remotely: never a shared-id view, whose SELECT would call nextval.
+
+export interface RemoteColumn {
+  readonly name: string;
+  readonly typeSchema: string;
+  readonly typeName: string;
+  readonly typmod: number;
+}
+
+export interface RemoteRelation {
+  readonly schema: string;
+  readonly name: string;
+  readonly columns: readonly RemoteColumn[];
+}
+
+export type ProbeResult =
+  | { readonly reached: true; readonly version: string; readonly relations: ReadonlyMap<string, RemoteRelation> }
+  | { readonly reached: false; readonly error: string };
+
+export function relationKey(schema: string, name: string): string {
+  return JSON.stringify([schema, name]);
+}
+
+// The remote catalogs read, as temporary foreign tables with the columns the doctor needs.
+const CATALOGS: ReadonlyArray<(server: Fragment) => Fragment> = [
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_settings (name text, setting text) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_settings')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_namespace (oid oid, nspname name) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_namespace')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_class (oid oid, relname name, relnamespace oid, relkind "char") SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_class')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_attribute (attrelid oid, attname name, atttypid oid, atttypmod integer, attnum smallint, attisdropped boolean) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_attribute')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_type (oid oid, typname name, typnamespace oid) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_type')`,
+];
+
+interface ServerError {
+  message?: unknown;
+  detail?: unknown;
+}
+
+/** The server's message and detail, with every secret this role could read scrubbed. */
+export function errorText(error: unknown, secrets: readonly string[]): string {
+  const { message, detail } = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ServerError;
+  const text = [message, detail].filter((part) => typeof part === 'string' && part !== '').join(': ').replace(/\s*\n\s*/g, ' ');
+  return scrubSecrets(text, secrets);
+}
+
+/**
+ * Connects through `server` as `role` (the current role when undefined; else SET ROLE, which
+ * the doctor's role must be allowed), reads the remote's version and the columns of `relations`.
+ */
+export async function probeServer(
+  query: Query,
+  server: string,
+  role: string | undefined,
+  relations: ReadonlyArray<{ schema: string; name: string }>,
+  secrets: readonly string[],
+): Promise<ProbeResult> {
+  await query('SAVEPOINT pg_sync_link_doctor');
+  try {
+    if (role !== undefined) await query(previewSql(sql`SET LOCAL ROLE ${ident(role)}`));
+    for (const create of CATALOGS) await query(previewSql(create(ident(server))));
+    // The first query through the server opens the connection.
+    const [version] = await query<{ setting: string }>(`SELECT setting FROM pg_temp.pg_sync_link_doctor_settings WHERE name = 'server_version'`);
+    const rows = relations.length === 0 ? [] : await query<{ schema: string; name: string; column: string | null; type_schema: string | null; type_name: string | null; typmod: number | null }>(
+      `SELECT n.nspname::text AS schema, c.relname::text AS name, a.attname::text AS column, tn.nspname::text AS type_schema, t.typname::text AS type_name, a.atttypmod AS typmod
+       FROM pg_temp.pg_sync_link_doctor_namespace n JOIN pg_temp.pg_sync_link_doctor_class c ON c.relnamespace = n.oid
+       LEFT JOIN pg_temp.pg_sync_link_doctor_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_temp.pg_sync_link_doctor_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_temp.pg_sync_link_doctor_namespace tn ON tn.oid = t.typnamespace
+       WHERE n.nspname = ANY ($1::name[]) AND c.relname = ANY ($2::name[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       ORDER BY 1, 2, a.attnum`,
+      [[...new Set(relations.map((relation) => relation.schema))], [...new Set(relations.map((relation) => relation.name))]],
+    );
+    const found = new Map<string, { schema: string; name: string; columns: RemoteColumn[] }>();
+    for (const row of rows) {
+      const key = relationKey(row.schema, row.name);
+      const relation = found.get(key) ?? { schema: row.schema, name: row.name, columns: [] };
+      found.set(key, relation);
+      if (row.column !== null) relation.columns.push({ name: row.column, typeSchema: row.type_schema ?? '', typeName: row.type_name ?? '', typmod: row.typmod ?? -1 });
+    }
+    return { reached: true, version: version?.setting ?? 'unknown', relations: found };
+  } catch (error) {
+    return { reached: false, error: errorText(error, secrets) };
+  } finally {
+    await query('ROLLBACK TO SAVEPOINT pg_sync_link_doctor');
+    await query('RELEASE SAVEPOINT pg_sync_link_doctor');
+  }
+}
