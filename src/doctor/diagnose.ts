@@ -35,6 +35,10 @@ export async function diagnose(target: DatabaseTarget, options: DiagnoseOptions 
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionError('timeoutMs must be a positive whole number of milliseconds.', 'timeoutMs');
   return withSession(target, async (session) => {
     const query = queryOf(session.execute);
+    // Its own transaction, always rolled back: refuse a connection already in one, whose work
+    // the rollback would throw away. In a transaction block, now() is when it began.
+    const [fresh] = await query<{ outside: boolean }>('SELECT pg_catalog.now() = pg_catalog.statement_timestamp() AS outside');
+    if (!fresh?.outside) throw new InvalidOptionError('diagnose needs a connection that is not in a transaction: it runs its own and rolls it back.', 'db');
     await query('BEGIN');
     try {
       await query(`SELECT pg_catalog.set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
@@ -117,6 +121,9 @@ async function probeMappings(
     if (result.reached) {
       reached ??= result.relations;
       findings.push(finding('server-reachable', 'ok', subject, `Reached ${describeTarget(inventory, server)} (PostgreSQL ${result.version}) through ${through}, as ${as}.`));
+    } else if (result.stage === 'setup') {
+      findings.push(finding('server-reachable', 'warning', subject, `Could not test ${through} as ${as}: ${result.error}`,
+        `Run the doctor as the role that ran the migrations: it needs the TEMP privilege on this database and USAGE on server ${server} (it makes temporary foreign tables, dropped at once).`));
     } else {
       findings.push(finding('server-reachable', 'error', subject,
         `Cannot reach ${describeTarget(inventory, server)} through ${through}, as ${as}: ${result.error}`,

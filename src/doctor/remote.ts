@@ -20,7 +20,8 @@ export interface RemoteRelation {
 
 export type ProbeResult =
   | { readonly reached: true; readonly version: string; readonly relations: ReadonlyMap<string, RemoteRelation> }
-  | { readonly reached: false; readonly error: string };
+  /** `setup`: the doctor could not prepare the probe (SET ROLE, TEMP or USAGE privilege); `connect`: the link failed. */
+  | { readonly reached: false; readonly stage: 'setup' | 'connect'; readonly error: string };
 
 export function relationKey(schema: string, name: string): string {
   return JSON.stringify([schema, name]);
@@ -59,9 +60,11 @@ export async function probeServer(
   secrets: readonly string[],
 ): Promise<ProbeResult> {
   await query('SAVEPOINT pg_sync_link_doctor');
+  let stage: 'setup' | 'connect' = 'setup';
   try {
     if (role !== undefined) await query(previewSql(sql`SET LOCAL ROLE ${ident(role)}`));
     for (const create of CATALOGS) await query(previewSql(create(ident(server))));
+    stage = 'connect';
     // The first query through the server opens the connection.
     const [version] = await query<{ setting: string }>(`SELECT setting FROM pg_temp.pg_sync_link_doctor_settings WHERE name = 'server_version'`);
     const rows = relations.length === 0 ? [] : await query<{ schema: string; name: string; column: string | null; type_schema: string | null; type_name: string | null; typmod: number | null }>(
@@ -83,7 +86,7 @@ export async function probeServer(
     }
     return { reached: true, version: version?.setting ?? 'unknown', relations: found };
   } catch (error) {
-    return { reached: false, error: errorText(error, secrets) };
+    return { reached: false, stage, error: errorText(error, secrets) };
   } finally {
     await query('ROLLBACK TO SAVEPOINT pg_sync_link_doctor');
     await query('RELEASE SAVEPOINT pg_sync_link_doctor');

@@ -101,6 +101,7 @@ describe('npx pg-sync-link doctor', () => {
     expect(option.stderr).toContain('put the URL in an environment variable and pass its name with --url-env NAME.');
     expect((await doctor(['--url-env', url])).stderr).toContain('--url-env takes the name of an environment variable');
     expect(await doctor([])).toMatchObject({ code: 3, stderr: expect.stringContaining('Environment variable DATABASE_URL is not set') });
+    expect(await doctor(['--sequence-warn', '2'], { DATABASE_URL: url })).toMatchObject({ code: 3, stderr: expect.stringContaining('--sequence-warn takes a share above 0 and at most 1') });
     expect(await doctor(['--env', 'app'])).toMatchObject({ code: 3, stderr: expect.stringContaining('--env chooses a knexfile environment: give --knexfile too.') });
     const unreachable = await doctor([], { DATABASE_URL: url });
     expect(unreachable.code).toBe(3);

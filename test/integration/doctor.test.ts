@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { diagnose } from '../../src/index.js';
+import { buildMigration, diagnose, sharedIdSource } from '../../src/index.js';
+import { applyInTransaction } from '../harness/apply.js';
 import { endpointViews } from '../../src/nodes/sync-names.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { findingsOf, installHealthy, notOk, sequencePositions } from '../harness/doctor-setup.js';
@@ -62,6 +63,26 @@ describe('doctor on a healthy installation', () => {
     expect(diagnosis.exitCode).toBe(0);
     const { rows } = await app.query(`SELECT now() = statement_timestamp() AS fresh`);
     expect(rows[0].fresh).toBe(true);
+    // A connection in the middle of a transaction is refused, and its transaction kept.
+    await app.query('BEGIN');
+    await app.query(`INSERT INTO tickets (note) VALUES ('kept')`);
+    await expect(diagnose(app)).rejects.toThrow(/^diagnose needs a connection that is not in a transaction/);
+    await app.query('COMMIT');
+    expect((await app.query('SELECT note FROM tickets')).rows).toEqual([{ note: 'kept' }]);
+  });
+
+  it('a role it cannot test with is a warning that says how to run it, not an unreachable server', async () => {
+    // No USAGE on the server: the doctor cannot make its probe as this role.
+    await app.query('CREATE ROLE doctor_plain');
+    await app.query('CREATE USER MAPPING FOR doctor_plain SERVER legacy');
+    await app.query('ALTER FUNCTION products__sync_to_legacy() OWNER TO doctor_plain');
+    try {
+      const diagnosis = await diagnose(app);
+      const tried = findingsOf(diagnosis, 'server-reachable').find((item) => item.message.includes('doctor_plain'));
+      expect(tried).toMatchObject({ severity: 'warning', message: expect.stringMatching(/^Could not test the user mapping for doctor_plain as doctor_plain: permission denied/) });
+    } finally {
+      await app.query('DROP OWNED BY doctor_plain CASCADE; DROP ROLE doctor_plain');
+    }
   });
 });
 
@@ -99,7 +120,7 @@ describe('doctor on a broken installation', () => {
       expect(JSON.stringify(diagnosis)).not.toContain(wrong);
       expect(diagnosis.exitCode).toBe(2);
     } finally {
-      await app.query('DROP OWNED BY doctor_sync_owner CASCADE').catch(() => undefined);
+      await app.query('DROP OWNED BY doctor_sync_owner CASCADE; DROP ROLE doctor_sync_owner');
     }
   });
 
@@ -201,6 +222,16 @@ describe('doctor on a broken installation', () => {
     expect(notOk(exhausted)).toMatchObject([{ severity: 'error', subject: 'sequence orders_id_seq', message: expect.stringMatching(/is exhausted \(at 999 of 1\.\.999, step 1\): the next nextval fails/) }]);
     expect(exhausted.exitCode).toBe(2);
     await expect(legacy.query(`INSERT INTO orders (note) VALUES ('one more')`)).rejects.toThrow(/reached maximum value of sequence "orders_id_seq" \(999\)/);
+
+    // The per-row strategy shares the owner's own sequence: a serial (integer) one runs out first.
+    await legacy.query('CREATE TABLE things (id serial PRIMARY KEY)');
+    await applyInTransaction(legacy, buildMigration('per-row', sharedIdSource({ table: 'things', column: 'id', strategy: 'per-row' })), 'up');
+    await legacy.query(`SELECT setval('things_id_seq', 2147483647)`);
+    const perRow = await diagnose(legacyUrl);
+    expect(findingsOf(perRow, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq')).toMatchObject({
+      severity: 'error',
+      message: 'The id sequence of things.id, shared per row through its __next view is exhausted (at 2147483647 of 1..2147483647, step 1): the next nextval fails, and so does every insert that needs an id.',
+    });
 
     await app.query(`SELECT setval('tickets_id_seq', 2147483646)`);
     const interleaved = await diagnose(appUrl);
