@@ -6,7 +6,8 @@ import { driftFinding, type ForeignTableUse, type LocalType } from './drift.js';
 import { exitCodeOf, finding, worstOf, type Diagnosis, type Finding } from './findings.js';
 import { DEFAULT_SEQUENCE_WARN_AT, headroomFindings } from './headroom.js';
 import { queryOf, readInventory, type ForeignTableInfo, type Inventory, type Query } from './inventory.js';
-import { probeServer, relationKey, type ProbeResult, type RemoteColumn } from './remote.js';
+import { privilegeFinding } from './privileges.js';
+import { probeServer, relationKey, type RemoteColumn, type RemoteView } from './remote.js';
 import { versionFindings } from './version-gates.js';
 
 export interface DiagnoseOptions {
@@ -70,8 +71,9 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
   for (const server of inventory.servers.filter((candidate) => candidate.wrapper === 'postgres_fdw')) {
     const tables = inventory.foreignTables.filter((table) => table.server === server.name);
     const roles = [...(needs.get(server.name)?.keys() ?? [])];
-    const { reached, findings: serverFindings } = await probeMappings(query, inventory, server.name, roles, tables, secrets);
+    const { probes, findings: serverFindings } = await probeMappings(query, inventory, server.name, roles, tables, secrets);
     findings.push(...serverFindings);
+    const reached = [...probes.values()][0]?.relations;
     if (reached === undefined) {
       if (tables.length > 0) {
         findings.push(finding('foreign-table-drift', 'warning', `server ${server.name}`, `The ${tables.length} foreign tables of server ${server.name} were not compared with the remote: it could not be reached.`, 'Fix the connection (see above), then run the doctor again.'));
@@ -79,7 +81,25 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
       continue;
     }
     const typeOf = await localTypes(query, [...reached.values()].flatMap((relation) => relation.columns));
-    for (const table of tables) findings.push(driftFinding(table, useOf(inventory, table), reached.get(relationKey(table.remote.schema, table.remote.name)), typeOf));
+    let allowed = 0;
+    const denied: Finding[] = [];
+    for (const table of tables) {
+      const use = useOf(inventory, table);
+      findings.push(driftFinding(table, use, reached.get(relationKey(table.remote.schema, table.remote.name)), typeOf));
+      // Privileges are those of the mapping the foreign table is used through.
+      const role = use.kind === 'plain' ? inventory.currentUser : use.runsAs;
+      const mapping = mappingOf(inventory, server.name, role);
+      const view = mapping === undefined ? undefined : probes.get(mapping);
+      if (mapping === undefined || view === undefined) continue;
+      const remoteRole = inventory.mappings.find((candidate) => candidate.server === server.name && (candidate.role ?? 'PUBLIC') === mapping)?.remoteUser ?? role;
+      const problem = privilegeFinding(table, use, view, remoteRole);
+      if (problem) denied.push(problem);
+      else allowed += 1;
+    }
+    if (allowed > 0 && denied.length === 0) {
+      findings.push(finding('remote-privilege', 'ok', `server ${server.name}`, `The remote roles may use what the ${allowed} foreign table${allowed === 1 ? '' : 's'} of server ${server.name} need (INSERT into sync endpoints, SELECT otherwise).`));
+    }
+    findings.push(...denied);
   }
   findings.push(...syncTriggerFindings(inventory.syncTriggers), ...headroomFindings(inventory.sequences, warnAt));
   return findings;
@@ -96,7 +116,7 @@ async function probeMappings(
   roles: readonly string[],
   tables: readonly ForeignTableInfo[],
   secrets: readonly string[],
-): Promise<{ reached: Extract<ProbeResult, { reached: true }>['relations'] | undefined; findings: Finding[] }> {
+): Promise<{ probes: Map<string, RemoteView>; findings: Finding[] }> {
   const subject = `server ${server}`;
   const findings: Finding[] = [];
   const relations = tables.map((table) => table.remote);
@@ -108,7 +128,8 @@ async function probeMappings(
     if (!members.includes(role)) members.push(role);
     groups.set(mapping, members);
   }
-  let reached: Extract<ProbeResult, { reached: true }>['relations'] | undefined;
+  // Keyed by the mapping (a role name or PUBLIC), the doctor's own first.
+  const probes = new Map<string, RemoteView>();
   for (const [mapping, members] of groups) {
     const asRole = members.includes(inventory.currentUser) ? undefined : await firstBecomable(query, members);
     const through = mapping === 'PUBLIC' ? 'the PUBLIC user mapping' : `the user mapping for ${mapping}`;
@@ -119,7 +140,7 @@ async function probeMappings(
     const result = await probeServer(query, server, asRole, relations, secrets);
     const as = asRole ?? inventory.currentUser;
     if (result.reached) {
-      reached ??= result.relations;
+      probes.set(mapping, result);
       findings.push(finding('server-reachable', 'ok', subject, `Reached ${describeTarget(inventory, server)} (PostgreSQL ${result.version}) through ${through}, as ${as}.`));
     } else if (result.stage === 'setup') {
       findings.push(finding('server-reachable', 'warning', subject, `Could not test ${through} as ${as}: ${result.error}`,
@@ -134,7 +155,7 @@ async function probeMappings(
     findings.push(finding('server-reachable', 'warning', subject, `Not tested: neither the doctor's role ${inventory.currentUser} nor PUBLIC has a user mapping on server ${server}.`,
       `Run the doctor as a role with a user mapping on ${server} (the one that ran its migrations), or CREATE USER MAPPING FOR CURRENT_USER SERVER ${quoteIdentifier(server)} OPTIONS (user ${quoteLiteral('<remote role>')}, password ${quoteLiteral('<password>')}).`));
   }
-  return { reached, findings };
+  return { probes, findings };
 }
 
 function describeTarget(inventory: Inventory, server: string): string {
@@ -156,9 +177,9 @@ function useOf(inventory: Inventory, table: ForeignTableInfo): ForeignTableUse {
   const sync = inventory.syncTriggers.find(
     (trigger) => trigger.schema === table.schema && trigger.server === table.server && [`${trigger.table}__sync_to_${trigger.server}_upsert`, `${trigger.table}__sync_to_${trigger.server}_delete`].includes(table.name),
   );
-  if (sync) return { kind: 'sync', table: `${quoteIdentifier(sync.schema)}.${quoteIdentifier(sync.table)}` };
+  if (sync) return { kind: 'sync', table: `${quoteIdentifier(sync.schema)}.${quoteIdentifier(sync.table)}`, runsAs: sync.owner };
   const borrower = inventory.borrowers.find((candidate) => candidate.schema === table.schema && candidate.source === table.name);
-  if (borrower) return { kind: 'shared-ids', fn: `${quoteIdentifier(borrower.schema)}.${quoteIdentifier(borrower.function)}` };
+  if (borrower) return { kind: 'shared-ids', fn: `${quoteIdentifier(borrower.schema)}.${quoteIdentifier(borrower.function)}`, runsAs: borrower.owner };
   return { kind: 'plain' };
 }
 

@@ -12,8 +12,9 @@ export interface LocalType {
 /** What a foreign table is for, which decides the check it belongs to and how to fix it. */
 export type ForeignTableUse =
   | { readonly kind: 'plain' }
-  | { readonly kind: 'sync'; readonly table: string }
-  | { readonly kind: 'shared-ids'; readonly fn: string };
+  /** `runsAs`: the owner of the SECURITY DEFINER function that uses the foreign table, whose mapping it goes through. */
+  | { readonly kind: 'sync'; readonly table: string; readonly runsAs: string }
+  | { readonly kind: 'shared-ids'; readonly fn: string; readonly runsAs: string };
 
 const name = (schema: string, relation: string) => quoteQualifiedName({ schema, name: relation });
 

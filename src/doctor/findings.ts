@@ -10,6 +10,7 @@ export type DoctorCheck =
   | 'sync-trigger'
   | 'sync-endpoint'
   | 'foreign-table-drift'
+  | 'remote-privilege'
   | 'sequence-headroom';
 
 export interface Finding {

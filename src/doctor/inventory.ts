@@ -22,6 +22,8 @@ export interface MappingInfo {
   readonly role: string | null;
   /** Passwords this role may read (its own mapping, or as the server's owner): scrubbed from messages. */
   readonly secrets: readonly string[];
+  /** The remote role it connects as, when this role may read the mapping's options. */
+  readonly remoteUser: string | undefined;
 }
 
 export interface ForeignColumn {
@@ -209,7 +211,7 @@ export async function readInventory(query: Query): Promise<Inventory> {
     servers: servers.map((row) => ({ name: row.name, wrapper: row.wrapper, options: optionMap(row.options) })),
     mappings: mappings.map((row) => {
       const options = optionMap(row.options);
-      return { server: row.server, role: row.role, secrets: ['password', 'sslpassword'].flatMap((key) => (options.get(key) ? [options.get(key)!] : [])) };
+      return { server: row.server, role: row.role, remoteUser: options.get('user'), secrets: ['password', 'sslpassword'].flatMap((key) => (options.get(key) ? [options.get(key)!] : [])) };
     }),
     foreignTables: tables.map((row) => {
       const options = optionMap(row.options);

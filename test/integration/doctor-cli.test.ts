@@ -48,7 +48,7 @@ describe('npx pg-sync-link doctor', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^pg-sync-link doctor: PostgreSQL \d+\.\d+/);
     expect(run.stdout).toMatch(/\nok {6}\[server-reachable\] server legacy: Reached database /);
-    expect(run.stdout).toMatch(/\n0 errors, 0 warnings, 11 ok \(exit code 0\)\.\n$/);
+    expect(run.stdout).toMatch(/\n0 errors, 0 warnings, 15 ok \(exit code 0\)\.\n$/);
     expect(run.code).toBe(0);
     expect(run.stdout).not.toContain(pair.app.password);
 
@@ -56,7 +56,7 @@ describe('npx pg-sync-link doctor', () => {
     expect(json.code).toBe(0);
     const diagnosis = JSON.parse(json.stdout);
     expect(diagnosis).toMatchObject({ worst: 'ok', exitCode: 0 });
-    expect(diagnosis.findings).toHaveLength(11);
+    expect(diagnosis.findings).toHaveLength(15);
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 

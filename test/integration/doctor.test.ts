@@ -34,9 +34,16 @@ describe('doctor on a healthy installation', () => {
     expect(findingsOf(diagnosis, 'version')[0]!.message).toMatch(new RegExp(`^PostgreSQL ${major}\\.\\d+.*postgres_fdw batch_size \\(the foreign tables of syncTrigger\\) \\(14\\+\\)`));
     expect(findingsOf(diagnosis, 'server-reachable').map((item) => item.message)).toEqual([expect.stringMatching(new RegExp(`^Reached database \\S+ at 127\\.0\\.0\\.1:${pair.legacy.peerPort} \\(PostgreSQL ${major}\\.\\d+.*\\) through the user mapping for postgres, as postgres\\.$`))]);
     expect(findingsOf(diagnosis, 'user-mapping').map((item) => item.subject)).toEqual(['server legacy, role postgres']);
-    expect(findingsOf(diagnosis, 'sync-endpoint').map((item) => item.subject)).toEqual(['foreign table public.products__sync_to_legacy_delete', 'foreign table public.products__sync_to_legacy_upsert']);
+    expect(findingsOf(diagnosis, 'sync-endpoint').map((item) => item.subject)).toEqual([
+      'foreign table public.notes__sync_to_legacy_delete',
+      'foreign table public.notes__sync_to_legacy_upsert',
+      'foreign table public.products__sync_to_legacy_delete',
+      'foreign table public.products__sync_to_legacy_upsert',
+    ]);
+    expect(findingsOf(diagnosis, 'remote-privilege').map((item) => item.message)).toEqual(['The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).']);
     expect(findingsOf(diagnosis, 'foreign-table-drift').map((item) => item.subject)).toEqual(['foreign table public.legacy_catalogue', 'foreign table public.orders__id_source']);
     expect(findingsOf(diagnosis, 'sync-trigger').map((item) => item.message)).toEqual([
+      'Triggers sync_to_legacy_commit (enabled), sync_to_legacy_delete (enabled), sync_to_legacy_insert (enabled), sync_to_legacy_update (enabled).',
       'Triggers sync_to_legacy_delete (enabled), sync_to_legacy_insert (enabled), sync_to_legacy_update (enabled), sync_to_legacy_update_key (enabled).',
     ]);
     expect(findingsOf(diagnosis, 'sequence-headroom').map((item) => item.subject)).toEqual(['sequence orders__id_cache', 'sequence tickets_id_seq']);
@@ -93,7 +100,7 @@ describe('doctor on a broken installation', () => {
     const [mapping] = findingsOf(diagnosis, 'user-mapping');
     expect(mapping).toMatchObject({ severity: 'error', subject: 'server legacy, role postgres' });
     expect(mapping!.message).toBe(
-      'Role postgres has no user mapping on server legacy (nor has PUBLIC), but the sync triggers of public.products, the shared ids of public.orders__id_next_id() run as postgres (SECURITY DEFINER): every write that reaches the link fails.',
+      'Role postgres has no user mapping on server legacy (nor has PUBLIC), but the sync triggers of public.notes, the sync triggers of public.products, the shared ids of public.orders__id_next_id() run as postgres (SECURITY DEFINER): every write that reaches the link fails.',
     );
     expect(mapping!.fix).toMatch(/^CREATE USER MAPPING FOR postgres SERVER legacy OPTIONS \(user '<remote role>', password '<password>'\)/);
     expect(findingsOf(diagnosis, 'server-reachable')).toMatchObject([{ severity: 'warning', message: 'Not tested: neither the doctor\'s role postgres nor PUBLIC has a user mapping on server legacy.' }]);
@@ -107,7 +114,7 @@ describe('doctor on a broken installation', () => {
     await app.query('ALTER FUNCTION products__sync_to_legacy() OWNER TO doctor_sync_owner');
     try {
       const missing = await diagnose(appUrl);
-      expect(findingsOf(missing, 'user-mapping').map((item) => [item.subject, item.severity])).toEqual([
+      expect(findingsOf(missing, 'user-mapping').map((item) => [item.subject, item.severity]).sort()).toEqual([
         ['server legacy, role doctor_sync_owner', 'error'],
         ['server legacy, role postgres', 'ok'],
       ]);
@@ -134,7 +141,7 @@ describe('doctor on a broken installation', () => {
     expect(reach!.message).toMatch(/^Cannot reach database \S+ at 127\.0\.0\.1:1 through the user mapping for postgres, as postgres: could not connect to server "legacy": connection to server at "127\.0\.0\.1", port 1 failed: Connection refused/);
     expect(reach!.fix).toContain(`ALTER SERVER legacy OPTIONS (SET port '5432')`);
     expect(reach!.message).not.toContain(pair.legacy.password);
-    expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([{ severity: 'warning', message: 'The 4 foreign tables of server legacy were not compared with the remote: it could not be reached.' }]);
+    expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([{ severity: 'warning', message: 'The 6 foreign tables of server legacy were not compared with the remote: it could not be reached.' }]);
     expect(diagnosis.exitCode).toBe(2);
     expect(await catalogSnapshot(app)).toEqual(changed);
     expect(changed).not.toEqual(before);
@@ -163,6 +170,42 @@ describe('doctor on a broken installation', () => {
     expect(findingsOf(dropped, 'foreign-table-drift')[0]).toMatchObject({ severity: 'error', subject: 'foreign table public.legacy_catalogue' });
     expect(findingsOf(dropped, 'foreign-table-drift')[0]!.message).toMatch(/^public\.catalogue on server legacy no longer has price: every query that reads or writes it through public\.legacy_catalogue fails\. Also changed: title/);
     expect(dropped.exitCode).toBe(2);
+  });
+
+  it('the remote role of a mapping must be allowed to write the endpoints and read the shared-id and plain tables', async () => {
+    const secret = 'doctor-remote-pw-1';
+    await legacy.query(`CREATE ROLE doctor_remote LOGIN PASSWORD '${secret}'`);
+    await app.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS (SET user 'doctor_remote', SET password '${secret}')`);
+    try {
+      const views = endpointViews({ schema: 'public', name: 'products' }, ['id'], ['id', 'name', 'description', 'price', 'created_at', 'updated_at']);
+      const denied = await diagnose(appUrl);
+      expect(findingsOf(denied, 'remote-privilege').map((item) => [item.severity, item.subject])).toEqual([
+        ['warning', 'foreign table public.legacy_catalogue'],
+        ['error', 'foreign table public.notes__sync_to_legacy_delete'],
+        ['error', 'foreign table public.notes__sync_to_legacy_upsert'],
+        ['error', 'foreign table public.orders__id_source'],
+        ['error', 'foreign table public.products__sync_to_legacy_delete'],
+        ['error', 'foreign table public.products__sync_to_legacy_upsert'],
+      ]);
+      expect(findingsOf(denied, 'remote-privilege')[5]).toMatchObject({
+        message: `The remote role doctor_remote, which the sync of public.products connects as, may not INSERT into the endpoint view public.${views.upsert.name} on server legacy: every write to public.products fails.`,
+        fix: `In the database of server legacy: GRANT SELECT, INSERT ON public.${views.upsert.name} TO doctor_remote, or give its syncEndpoint grantTo: "doctor_remote".`,
+      });
+      expect(denied.exitCode).toBe(2);
+      expect(JSON.stringify(denied)).not.toContain(secret);
+
+      await legacy.query(`GRANT SELECT, INSERT ON ${views.upsert.name}, ${views.delete.name} TO doctor_remote`);
+      await legacy.query('GRANT SELECT ON orders__id_block, catalogue TO doctor_remote');
+      const notes = endpointViews({ schema: 'public', name: 'notes' }, ['id'], ['id', 'body']);
+      await legacy.query(`GRANT INSERT ON ${notes.upsert.name}, ${notes.delete.name} TO doctor_remote`);
+      const allowed = await diagnose(appUrl);
+      expect(notOk(allowed)).toEqual([]);
+      expect(findingsOf(allowed, 'remote-privilege')).toEqual([
+        { check: 'remote-privilege', severity: 'ok', subject: 'server legacy', message: 'The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).' },
+      ]);
+    } finally {
+      await legacy.query('DROP OWNED BY doctor_remote; DROP ROLE doctor_remote');
+    }
   });
 
   it('a sync endpoint missing on the remote', async () => {

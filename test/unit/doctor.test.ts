@@ -91,7 +91,7 @@ describe('doctor: names and messages', () => {
       severity: 'warning',
       message: 'Columns of public.items on server legacy changed type: code (remote item_code) is character varying(10) here, character varying(20) there. Values convert through text, and may fail or lose precision.',
     });
-    expect(driftFinding(table, { kind: 'shared-ids', fn: 'public.items__id_next_id' }, undefined, types)).toMatchObject({
+    expect(driftFinding(table, { kind: 'shared-ids', fn: 'public.items__id_next_id', runsAs: 'postgres' }, undefined, types)).toMatchObject({
       check: 'foreign-table-drift',
       severity: 'error',
       message: 'public.items__id_next_id() takes ids from the remote view public.items, which the database of server legacy does not have: every insert that needs an id fails.',
