@@ -41,15 +41,20 @@ export async function diagnose(target: DatabaseTarget, options: DiagnoseOptions 
     const [fresh] = await query<{ outside: boolean }>('SELECT pg_catalog.now() = pg_catalog.statement_timestamp() AS outside');
     if (!fresh?.outside) throw new InvalidOptionError('diagnose needs a connection that is not in a transaction: it runs its own and rolls it back.', 'db');
     await query('BEGIN');
+    let diagnosis: Diagnosis;
     try {
       await query(`SELECT pg_catalog.set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
       const inventory = await readInventory(query);
       const findings = await findingsOf(query, inventory, warnAt);
       const worst = worstOf(findings);
-      return { serverVersion: inventory.version, serverVersionNum: inventory.versionNum, findings, worst, exitCode: exitCodeOf(worst) };
-    } finally {
-      await query('ROLLBACK');
+      diagnosis = { serverVersion: inventory.version, serverVersionNum: inventory.versionNum, findings, worst, exitCode: exitCodeOf(worst) };
+    } catch (error) {
+      // The first error is the one to report, not a failed rollback on a broken connection.
+      await query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
+    await query('ROLLBACK');
+    return diagnosis;
   });
 }
 

@@ -42,12 +42,14 @@ export function relationKey(schema: string, name: string): string {
 }
 
 // The remote catalogs read, as temporary foreign tables with the columns the doctor needs.
+// Names are declared text: a filter on them is then sent to the remote (one on a local `name`
+// column, whose collation is C, would not be, and the whole catalog would be fetched).
 const CATALOGS: ReadonlyArray<(server: Fragment) => Fragment> = [
   (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_settings (name text, setting text) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_settings')`,
-  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_namespace (oid oid, nspname name) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_namespace')`,
-  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_class (oid oid, relname name, relnamespace oid, relkind "char") SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_class')`,
-  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_attribute (attrelid oid, attname name, atttypid oid, atttypmod integer, attnum smallint, attisdropped boolean) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_attribute')`,
-  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_type (oid oid, typname name, typnamespace oid) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_type')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_namespace (oid oid, nspname text) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_namespace')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_class (oid oid, relname text, relnamespace oid, relkind "char") SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_class')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_attribute (attrelid oid, attname text, atttypid oid, atttypmod integer, attnum smallint, attisdropped boolean) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_attribute')`,
+  (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_type (oid oid, typname text, typnamespace oid) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_type')`,
   // This view lists the privileges of the connected role and the roles it inherits, owner's included.
   (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_privileges (table_schema text, table_name text, privilege_type text) SERVER ${server} OPTIONS (schema_name 'information_schema', table_name 'table_privileges')`,
 ];
@@ -86,27 +88,11 @@ export async function probeServer(
     const setting = (name: string) => settings.find((row) => row.name === name)?.setting;
     const schemas = [...new Set(relations.map((relation) => relation.schema))];
     const names = [...new Set(relations.map((relation) => relation.name))];
-    const rows = relations.length === 0 ? [] : await query<{ schema: string; name: string; column: string | null; type_schema: string | null; type_name: string | null; typmod: number | null }>(
-      `SELECT n.nspname::text AS schema, c.relname::text AS name, a.attname::text AS column, tn.nspname::text AS type_schema, t.typname::text AS type_name, a.atttypmod AS typmod
-       FROM pg_temp.pg_sync_link_doctor_namespace n JOIN pg_temp.pg_sync_link_doctor_class c ON c.relnamespace = n.oid
-       LEFT JOIN pg_temp.pg_sync_link_doctor_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       LEFT JOIN pg_temp.pg_sync_link_doctor_type t ON t.oid = a.atttypid
-       LEFT JOIN pg_temp.pg_sync_link_doctor_namespace tn ON tn.oid = t.typnamespace
-       WHERE n.nspname = ANY ($1::name[]) AND c.relname = ANY ($2::name[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-       ORDER BY 1, 2, a.attnum`,
-      [schemas, names],
-    );
+    const found = relations.length === 0 ? new Map<string, RemoteRelation>() : await readRelations(query, schemas, names);
     const granted = relations.length === 0 ? [] : await query<{ table_schema: string; table_name: string; privilege_type: string }>(
       `SELECT DISTINCT table_schema, table_name, privilege_type FROM pg_temp.pg_sync_link_doctor_privileges WHERE table_schema = ANY ($1::text[]) AND table_name = ANY ($2::text[])`,
       [schemas, names],
     );
-    const found = new Map<string, { schema: string; name: string; columns: RemoteColumn[] }>();
-    for (const row of rows) {
-      const key = relationKey(row.schema, row.name);
-      const relation = found.get(key) ?? { schema: row.schema, name: row.name, columns: [] };
-      found.set(key, relation);
-      if (row.column !== null) relation.columns.push({ name: row.column, typeSchema: row.type_schema ?? '', typeName: row.type_name ?? '', typmod: row.typmod ?? -1 });
-    }
     return {
       reached: true,
       version: setting('server_version') ?? 'unknown',
@@ -120,4 +106,47 @@ export async function probeServer(
     await query('ROLLBACK TO SAVEPOINT pg_sync_link_doctor');
     await query('RELEASE SAVEPOINT pg_sync_link_doctor');
   }
+}
+
+/**
+ * The columns of the remote relations named, one catalog at a time with every filter sent to
+ * the remote (joins of foreign tables are not reliably pushed down), so only these rows travel.
+ */
+async function readRelations(query: Query, schemas: readonly string[], names: readonly string[]): Promise<Map<string, RemoteRelation>> {
+  const namespaces = await query<{ oid: number; nspname: string }>(`SELECT oid, nspname FROM pg_temp.pg_sync_link_doctor_namespace WHERE nspname = ANY ($1::text[])`, [schemas]);
+  const classes = namespaces.length === 0 ? [] : await query<{ oid: number; relname: string; relnamespace: number }>(
+    `SELECT oid, relname, relnamespace FROM pg_temp.pg_sync_link_doctor_class WHERE relnamespace = ANY ($1::oid[]) AND relname = ANY ($2::text[]) AND relkind IN ('r', 'p', 'v', 'm', 'f')`,
+    [namespaces.map((row) => row.oid), names],
+  );
+  const attributes = classes.length === 0 ? [] : await query<{ attrelid: number; attname: string; atttypid: number; atttypmod: number }>(
+    `SELECT attrelid, attname, atttypid, atttypmod FROM pg_temp.pg_sync_link_doctor_attribute WHERE attrelid = ANY ($1::oid[]) AND attnum > 0 AND NOT attisdropped ORDER BY attrelid, attnum`,
+    [classes.map((row) => row.oid)],
+  );
+  const types = attributes.length === 0 ? [] : await query<{ oid: number; typname: string; typnamespace: number }>(
+    `SELECT oid, typname, typnamespace FROM pg_temp.pg_sync_link_doctor_type WHERE oid = ANY ($1::oid[])`,
+    [[...new Set(attributes.map((row) => row.atttypid))]],
+  );
+  const typeSchemas = types.length === 0 ? [] : await query<{ oid: number; nspname: string }>(
+    `SELECT oid, nspname FROM pg_temp.pg_sync_link_doctor_namespace WHERE oid = ANY ($1::oid[])`,
+    [[...new Set(types.map((row) => row.typnamespace))]],
+  );
+  const schemaName = new Map([...namespaces, ...typeSchemas].map((row) => [Number(row.oid), row.nspname]));
+  const typeOf = new Map(types.map((row) => [Number(row.oid), row]));
+  const byOid = new Map<number, { schema: string; name: string; columns: RemoteColumn[] }>();
+  const found = new Map<string, RemoteRelation>();
+  for (const row of classes) {
+    const relation = { schema: schemaName.get(Number(row.relnamespace)) ?? '', name: row.relname, columns: [] as RemoteColumn[] };
+    byOid.set(Number(row.oid), relation);
+    found.set(relationKey(relation.schema, relation.name), relation);
+  }
+  for (const row of attributes) {
+    const type = typeOf.get(Number(row.atttypid));
+    byOid.get(Number(row.attrelid))?.columns.push({
+      name: row.attname,
+      typeSchema: type ? (schemaName.get(Number(type.typnamespace)) ?? '') : '',
+      typeName: type?.typname ?? '',
+      typmod: row.atttypmod,
+    });
+  }
+  return found;
 }
