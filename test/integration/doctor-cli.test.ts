@@ -82,8 +82,10 @@ describe('npx pg-sync-link doctor', () => {
     const run = await doctor(['--knexfile', file, '--env', 'app'], { APP_DB_PASSWORD: pair.app.password });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const fixture = await doctor(['--knexfile', 'test/fixtures/knex-esm/knexfile.mjs', '--json'], { APP_DATABASE_URL: appUrl });
-    expect(fixture.code).toBe(0);
+    for (const fixture of ['test/fixtures/knex-esm/knexfile.mjs', 'test/fixtures/knex-cjs/knexfile.cjs']) {
+      const run = await doctor(['--knexfile', fixture, '--json'], { APP_DATABASE_URL: appUrl });
+      expect(run.code, run.stderr).toBe(0);
+    }
     const missing = await doctor(['--knexfile', file, '--env', 'staging']);
     expect(missing).toMatchObject({ code: 3, stderr: expect.stringContaining('has no environment "staging"; it has: app, other. Choose one with --env.') });
     const mysql = await doctor(['--knexfile', file, '--env', 'other']);

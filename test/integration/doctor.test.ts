@@ -93,6 +93,33 @@ describe('doctor on a healthy installation', () => {
   });
 });
 
+describe('doctor as a role that is not a superuser', () => {
+  it('says what it could not test and why, reads no secret, and changes nothing', async () => {
+    const password = 'reader-pw-42';
+    await app.query(`CREATE ROLE doctor_reader LOGIN PASSWORD '${password}'`);
+    try {
+      const before = await catalogSnapshot(app);
+      const url = appUrl.replace(/^postgres:\/\/[^@]+@/, `postgres://doctor_reader:${password}@`);
+      const diagnosis = await diagnose(url);
+      expect(notOk(diagnosis).map((item) => [item.check, item.severity, item.subject])).toEqual([
+        ['server-reachable', 'warning', 'server legacy'],
+        ['foreign-table-drift', 'warning', 'server legacy'],
+        ['sequence-headroom', 'warning', 'sequence orders__id_cache'],
+        ['sequence-headroom', 'warning', 'sequence tickets_id_seq'],
+      ]);
+      expect(findingsOf(diagnosis, 'server-reachable')[0]).toMatchObject({
+        message: "Could not test the user mapping for postgres: the doctor's role doctor_reader is not a member of postgres.",
+        fix: 'Run the doctor as postgres (or a superuser) to test that mapping.',
+      });
+      expect(diagnosis.exitCode).toBe(1);
+      expect(JSON.stringify(diagnosis)).not.toContain(pair.legacy.password);
+      expect(await catalogSnapshot(app)).toEqual(before);
+    } finally {
+      await app.query('DROP ROLE doctor_reader');
+    }
+  });
+});
+
 describe('doctor on a broken installation', () => {
   it('a dropped user mapping: the role the sync triggers run as has none', async () => {
     await app.query('DROP USER MAPPING FOR CURRENT_USER SERVER legacy');
