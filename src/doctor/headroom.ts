@@ -1,3 +1,4 @@
+import { quoteIdentifier } from '../sql/index.js';
 import { finding, type Finding } from './findings.js';
 import type { SequenceUse } from './inventory.js';
 
@@ -35,8 +36,7 @@ export function headroomFindings(sequences: readonly SequenceUse[], warnAt = DEF
     const { remaining, used } = headroomOf(sequence);
     const percent = `${(used * 100).toFixed(1)} %`;
     const position = `at ${sequence.last ?? 'its start'} of ${sequence.min}..${sequence.max}, step ${sequence.increment}`;
-    const raise = `ALTER SEQUENCE ${sequence.sequence} ${sequence.increment > 0n ? 'MAXVALUE' : 'MINVALUE'} <wider limit>`;
-    const widen = `${raise}, after ALTER SEQUENCE ${sequence.sequence} AS bigint if it is smaller (and the column's type with it); for a sequence capped below shared blocks, move the blocks up instead (a new sharedIdSource with a larger blockBase)`;
+    const widen = widening(sequence);
     if (remaining === 0n) {
       return finding('sequence-headroom', 'error', subject, `${capitalised(sequence.role)} is exhausted (${position}): the next nextval fails, and so does every insert that needs an id.`, widen);
     }
@@ -49,4 +49,20 @@ export function headroomFindings(sequences: readonly SequenceUse[], warnAt = DEF
 
 function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+const BIGINT_MAX = 9223372036854775807n;
+
+/** What to run to give a sequence more room, by what it does. */
+export function widening(sequence: Pick<SequenceUse, 'sequence' | 'kind' | 'column' | 'dataType' | 'max' | 'increment'>): string {
+  if (sequence.kind === 'capped') {
+    return 'Its cap is the first shared block: move the blocks up, with sharedIdSource and sharedIds migrations of a larger blockBase on both sides (a larger cap alone would hand out ids of blocks already given out).';
+  }
+  if (sequence.dataType !== 'bigint') {
+    const column = sequence.column ? `; ALTER TABLE ${sequence.column.table} ALTER COLUMN ${quoteIdentifier(sequence.column.name)} TYPE bigint` : '';
+    return `ALTER SEQUENCE ${sequence.sequence} AS bigint${column} (its limits follow the type when they were the old type's).`;
+  }
+  if (sequence.increment < 0n) return `ALTER SEQUENCE ${sequence.sequence} NO MINVALUE.`;
+  if (sequence.max < BIGINT_MAX) return `ALTER SEQUENCE ${sequence.sequence} NO MAXVALUE.`;
+  return `${sequence.sequence} is at the bigint limit: ids must be reassigned, or the column given a new sequence.`;
 }

@@ -6,6 +6,7 @@ import type { SqlExecutor } from '../execute.js';
 
 export type Query = <T>(text: string, values?: readonly unknown[]) => Promise<T[]>;
 
+/** Rows of a query; values may be arrays or numbers too, which node-postgres binds as such. */
 export function queryOf(execute: SqlExecutor): Query {
   return async <T>(text: string, values: readonly unknown[] = []) => ((await execute(text, values as string[])) as { rows: T[] }).rows;
 }
@@ -64,10 +65,18 @@ export interface SharedIdBorrower {
   readonly source: string;
 }
 
+/** What a sequence does for shared ids: the column's own (per-row, capped, interleaved), or block bookkeeping. */
+export type SequenceKind = 'per-row' | 'capped' | 'interleaved' | 'blocks' | 'cache';
+
 export interface SequenceUse {
   readonly sequence: string;
+  readonly kind: SequenceKind;
   /** What the sequence does for shared ids, for the message. */
   readonly role: string;
+  /** The column it gives ids to (a regclass text and a column name), for the column's own sequences. */
+  readonly column: { readonly table: string; readonly name: string } | undefined;
+  /** Its data type: smallint, integer or bigint. */
+  readonly dataType: string;
   readonly min: bigint;
   readonly max: bigint;
   readonly increment: bigint;
@@ -167,24 +176,27 @@ export async function readInventory(query: Query): Promise<Inventory> {
      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
        AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 AND ${NOT_TEMP} ORDER BY 1`,
   );
-  const wanted = new Map<number, string>();
+  const wanted = new Map<number, Pick<SequenceUse, 'kind' | 'role' | 'column'>>();
   for (const row of columnSequences) {
     const at = `${row.table}.${row.column}`;
-    if (row.per_row) wanted.set(Number(row.oid), `the id sequence of ${at}, shared per row through its __next view`);
+    const column = { table: row.table, name: row.column };
+    if (row.per_row) wanted.set(Number(row.oid), { kind: 'per-row', role: `the id sequence of ${at}, shared per row through its __next view`, column });
     if (row.blocks !== null) {
-      wanted.set(Number(row.oid), `the id sequence of ${at}, capped below its first shared block`);
-      wanted.set(Number(row.blocks), `the block numbers handed out for ${at}`);
+      wanted.set(Number(row.oid), { kind: 'capped', role: `the id sequence of ${at}, capped below its first shared block`, column });
+      wanted.set(Number(row.blocks), { kind: 'blocks', role: `the block numbers handed out for ${at}`, column: undefined });
     }
   }
   const steps = await query<{ oid: number; increment: string }>(`SELECT seqrelid::int8 AS oid, seqincrement::text AS increment FROM pg_catalog.pg_sequence`);
   const increments = new Map(steps.map((row) => [Number(row.oid), BigInt(row.increment)]));
   for (const row of columnSequences) {
     const step = increments.get(Number(row.oid)) ?? 1n;
-    if (!wanted.has(Number(row.oid)) && (step > 1n || step < -1n)) wanted.set(Number(row.oid), `the id sequence of ${row.table}.${row.column}, interleaved (steps by ${step})`);
+    if (!wanted.has(Number(row.oid)) && (step > 1n || step < -1n)) {
+      wanted.set(Number(row.oid), { kind: 'interleaved', role: `the id sequence of ${row.table}.${row.column}, interleaved (steps by ${step})`, column: { table: row.table, name: row.column } });
+    }
   }
   const cacheNames = borrowers.flatMap((row) => (row.cache === null ? [] : [row.cache]));
-  const sequences = await query<{ oid: number; sequence: string; min: string; max: string; increment: string; start: string; last: string | null; readable: boolean }>(
-    `SELECT s.seqrelid::int8 AS oid, s.seqrelid::pg_catalog.regclass::text AS sequence, s.seqmin::text AS min, s.seqmax::text AS max,
+  const sequences = await query<{ oid: number; sequence: string; data_type: string; min: string; max: string; increment: string; start: string; last: string | null; readable: boolean }>(
+    `SELECT s.seqrelid::int8 AS oid, s.seqrelid::pg_catalog.regclass::text AS sequence, pg_catalog.format_type(s.seqtypid, NULL) AS data_type, s.seqmin::text AS min, s.seqmax::text AS max,
        s.seqincrement::text AS increment, s.seqstart::text AS start,
        CASE WHEN pg_catalog.has_sequence_privilege(s.seqrelid, 'SELECT,USAGE') THEN pg_catalog.pg_sequence_last_value(s.seqrelid)::text END AS last,
        pg_catalog.has_sequence_privilege(s.seqrelid, 'SELECT,USAGE') AS readable
@@ -234,7 +246,8 @@ export async function readInventory(query: Query): Promise<Inventory> {
     borrowers: borrowers.map((row) => ({ schema: row.schema, function: row.function, owner: row.owner, securityDefiner: row.security_definer, server: row.server, source: row.source })),
     sequences: sequences.map((row) => ({
       sequence: row.sequence,
-      role: wanted.get(Number(row.oid)) ?? `the block cache of shared ids (${row.sequence})`,
+      ...(wanted.get(Number(row.oid)) ?? { kind: 'cache' as const, role: `the block cache of shared ids (${row.sequence})`, column: undefined }),
+      dataType: row.data_type,
       min: BigInt(row.min),
       max: BigInt(row.max),
       increment: BigInt(row.increment),

@@ -282,7 +282,7 @@ describe('doctor on a broken installation', () => {
         severity: 'warning',
         subject: 'sequence orders_id_seq',
         message: 'The id sequence of orders.id, capped below its first shared block has used 85.1 % of its range (at 850 of 1..999, step 1); 149 values are left.',
-        fix: expect.stringMatching(/^ALTER SEQUENCE orders_id_seq MAXVALUE <wider limit>/),
+        fix: expect.stringMatching(/^Its cap is the first shared block: move the blocks up, with sharedIdSource and sharedIds migrations of a larger blockBase/),
       },
     ]);
     expect(low.exitCode).toBe(1);
@@ -301,7 +301,12 @@ describe('doctor on a broken installation', () => {
     expect(findingsOf(perRow, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq')).toMatchObject({
       severity: 'error',
       message: 'The id sequence of things.id, shared per row through its __next view is exhausted (at 2147483647 of 1..2147483647, step 1): the next nextval fails, and so does every insert that needs an id.',
+      fix: "ALTER SEQUENCE things_id_seq AS bigint; ALTER TABLE things ALTER COLUMN id TYPE bigint (its limits follow the type when they were the old type's).",
     });
+    // The fix it gives works: the sequence has room again.
+    await legacy.query('ALTER SEQUENCE things_id_seq AS bigint; ALTER TABLE things ALTER COLUMN id TYPE bigint');
+    const widened = await diagnose(legacyUrl);
+    expect(findingsOf(widened, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq')!.severity).toBe('ok');
 
     await app.query(`SELECT setval('tickets_id_seq', 2147483646)`);
     const interleaved = await diagnose(appUrl);

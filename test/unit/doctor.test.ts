@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { formatDiagnosis } from '../../src/index.js';
 import { driftFinding } from '../../src/doctor/drift.js';
 import { exitCodeOf, finding, worstOf } from '../../src/doctor/findings.js';
-import { headroomFindings, headroomOf } from '../../src/doctor/headroom.js';
+import { headroomFindings, headroomOf, widening } from '../../src/doctor/headroom.js';
 import { syncServerOf, type ForeignTableInfo, type SequenceUse } from '../../src/doctor/inventory.js';
 import { errorText } from '../../src/doctor/remote.js';
 import { versionFindings, type FeatureUse } from '../../src/doctor/version-gates.js';
 
 const sequence = (overrides: Partial<SequenceUse>): SequenceUse => ({
   sequence: 'orders_id_seq',
+  kind: 'per-row',
   role: 'the id sequence of orders.id',
+  column: { table: 'orders', name: 'id' },
+  dataType: 'bigint',
   min: 1n,
   max: 100n,
   increment: 1n,
@@ -39,6 +42,13 @@ describe('doctor: sequence headroom', () => {
     expect(headroomFindings([sequence({ last: 100n })])[0]!.message).toBe(
       'The id sequence of orders.id is exhausted (at 100 of 1..100, step 1): the next nextval fails, and so does every insert that needs an id.',
     );
+  });
+
+  it('says how to widen each kind of sequence', () => {
+    expect(widening(sequence({ dataType: 'integer', max: 2147483647n }))).toBe("ALTER SEQUENCE orders_id_seq AS bigint; ALTER TABLE orders ALTER COLUMN id TYPE bigint (its limits follow the type when they were the old type's).");
+    expect(widening(sequence({ max: 5000n }))).toBe('ALTER SEQUENCE orders_id_seq NO MAXVALUE.');
+    expect(widening(sequence({ max: 9223372036854775807n }))).toMatch(/is at the bigint limit/);
+    expect(widening(sequence({ kind: 'capped' }))).toMatch(/^Its cap is the first shared block: move the blocks up/);
   });
 });
 
