@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildMigration, diagnose, sharedIdSource } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
+import { linkTo } from '../harness/links.js';
 import { endpointViews } from '../../src/nodes/sync-names.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { findingsOf, installHealthy, notOk, sequencePositions } from '../harness/doctor-setup.js';
@@ -14,11 +15,13 @@ let legacy: pg.Client;
 let app: pg.Client;
 let appUrl: string;
 let legacyUrl: string;
+let legacyDbName: string;
 
 useServers('doctor', async (servers) => {
   ({ pair, legacy, app } = servers);
   appUrl = connectionString(pair.app, servers.names.app);
   legacyUrl = connectionString(pair.legacy, servers.names.legacy);
+  legacyDbName = servers.names.legacy;
   await installHealthy(legacy, app, pair.legacy, servers.names.legacy);
 });
 
@@ -90,6 +93,24 @@ describe('doctor on a healthy installation', () => {
     } finally {
       await app.query('DROP OWNED BY doctor_plain CASCADE; DROP ROLE doctor_plain');
     }
+  });
+});
+
+describe('doctor with hostile names', () => {
+  it('quotes a server and tables named with quotes and spaces, and finds their drift', async () => {
+    const server = `odd "link" 'x'`;
+    await legacy.query(`CREATE TABLE "we'ird ""t""" ("a b" int PRIMARY KEY, "c""d" text)`);
+    const link = linkTo(pair.legacy, legacyDbName, 'DOCTOR_LEGACY_PASSWORD', { name: server });
+    const table = link.foreignTable({ name: `it's "odd"`, remote: { schema: 'public', name: `we'ird "t"` }, columns: [{ name: 'a b', type: 'integer' }, { name: 'c"d', type: 'text' }] });
+    await applyInTransaction(app, buildMigration('odd', link, table), 'up');
+    const healthy = await diagnose(appUrl);
+    expect(notOk(healthy)).toEqual([]);
+    expect(findingsOf(healthy, 'foreign-table-drift').map((item) => item.message)).toContain(`Its 2 columns match public."we'ird ""t""" on server ${server}.`);
+    await legacy.query(`ALTER TABLE "we'ird ""t""" DROP COLUMN "c""d"`);
+    const drifted = await diagnose(appUrl);
+    expect(notOk(drifted)).toMatchObject([
+      { severity: 'error', subject: `foreign table public."it's ""odd"""`, message: expect.stringMatching(/^public\."we'ird ""t""" on server odd "link" 'x' no longer has "c""d"/) },
+    ]);
   });
 });
 
