@@ -1,6 +1,6 @@
 import { quoteIdentifier, quoteLiteral, quoteQualifiedName } from '../sql/index.js';
 import { finding, type Finding } from './findings.js';
-import type { Inventory, SyncTriggerInfo } from './inventory.js';
+import type { EndpointView, Inventory, SyncTriggerInfo } from './inventory.js';
 
 // Checks answered by the local catalog alone.
 
@@ -95,5 +95,20 @@ export function syncTriggerFindings(triggers: readonly SyncTriggerInfo[]): Findi
     return finding('sync-trigger', disabled ? 'error' : 'warning', subject,
       `${off.map((trigger) => trigger.trigger).join(', ')} ${disabled ? 'will not fire' : 'fire only when session_replication_role = replica'}: changes to ${table} are not sent to server ${first.server}, and the two sides drift apart. Triggers: ${listed}.`,
       `${fix} (then copy the rows changed meanwhile).`);
+  });
+}
+
+/** The receiving side: each endpoint view needs its INSTEAD rule, which turns a batch into an upsert or delete. */
+export function endpointViewFindings(endpoints: readonly EndpointView[]): Finding[] {
+  if (endpoints.length === 0) return [];
+  const broken = endpoints.filter((view) => !view.ruleWorks);
+  if (broken.length === 0) {
+    return [finding('sync-endpoint', 'ok', 'this database', `${endpoints.length} sync endpoint view${endpoints.length === 1 ? '' : 's'} for other databases to write into, each with its rule.`)];
+  }
+  return broken.map((view) => {
+    const name = quoteQualifiedName({ schema: view.schema, name: view.name });
+    return finding('sync-endpoint', 'error', `view ${name}`,
+      `The endpoint view ${name} has no enabled ${view.rule} rule: every batch the other side sends fails with "cannot insert into view".`,
+      `Roll back and reinstall the syncEndpoint migration that made it (or ALTER TABLE ${name} ENABLE RULE ${view.rule}, if it was disabled).`);
   });
 }

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { withSession, type DatabaseTarget } from '../session.js';
 import { quoteIdentifier } from '../sql/index.js';
-import { mappingNeeds, mappingOf, postgresFdwFindings, syncTriggerFindings, userMappingFindings } from './checks.js';
+import { endpointViewFindings, mappingNeeds, mappingOf, postgresFdwFindings, syncTriggerFindings, userMappingFindings } from './checks.js';
 import { driftFinding, type ForeignTableUse, type LocalType } from './drift.js';
 import { exitCodeOf, finding, worstOf, type Diagnosis, type Finding } from './findings.js';
 import { DEFAULT_SEQUENCE_WARN_AT, headroomFindings } from './headroom.js';
@@ -107,7 +107,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
     }
     findings.push(...denied);
   }
-  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...headroomFindings(inventory.sequences, warnAt));
+  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...endpointViewFindings(inventory.endpoints), ...headroomFindings(inventory.sequences, warnAt));
   return findings;
 }
 

@@ -86,6 +86,15 @@ export interface SequenceUse {
   readonly readable: boolean;
 }
 
+/** A receiving side's endpoint view (named by syncEndpoint: <table>__sync_upsert_<hash> or __sync_delete_<hash>). */
+export interface EndpointView {
+  readonly schema: string;
+  readonly name: string;
+  readonly rule: 'sync_upsert' | 'sync_delete';
+  /** Its INSTEAD rule is there and enabled: without it an insert into the view fails. */
+  readonly ruleWorks: boolean;
+}
+
 export interface Inventory {
   readonly version: string;
   readonly versionNum: number;
@@ -97,6 +106,7 @@ export interface Inventory {
   readonly syncTriggers: readonly SyncTriggerInfo[];
   readonly borrowers: readonly SharedIdBorrower[];
   readonly sequences: readonly SequenceUse[];
+  readonly endpoints: readonly EndpointView[];
   readonly publications: number;
   readonly subscriptions: number;
 }
@@ -204,6 +214,15 @@ export async function readInventory(query: Query): Promise<Inventory> {
      WHERE s.seqrelid = ANY ($1::pg_catalog.oid[]) OR s.seqrelid::pg_catalog.regclass::text = ANY ($2::text[]) ORDER BY 2`,
     [[...wanted.keys()], cacheNames],
   );
+  const endpoints = await query<{ schema: string; name: string; rule: 'sync_upsert' | 'sync_delete'; works: boolean }>(
+    `SELECT e.schema, e.name, e.rule,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class = e.oid AND r.rulename = e.rule AND r.ev_type = '3' AND r.is_instead AND r.ev_enabled <> 'D') AS works
+     FROM (SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name,
+             CASE WHEN c.relname ~ '__sync_upsert_[0-9a-f]{8}$' THEN 'sync_upsert' ELSE 'sync_delete' END AS rule
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind = 'v' AND c.relname ~ '__sync_(upsert|delete)_[0-9a-f]{8}$' AND ${NOT_TEMP}) AS e
+     ORDER BY 1, 2`,
+  );
   const [replication] = await query<{ publications: number; subscriptions: number }>(
     `SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_publication) AS publications,
        (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS subscriptions`,
@@ -255,6 +274,7 @@ export async function readInventory(query: Query): Promise<Inventory> {
       last: row.last === null ? null : BigInt(row.last),
       readable: row.readable,
     })),
+    endpoints: endpoints.map((row) => ({ schema: row.schema, name: row.name, rule: row.rule, ruleWorks: row.works })),
     publications: replication!.publications,
     subscriptions: replication!.subscriptions,
   };

@@ -66,6 +66,22 @@ describe('doctor on a healthy installation', () => {
       ['sequence orders_id_seq', 'ok'],
     ]);
     expect(findingsOf(diagnosis, 'postgres-fdw')[0]!.message).toMatch(/^Available \(version [\d.]+\), not installed in this database/);
+    expect(findingsOf(diagnosis, 'sync-endpoint')).toEqual([{ check: 'sync-endpoint', severity: 'ok', subject: 'this database', message: '4 sync endpoint views for other databases to write into, each with its rule.' }]);
+
+    // Without its rule, an endpoint view refuses every batch.
+    const views = endpointViews({ schema: 'public', name: 'products' }, ['id'], ['id', 'name', 'description', 'price', 'created_at', 'updated_at']);
+    await legacy.query(`DROP RULE sync_upsert ON ${views.upsert.name}`);
+    const broken = await diagnose(legacyUrl);
+    expect(notOk(broken)).toEqual([
+      {
+        check: 'sync-endpoint',
+        severity: 'error',
+        subject: `view public.${views.upsert.name}`,
+        message: `The endpoint view public.${views.upsert.name} has no enabled sync_upsert rule: every batch the other side sends fails with "cannot insert into view".`,
+        fix: `Roll back and reinstall the syncEndpoint migration that made it (or ALTER TABLE public.${views.upsert.name} ENABLE RULE sync_upsert, if it was disabled).`,
+      },
+    ]);
+    expect(broken.exitCode).toBe(2);
   });
 
   it('runs on a pg Client it is given, and leaves it outside any transaction', async () => {
