@@ -12,7 +12,7 @@ import { useServers } from '../harness/suite.js';
 
 // `npx pg-sync-link doctor`: the built command (dist/cli.js) in a child process, as a user runs it.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const scratch = mkdtemp(path.join(ROOT, 'test', '.doctor-'));
+const scratch = mkdtemp(path.join(ROOT, 'test', '.cli-doctor-'));
 afterAll(async () => rm(await scratch, { recursive: true, force: true }));
 
 interface Run {
