@@ -37,6 +37,7 @@ export { buildMigration, flattenParts, isMigration, migrationOf, previewMigratio
 export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
 export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './apply.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
+export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
