@@ -21,10 +21,10 @@ try {
   });
   const migrations = planMigrations('crm', link, link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true, limitTo: ['customers'] }));
 
-  /** @type {Kysely<{ 'legacy.customers': { id: string; email: string } }>} */
   const pool = new pg.Pool({ connectionString: app.url });
   // An idle connection ended by the server's shutdown must not crash the example as it exits.
   pool.on('error', () => {});
+  /** @type {Kysely<{ 'legacy.customers': { id: string; email: string } }>} */
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   const migrator = new Migrator({ db, provider: kyselyMigrationProvider(migrations) });
   const up = await migrator.migrateToLatest();

@@ -11,7 +11,8 @@ export type DoctorCheck =
   | 'sync-endpoint'
   | 'foreign-table-drift'
   | 'remote-privilege'
-  | 'sequence-headroom';
+  | 'sequence-headroom'
+  | 'outbox';
 
 export interface Finding {
   readonly check: DoctorCheck;

@@ -162,7 +162,9 @@ export async function readInventory(query: Query): Promise<Inventory> {
        p.proname::text AS function, pg_catalog.pg_get_userbyid(p.proowner)::text AS owner, p.prosecdef AS security_definer
      FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-     WHERE NOT t.tgisinternal AND p.pronamespace = c.relnamespace AND ${NOT_TEMP} ORDER BY 1, 2, 3`,
+     WHERE NOT t.tgisinternal AND p.pronamespace = c.relnamespace AND ${NOT_TEMP}
+       -- A sync to another table of the same database has no link to check.
+       AND p.prosrc NOT LIKE '%pg_sync_link.local_origin%' ORDER BY 1, 2, 3`,
   );
   // Borrowing side of shared ids: <table>__<column>_next_id() reading the foreign table <table>__<column>_source.
   const borrowers = await query<{ schema: string; function: string; owner: string; security_definer: boolean; server: string; source: string; cache: string | null }>(

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, sqlExpression, syncTrigger } from '../../src/index.js';
+import { buildMigration, diagnose, sqlExpression, syncTrigger } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { useServers } from '../harness/suite.js';
@@ -60,6 +60,9 @@ describe('same-database sync', () => {
     await app.query('DELETE FROM portal.users WHERE id = 2');
     expect(await users()).toEqual([{ id: 1, email: 'ada@lovelace.example', first_name: 'Ada', last_name: 'Lovelace' }]);
     expect(await accounts()).toEqual([{ user_id: 1, email__c: 'ada@lovelace.example', name: 'Ada Lovelace' }]);
+    // No link is involved: the doctor does not take these triggers for syncs to a server.
+    const diagnosis = await diagnose(app);
+    expect(diagnosis.findings.filter((finding) => finding.severity !== 'ok')).toEqual([]);
   });
 
   it('a chain carries a change all the way; a ring stops where it started', async () => {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, drainOutbox, outboxLag, outboxNames, startOutboxWorker, syncEndpoint, syncTrigger, type OutboxWorkerEvent } from '../../src/index.js';
+import { buildMigration, diagnose, drainOutbox, outboxLag, outboxNames, startOutboxWorker, syncEndpoint, syncTrigger, type OutboxWorkerEvent } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
@@ -96,6 +96,10 @@ describe('outbox delivery', () => {
       const lag = await outboxLag(app, sync());
       expect(lag).toMatchObject({ pending: 26, consecutiveFailures: 2 });
       expect(lag.lastError).toBe(failed.error);
+      // The doctor reports it, with what to run.
+      const outbox = (await diagnose(connectionString(pair.app, names.app))).findings.filter((finding) => finding.check === 'outbox');
+      expect(outbox).toEqual([expect.objectContaining({ severity: 'warning', subject: 'outbox public.products__outbox_legacy_lag', fix: expect.stringContaining('SELECT * FROM public.products__drain_legacy()') })]);
+      expect(outbox[0]!.message).toContain('26 changes wait; the last 2 deliveries failed: pg-sync-link: could not deliver');
     } finally {
       await pair.legacy.start();
     }
@@ -103,6 +107,8 @@ describe('outbox delivery', () => {
     expect(await drain()).toEqual({ delivered: 26, error: null });
     expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
     expect(await outboxLag(app, sync())).toMatchObject({ pending: 0, consecutiveFailures: 0 });
+    const healthy = await diagnose(connectionString(pair.app, names.app));
+    expect(healthy.findings.filter((finding) => finding.check === 'outbox')).toEqual([expect.objectContaining({ severity: 'ok', message: '0 changes waiting; deliveries succeed.' })]);
   });
 
   it('a rolled-back write records nothing', async () => {
