@@ -36,6 +36,21 @@ export {
 export { buildMigration, flattenParts, isMigration, migrationOf, previewMigration, type Migration, type Part } from './migration.js';
 export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
 export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './apply.js';
+export {
+  verifyTables,
+  backfillTables,
+  reconcileTables,
+  tablePair,
+  type VerifyOptions,
+  type VerifyResult,
+  type KeyValues,
+  type CompareProgress,
+  type BackfillOptions,
+  type ReconcileOptions,
+  type BackfillResult,
+  type TablePair,
+  type TablePairOptions,
+} from './compare/index.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
 export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';

@@ -1,0 +1,41 @@
+import { InvalidOptionError } from '../errors.js';
+import { withSession, type DatabaseTarget, type Session } from '../session.js';
+import { isFullyRendered, previewSql, type Fragment } from '../sql/index.js';
+
+/**
+ * The text form of a value depends on a few settings; both sides use the same ones for the
+ * length of each transaction (SET LOCAL), so equal values give equal text on any server and
+ * the caller's session is left as it was.
+ */
+const TEXT_FORM = `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true),
+  set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '1', true), set_config('bytea_output', 'hex', true)`;
+
+/** Runs `work` in a transaction with the text-form settings; `read` ones see one snapshot and write nothing. */
+export function inTransaction<T>(session: Session, mode: 'read' | 'write', work: () => Promise<T>): Promise<T> {
+  return session.transaction(async () => {
+    if (mode === 'read') await session.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY', []);
+    await session.execute(TEXT_FORM, []);
+    return work();
+  });
+}
+
+/** The rows of a statement built here; `values` fill $1, $2... */
+export async function rowsOf<T>(session: Session, statement: Fragment, values: readonly unknown[] = []): Promise<T[]> {
+  if (!isFullyRendered(statement)) throw new TypeError('A comparison statement cannot hold a deferred value.');
+  const result = (await session.execute(previewSql(statement), values as readonly string[])) as { rows: T[] };
+  return result.rows;
+}
+
+/** How many rows a statement built here wrote. */
+export async function rowCountOf(session: Session, statement: Fragment, values: readonly unknown[]): Promise<number> {
+  const result = (await session.execute(previewSql(statement), values as readonly string[])) as { rowCount: number | null };
+  return result.rowCount ?? 0;
+}
+
+/** One connection on each side, opened (and closed) here for URLs and pools. */
+export function withBoth<T>(local: DatabaseTarget, remote: DatabaseTarget, work: (local: Session, remote: Session) => Promise<T>): Promise<T> {
+  if (local === remote && typeof local === 'object' && !('totalCount' in local)) {
+    throw new InvalidOptionError('local and remote are the same pg Client; both sides are read at once, so give a Pool or a connection string for one of them.', 'remote');
+  }
+  return withSession(local, (localSession) => withSession(remote, (remoteSession) => work(localSession, remoteSession)));
+}

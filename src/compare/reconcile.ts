@@ -1,0 +1,132 @@
+import { InvalidOptionError } from '../errors.js';
+import { checkWritable, type TableInfo } from './catalog.js';
+import { inTransaction, rowCountOf, rowsOf, withBoth } from './connection.js';
+import { deleteRows, rowsByKey, sidesOf, upsertRows, type Side } from './side.js';
+import { tablePair, type TablePair } from './table-pair.js';
+import { compareSides, type KeyValues, type VerifyOptions, type VerifyResult } from './verify.js';
+
+export interface BackfillOptions extends VerifyOptions {
+  /** Rows per batch; each batch is one transaction on the side written. Default 1000. */
+  readonly batchSize?: number;
+  /** Stop after this many batches (the rest is left for the next run). */
+  readonly maxBatches?: number;
+  /** Stop before the next batch once aborted (the rest is left for the next run). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ReconcileOptions extends BackfillOptions {
+  /** The side whose rows are kept: the other one is made equal to it for the differing keys. */
+  readonly winner: 'local' | 'remote';
+}
+
+export interface BackfillResult {
+  /** False when stopped by maxBatches or the signal: run again to finish. */
+  readonly complete: boolean;
+  /** Rows written (inserted or updated) and deleted on the losing side. */
+  readonly written: number;
+  readonly deleted: number;
+  readonly batches: number;
+  /** The comparison the batches were planned from. */
+  readonly before: VerifyResult;
+}
+
+function checkBatching(options: BackfillOptions): number {
+  const batchSize = options.batchSize ?? 1000;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`batchSize must be a whole number, 1 or more; got ${String(batchSize)}.`, 'batchSize');
+  if (options.maxBatches !== undefined && (!Number.isInteger(options.maxBatches) || options.maxBatches < 0)) {
+    throw new InvalidOptionError(`maxBatches must be a whole number, 0 or more; got ${String(options.maxBatches)}.`, 'maxBatches');
+  }
+  return batchSize;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
+/** Keys as JSON objects for a side: by its key columns, or by the remote key names where a key is computed. */
+function keysFor(side: Side, pair: TablePair, keys: readonly KeyValues[]): string {
+  const names = side.storedKeys.every((name) => name !== undefined) ? (side.storedKeys as readonly string[]) : pair.key;
+  return JSON.stringify(keys.map((key) => Object.fromEntries(pair.key.map((name, index) => [names[index]!, key[name] ?? null]))));
+}
+
+/** The winner's rows (values as text) as JSON objects keyed by the loser's columns; json columns keep their JSON. */
+function rowsFor(loser: Side, info: TableInfo, rows: readonly Record<string, string | null>[]): string {
+  const json = loser.stored.map((name) => ['json', 'jsonb'].includes(info.columns.get(name!) ?? ''));
+  return JSON.stringify(
+    rows.map((row) => Object.fromEntries(loser.stored.map((name, index) => {
+      const text = row[`v${index}`] ?? null;
+      return [name!, json[index] && text !== null ? JSON.parse(text) : text];
+    }))),
+  );
+}
+
+/**
+ * Compares, then makes the losing side equal to the winner for the keys that differ, in
+ * batches of one transaction each: rows missing or different on the loser are upserted from
+ * the winner's current values; with `deletes`, rows only on the loser are deleted. A run that
+ * stops early (maxBatches, signal, a crash) is finished by running again: the next comparison
+ * finds only what is still different, so nothing is written twice and nothing is kept aside.
+ */
+async function makeEqual(options: BackfillOptions, winner: 'local' | 'remote', deletes: boolean): Promise<BackfillResult> {
+  const pair = tablePair(options.tables);
+  const batchSize = checkBatching(options);
+  const sides = sidesOf(pair);
+  const winnerSide = sides[winner];
+  const loserSide = winner === 'local' ? sides.remote : sides.local;
+  return withBoth(options.local, options.remote, async (local, remote) => {
+    let loserInfo: TableInfo | undefined;
+    const before = await compareSides([local, remote], pair, options, (infos) => {
+      loserInfo = winner === 'local' ? infos[1] : infos[0];
+      checkWritable(loserSide, loserInfo, pair);
+    });
+    const winnerSession = winner === 'local' ? local : remote;
+    const loserSession = winner === 'local' ? remote : local;
+    const toWrite = [...(winner === 'local' ? before.missingOnRemote : before.missingOnLocal), ...before.differing];
+    const toDelete = deletes ? (winner === 'local' ? before.missingOnLocal : before.missingOnRemote) : [];
+    const progress = options.onProgress ?? (() => undefined);
+    let batches = 0;
+    let written = 0;
+    let deleted = 0;
+    const mayGoOn = () => !options.signal?.aborted && (options.maxBatches === undefined || batches < options.maxBatches);
+    let done = 0;
+    for (const keys of chunks(toWrite, batchSize)) {
+      if (!mayGoOn()) return { complete: false, written, deleted, batches, before };
+      const rows = await inTransaction(winnerSession, 'read', () => rowsOf<Record<string, string | null>>(winnerSession, rowsByKey(winnerSide, pair.key), [keysFor(winnerSide, pair, keys)]));
+      written += await inTransaction(loserSession, 'write', () => rowCountOf(loserSession, upsertRows(loserSide), [rowsFor(loserSide, loserInfo!, rows)]));
+      batches += 1;
+      done += keys.length;
+      progress({ phase: 'copy', done, total: toWrite.length });
+    }
+    done = 0;
+    for (const keys of chunks(toDelete, batchSize)) {
+      if (!mayGoOn()) return { complete: false, written, deleted, batches, before };
+      deleted += await inTransaction(loserSession, 'write', () => rowCountOf(loserSession, deleteRows(loserSide), [keysFor(loserSide, pair, keys)]));
+      batches += 1;
+      done += keys.length;
+      progress({ phase: 'delete', done, total: toDelete.length });
+    }
+    return { complete: true, written, deleted, batches, before };
+  });
+}
+
+/**
+ * Copies what the sync did not: rows of the local table that are missing on the remote side, or
+ * differ there, are upserted from the local side (after the column mapping), in batches. Rows
+ * only on the remote side are left alone (use reconcileTables to delete them).
+ */
+export async function backfillTables(options: BackfillOptions): Promise<BackfillResult> {
+  return makeEqual(options, 'local', false);
+}
+
+/**
+ * Makes the loser equal to the winner for every differing key: upserts the winner's rows that
+ * are missing or different on the loser, and deletes the loser's rows the winner does not have.
+ */
+export async function reconcileTables(options: ReconcileOptions): Promise<BackfillResult> {
+  if (options.winner !== 'local' && options.winner !== 'remote') {
+    throw new InvalidOptionError(`winner must be 'local' or 'remote', got ${JSON.stringify(options.winner)}.`, 'winner');
+  }
+  return makeEqual(options, options.winner, true);
+}

@@ -1,0 +1,61 @@
+import { checkObject } from '../spec/object.js';
+import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from '../nodes/sync-columns.js';
+import { withSchema } from '../nodes/sync-names.js';
+import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
+import { checkIdentifier, checkQualifiedName, type QualifiedName } from '../sql/index.js';
+
+/**
+ * Two tables to compare, described the way a sync describes them: `table` on the local side,
+ * `remote` on the other, and `columns` named as on the remote side, each taken from a local
+ * column of the same name, a renamed one (`{ remote, local }`) or an expression over the local
+ * row `src` (`{ remote, expression: sqlExpression(...) }`).
+ */
+export interface TablePairOptions {
+  readonly table: string | QualifiedName;
+  /** The other side's table; public and the local name by default. */
+  readonly remote?: { readonly schema?: string; readonly name?: string };
+  /** Remote key columns: how a row is found on both sides. */
+  readonly key: readonly string[];
+  readonly columns: readonly SyncColumnOptions[];
+}
+
+/** A checked, frozen pair of tables: both names schema-qualified, columns as in a sync. */
+export interface TablePair {
+  readonly local: QualifiedName & { readonly schema: string };
+  readonly remote: QualifiedName & { readonly schema: string };
+  readonly key: readonly string[];
+  readonly columns: readonly SyncColumn[];
+  /** For messages: `public.products -> public.products`. */
+  readonly label: string;
+}
+
+function isSyncTrigger(value: unknown): value is SyncTriggerNode {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sync-trigger';
+}
+
+/** Accepts a syncTrigger(...) node (checked when it was built) or a plain description. */
+export function tablePair(input: SyncTriggerNode | TablePairOptions): TablePair {
+  if (isSyncTrigger(input)) return pair(input.table, input.remote, input.key, input.columns);
+  const spec = checkObject(input, 'tables', ['table', 'remote', 'key', 'columns']);
+  const local = withSchema(checkQualifiedName(spec.table, 'compared table'));
+  const path = `comparison of "${local.schema}"."${local.name}"`;
+  const remoteSpec = spec.remote === undefined ? {} : checkObject(spec.remote, `${path}.remote`, ['schema', 'name']);
+  const remote = {
+    schema: remoteSpec.schema === undefined ? 'public' : checkIdentifier(remoteSpec.schema, 'remote schema'),
+    name: remoteSpec.name === undefined ? local.name : checkIdentifier(remoteSpec.name, 'remote table'),
+  };
+  const { columns, key } = checkSyncColumns(spec.columns, spec.key ?? [], path);
+  return pair(local, remote, key, columns);
+}
+
+function pair(
+  local: QualifiedName,
+  remote: { readonly schema: string; readonly name: string },
+  key: readonly string[],
+  columns: readonly SyncColumn[],
+): TablePair {
+  const localName = withSchema(local);
+  const remoteName = Object.freeze({ schema: remote.schema, name: remote.name });
+  const show = (name: { schema: string; name: string }) => `${JSON.stringify(name.schema)}.${JSON.stringify(name.name)}`;
+  return Object.freeze({ local: localName, remote: remoteName, key, columns, label: `${show(localName)} -> ${show(remoteName)}` });
+}
