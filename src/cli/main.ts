@@ -8,6 +8,10 @@ import { isSyncLinkError, previewMigration, SyncLinkError } from 'pg-sync-link';
 import { doctorCommand } from './doctor.js';
 import { migrationsIn } from './find-migrations.js';
 import { TEMPLATES, type Runner } from './templates.js';
+import { backfillCommand } from './backfill-command.js';
+import { RunError } from './run-errors.js';
+import { UsageError } from './usage-error.js';
+import { verifyCommand } from './verify-command.js';
 
 const HELP = {
   main: `Usage: pg-sync-link <command> [options]
@@ -18,6 +22,10 @@ Commands:
                                    write a migration file to start from
   doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
                                    check the health of a database with pg-sync-link objects
+  verify --local <VAR> --remote <VAR> <module>
+                                   compare a synced table on both sides, print what differs
+  backfill --local <VAR> --remote <VAR> <module> [--winner <local|remote>]
+                                   copy (or reconcile) the rows that differ, in resumable batches
 
 Run pg-sync-link <command> --help for a command's options.`,
   sql: `Usage: pg-sync-link sql <module> [--down]
@@ -39,8 +47,6 @@ Options:
   --dir     the folder to write into (default: migrations)
   --help    show this help`,
 };
-
-class UsageError extends Error {}
 
 async function sqlCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { down: { type: 'boolean' }, help: { type: 'boolean' } } });
@@ -90,12 +96,18 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'sql') await sqlCommand(rest);
     else if (command === 'generate') await generateCommand(rest);
     else if (command === 'doctor') return await doctorCommand(rest);
+    else if (command === 'verify') return await verifyCommand(rest);
+    else if (command === 'backfill') return await backfillCommand(rest);
     else throw new UsageError(`Unknown command "${command}".\n\n${HELP.main}`);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(error.message);
       return 2;
+    }
+    if (error instanceof RunError) {
+      console.error(error.message);
+      return 3;
     }
     if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
       console.error(error.message);

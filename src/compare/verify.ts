@@ -23,7 +23,7 @@ export interface VerifyOptions {
   readonly remote: DatabaseTarget;
   /** What to compare: the `syncTrigger(...)` node itself, or `{ table, remote?, key, columns }`. */
   readonly tables: SyncTriggerNode | TablePairOptions;
-  /** Rows per bucket to aim for in the first pass; default 1000. */
+  /** Rows per bucket to aim for in the first pass (at most 65536 buckets); default 100. */
   readonly bucketRows?: number;
   readonly onProgress?: (progress: CompareProgress) => void;
 }
@@ -52,8 +52,10 @@ interface Bucket {
 const both = <T>(work: (session: Session, side: Side) => Promise<T>, sessions: readonly [Session, Session], sides: readonly [Side, Side]) =>
   Promise.all([work(sessions[0], sides[0]), work(sessions[1], sides[1])]);
 
-/** Fetch the keys once the differing buckets hold this many rows per bucket of the first pass, or fewer. */
-const FETCH_FACTOR = 8;
+/** Read the keys of differing buckets once they hold this many times bucketRows rows, or fewer. */
+const FETCH_FACTOR = 64;
+/** Buckets of the first pass at most: each one is a row sent from each side. */
+const FIRST_PASS_BITS = 16;
 
 /**
  * Compares the two sides inside one read-only snapshot per side. Rows are grouped by the
@@ -69,7 +71,7 @@ export async function compareSides(
 ): Promise<VerifyResult> {
   const { local, remote } = sidesOf(pair);
   const sides = [local, remote] as const;
-  const bucketRows = options.bucketRows ?? 1000;
+  const bucketRows = options.bucketRows ?? 100;
   const progress = options.onProgress ?? (() => undefined);
   return inTransaction(sessions[0], 'read', () =>
     inTransaction(sessions[1], 'read', async () => {
@@ -78,7 +80,7 @@ export async function compareSides(
       progress({ phase: 'count', done: 0, total: 1 });
       const [localCount, remoteCount] = (await both((session, side) => rowsOf<{ n: string }>(session, countRows(side)), sessions, sides)).map((rows) => Number(rows[0]!.n)) as [number, number];
       const counts = { local: localCount, remote: remoteCount };
-      let bits = Math.min(HASH_BITS, Math.max(0, Math.ceil(Math.log2(Math.max(localCount, remoteCount) / bucketRows))));
+      let bits = Math.min(FIRST_PASS_BITS, Math.max(0, Math.ceil(Math.log2(Math.max(localCount, remoteCount) / bucketRows))));
       let parentBits = 0;
       let parents = [0];
       let passes = 0;

@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { flattenParts, type Part, type SyncTriggerOptions, type TablePairOptions } from 'pg-sync-link';
+import { UsageError } from './usage-error.js';
+
+type Tables = TablePairOptions | ReturnType<typeof import('pg-sync-link').syncTrigger>;
+
+/** The options verify and backfill share: which tables, and where. */
+export const COMPARE_OPTIONS = {
+  local: { type: 'string' },
+  remote: { type: 'string' },
+  export: { type: 'string' },
+  table: { type: 'string' },
+  schema: { type: 'string' },
+  'remote-table': { type: 'string' },
+  'remote-schema': { type: 'string' },
+  key: { type: 'string' },
+  columns: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+export const COMPARE_HELP = `Connections (names of environment variables that hold the URLs, so no password is typed):
+  --local <VAR>            the side whose table the sync reads, e.g. --local APP_DATABASE_URL
+  --remote <VAR>           the side that receives, e.g. --remote LEGACY_DATABASE_URL
+
+Tables, either from a module:
+  <module>                 a JavaScript file that exports a syncTrigger(...) node (or a link
+                           holding one) or a { table, remote?, key, columns } object
+  --export <name>          which export, when the module has more than one
+or from options (plain columns only):
+  --table <name>           the local table (with --schema, default public)
+  --remote-table <name>    the remote table (with --remote-schema); default the same name
+  --key <a,b>              key columns, comma-separated
+  --columns <a,b,c>        the columns to compare, comma-separated`;
+
+interface CompareValues {
+  local?: string;
+  remote?: string;
+  export?: string;
+  table?: string;
+  schema?: string;
+  'remote-table'?: string;
+  'remote-schema'?: string;
+  key?: string;
+  columns?: string;
+}
+
+/** The URL in the environment variable `name`; a URL given instead of a name is refused. */
+function urlFrom(name: string | undefined, option: string): string {
+  if (!name) throw new UsageError(`--${option} is required: the name of an environment variable that holds the ${option} database's URL.`);
+  if (name.includes('://') || name.includes('=')) {
+    throw new UsageError(`--${option} takes the name of an environment variable, not a URL: a password on the command line ends up in the shell history and the process list.`);
+  }
+  const url = process.env[name];
+  if (!url) throw new UsageError(`The environment variable ${name} (--${option}) is not set.`);
+  return url;
+}
+
+function isSyncTrigger(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sync-trigger';
+}
+
+function isPlainPair(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'table' in value && 'key' in value && 'columns' in value && !('kind' in value);
+}
+
+/** The table descriptions a module exports, by export name. */
+function tablesIn(module: Record<string, unknown>): Map<string, Tables> {
+  const found = new Map<string, Tables>();
+  for (const [name, value] of Object.entries(module)) {
+    if (isSyncTrigger(value) || isPlainPair(value)) {
+      found.set(name, value as Tables);
+      continue;
+    }
+    let nodes: readonly unknown[] = [];
+    try {
+      nodes = flattenParts([value as Part]);
+    } catch {
+      // Not a link or a node.
+    }
+    const syncs = nodes.filter(isSyncTrigger);
+    syncs.forEach((node, index) => found.set(syncs.length === 1 ? name : `${name}[${index}]`, node as Tables));
+  }
+  return found;
+}
+
+const list = (value: string) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+
+async function tablesFrom(values: CompareValues, positionals: readonly string[]): Promise<Tables> {
+  const [file, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`Give one module, got ${positionals.length}.`);
+  if (file !== undefined) {
+    if (values.table || values.key || values.columns) throw new UsageError('Give either a module or --table/--key/--columns, not both.');
+    const resolved = path.resolve(file);
+    if (!existsSync(resolved)) throw new UsageError(`No such file: ${file}`);
+    const module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+    const found = tablesIn({ ...module, ...((module.default as Record<string, unknown> | undefined) ?? {}) });
+    if (values.export !== undefined) {
+      const chosen = found.get(values.export);
+      if (!chosen) throw new UsageError(`${file} has no sync or table description named "${values.export}"; it has: ${[...found.keys()].join(', ') || 'none'}.`);
+      return chosen;
+    }
+    if (found.size === 0) throw new UsageError(`${file} exports no syncTrigger(...) node and no { table, key, columns } object.`);
+    if (found.size > 1) throw new UsageError(`${file} exports several: ${[...found.keys()].join(', ')}. Choose one with --export <name>.`);
+    return [...found.values()][0]!;
+  }
+  if (!values.table || !values.key || !values.columns) throw new UsageError('Give a module, or --table, --key and --columns.');
+  const remote = values['remote-table'] || values['remote-schema'] ? { schema: values['remote-schema'], name: values['remote-table'] } : undefined;
+  const tables: TablePairOptions = {
+    table: values.schema ? { schema: values.schema, name: values.table } : values.table,
+    key: list(values.key),
+    columns: list(values.columns) as SyncTriggerOptions['columns'],
+    ...(remote ? { remote: Object.fromEntries(Object.entries(remote).filter(([, entry]) => entry !== undefined)) } : {}),
+  };
+  return tables;
+}
+
+/** Connections and tables from the shared options; usage errors before anything connects. */
+export async function compareTargets(values: CompareValues, positionals: readonly string[]): Promise<{ local: string; remote: string; tables: Tables }> {
+  const tables = await tablesFrom(values, positionals);
+  return { local: urlFrom(values.local, 'local'), remote: urlFrom(values.remote, 'remote'), tables };
+}
+
+/** A whole number option, or undefined when it is not given. */
+export function wholeNumber(value: string | undefined, option: string, least: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < least) throw new UsageError(`--${option} takes a whole number, ${least} or more; got "${value}".`);
+  return number;
+}

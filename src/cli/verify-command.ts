@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+import { verifyTables, type KeyValues, type VerifyResult } from 'pg-sync-link';
+import { COMPARE_HELP, COMPARE_OPTIONS, compareTargets, wholeNumber } from './compare-args.js';
+import { explained } from './run-errors.js';
+import { progressReporter } from './progress.js';
+
+export const VERIFY_HELP = `Usage: pg-sync-link verify --local <VAR> --remote <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
+
+Compares a table with its counterpart on the other side, after the sync's column mapping, and
+prints the counts and the keys missing on each side or whose values differ. Exit code 0 when
+both sides are equal, 1 when they differ, 2 for a usage error (an unknown table or column
+included), 3 when it fails to run (a connection or server error).
+
+${COMPARE_HELP}
+
+Options:
+  --limit <n>    keys to print for each kind of difference (default 10)
+  --json         print the whole result as JSON instead
+  --help         show this help`;
+
+const keyText = (key: KeyValues) => Object.entries(key).map(([name, value]) => `${name}=${value === null ? 'NULL' : JSON.stringify(value)}`).join(' ');
+
+/** What verify prints: the counts, and the first `limit` keys of each kind of difference. */
+export function describeResult(result: VerifyResult, limit: number): string {
+  const lines = [`rows: ${result.counts.local} local, ${result.counts.remote} remote`];
+  if (result.equal) return [...lines, 'equal'].join('\n');
+  const kinds: [string, readonly KeyValues[]][] = [
+    ['missing on remote', result.missingOnRemote],
+    ['missing on local', result.missingOnLocal],
+    ['differing', result.differing],
+  ];
+  for (const [label, keys] of kinds) {
+    lines.push(`${label}: ${keys.length}`);
+    for (const key of keys.slice(0, limit)) lines.push(`  ${keyText(key)}`);
+    if (keys.length > limit) lines.push(`  ... and ${keys.length - limit} more`);
+  }
+  return lines.join('\n');
+}
+
+export async function verifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...COMPARE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } } });
+  if (values.help) {
+    console.log(VERIFY_HELP);
+    return 0;
+  }
+  const limit = wholeNumber(values.limit, 'limit', 0) ?? 10;
+  const targets = await compareTargets(values, positionals);
+  const progress = progressReporter();
+  let result: VerifyResult;
+  try {
+    result = await explained(() => verifyTables({ ...targets, onProgress: progress.report }));
+  } finally {
+    progress.end();
+  }
+  console.log(values.json ? JSON.stringify(result) : describeResult(result, limit));
+  return result.equal ? 0 : 1;
+}

@@ -1,0 +1,138 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PRODUCTS_DDL } from '../harness/legacy-fixture.js';
+import { connectionString } from '../harness/server.js';
+import { useServers } from '../harness/suite.js';
+
+// `pg-sync-link verify` and `backfill`, the built dist/cli.js in a child process, as a user runs
+// them. The module with the sync node lives inside the package so its import resolves to it.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = path.join(ROOT, 'dist/cli.js');
+const scratch = mkdtemp(path.join(ROOT, 'test', '.cli-verify-'));
+afterAll(async () => rm(await scratch, { recursive: true, force: true }));
+
+let legacy: pg.Client;
+let app: pg.Client;
+let env: Record<string, string>;
+
+const ROWS = (count: number) => `INSERT INTO products SELECT g, 'product ' || g, NULL, g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
+
+useServers('verifycli', async (servers) => {
+  ({ legacy, app } = servers);
+  env = { APP_URL: connectionString(servers.pair.app, servers.names.app), LEGACY_URL: connectionString(servers.pair.legacy, servers.names.legacy) };
+  await legacy.query(PRODUCTS_DDL);
+  await app.query(PRODUCTS_DDL);
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile('node', [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function syncModule(): Promise<string> {
+  const file = path.join(await scratch, `sync-${Math.random().toString(36).slice(2)}.mjs`);
+  await writeFile(file, `import { syncTrigger, sqlExpression } from 'pg-sync-link';
+export const productsSync = syncTrigger({
+  server: 'legacy', table: 'products', key: ['id'],
+  columns: ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }, 'price', 'created_at', 'updated_at'],
+});
+`);
+  return file;
+}
+
+const count = async (client: pg.Client) => Number((await client.query('SELECT count(*) AS n FROM products')).rows[0].n);
+const connections = ['--local', 'APP_URL', '--remote', 'LEGACY_URL'];
+
+describe('pg-sync-link verify', () => {
+  it('exits 0 when equal, 1 with the differing keys when not, through a module that exports the sync node', async () => {
+    const file = await syncModule();
+    await app.query(ROWS(50));
+    await legacy.query(`${ROWS(50).replace("'product ' || g", "upper('product ' || g)")}`);
+    const equal = await cli('verify', ...connections, file);
+    expect(equal.code, equal.stderr).toBe(0);
+    expect(equal.stdout).toBe('rows: 50 local, 50 remote\nequal\n');
+    await legacy.query(`DELETE FROM products WHERE id = 3`);
+    await legacy.query(`UPDATE products SET name = 'product 4' WHERE id = 4`);
+    const differ = await cli('verify', ...connections, file);
+    expect(differ.code).toBe(1);
+    expect(differ.stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 1\n  id="4"\n');
+    expect(differ.stderr).toContain('counting rows'); // plain progress lines: stderr is not a terminal
+    const json = JSON.parse((await cli('verify', ...connections, file, '--json')).stdout);
+    expect(json).toMatchObject({ equal: false, missingOnRemote: [{ id: '3' }], differing: [{ id: '4' }] });
+  });
+
+  it('takes plain tables from options, and says what to fix with exit code 2', async () => {
+    await app.query(ROWS(5));
+    await legacy.query(ROWS(5));
+    expect((await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,name,price')).code).toBe(0);
+    const unknown = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/has no column "colour"/);
+    expect((await cli('verify', '--remote', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/--local is required/);
+    expect((await cli('verify', '--local', 'NOT_SET_ANYWHERE', '--remote', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/NOT_SET_ANYWHERE \(--local\) is not set/);
+    expect((await cli('verify', ...connections, '--table', 'products', '--columns', 'id')).code).toBe(2);
+    expect((await cli('verify', ...connections, 'no/such/module.mjs')).stderr).toContain('No such file: no/such/module.mjs');
+    const down = await cli('verify', '--local', 'APP_URL', '--remote', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
+    expect(down.code).toBe(2);
+    env.GONE_URL = 'postgres://nobody@127.0.0.1:1/none';
+    const refused = await cli('verify', '--local', 'APP_URL', '--remote', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^pg-sync-link: .*ECONNREFUSED/);
+  });
+});
+
+describe('pg-sync-link backfill', () => {
+  it('killed in the middle, finishes when run again, without duplicates; then verify exits 0', async () => {
+    const file = await syncModule();
+    await app.query(ROWS(30_000));
+    const child = spawn('node', [CLI, 'backfill', ...connections, file, '--batch-size', '200'], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stderr = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/copy [1-9]\d*\/30000 rows/.test(stderr)) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => resolve());
+    });
+    const copied = await count(legacy);
+    expect(copied).toBeGreaterThan(0);
+    expect(copied).toBeLessThan(30_000);
+    const rest = await cli('backfill', ...connections, file, '--batch-size', '5000');
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(rest.stdout).toBe(`found ${30_000 - copied} missing on remote, 0 missing on local, 0 differing; wrote ${30_000 - copied} rows, deleted 0, in ${Math.ceil((30_000 - copied) / 5000)} batches\n`);
+    expect(await count(legacy)).toBe(30_000);
+    expect((await cli('verify', ...connections, file)).code).toBe(0);
+    expect((await cli('backfill', ...connections, file)).stdout).toMatch(/wrote 0 rows, deleted 0, in 0 batches/);
+  });
+
+  it('stops at --max-batches with exit code 1; --winner remote reconciles the local side', async () => {
+    await app.query(ROWS(100));
+    const plain = ['--table', 'products', '--key', 'id', '--columns', 'id,name,description,price,created_at,updated_at'];
+    const partial = await cli('backfill', ...connections, ...plain, '--batch-size', '10', '--max-batches', '2');
+    expect(partial.code).toBe(1);
+    expect(partial.stdout).toContain('stopped before the end: run the same command again to go on');
+    expect(await count(legacy)).toBe(20);
+    const reconciled = await cli('backfill', ...connections, ...plain, '--winner', 'remote');
+    expect(reconciled.code, reconciled.stderr).toBe(0);
+    expect(reconciled.stdout).toMatch(/^found 80 missing on remote, .* deleted 80/);
+    expect(await count(app)).toBe(20);
+    expect((await cli('backfill', ...connections, ...plain, '--winner', 'sideways')).code).toBe(2);
+    expect((await cli('backfill', ...connections, ...plain, '--batch-size', '0')).code).toBe(2);
+  });
+});
