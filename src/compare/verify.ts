@@ -3,7 +3,7 @@ import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
 import type { DatabaseTarget, Session } from '../session.js';
 import { checkSide, type TableInfo } from './catalog.js';
 import { inTransaction, rowsOf, withBoth } from './connection.js';
-import { bucketSums, countRows, HASH_BITS, rowHashes, sidesOf, type Side } from './side.js';
+import { bucketSums, countRows, HASH_BITS, HASH_CHECK, rowHashes, sidesOf, type Side } from './side.js';
 import { tablePair, type TablePair, type TablePairOptions } from './table-pair.js';
 
 /** A row's key: each remote key column's value in its text form. */
@@ -77,6 +77,10 @@ export async function compareSides(
     inTransaction(sessions[1], 'read', async () => {
       const infos = [await checkSide(sessions[0], local, pair), await checkSide(sessions[1], remote, pair)] as const;
       checked?.(infos);
+      const hashes = await both((session) => rowsOf<{ hash: string }>(session, HASH_CHECK), sessions, sides);
+      if (hashes[0][0]!.hash !== hashes[1][0]!.hash) {
+        throw new InvalidOptionError(`The two servers hash text differently (a different byte order), so ${pair.label} cannot be compared by hashes.`, 'remote');
+      }
       progress({ phase: 'count', done: 0, total: 1 });
       const [localCount, remoteCount] = (await both((session, side) => rowsOf<{ n: string }>(session, countRows(side)), sessions, sides)).map((rows) => Number(rows[0]!.n)) as [number, number];
       const counts = { local: localCount, remote: remoteCount };
@@ -87,7 +91,7 @@ export async function compareSides(
       for (;;) {
         passes += 1;
         progress({ phase: 'compare', done: passes - 1, total: passes });
-        const sums = await both((session, side) => rowsOf<Bucket>(session, bucketSums(side, bits, parentBits), [parents]), sessions, sides);
+        const sums = await both((session, side) => rowsOf<Bucket>(session, bucketSums(side, bits, parentBits), parentBits === 0 ? [] : [parents]), sessions, sides);
         const [mine, theirs] = sums.map((rows) => new Map(rows.map((row) => [row.bucket, row])));
         const differing: number[] = [];
         let rows = 0;

@@ -1,0 +1,46 @@
+// verifyTables on a million rows per side with a few differences, against reads of the same
+// table on one side in the same run: a count(*), and a server-side pass that turns every row
+// into text (what any comparison must at least do once per side).
+import { verifyTables } from 'pg-sync-link';
+import { medianMs, round } from './measure.mjs';
+
+const ROWS = 1_000_000;
+const TABLE = `CREATE TABLE verified (
+  id bigint PRIMARY KEY, name varchar(255) NOT NULL, description text, price integer,
+  created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
+const FILL = `INSERT INTO verified SELECT g, 'product ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE repeat('x', 60) END, g % 5000,
+  timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${ROWS}) g`;
+const TABLES = { table: 'verified', key: ['id'], columns: ['id', 'name', 'description', 'price', 'created_at', 'updated_at'] };
+
+/**
+ * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
+ * @param {(line: string) => void} say
+ */
+export async function benchVerify({ legacy, app }, say) {
+  for (const server of [legacy, app]) {
+    await server.client.query(TABLE);
+    await server.client.query(FILL);
+    await server.client.query('VACUUM ANALYZE verified');
+  }
+  await legacy.client.query('DELETE FROM verified WHERE id IN (17, 500000, 999999)');
+  await app.client.query('DELETE FROM verified WHERE id IN (42, 424242)');
+  await legacy.client.query(`UPDATE verified SET price = -1 WHERE id IN (1, 2, 3, 654321, 777777)`);
+
+  const count = await medianMs(() => app.client.query('SELECT count(*) FROM verified'), 3);
+  const fullRead = await medianMs(() => app.client.query('SELECT sum(length(v::text)) FROM verified v'), 3);
+  /** @type {import('pg-sync-link').VerifyResult | undefined} */
+  let result;
+  const verify = await medianMs(async () => {
+    result = await verifyTables({ local: app.url, remote: legacy.url, tables: TABLES });
+  }, 3);
+  const found = [result?.missingOnRemote.length, result?.missingOnLocal.length, result?.differing.length].join('/');
+  if (found !== '3/2/5') throw new Error(`verify found ${found} missing on remote / missing on local / differing, not 3/2/5`);
+  say(`verify of ${ROWS} rows per side: ${(verify / 1000).toFixed(2)} s (${result?.passes} passes, ${result?.rowsFetched} keys read); one side's count(*) ${count.toFixed(0)} ms, every row as text ${fullRead.toFixed(0)} ms`);
+
+  for (const server of [legacy, app]) await server.client.query('DROP TABLE verified');
+  return {
+    verify_1m_rows_s: round(verify / 1000),
+    verify_vs_count_ratio: round(verify / count),
+    verify_vs_row_text_ratio: round(verify / fullRead),
+  };
+}
