@@ -25,7 +25,7 @@ export const COMPARE_HELP = `Connections (names of environment variables that ho
   --remote <VAR>           the side that receives, e.g. --remote LEGACY_DATABASE_URL
 
 Tables, either from a module:
-  <module>                 a JavaScript file that exports a syncTrigger(...) node (or a link
+  <module>                 a JavaScript file that exports a syncTrigger(...) node (or a list
                            holding one) or a { table, remote?, key, columns } object
   --export <name>          which export, when the module has more than one
 or from options (plain columns only):

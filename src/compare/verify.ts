@@ -130,7 +130,12 @@ function classify(pair: TablePair, localRows: readonly Record<string, string | n
   const index = (rows: readonly Record<string, string | null>[], which: string) => {
     const found = new Map<string, Record<string, string | null>>();
     for (const row of rows) {
-      const text = JSON.stringify(pair.key.map((_, position) => row[`k${position}`]));
+      const values = pair.key.map((_, position) => row[`k${position}`] ?? null);
+      const blank = values.indexOf(null);
+      if (blank !== -1) {
+        throw new InvalidOptionError(`Key column "${pair.key[blank]}" is NULL in a row on the ${which} side of ${pair.label}: a row with a NULL key cannot be matched. Give those rows a key, or compare by other columns.`, 'key');
+      }
+      const text = JSON.stringify(values);
       if (found.has(text)) {
         throw new InvalidOptionError(`The key (${pair.key.join(', ')}) is not unique on the ${which} side of ${pair.label}: ${text} is there twice. Compare by columns that identify a row.`, 'key');
       }

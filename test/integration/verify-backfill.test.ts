@@ -238,6 +238,11 @@ describe('bad input', () => {
     await expect(attempt({ ...PRODUCTS, colums: [] })).rejects.toThrow(/Did you mean "columns"/);
     await expect(backfillTables({ local: app, remote: legacy, tables: PRODUCTS, batchSize: 0 })).rejects.toThrow(/batchSize must be a whole number/);
     await expect(verifyTables({ local: app, remote: app, tables: PRODUCTS })).rejects.toThrow(/local and remote are the same pg Client/);
+    await legacy.query(`CREATE TABLE tags (code text UNIQUE, label text)`);
+    await app.query(`CREATE TABLE tags (code text UNIQUE, label text); INSERT INTO tags VALUES (NULL, 'no code'), ('a', 'A')`);
+    const tags = { table: 'tags', key: ['code'], columns: ['code', 'label'] };
+    await expect(backfillTables({ local: app, remote: legacy, tables: tags })).rejects.toThrow(/Key column "code" is NULL in a row on the local side/);
+    expect(await count(legacy, 'tags')).toBe(0);
     expect(await count(legacy)).toBe(0);
   });
 });

@@ -70,6 +70,16 @@ describe('pg-sync-link verify', () => {
     expect(differ.code).toBe(1);
     expect(differ.stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 1\n  id="4"\n');
     expect(differ.stderr).toContain('counting rows'); // plain progress lines: stderr is not a terminal
+    const two = path.join(await scratch, 'two.mjs');
+    await writeFile(two, `import { syncTrigger } from 'pg-sync-link';
+export const parts = [syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'price'] })];
+export const plain = { table: 'products', key: ['id'], columns: ['id', 'created_at'] };
+`);
+    const ambiguous = await cli('verify', ...connections, two);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('exports several: parts, plain. Choose one with --export <name>.');
+    expect((await cli('verify', ...connections, two, '--export', 'plain')).stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 0\n');
+    expect((await cli('verify', ...connections, two, '--export', 'parts')).code).toBe(1);
     const json = JSON.parse((await cli('verify', ...connections, file, '--json')).stdout);
     expect(json).toMatchObject({ equal: false, missingOnRemote: [{ id: '3' }], differing: [{ id: '4' }] });
   });
