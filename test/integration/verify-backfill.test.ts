@@ -182,6 +182,37 @@ describe('backfillTables', () => {
   });
 });
 
+describe('keys and names of every kind', () => {
+  it('a key computed by an expression, on a table whose only column is the key', async () => {
+    await app.query(`CREATE TABLE codes (id int PRIMARY KEY); INSERT INTO codes SELECT generate_series(1, 250)`);
+    await legacy.query(`CREATE TABLE codes (code text PRIMARY KEY); INSERT INTO codes VALUES ('P1'), ('P2'), ('stray')`);
+    const codes = { table: 'codes', key: ['code'], columns: [{ remote: 'code', expression: sqlExpression(`'P' || src.id`) }] };
+    const first = await reconcileTables({ local: app, remote: legacy, tables: codes, winner: 'local', batchSize: 100 });
+    expect(first).toMatchObject({ complete: true, written: 248, deleted: 1 });
+    expect((await verifyTables({ local: app, remote: legacy, tables: codes })).equal).toBe(true);
+    expect(await reconcileTables({ local: app, remote: legacy, tables: codes, winner: 'local' })).toMatchObject({ written: 0, deleted: 0, batches: 0 });
+  });
+
+  it('quotes hostile table and column names on both sides', async () => {
+    const table = { schema: 'My "Schema"', name: 'weird.table; --' };
+    const quoted = `"My ""Schema"""."weird.table; --"`;
+    for (const client of [app, legacy]) {
+      await client.query(`CREATE SCHEMA "My ""Schema"""; CREATE TABLE ${quoted} ("select" int PRIMARY KEY, "a b" text, "O'Brien" text)`);
+    }
+    await app.query(`INSERT INTO ${quoted} SELECT g, 'v' || g, $$it's \\ "x"$$ FROM generate_series(1, 40) g`);
+    await legacy.query(`INSERT INTO ${quoted} VALUES (1, 'v1', NULL), (99, 'gone', 'x')`);
+    const tables = { table, remote: table, key: ['select'], columns: ['select', 'a b', `O'Brien`] };
+    const before = await verifyTables({ local: app, remote: legacy, tables });
+    expect(before.missingOnRemote).toHaveLength(39);
+    expect(before.missingOnLocal).toEqual([{ select: '99' }]);
+    expect(before.differing).toEqual([{ select: '1' }]);
+    await reconcileTables({ local: urls.app, remote: urls.legacy, tables, winner: 'local' });
+    expect((await verifyTables({ local: app, remote: legacy, tables })).equal).toBe(true);
+    const { rows } = await legacy.query(`SELECT "O'Brien" AS o FROM ${quoted} WHERE "select" = 2`);
+    expect(rows[0].o).toBe(`it's \\ "x"`);
+  });
+});
+
 describe('reconcileTables', () => {
   const breakBoth = async () => {
     await seedBoth(1000);
