@@ -1,10 +1,12 @@
 // verifyTables on a million rows per side with a few differences, against reads of the same
 // table on one side in the same run: a count(*), and a server-side pass that turns every row
-// into text (what any comparison must at least do once per side).
-import { verifyTables } from 'pg-sync-link';
+// into text (what any comparison must at least do once per side). Then backfillTables of
+// 100,000 rows into an empty table, against the same rows inserted by INSERT ... SELECT there.
+import { backfillTables, verifyTables } from 'pg-sync-link';
 import { medianMs, round } from './measure.mjs';
 
 const ROWS = 1_000_000;
+const BACKFILL_ROWS = 100_000;
 const TABLE = `CREATE TABLE verified (
   id bigint PRIMARY KEY, name varchar(255) NOT NULL, description text, price integer,
   created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
@@ -37,10 +39,27 @@ export async function benchVerify({ legacy, app }, say) {
   if (found !== '3/2/5') throw new Error(`verify found ${found} missing on remote / missing on local / differing, not 3/2/5`);
   say(`verify of ${ROWS} rows per side: ${(verify / 1000).toFixed(2)} s (${result?.passes} passes, ${result?.rowsFetched} keys read); one side's count(*) ${count.toFixed(0)} ms, every row as text ${fullRead.toFixed(0)} ms`);
 
+  const fill = (/** @type {string} */ table) => FILL.replace('INSERT INTO verified', `INSERT INTO ${table}`).replace(String(ROWS), String(BACKFILL_ROWS));
+  await app.client.query('CREATE TABLE backfilled (LIKE verified INCLUDING ALL)');
+  await app.client.query(fill('backfilled'));
+  const backfill = await medianMs(async () => {
+    await legacy.client.query('TRUNCATE verified');
+    const done = await backfillTables({ local: app.url, remote: legacy.url, tables: { ...TABLES, table: 'backfilled', remote: { name: 'verified' } } });
+    if (done.written !== BACKFILL_ROWS) throw new Error(`backfill wrote ${done.written} rows, not ${BACKFILL_ROWS}`);
+  }, 3);
+  const insert = await medianMs(async () => {
+    await legacy.client.query('TRUNCATE verified');
+    await legacy.client.query(fill('verified'));
+  }, 3);
+  say(`backfill of ${BACKFILL_ROWS} rows into an empty table: ${(backfill / 1000).toFixed(2)} s; the same rows by INSERT ... SELECT there: ${insert.toFixed(0)} ms`);
+
   for (const server of [legacy, app]) await server.client.query('DROP TABLE verified');
+  await app.client.query('DROP TABLE backfilled');
   return {
     verify_1m_rows_s: round(verify / 1000),
     verify_vs_count_ratio: round(verify / count),
     verify_vs_row_text_ratio: round(verify / fullRead),
+    backfill_100k_rows_s: round(backfill / 1000),
+    backfill_vs_insert_ratio: round(backfill / insert),
   };
 }

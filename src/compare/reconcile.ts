@@ -91,10 +91,24 @@ async function makeEqual(options: BackfillOptions, winner: 'local' | 'remote', d
     let deleted = 0;
     const mayGoOn = () => !options.signal?.aborted && (options.maxBatches === undefined || batches < options.maxBatches);
     let done = 0;
-    for (const keys of chunks(toWrite, batchSize)) {
-      if (!mayGoOn()) return { complete: false, written, deleted, batches, before };
-      const rows = await inTransaction(winnerSession, 'read', () => rowsOf<Record<string, string | null>>(winnerSession, rowsByKey(winnerSide, pair.key), [keysFor(winnerSide, pair, keys)]));
-      written += await inTransaction(loserSession, 'write', () => rowCountOf(loserSession, upsertRows(loserSide), [rowsFor(loserSide, loserInfo!, rows)]));
+    const read = (keys: readonly KeyValues[]) =>
+      inTransaction(winnerSession, 'read', () => rowsOf<Record<string, string | null>>(winnerSession, rowsByKey(winnerSide, pair.key), [keysFor(winnerSide, pair, keys)]));
+    const batchesToWrite = chunks(toWrite, batchSize);
+    // The next batch is read from the winner while this one is written to the loser.
+    let next = batchesToWrite.length > 0 && mayGoOn() ? read(batchesToWrite[0]!) : undefined;
+    for (const [index, keys] of batchesToWrite.entries()) {
+      if (!next || !mayGoOn()) {
+        await next?.catch(() => undefined);
+        return { complete: false, written, deleted, batches, before };
+      }
+      const rows = await next;
+      next = index + 1 < batchesToWrite.length ? read(batchesToWrite[index + 1]!) : undefined;
+      try {
+        written += await inTransaction(loserSession, 'write', () => rowCountOf(loserSession, upsertRows(loserSide), [rowsFor(loserSide, loserInfo!, rows)]));
+      } catch (error) {
+        await next?.catch(() => undefined);
+        throw error;
+      }
       batches += 1;
       done += keys.length;
       progress({ phase: 'copy', done, total: toWrite.length });
