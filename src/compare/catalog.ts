@@ -56,7 +56,7 @@ export function checkWritable(side: Side, info: TableInfo, pair: TablePair): voi
   const computed = pair.columns.filter((_, index) => side.stored[index] === undefined).map((entry) => entry.remote);
   if (computed.length > 0) {
     throw new InvalidOptionError(
-      `Cannot write ${where(side, pair)}: column ${computed.map((name) => `"${name}"`).join(', ')} is computed by an expression there, so its value cannot be written back. Make the ${side.which === 'local' ? 'local' : 'remote'} side the winner instead.`,
+      `Cannot write ${where(side, pair)}: column ${computed.map((name) => `"${name}"`).join(', ')} is computed by an expression there, so its value cannot be written back. Make the ${side.which} side the winner instead.`,
       'winner',
     );
   }

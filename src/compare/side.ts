@@ -83,10 +83,11 @@ FROM (SELECT ${keyBits(side)} AS h, ${rowHash(side)} AS rh FROM ${qualified(side
 GROUP BY 1`;
 }
 
-/** Each row's key (as text, k0, k1...) and row hash, in the buckets `$1` at `bits`. */
-export function rowHashes(side: Side, bits: number): Fragment {
-  return sql`SELECT s.* FROM (SELECT ${keyBits(side)} AS h, ${join(keyAliases(side))}, ${rowHash(side)} AS rh FROM ${qualified(side.table)} AS src) AS s
-WHERE s.h >> ${integer(HASH_BITS - bits)} = ANY ($1::int4[])`;
+/** Each row's key (as text, k0, k1...) and row hash, in the buckets `$1` at `bits`, or every row's (`bits` undefined). */
+export function rowHashes(side: Side, bits: number | undefined): Fragment {
+  const rows = sql`SELECT ${join(keyAliases(side))}, ${rowHash(side)} AS rh FROM ${qualified(side.table)} AS src`;
+  if (bits === undefined) return rows;
+  return sql`${rows}\nWHERE ${keyBits(side)} >> ${integer(HASH_BITS - bits)} = ANY ($1::int4[])`;
 }
 
 /** Typed rows of `table` from a JSON array of objects keyed by column name: values go through each type's input function. */

@@ -93,9 +93,10 @@ export async function compareSides(
         progress({ phase: 'compare', done: passes - 1, total: passes });
         const sums = await both((session, side) => rowsOf<Bucket>(session, bucketSums(side, bits, parentBits), parentBits === 0 ? [] : [parents]), sessions, sides);
         const [mine, theirs] = sums.map((rows) => new Map(rows.map((row) => [row.bucket, row])));
+        const buckets = new Set([...mine!.keys(), ...theirs!.keys()]);
         const differing: number[] = [];
         let rows = 0;
-        for (const bucket of new Set([...mine!.keys(), ...theirs!.keys()])) {
+        for (const bucket of buckets) {
           const a = mine!.get(bucket);
           const b = theirs!.get(bucket);
           if (a?.n !== b?.n || a?.sig !== b?.sig) {
@@ -103,18 +104,19 @@ export async function compareSides(
             rows += Number(a?.n ?? 0) + Number(b?.n ?? 0);
           }
         }
-        const seen = new Set([...mine!.keys(), ...theirs!.keys()]).size;
         progress({ phase: 'compare', done: passes, total: passes });
         if (differing.length === 0) return { equal: true, counts, missingOnRemote: [], missingOnLocal: [], differing: [], passes, rowsFetched: 0 };
         // Narrow only while it pays: when most groups differ, finer groups would differ too.
-        if (bits < HASH_BITS && rows > FETCH_FACTOR * bucketRows && differing.length * 2 <= seen) {
+        if (bits < HASH_BITS && rows > FETCH_FACTOR * bucketRows && differing.length * 2 <= buckets.size) {
           parentBits = bits;
           parents = differing;
           bits = Math.min(HASH_BITS, bits + Math.max(4, Math.ceil(Math.log2(rows / bucketRows))));
           continue;
         }
         progress({ phase: 'keys', done: 0, total: rows });
-        const leaves = await both((session, side) => rowsOf<Record<string, string | null>>(session, rowHashes(side, bits), [differing]), sessions, sides);
+        // When most buckets differ (a first backfill), every row is read: no filter to test.
+        const all = differing.length * 2 > buckets.size;
+        const leaves = await both((session, side) => rowsOf<Record<string, string | null>>(session, rowHashes(side, all ? undefined : bits), all ? [] : [differing]), sessions, sides);
         progress({ phase: 'keys', done: rows, total: rows });
         return { ...classify(pair, leaves[0], leaves[1]), counts, passes, rowsFetched: leaves[0].length + leaves[1].length };
       }
