@@ -11,6 +11,7 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
   let drawn = false;
   let lastPhase = '';
   let lastLine = 0;
+  let lastText = '';
   const label = (progress: CompareProgress) => {
     switch (progress.phase) {
       case 'count': return 'counting rows';
@@ -31,10 +32,12 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
       }
       const now = Date.now();
       const last = progress.done === progress.total;
-      if (progress.phase !== lastPhase || last || now - lastLine >= PLAIN_EVERY_MS) {
-        stream.write(`${label(progress)}\n`);
+      const line = label(progress);
+      if (line !== lastText && (progress.phase !== lastPhase || last || now - lastLine >= PLAIN_EVERY_MS)) {
+        stream.write(`${line}\n`);
         lastPhase = progress.phase;
         lastLine = now;
+        lastText = line;
       }
     },
     end() {

@@ -131,6 +131,28 @@ describe('pg-sync-link backfill', () => {
     expect((await cli('backfill', ...connections, file)).stdout).toMatch(/wrote 0 rows, deleted 0, in 0 batches/);
   });
 
+  it('on SIGTERM, finishes the batch under way and stops with exit code 1', async () => {
+    await app.query(ROWS(30_000));
+    const plain = ['--table', 'products', '--key', 'id', '--columns', 'id,name,price,created_at,updated_at'];
+    const child = spawn('node', [CLI, 'backfill', ...connections, ...plain, '--batch-size', '100'], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/copy [1-9]\d*\/30000 rows/.test(stderr)) child.kill('SIGTERM');
+      });
+      child.on('exit', (exitCode) => resolve(exitCode));
+    });
+    expect(code, stderr).toBe(1);
+    expect(stdout).toContain('stopped before the end: run the same command again to go on');
+    const copied = await count(legacy);
+    expect(copied % 100).toBe(0); // whole batches only
+    expect(copied).toBeLessThan(30_000);
+    expect(stdout).toContain(`wrote ${copied} rows`);
+  });
+
   it('stops at --max-batches with exit code 1; --winner remote reconciles the local side', async () => {
     await app.query(ROWS(100));
     const plain = ['--table', 'products', '--key', 'id', '--columns', 'id,name,description,price,created_at,updated_at'];
