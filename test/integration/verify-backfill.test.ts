@@ -2,6 +2,8 @@ import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   backfillTables,
+  buildMigration,
+  syncEndpoint,
   InvalidIdentifierError,
   InvalidOptionError,
   reconcileTables,
@@ -10,7 +12,10 @@ import {
   verifyTables,
   type TablePairOptions,
 } from '../../src/index.js';
+import { applyInTransaction } from '../harness/apply.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
+import { linkTo } from '../harness/links.js';
+import type { ServerPair } from '../harness/pair.js';
 import { connectionString } from '../harness/server.js';
 import { useServers } from '../harness/suite.js';
 
@@ -18,6 +23,8 @@ import { useServers } from '../harness/suite.js';
 let legacy: pg.Client;
 let app: pg.Client;
 let urls: { legacy: string; app: string };
+let pair: ServerPair;
+let names: { legacy: string; app: string };
 
 const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
 const PRODUCTS: TablePairOptions = { table: 'products', key: ['id'], columns: COLUMNS };
@@ -25,7 +32,7 @@ const ROWS = (count: number) => `INSERT INTO products SELECT g, 'product ' || g,
   g % 5000, timestamp '2020-01-01 00:00:00.123456' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
 
 useServers('verify', async (servers) => {
-  ({ legacy, app } = servers);
+  ({ legacy, app, pair, names } = servers);
   urls = { legacy: connectionString(servers.pair.legacy, servers.names.legacy), app: connectionString(servers.pair.app, servers.names.app) };
   await legacy.query(PRODUCTS_DDL);
   await app.query(PRODUCTS_DDL);
@@ -210,6 +217,24 @@ describe('keys and names of every kind', () => {
     expect((await verifyTables({ local: app, remote: legacy, tables })).equal).toBe(true);
     const { rows } = await legacy.query(`SELECT "O'Brien" AS o FROM ${quoted} WHERE "select" = 2`);
     expect(rows[0].o).toBe(`it's \\ "x"`);
+  });
+});
+
+describe('with the sync installed', () => {
+  it('backfills the rows that were there before the trigger, and the sync keeps both sides equal after', async () => {
+    await app.query(ROWS(1200));
+    const columns = ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }, 'description', 'price', 'created_at', 'updated_at'];
+    const sync = syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns });
+    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })), 'up');
+    await applyInTransaction(app, buildMigration('sync', linkTo(pair.legacy, names.legacy, 'VERIFY_LEGACY_PASSWORD'), sync), 'up');
+    await app.query(`INSERT INTO products VALUES (5000, 'after', NULL, 1, now(), now())`);
+    const before = await verifyTables({ local: app, remote: legacy, tables: sync });
+    expect(before).toMatchObject({ counts: { local: 1201, remote: 1 }, missingOnLocal: [], differing: [] });
+    expect(before.missingOnRemote).toHaveLength(1200);
+    expect(await backfillTables({ local: app, remote: legacy, tables: sync, batchSize: 250 })).toMatchObject({ complete: true, written: 1200, batches: 5 });
+    await app.query(`UPDATE products SET name = 'changed' WHERE id <= 10`);
+    expect((await verifyTables({ local: app, remote: legacy, tables: sync })).equal).toBe(true);
+    expect((await legacy.query(`SELECT name FROM products WHERE id = 1`)).rows[0].name).toBe('CHANGED');
   });
 });
 
