@@ -50,6 +50,7 @@ export {
   type BackfillResult,
   type TablePair,
   type TablePairOptions,
+  type SyncNodeToCompare,
 } from './compare/index.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
 export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';

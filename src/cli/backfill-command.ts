@@ -5,7 +5,7 @@ import { explained } from './run-errors.js';
 import { progressReporter } from './progress.js';
 import { UsageError } from './usage-error.js';
 
-export const BACKFILL_HELP = `Usage: pg-sync-link backfill --local <VAR> --remote <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
+export const BACKFILL_HELP = `Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
 
 Copies the rows of the local table that are missing or different on the remote side, after the
 sync's column mapping, in batches (one transaction each). Interrupted (Ctrl-C, --max-batches, a

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { flattenParts, type Part, type SyncTriggerOptions, type TablePairOptions } from 'pg-sync-link';
+import { flattenParts, type Part, type SyncNodeToCompare, type SyncTriggerOptions, type TablePairOptions } from 'pg-sync-link';
 import { UsageError } from './usage-error.js';
 
-type Tables = TablePairOptions | ReturnType<typeof import('pg-sync-link').syncTrigger>;
+type Tables = TablePairOptions | SyncNodeToCompare;
 
 /** The options verify and backfill share: which tables, and where. */
 export const COMPARE_OPTIONS = {
-  local: { type: 'string' },
-  remote: { type: 'string' },
+  'local-env': { type: 'string' },
+  'remote-env': { type: 'string' },
   export: { type: 'string' },
   table: { type: 'string' },
   schema: { type: 'string' },
@@ -21,8 +21,8 @@ export const COMPARE_OPTIONS = {
 } as const;
 
 export const COMPARE_HELP = `Connections (names of environment variables that hold the URLs, so no password is typed):
-  --local <VAR>            the side whose table the sync reads, e.g. --local APP_DATABASE_URL
-  --remote <VAR>           the side that receives, e.g. --remote LEGACY_DATABASE_URL
+  --local-env <VAR>        the side whose table the sync reads, e.g. APP_DATABASE_URL
+  --remote-env <VAR>       the side that receives, e.g. LEGACY_DATABASE_URL
 
 Tables, either from a module:
   <module>                 a JavaScript file that exports a syncTrigger(...) node (or a list
@@ -35,8 +35,8 @@ or from options (plain columns only):
   --columns <a,b,c>        the columns to compare, comma-separated`;
 
 interface CompareValues {
-  local?: string;
-  remote?: string;
+  'local-env'?: string;
+  'remote-env'?: string;
   export?: string;
   table?: string;
   schema?: string;
@@ -48,17 +48,18 @@ interface CompareValues {
 
 /** The URL in the environment variable `name`; a URL given instead of a name is refused. */
 function urlFrom(name: string | undefined, option: string): string {
-  if (!name) throw new UsageError(`--${option} is required: the name of an environment variable that holds the ${option} database's URL.`);
+  if (!name) throw new UsageError(`--${option}-env is required: the name of an environment variable that holds the ${option} database's URL.`);
   if (name.includes('://') || name.includes('=')) {
-    throw new UsageError(`--${option} takes the name of an environment variable, not a URL: a password on the command line ends up in the shell history and the process list.`);
+    throw new UsageError(`--${option}-env takes the name of an environment variable, not a URL: a password on the command line ends up in the shell history and the process list.`);
   }
   const url = process.env[name];
-  if (!url) throw new UsageError(`The environment variable ${name} (--${option}) is not set.`);
+  if (!url) throw new UsageError(`The environment variable ${name} (--${option}-env) is not set.`);
   return url;
 }
 
 function isSyncTrigger(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sync-trigger';
+  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  return kind === 'sync-trigger' || kind === 'local-sync';
 }
 
 function isPlainPair(value: unknown): boolean {
@@ -119,7 +120,7 @@ async function tablesFrom(values: CompareValues, positionals: readonly string[])
 /** Connections and tables from the shared options; usage errors before anything connects. */
 export async function compareTargets(values: CompareValues, positionals: readonly string[]): Promise<{ local: string; remote: string; tables: Tables }> {
   const tables = await tablesFrom(values, positionals);
-  return { local: urlFrom(values.local, 'local'), remote: urlFrom(values.remote, 'remote'), tables };
+  return { local: urlFrom(values['local-env'], 'local'), remote: urlFrom(values['remote-env'], 'remote'), tables };
 }
 
 /** A whole number option, or undefined when it is not given. */

@@ -22,9 +22,9 @@ Commands:
                                    write a migration file to start from
   doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
                                    check the health of a database with pg-sync-link objects
-  verify --local <VAR> --remote <VAR> <module>
+  verify --local-env <VAR> --remote-env <VAR> <module>
                                    compare a synced table on both sides, print what differs
-  backfill --local <VAR> --remote <VAR> <module> [--winner <local|remote>]
+  backfill --local-env <VAR> --remote-env <VAR> <module> [--winner <local|remote>]
                                    copy (or reconcile) the rows that differ, in resumable batches
 
 Run pg-sync-link <command> --help for a command's options.`,

@@ -4,7 +4,7 @@ import { COMPARE_HELP, COMPARE_OPTIONS, compareTargets, wholeNumber } from './co
 import { explained } from './run-errors.js';
 import { progressReporter } from './progress.js';
 
-export const VERIFY_HELP = `Usage: pg-sync-link verify --local <VAR> --remote <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
+export const VERIFY_HELP = `Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
 
 Compares a table with its counterpart on the other side, after the sync's column mapping, and
 prints the counts and the keys missing on each side or whose values differ. Exit code 0 when

@@ -1,6 +1,7 @@
 import { checkObject } from '../spec/object.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from '../nodes/sync-columns.js';
 import { withSchema } from '../nodes/sync-names.js';
+import type { LocalSyncNode } from '../nodes/sync-local.js';
 import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
 import { checkIdentifier, checkQualifiedName, type QualifiedName } from '../sql/index.js';
 
@@ -29,13 +30,21 @@ export interface TablePair {
   readonly label: string;
 }
 
-function isSyncTrigger(value: unknown): value is SyncTriggerNode {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sync-trigger';
-}
+const kindOf = (value: unknown) => (typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined);
+
+/** A sync to another database, or to another table of the same one (compare it with both sides on that database). */
+export type SyncNodeToCompare = SyncTriggerNode | LocalSyncNode;
 
 /** Accepts a syncTrigger(...) node (checked when it was built) or a plain description. */
-export function tablePair(input: SyncTriggerNode | TablePairOptions): TablePair {
-  if (isSyncTrigger(input)) return pair(input.table, input.remote, input.key, input.columns);
+export function tablePair(input: SyncNodeToCompare | TablePairOptions): TablePair {
+  if (kindOf(input) === 'sync-trigger') {
+    const node = input as SyncTriggerNode;
+    return pair(node.table, node.remote, node.key, node.columns);
+  }
+  if (kindOf(input) === 'local-sync') {
+    const node = input as LocalSyncNode;
+    return pair(node.table, node.target, node.key, node.columns);
+  }
   const spec = checkObject(input, 'tables', ['table', 'remote', 'key', 'columns']);
   const local = withSchema(checkQualifiedName(spec.table, 'compared table'));
   const path = `comparison of "${local.schema}"."${local.name}"`;

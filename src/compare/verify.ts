@@ -1,10 +1,9 @@
 import { InvalidOptionError } from '../errors.js';
-import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
 import type { DatabaseTarget, Session } from '../session.js';
 import { checkSide, type TableInfo } from './catalog.js';
 import { inTransaction, rowsOf, withBoth } from './connection.js';
 import { bucketSums, countRows, HASH_BITS, HASH_CHECK, rowHashes, sidesOf, type Side } from './side.js';
-import { tablePair, type TablePair, type TablePairOptions } from './table-pair.js';
+import { tablePair, type SyncNodeToCompare, type TablePair, type TablePairOptions } from './table-pair.js';
 
 /** A row's key: each remote key column's value in its text form. */
 export type KeyValues = Readonly<Record<string, string | null>>;
@@ -22,7 +21,7 @@ export interface VerifyOptions {
   /** The side that receives: a pg Client, Pool or URL. */
   readonly remote: DatabaseTarget;
   /** What to compare: the `syncTrigger(...)` node itself, or `{ table, remote?, key, columns }`. */
-  readonly tables: SyncTriggerNode | TablePairOptions;
+  readonly tables: SyncNodeToCompare | TablePairOptions;
   /** Rows per bucket to aim for in the first pass (at most 65536 buckets); default 100. */
   readonly bucketRows?: number;
   readonly onProgress?: (progress: CompareProgress) => void;

@@ -200,6 +200,17 @@ describe('keys and names of every kind', () => {
     expect(await reconcileTables({ local: app, remote: legacy, tables: codes, winner: 'local' })).toMatchObject({ written: 0, deleted: 0, batches: 0 });
   });
 
+  it('a same-database sync node: both sides on one database, through two connections', async () => {
+    await app.query(`CREATE TABLE users (id int PRIMARY KEY, email text); CREATE TABLE accounts (user_id int PRIMARY KEY, contact text)`);
+    await app.query(`INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 300) g`);
+    await app.query(`INSERT INTO accounts VALUES (1, 'u1@example.com'), (2, 'someone else'), (999, 'gone')`);
+    const local = syncTrigger({ table: 'users', target: 'accounts', key: ['user_id'], columns: [{ remote: 'user_id', local: 'id' }, { remote: 'contact', local: 'email' }] });
+    const before = await verifyTables({ local: urls.app, remote: urls.app, tables: local });
+    expect(before).toMatchObject({ counts: { local: 300, remote: 3 }, differing: [{ user_id: '2' }], missingOnLocal: [{ user_id: '999' }] });
+    expect(await reconcileTables({ local: urls.app, remote: urls.app, tables: local, winner: 'local' })).toMatchObject({ written: 299, deleted: 1 });
+    expect((await verifyTables({ local: urls.app, remote: urls.app, tables: local })).equal).toBe(true);
+  });
+
   it('quotes hostile table and column names on both sides', async () => {
     const table = { schema: 'My "Schema"', name: 'weird.table; --' };
     const quoted = `"My ""Schema"""."weird.table; --"`;

@@ -54,7 +54,7 @@ export const productsSync = syncTrigger({
 }
 
 const count = async (client: pg.Client) => Number((await client.query('SELECT count(*) AS n FROM products')).rows[0].n);
-const connections = ['--local', 'APP_URL', '--remote', 'LEGACY_URL'];
+const connections = ['--local-env', 'APP_URL', '--remote-env', 'LEGACY_URL'];
 
 describe('pg-sync-link verify', () => {
   it('exits 0 when equal, 1 with the differing keys when not, through a module that exports the sync node', async () => {
@@ -91,14 +91,14 @@ export const plain = { table: 'products', key: ['id'], columns: ['id', 'created_
     const unknown = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/has no column "colour"/);
-    expect((await cli('verify', '--remote', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/--local is required/);
-    expect((await cli('verify', '--local', 'NOT_SET_ANYWHERE', '--remote', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/NOT_SET_ANYWHERE \(--local\) is not set/);
+    expect((await cli('verify', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/--local-env is required/);
+    expect((await cli('verify', '--local-env', 'NOT_SET_ANYWHERE', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/NOT_SET_ANYWHERE \(--local-env\) is not set/);
     expect((await cli('verify', ...connections, '--table', 'products', '--columns', 'id')).code).toBe(2);
     expect((await cli('verify', ...connections, 'no/such/module.mjs')).stderr).toContain('No such file: no/such/module.mjs');
-    const down = await cli('verify', '--local', 'APP_URL', '--remote', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
+    const down = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
     expect(down.code).toBe(2);
     env.GONE_URL = 'postgres://nobody@127.0.0.1:1/none';
-    const refused = await cli('verify', '--local', 'APP_URL', '--remote', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
+    const refused = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/^pg-sync-link: .*ECONNREFUSED/);
   });

@@ -23,8 +23,8 @@ describe('npx pg-sync-link', () => {
     expect((await cli('--help')).stdout).toMatch(/^Usage: pg-sync-link <command>/);
     expect((await cli('sql', '--help')).stdout).toMatch(/^Usage: pg-sync-link sql <module> \[--down\]/);
     expect((await cli('generate', '--help')).stdout).toMatch(/^Usage: pg-sync-link generate <knex\|kysely\|umzug> <name>/);
-    expect((await cli('verify', '--help')).stdout).toMatch(/^Usage: pg-sync-link verify --local <VAR> --remote <VAR>/);
-    expect((await cli('backfill', '--help')).stdout).toMatch(/^Usage: pg-sync-link backfill --local <VAR> --remote <VAR>/);
+    expect((await cli('verify', '--help')).stdout).toMatch(/^Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR>/);
+    expect((await cli('backfill', '--help')).stdout).toMatch(/^Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR>/);
     const none = await cli();
     expect(none.code).toBe(2);
   });
