@@ -6,7 +6,10 @@ import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
 import { renderInterleavedIds, renderSharedIds, renderSharedIdSource, type InterleavedIdsNode, type SharedIdSourceNode, type SharedIdsNode } from './shared-ids.js';
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
-import type { Rendered } from './rendered.js';
+import { renderPublication, type PublicationNode } from './publication.js';
+import { allTransactional, type Rendered } from './rendered.js';
+import { renderReplicationSlot, type ReplicationSlotNode } from './replication-slot.js';
+import { renderSubscription, type SubscriptionNode } from './subscription.js';
 import { renderUserMapping, renderUserMappingChange, type UserMappingNode } from './user-mapping.js';
 
 /** Every kind of object a migration can create. A new kind without a renderer does not compile. */
@@ -21,7 +24,10 @@ export type SyncNode =
   | SyncTriggerNode
   | SharedIdSourceNode
   | SharedIdsNode
-  | InterleavedIdsNode;
+  | InterleavedIdsNode
+  | PublicationNode
+  | ReplicationSlotNode
+  | SubscriptionNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -37,6 +43,9 @@ const renderers: Renderers = {
   'shared-id-source': renderSharedIdSource,
   'shared-ids': renderSharedIds,
   'interleaved-ids': renderInterleavedIds,
+  publication: renderPublication,
+  'replication-slot': renderReplicationSlot,
+  subscription: renderSubscription,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -69,6 +78,12 @@ export function describeNode(node: SyncNode): string {
       return `${node.strategy} ids ${node.table.name}.${node.column} from ${node.server}`;
     case 'interleaved-ids':
       return `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`;
+    case 'publication':
+      return `publication ${node.name}`;
+    case 'replication-slot':
+      return `replication slot ${node.name}`;
+    case 'subscription':
+      return `subscription ${node.name}`;
   }
 }
 
@@ -99,6 +114,12 @@ export function identityOf(node: SyncNode): string {
     case 'shared-ids':
     case 'interleaved-ids':
       return `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
+    case 'publication':
+      return `publication ${JSON.stringify(node.name)}`;
+    case 'replication-slot':
+      return `slot ${JSON.stringify(node.name)}`;
+    case 'subscription':
+      return `subscription ${JSON.stringify(node.name)}`;
   }
 }
 
@@ -111,14 +132,15 @@ export function renderChange(before: SyncNode, after: SyncNode): Rendered {
   if (before.kind === 'user-mapping' && after.kind === 'user-mapping') return renderUserMappingChange(before, after);
   const old = renderNode(before);
   const next = renderNode(after);
-  return { up: [...old.down, ...next.up], down: [...next.down, ...old.up] };
+  const steps = { up: [...old.down, ...next.up], down: [...next.down, ...old.up] };
+  return allTransactional([old, next]) ? steps : { ...steps, transactional: false };
 }
 
 export function isSyncNode(value: unknown): value is SyncNode {
   return typeof value === 'object' && value !== null && 'kind' in value && Object.hasOwn(renderers, (value as { kind: string }).kind);
 }
 
-export type { Rendered } from './rendered.js';
+export { allTransactional, type Rendered } from './rendered.js';
 export { fdwExtensionNode, type FdwExtensionNode } from './fdw-extension.js';
 export { foreignServer, type ForeignServerNode, type ForeignServerOptions } from './foreign-server.js';
 export { userMapping, type UserMappingNode, type UserMappingOptions, type MappingRole } from './user-mapping.js';
@@ -128,4 +150,7 @@ export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSc
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
 export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type IgnoreWrites } from './sync-trigger.js';
 export type { SyncColumnOptions } from './sync-columns.js';
+export { publication, type PublicationNode, type PublicationOptions, type PublicationTableOptions, type PublishOperation } from './publication.js';
+export { replicationSlot, type ReplicationSlotNode, type ReplicationSlotOptions } from './replication-slot.js';
+export { subscription, type SubscriptionNode, type SubscriptionOptions } from './subscription.js';
 export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';
