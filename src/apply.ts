@@ -109,20 +109,27 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
     });
     const applied: string[] = [];
     const skipped: string[] = [];
-    for (const migration of migrations) {
-      const print = fingerprint(migration);
-      const previous = done.get(migration.id);
-      if (previous) {
-        if (previous.fingerprint !== print) throw new AlreadyAppliedDifferentlyError(migration.id);
-        skipped.push(migration.id);
-        continue;
+    try {
+      for (const migration of migrations) {
+        const print = fingerprint(migration);
+        const previous = done.get(migration.id);
+        if (previous) {
+          if (previous.fingerprint !== print) throw new AlreadyAppliedDifferentlyError(migration.id);
+          skipped.push(migration.id);
+          continue;
+        }
+        await step(migration.transactional, async () => {
+          await runMigration(migration, 'up', session.execute, options);
+          const down = migration.down.every(isFullyRendered) ? migration.down.map(previewSql) : null;
+          await session.execute(BOOKKEEPING.insert, [migration.id, print, down] as unknown as string[]);
+        });
+        applied.push(migration.id);
       }
-      await step(migration.transactional, async () => {
-        await runMigration(migration, 'up', session.execute, options);
-        const down = migration.down.every(isFullyRendered) ? migration.down.map(previewSql) : null;
-        await session.execute(BOOKKEEPING.insert, [migration.id, print, down] as unknown as string[]);
-      });
-      applied.push(migration.id);
+    } catch (error) {
+      // Outside one transaction, the bookkeeping was committed on its own: leave none behind
+      // if nothing got applied (in one transaction, the rollback does this, and this fails).
+      await step(true, () => session.execute(BOOKKEEPING.dropIfEmpty, [])).catch(() => undefined);
+      throw error;
     }
     return { applied, skipped };
   });
