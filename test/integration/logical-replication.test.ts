@@ -1,7 +1,12 @@
 import knexFactory, { type Knex } from 'knex';
+import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { Umzug } from 'umzug';
 import { afterEach, expect, it } from 'vitest';
-import { applySyncLink, buildMigration, env, publication, removeSyncLink, replicationSlot, sqlExpression, subscription, type SubscriptionOptions } from '../../src/index.js';
+import { applySyncLink, buildMigration, env, planMigrations, publication, removeSyncLink, replicationSlot, sqlExpression, subscription, type SubscriptionOptions } from '../../src/index.js';
 import { knexMigration, type KnexMigrationModule } from '../../adapters/knex.js';
+import { kyselyMigrationProvider } from '../../adapters/kysely.js';
+import { umzugMigrations, umzugStorage } from '../../adapters/umzug.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { LOGICAL_REPLICATION, slotNames, tableRows, uniqueSlot, waitFor } from '../harness/replication.js';
 import { connectionString } from '../harness/server.js';
@@ -153,4 +158,30 @@ it('a column list and a row filter send only those columns of those rows', async
   await removeSyncLink(app, subscriptionTo(slot));
   await removeSyncLink(legacy, [publisher]);
   expect(await slotNames(legacy)).not.toContain(slot);
+});
+
+it('with Umzug on the publisher and Kysely (disableTransactions) on the subscriber, each migration runs outside a transaction', async () => {
+  const { legacy, app, pair, names } = servers;
+  const slot = uniqueSlot('runners');
+  const ignore = ['pg_sync_link_umzug', 'kysely_migration'];
+  const before = { legacy: await catalogSnapshot(legacy, ignore), app: await catalogSnapshot(app, ignore) };
+  const pool = new pg.Pool({ connectionString: connectionString(pair.legacy, names.legacy) });
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: connectionString(pair.app, names.app) }) }) });
+  try {
+    const publisher = planMigrations('publisher', publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot }));
+    const umzug = new Umzug({ migrations: umzugMigrations(publisher), context: pool, storage: umzugStorage(), logger: undefined });
+    await umzug.up();
+    const migrator = new Migrator({ db, provider: kyselyMigrationProvider(planMigrations('subscriber', subscriptionTo(slot))), disableTransactions: true });
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    await waitFor(products, (rows) => rows.length === 2, 'the initial copy');
+
+    expect((await migrator.migrateTo(NO_MIGRATIONS)).error).toBeUndefined();
+    expect(await slotNames(legacy)).not.toContain(slot);
+    await umzug.down({ to: 0 });
+    expect(await catalogSnapshot(app, ignore)).toEqual(before.app);
+    expect(await catalogSnapshot(legacy, ignore)).toEqual(before.legacy);
+  } finally {
+    await db.destroy();
+    await pool.end();
+  }
 });
