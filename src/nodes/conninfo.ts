@@ -37,7 +37,7 @@ export function conninfoLiteral(parts: readonly ConninfoPart[], usedFor: string)
     });
     return literal(text(values));
   }
-  const label = `connection ${parts.map((part) => `${part.key}=${isDeferred(part.value) ? part.value.label : part.secret ? '***' : part.value}`).join(' ')}`;
+  const label = `connection ${parts.map((part) => `${part.key}=${isDeferred(part.value) ? part.value.label : part.value}`).join(' ')}`;
   const combined = deferredFrom(label, async (where) => {
     const values: string[] = [];
     for (const part of parts) {

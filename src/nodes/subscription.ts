@@ -135,6 +135,8 @@ export function subscription(input: SubscriptionOptions): SubscriptionNode {
   const name = checkIdentifier(spec.name, 'subscription');
   const path = `subscription "${name}"`;
   const connection = connectionParts(spec, path);
+  // Values known now are checked now (port range, empty values); deferred ones when resolved.
+  conninfoLiteral(connection, `${path}, connection`);
   const publications = checkArray(spec.publications ?? [], `${path}.publications`).map((value) => checkIdentifier(value, 'publication'));
   if (publications.length === 0) throw new InvalidOptionError(`${path} needs publications: the names of the publisher's publications to receive.`, `${path}.publications`);
   if (spec.slotName === undefined && !/^[a-z0-9_]{1,63}$/.test(name)) {

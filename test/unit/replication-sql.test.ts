@@ -154,7 +154,7 @@ describe('subscription', () => {
     expect(() => subscription({ ...subscriber, connectTimeout: 0 })).toThrow(/connectTimeout/);
     expect(() => subscription({ ...subscriber, copy_data: true } as never)).toThrow(InvalidOptionError);
     const { password: _password, ...noPassword } = subscriber;
-    expect(() => buildMigration('s', subscription({ ...noPassword, port: 70000 }))).toThrow(/port must be a port number/);
+    expect(() => subscription({ ...noPassword, port: 70000 })).toThrow(/port must be a port number/);
   });
 
   it('checks deferred connection values when the migration runs, naming them, not their values', async () => {
