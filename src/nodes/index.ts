@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js';
 import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
 import { renderForeignServer, renderForeignServerChange, type ForeignServerNode } from './foreign-server.js';
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
@@ -130,6 +131,13 @@ export function identityOf(node: SyncNode): string {
 export function renderChange(before: SyncNode, after: SyncNode): Rendered {
   if (before.kind === 'foreign-server' && after.kind === 'foreign-server') return renderForeignServerChange(before, after);
   if (before.kind === 'user-mapping' && after.kind === 'user-mapping') return renderUserMappingChange(before, after);
+  if (before.kind === 'subscription') {
+    // Dropping it drops its slot, and the new one would find no slot to use.
+    throw new InvalidOptionError(
+      `subscription "${before.name}" changed between versions; it cannot be changed in place: give the new version a subscription with another name and slot (and the publisher a replicationSlot for it), and leave the old one out.`,
+      `subscription "${before.name}"`,
+    );
+  }
   const old = renderNode(before);
   const next = renderNode(after);
   const steps = { up: [...old.down, ...next.up], down: [...next.down, ...old.up] };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildMigration,
+  changeMigration,
   env,
   InvalidIdentifierError,
   InvalidOptionError,
@@ -160,5 +161,17 @@ describe('subscription', () => {
   it('checks deferred connection values when the migration runs, naming them, not their values', async () => {
     const node = subscription({ ...subscriber, port: secret('port', () => '99999') });
     await expect(resolveStatements(buildMigration('s', node).up)).rejects.toThrow(/The value of secret:port for subscription "products_sub", connection must be a port number/);
+  });
+});
+
+describe('a subscription across versions', () => {
+  it('cannot be changed in place, since dropping it drops its slot; a new one with a new slot replaces it', () => {
+    const v1 = subscription(subscriber);
+    const v2 = subscription({ ...subscriber, copyData: false });
+    expect(() => changeMigration('app/v2', [v1], [v2])).toThrow(/cannot be changed in place: give the new version a subscription with another name and slot/);
+    const v3 = subscription({ ...subscriber, name: 'products_sub_v3' });
+    const change = changeMigration('app/v3', [v1], [v3]);
+    expect(change.up.map(previewSql)).toEqual(['DROP SUBSCRIPTION products_sub', expect.stringContaining("CREATE SUBSCRIPTION products_sub_v3 CONNECTION '[redacted")]);
+    expect(change.transactional).toBe(false);
   });
 });
