@@ -11,6 +11,8 @@ import { isFullyRendered, previewSql, renderedEarlier } from './sql/index.js';
 // the code has changed since. The schema exists only while something is applied.
 const BOOKKEEPING = {
   lock: 'SELECT pg_catalog.pg_advisory_xact_lock(7310482919)',
+  sessionLock: 'SELECT pg_catalog.pg_advisory_lock(7310482919)',
+  sessionUnlock: 'SELECT pg_catalog.pg_advisory_unlock(7310482919)',
   exists: `SELECT pg_catalog.to_regclass('sync_link.applied') IS NOT NULL AS present`,
   create: [
     'CREATE SCHEMA IF NOT EXISTS sync_link',
@@ -67,6 +69,32 @@ async function rows(session: Session, sql: string, values: readonly unknown[]): 
   return result.rows;
 }
 
+/** Runs `work` in a transaction, or outside any when `transactional` is false. */
+type Step = <T>(transactional: boolean, work: () => Promise<T>) => Promise<T>;
+
+/**
+ * Runs `work` under the bookkeeping lock. Steps that can all run in a transaction share one,
+ * so applying is all or nothing. When a step cannot (CREATE/DROP SUBSCRIPTION), each step
+ * runs on its own, in its own transaction where it can, under a session lock, and what was
+ * done before a failure stays recorded, so removeSyncLink can undo it.
+ */
+function locked<T>(db: DatabaseTarget, migrations: readonly Migration[], work: (session: Session, step: Step) => Promise<T>): Promise<T> {
+  return withSession(db, async (session) => {
+    if (migrations.every((migration) => migration.transactional)) {
+      return session.transaction(async () => {
+        await session.execute(BOOKKEEPING.lock, []);
+        return work(session, (_transactional, inner) => inner());
+      });
+    }
+    await session.execute(BOOKKEEPING.sessionLock, []);
+    try {
+      return await work(session, (transactional, inner) => (transactional ? session.transaction(inner) : inner()));
+    } finally {
+      await session.execute(BOOKKEEPING.sessionUnlock, []);
+    }
+  });
+}
+
 /**
  * Applies a link (or nodes, or migrations) to a database, skipping steps already applied:
  * applying twice is applying once. For test setup and scripts that do not use a migration
@@ -74,16 +102,14 @@ async function rows(session: Session, sql: string, values: readonly unknown[]): 
  */
 export async function applySyncLink(db: DatabaseTarget, link: Link, options: ApplyOptions = {}): Promise<ApplyResult> {
   const migrations = migrationsOf(link, options);
-  if (migrations.some((migration) => !migration.transactional)) {
-    throw new InvalidOptionError('applySyncLink runs every step in one transaction; a step that cannot run in a transaction needs a migration runner.', 'link');
-  }
-  return withSession(db, (session) =>
-    session.transaction(async () => {
-      await session.execute(BOOKKEEPING.lock, []);
+  return locked(db, migrations, async (session, step) => {
+    const done = await step(true, async () => {
       for (const statement of BOOKKEEPING.create) await session.execute(statement, []);
-      const done = new Map((await rows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
-      const applied: string[] = [];
-      const skipped: string[] = [];
+      return new Map((await rows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
+    });
+    const applied: string[] = [];
+    const skipped: string[] = [];
+    try {
       for (const migration of migrations) {
         const print = fingerprint(migration);
         const previous = done.get(migration.id);
@@ -92,14 +118,21 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
           skipped.push(migration.id);
           continue;
         }
-        await runMigration(migration, 'up', session.execute, options);
-        const down = migration.down.every(isFullyRendered) ? migration.down.map(previewSql) : null;
-        await session.execute(BOOKKEEPING.insert, [migration.id, print, down] as unknown as string[]);
+        await step(migration.transactional, async () => {
+          await runMigration(migration, 'up', session.execute, options);
+          const down = migration.down.every(isFullyRendered) ? migration.down.map(previewSql) : null;
+          await session.execute(BOOKKEEPING.insert, [migration.id, print, down] as unknown as string[]);
+        });
         applied.push(migration.id);
       }
-      return { applied, skipped };
-    }),
-  );
+    } catch (error) {
+      // Outside one transaction, the bookkeeping was committed on its own: leave none behind
+      // if nothing got applied (in one transaction, the rollback does this, and this fails).
+      await step(true, () => session.execute(BOOKKEEPING.dropIfEmpty, [])).catch(() => undefined);
+      throw error;
+    }
+    return { applied, skipped };
+  });
 }
 
 /**
@@ -108,23 +141,22 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
  */
 export async function removeSyncLink(db: DatabaseTarget, link: Link, options: ApplyOptions = {}): Promise<{ readonly removed: readonly string[] }> {
   const migrations = migrationsOf(link, options);
-  return withSession(db, (session) =>
-    session.transaction(async () => {
-      await session.execute(BOOKKEEPING.lock, []);
-      const [state] = (await rows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];
-      if (!state?.present) return { removed: [] };
-      const done = new Map((await rows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
-      const removed: string[] = [];
-      for (const migration of migrations.toReversed()) {
-        const row = done.get(migration.id);
-        if (!row) continue;
-        const down = row.down === null ? migration.down : row.down.map(renderedEarlier);
+  return locked(db, migrations, async (session, step) => {
+    const [state] = (await rows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];
+    if (!state?.present) return { removed: [] };
+    const done = new Map((await rows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
+    const removed: string[] = [];
+    for (const migration of migrations.toReversed()) {
+      const row = done.get(migration.id);
+      if (!row) continue;
+      const down = row.down === null ? migration.down : row.down.map(renderedEarlier);
+      await step(migration.transactional, async () => {
         await runMigration({ ...migration, down }, 'down', session.execute, options);
         await session.execute(BOOKKEEPING.delete, [migration.id]);
-        removed.push(migration.id);
-      }
-      await session.execute(BOOKKEEPING.dropIfEmpty, []);
-      return { removed };
-    }),
-  );
+      });
+      removed.push(migration.id);
+    }
+    await step(true, () => session.execute(BOOKKEEPING.dropIfEmpty, []));
+    return { removed };
+  });
 }

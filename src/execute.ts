@@ -47,16 +47,18 @@ export async function runMigration(
 ): Promise<void> {
   const fragments = migration[direction];
   const { statements, secrets } = await resolveStatements(fragments);
-  for (const [index, { setup, main, cleanup }] of statements.entries()) {
+  for (const [index, { before, setup, main, cleanup, after }] of statements.entries()) {
     const preview = previewSql(fragments[index]!);
     options.log?.(preview);
     try {
-      if (setup) await execute(setup.text, setup.values);
+      if (before) await execute(before.text, before.values);
       try {
+        if (setup) await execute(setup.text, setup.values);
         await execute(main.text, main.values);
       } finally {
-        // Best effort: in a transaction that failed, the rollback restores the setting anyway.
+        // Best effort: in a transaction that failed, the rollback restores the settings anyway.
         if (cleanup) await execute(cleanup.text, cleanup.values).catch(() => undefined);
+        if (after) await execute(after.text, after.values).catch(() => undefined);
       }
     } catch (error) {
       if (error instanceof SyncLinkError) throw error;

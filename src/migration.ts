@@ -1,6 +1,6 @@
 import { InvalidOptionError } from './errors.js';
 import type { FdwLink } from './link.js';
-import { describeNode, isSyncNode, renderNode, type Rendered, type SyncNode } from './nodes/index.js';
+import { allTransactional, describeNode, isSyncNode, renderNode, type Rendered, type SyncNode } from './nodes/index.js';
 import { previewSql, type Fragment } from './sql/index.js';
 
 /** Anything a migration can be built from: nodes, links, or lists of them. */
@@ -56,7 +56,7 @@ export function migrationFromSteps(id: string, steps: readonly Rendered[]): Migr
     id,
     up: Object.freeze(steps.flatMap((step) => step.up)),
     down: Object.freeze(steps.toReversed().flatMap((step) => step.down)),
-    transactional: true,
+    transactional: allTransactional(steps),
   });
 }
 

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from './errors.js';
 import { flattenParts, migrationFromSteps, type Migration, type Part } from './migration.js';
-import { identityOf, renderChange, renderNode, type Rendered, type SyncNode } from './nodes/index.js';
+import { allTransactional, identityOf, renderChange, renderNode, type Rendered, type SyncNode } from './nodes/index.js';
 import { endpointViews } from './nodes/sync-names.js';
 
 function checkPrefix(prefix: unknown): string {
@@ -36,6 +36,12 @@ function stepName(node: SyncNode): string {
       return `feed-${node.table.schema}.${node.table.name}`;
     case 'local-sync':
       return `sync-${node.table.schema}.${node.table.name}-to-${node.target.schema}.${node.target.name}`;
+    case 'publication':
+      return `publication-${node.name}`;
+    case 'replication-slot':
+      return `slot-${node.name}`;
+    case 'subscription':
+      return `subscription-${node.name}`;
   }
 }
 
@@ -80,7 +86,7 @@ export function changeMigration(id: string, before: readonly Part[], after: read
   const removed = [...old.entries()].filter(([identity]) => !next.has(identity)).map(([, node]) => node);
   const removals: Rendered[] = removed.toReversed().map((node) => {
     const rendered = renderNode(node);
-    return { up: rendered.down, down: rendered.up };
+    return { up: rendered.down, down: rendered.up, ...(rendered.transactional === false ? { transactional: false as const } : {}) };
   });
   const forward: Rendered[] = [];
   for (const [identity, node] of next) {
@@ -92,7 +98,7 @@ export function changeMigration(id: string, before: readonly Part[], after: read
   const up = [...removals.flatMap((step) => step.up), ...forward.flatMap((step) => step.up)];
   const down = [...forward.toReversed().flatMap((step) => step.down), ...removals.toReversed().flatMap((step) => step.down)];
   if (up.length === 0) throw new InvalidOptionError(`Migration "${id}" changes nothing: the two versions are the same.`, id);
-  return Object.freeze({ id, up: Object.freeze(up), down: Object.freeze(down), transactional: true });
+  return Object.freeze({ id, up: Object.freeze(up), down: Object.freeze(down), transactional: allTransactional([...removals, ...forward]) });
 }
 
 export interface Version {

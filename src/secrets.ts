@@ -75,6 +75,14 @@ export function secret(label: string, resolver: () => string | Promise<string>):
   });
 }
 
+/**
+ * A deferred value made from others (a connection string from its deferred parts). For the
+ * library's own builders; `label` must show no secret value.
+ */
+export function deferredFrom(label: string, resolve: (usedFor: string) => Promise<string>): Deferred {
+  return makeDeferred(label, resolve);
+}
+
 export function isDeferred(value: unknown): value is Deferred {
   return typeof value === 'object' && value !== null && deferredBrand in value;
 }

@@ -1,4 +1,5 @@
 import { renderChangeFeed, type ChangeFeedNode } from './change-feed.js';
+import { InvalidOptionError } from '../errors.js';
 import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
 import { renderForeignServer, renderForeignServerChange, type ForeignServerNode } from './foreign-server.js';
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
@@ -8,7 +9,10 @@ import { renderInterleavedIds, renderSharedIds, renderSharedIdSource, type Inter
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
 import { renderLocalSync, type LocalSyncNode } from './sync-local.js';
-import type { Rendered } from './rendered.js';
+import { renderPublication, type PublicationNode } from './publication.js';
+import { allTransactional, type Rendered } from './rendered.js';
+import { renderReplicationSlot, type ReplicationSlotNode } from './replication-slot.js';
+import { renderSubscription, type SubscriptionNode } from './subscription.js';
 import { renderUserMapping, renderUserMappingChange, type UserMappingNode } from './user-mapping.js';
 
 /** Every kind of object a migration can create. A new kind without a renderer does not compile. */
@@ -25,7 +29,10 @@ export type SyncNode =
   | SharedIdsNode
   | InterleavedIdsNode
   | ChangeFeedNode
-  | LocalSyncNode;
+  | LocalSyncNode
+  | PublicationNode
+  | ReplicationSlotNode
+  | SubscriptionNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -43,6 +50,9 @@ const renderers: Renderers = {
   'interleaved-ids': renderInterleavedIds,
   'change-feed': renderChangeFeed,
   'local-sync': renderLocalSync,
+  publication: renderPublication,
+  'replication-slot': renderReplicationSlot,
+  subscription: renderSubscription,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -79,6 +89,12 @@ export function describeNode(node: SyncNode): string {
       return `change feed ${node.table.name}`;
     case 'local-sync':
       return `sync ${node.table.name} to ${node.target.schema}.${node.target.name}`;
+    case 'publication':
+      return `publication ${node.name}`;
+    case 'replication-slot':
+      return `replication slot ${node.name}`;
+    case 'subscription':
+      return `subscription ${node.name}`;
   }
 }
 
@@ -113,6 +129,12 @@ export function identityOf(node: SyncNode): string {
       return `feed ${name(node.table)}`;
     case 'local-sync':
       return `local sync ${JSON.stringify([node.table.schema, node.table.name, node.target.schema, node.target.name])}`;
+    case 'publication':
+      return `publication ${JSON.stringify(node.name)}`;
+    case 'replication-slot':
+      return `slot ${JSON.stringify(node.name)}`;
+    case 'subscription':
+      return `subscription ${JSON.stringify(node.name)}`;
   }
 }
 
@@ -123,16 +145,24 @@ export function identityOf(node: SyncNode): string {
 export function renderChange(before: SyncNode, after: SyncNode): Rendered {
   if (before.kind === 'foreign-server' && after.kind === 'foreign-server') return renderForeignServerChange(before, after);
   if (before.kind === 'user-mapping' && after.kind === 'user-mapping') return renderUserMappingChange(before, after);
+  if (before.kind === 'subscription') {
+    // Dropping it drops its slot, and the new one would find no slot to use.
+    throw new InvalidOptionError(
+      `subscription "${before.name}" changed between versions; it cannot be changed in place: give the new version a subscription with another name and slot (and the publisher a replicationSlot for it), and leave the old one out.`,
+      `subscription "${before.name}"`,
+    );
+  }
   const old = renderNode(before);
   const next = renderNode(after);
-  return { up: [...old.down, ...next.up], down: [...next.down, ...old.up] };
+  const steps = { up: [...old.down, ...next.up], down: [...next.down, ...old.up] };
+  return allTransactional([old, next]) ? steps : { ...steps, transactional: false };
 }
 
 export function isSyncNode(value: unknown): value is SyncNode {
   return typeof value === 'object' && value !== null && 'kind' in value && Object.hasOwn(renderers, (value as { kind: string }).kind);
 }
 
-export type { Rendered } from './rendered.js';
+export { allTransactional, type Rendered } from './rendered.js';
 export { fdwExtensionNode, type FdwExtensionNode } from './fdw-extension.js';
 export { foreignServer, type ForeignServerNode, type ForeignServerOptions } from './foreign-server.js';
 export { userMapping, type UserMappingNode, type UserMappingOptions, type MappingRole } from './user-mapping.js';
@@ -144,5 +174,8 @@ export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncTi
 export type { SyncOperation } from './sync-operations.js';
 export type { LocalSyncNode, LocalSyncOptions } from './sync-local.js';
 export type { SyncColumnOptions } from './sync-columns.js';
+export { publication, type PublicationNode, type PublicationOptions, type PublicationTableOptions, type PublishOperation } from './publication.js';
+export { replicationSlot, type ReplicationSlotNode, type ReplicationSlotOptions } from './replication-slot.js';
+export { subscription, type SubscriptionNode, type SubscriptionOptions } from './subscription.js';
 export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';
 export { changeFeed, type ChangeFeedNode, type ChangeFeedOptions } from './change-feed.js';

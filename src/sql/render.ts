@@ -29,9 +29,13 @@ export interface Executable {
  * a transaction that rolls back, PostgreSQL restores the setting by itself.
  */
 export interface ResolvedStatement {
+  /** Turns off the logging of bind parameters for the session, where the role may (see QUIET). */
+  readonly before?: Executable;
   readonly setup?: Executable;
   readonly main: Executable;
   readonly cleanup?: Executable;
+  /** Restores the logging of bind parameters; runs whether `main` succeeded or not. */
+  readonly after?: Executable;
 }
 
 /** Statements ready to send, and the secret values that must never be printed. */
@@ -41,6 +45,26 @@ export interface ResolvedStatements {
 }
 
 const SECRET_SETTING = 'pg_sync_link.secret_';
+
+// A server that logs statements (log_statement = all, log_min_duration_statement) also logs
+// their bind parameters, the bound secret among them, unless log_parameter_max_length is 0.
+// Superusers (and, on PostgreSQL 15+, roles granted SET on it) may set it for the session:
+// it is set to 0 around the bind and restored after. Other roles keep the server's setting
+// (undefined_object: a server older than 13 has no such setting and logs no parameters).
+const QUIET = {
+  before: `DO $pgsl$BEGIN
+  PERFORM pg_catalog.set_config('pg_sync_link.saved_log_parameter_max_length', pg_catalog.current_setting('log_parameter_max_length'), false);
+  PERFORM pg_catalog.set_config('log_parameter_max_length', '0', false);
+EXCEPTION WHEN insufficient_privilege OR undefined_object THEN NULL;
+END$pgsl$`,
+  after: `DO $pgsl$BEGIN
+  IF pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length', true) <> '' THEN
+    PERFORM pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length'), false);
+    PERFORM pg_catalog.set_config('pg_sync_link.saved_log_parameter_max_length', '', false);
+  END IF;
+EXCEPTION WHEN insufficient_privilege OR undefined_object THEN NULL;
+END$pgsl$`,
+} as const;
 
 async function resolveChunk(chunk: DeferredLiteral): Promise<string> {
   const value = await chunk.deferred.resolve(chunk.usedFor);
@@ -64,9 +88,11 @@ function throughSettings(parts: readonly (string | { secret: string })[]): Resol
   const args = names.map((name) => `, pg_catalog.current_setting(${name})`).join('');
   const body = `BEGIN EXECUTE pg_catalog.format(${quoteLiteral(template)}${args}); END`;
   return {
+    before: { text: QUIET.before, values: [] },
     setup: { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`, values: secrets },
     main: { text: `DO ${dollarQuote(body)}`, values: [] },
     cleanup: { text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', false)`).join(', ')}`, values: [] },
+    after: { text: QUIET.after, values: [] },
   };
 }
 

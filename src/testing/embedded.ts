@@ -103,6 +103,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     database,
     url: urlOf(connection, database),
     major,
+    log: () => logs.join(''),
     stop: () => server.stop(),
     start: () => server.start(),
     dispose: async () => {

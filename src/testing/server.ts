@@ -16,6 +16,11 @@ export interface TestServer {
   /** Stop and start the server again (same data, same port), e.g. to test "the other side is down". */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * What the server has written to its log so far, for servers this process started
+   * (embedded): e.g. to check that a secret never reaches the log with log_statement = 'all'.
+   */
+  readonly log?: () => string;
   /** Stop it for good and delete its data. */
   dispose(): Promise<void>;
 }

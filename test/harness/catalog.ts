@@ -34,7 +34,12 @@ const QUERIES: Record<string, string> = {
   userMappings: `SELECT srvname, usename, umoptions::text FROM pg_user_mappings ORDER BY 1, 2`,
   descriptions: `SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS object, d.description
     FROM pg_description d WHERE d.objoid >= 16384 ORDER BY 1`,
-  publications: `SELECT pubname FROM pg_publication ORDER BY 1`,
+  publications: `SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication ORDER BY 1`,
+  publicationTables: `SELECT p.pubname, pr.prrelid::regclass::text AS relation, pg_get_expr(pr.prqual, pr.prrelid) AS row_filter, pr.prattrs::text AS columns
+    FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid ORDER BY 2, 3`,
+  // Subscriptions and slots are cluster-wide catalogs: only this database's are ours.
+  subscriptions: `SELECT subname, subslotname, subenabled, subpublications::text FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1`,
+  replicationSlots: `SELECT slot_name, plugin, slot_type FROM pg_replication_slots WHERE database = current_database() ORDER BY 1`,
 };
 
 export type CatalogSnapshot = Record<string, unknown[]>;

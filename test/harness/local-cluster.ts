@@ -5,7 +5,6 @@ import path from 'node:path';
 import { freePort, serverProcessIds, THROWAWAY_SETTINGS } from '../../src/testing/embedded.js';
 import { serverMajor, type PgServer } from './server.js';
 
-
 const running = new Set<ChildProcess>();
 process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
@@ -23,7 +22,7 @@ function run(command: string, args: string[], ids: { uid: number; gid: number } 
  * A PostgreSQL cluster made with the initdb and postgres binaries of `bindir` (the system's,
  * from `pg_config --bindir`), listening on a free loopback port, owned by this process.
  */
-export async function startLocalCluster(bindir: string, label: string): Promise<PgServer> {
+export async function startLocalCluster(bindir: string, label: string, extraSettings: readonly string[] = []): Promise<PgServer> {
   const ids = serverProcessIds();
   const root = await mkdtemp(path.join(os.tmpdir(), 'pg-sync-link-cluster-'));
   const dataDir = path.join(root, 'data');
@@ -37,19 +36,21 @@ export async function startLocalCluster(bindir: string, label: string): Promise<
   await run(path.join(bindir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '--no-locale', '-E', 'UTF8', '--no-sync'], ids);
   const port = await freePort();
   let child: ChildProcess | undefined;
+  let log = '';
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const settings = [...THROWAWAY_SETTINGS, `unix_socket_directories=${root}`].flatMap((setting) => ['-c', setting]);
+      const settings = [...THROWAWAY_SETTINGS, `unix_socket_directories=${root}`, ...extraSettings].flatMap((setting) => ['-c', setting]);
       const server = spawn(path.join(bindir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings], { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
-      let log = '';
+      let startup = '';
       server.stderr.on('data', (chunk: Buffer) => {
         log += chunk.toString();
-        if (log.includes('ready to accept connections')) resolve();
+        startup += chunk.toString();
+        if (startup.includes('ready to accept connections')) resolve();
       });
       server.on('exit', (code) => {
         running.delete(server);
-        reject(new Error(`${label} exited (${code}) before it was ready: ${log}`));
+        reject(new Error(`${label} exited (${code}) before it was ready: ${startup}`));
       });
       running.add(server);
       child = server;
@@ -74,6 +75,7 @@ export async function startLocalCluster(bindir: string, label: string): Promise<
     peerHost: '127.0.0.1',
     peerPort: port,
     canRestart: true,
+    log: () => log,
     stop,
     start,
     dispose: async () => {

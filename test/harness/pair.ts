@@ -25,14 +25,14 @@ function backendFromEnv(): BackendName {
   return name as BackendName;
 }
 
-async function startServer(backend: BackendName, role: 'legacy' | 'app'): Promise<PgServer> {
+async function startServer(backend: BackendName, role: 'legacy' | 'app', settings: readonly string[]): Promise<PgServer> {
   switch (backend) {
     case 'embedded':
-      return startEmbedded(role);
+      return startEmbedded(role, settings);
     case 'system': {
       const bindir = systemBindir();
       if (!bindir) throw new Error('The system backend needs pg_config on PATH or PG_SYSTEM_BINDIR.');
-      return startLocalCluster(bindir, `system ${role}`);
+      return startLocalCluster(bindir, `system ${role}`, settings);
     }
     case 'external':
       return startExternal(role);
@@ -41,10 +41,20 @@ async function startServer(backend: BackendName, role: 'legacy' | 'app'): Promis
   }
 }
 
+export interface PairOptions {
+  /**
+   * Extra `name=value` server settings, e.g. `wal_level=logical` for logical replication.
+   * Only servers this harness starts take them (embedded, system); external servers and
+   * containers are used as they are.
+   */
+  readonly settings?: readonly string[];
+}
+
 /** Starts the pair for the backend this test project runs on (PG_SYNC_LINK_BACKEND). */
-export async function startPair(backend: BackendName = backendFromEnv()): Promise<ServerPair> {
+export async function startPair(backend: BackendName = backendFromEnv(), options: PairOptions = {}): Promise<ServerPair> {
+  const settings = options.settings ?? [];
   const [legacy, app] =
-    backend === 'testcontainers' ? await startContainerPair() : await Promise.all([startServer(backend, 'legacy'), startServer(backend, 'app')]);
+    backend === 'testcontainers' ? await startContainerPair() : await Promise.all([startServer(backend, 'legacy', settings), startServer(backend, 'app', settings)]);
   const created: Array<{ server: PgServer; database: string }> = [];
   return {
     backend,

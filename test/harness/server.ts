@@ -37,7 +37,7 @@ export async function serverMajor(server: Pick<PgServer, 'host' | 'port' | 'user
   const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database });
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
+    const { rows } = await client.query<{ v: string }>(`SELECT pg_catalog.current_setting('server_version_num') AS v`);
     return Math.floor(Number(rows[0]!.v) / 10000);
   } finally {
     await client.end();

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startPair, type ServerPair } from './pair.js';
+import { startPair, type PairOptions, type ServerPair } from './pair.js';
 import { connect } from './server.js';
 
 export interface ServersForTest {
@@ -14,9 +14,10 @@ export interface ServersForTest {
 
 /**
  * Starts a server pair for the test file and gives every test a fresh database on each server,
- * with a connected client. `setup` runs after the databases exist, before the test.
+ * with a connected client. `setup` runs after the databases exist, before the test; `options`
+ * gives the servers extra settings (e.g. wal_level=logical).
  */
-export function useServers(prefix: string, setup?: (servers: ServersForTest) => Promise<void>): ServersForTest {
+export function useServers(prefix: string, setup?: (servers: ServersForTest) => Promise<void>, options: PairOptions = {}): ServersForTest {
   let pair: ServerPair | undefined;
   let current: Omit<ServersForTest, 'pair'> | undefined;
   const servers: ServersForTest = {
@@ -39,7 +40,7 @@ export function useServers(prefix: string, setup?: (servers: ServersForTest) => 
     return current;
   };
   beforeAll(async () => {
-    pair = await startPair();
+    pair = await startPair(undefined, options);
   });
   afterAll(async () => {
     await pair?.dispose();

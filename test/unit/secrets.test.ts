@@ -39,20 +39,22 @@ describe('deferred values', () => {
     const migration = buildMigration('link', link());
     const { statements, secrets } = await resolveStatements(migration.up);
     expect(secrets).toEqual([PASSWORD]);
-    const texts = statements.flatMap((statement) => [statement.setup, statement.main, statement.cleanup]).map((executable) => executable?.text);
+    const texts = statements.flatMap((statement) => [statement.before, statement.setup, statement.main, statement.cleanup, statement.after]).map((executable) => executable?.text);
     expect(texts.join('\n')).not.toContain('wörd');
     expect(statements[2]).toEqual({
+      before: { values: [], text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', '0', false)`) },
       setup: { values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)` },
       main: {
         values: [],
         text: `DO $pgsl$BEGIN EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" ''app'', password %L)', pg_catalog.current_setting('pg_sync_link.secret_1')); END$pgsl$`,
       },
       cleanup: { values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)` },
+      after: { values: [], text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length'), false)`) },
     });
     expect(statements[1]).toEqual({ main: { values: [], text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy')" } });
   });
 
-  it('the setting is cleared even when the statement fails', async () => {
+  it('the setting is cleared, and parameter logging restored, even when the statement fails', async () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
     const sent: string[] = [];
     await failure(
@@ -61,7 +63,8 @@ describe('deferred values', () => {
         if (sql.startsWith('DO $pgsl$BEGIN EXECUTE')) throw new Error('mapping exists');
       }),
     );
-    expect(sent.at(-1)).toBe(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)`);
+    expect(sent.at(-2)).toBe(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)`);
+    expect(sent.at(-1)).toContain('saved_log_parameter_max_length');
   });
 
   it('fail with the variable named when it is not set, before anything is sent', async () => {
