@@ -22,6 +22,8 @@ export interface UserMappingOptions {
   readonly sslcert?: string | Deferred;
   readonly sslkey?: string | Deferred;
   readonly sslpassword?: Deferred;
+  /** PostgreSQL 18: connect with the SCRAM keys of the local login (which must be SCRAM too) instead of a stored password. */
+  readonly use_scram_passthrough?: boolean;
 }
 
 export interface UserMappingNode {
@@ -31,7 +33,7 @@ export interface UserMappingNode {
   readonly options: readonly CheckedOption[];
 }
 
-const KEYS = ['server', 'for', 'user', 'password', 'password_required', 'sslcert', 'sslkey', 'sslpassword'] as const;
+const KEYS = ['server', 'for', 'user', 'password', 'password_required', 'sslcert', 'sslkey', 'sslpassword', 'use_scram_passthrough'] as const;
 const SPECIAL_ROLES = ['CURRENT_USER', 'CURRENT_ROLE', 'SESSION_USER', 'PUBLIC'] as const;
 // PostgreSQL reserves these role names; "public" written bare would silently mean PUBLIC.
 const RESERVED_ROLE_NAMES = ['public', 'none', 'current_user', 'current_role', 'session_user'];
@@ -86,7 +88,9 @@ function roleSql(role: MappingRole): Fragment {
  */
 function passwordCheck(node: UserMappingNode): Fragment[] {
   const names = node.options.map((option) => option.name);
-  const notRequired = node.options.some((option) => option.name === 'password_required' && option.value === 'false');
+  const notRequired = node.options.some(
+    (option) => (option.name === 'password_required' && option.value === 'false') || (option.name === 'use_scram_passthrough' && option.value === 'true'),
+  );
   if (node.role === 'PUBLIC' || names.includes('password') || notRequired) return [];
   const role = typeof node.role === 'string' ? roleSql(node.role) : literal(node.role.role);
   return [
