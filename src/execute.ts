@@ -47,16 +47,18 @@ export async function runMigration(
 ): Promise<void> {
   const fragments = migration[direction];
   const { statements, secrets } = await resolveStatements(fragments);
-  for (const [index, { setup, main, cleanup }] of statements.entries()) {
+  for (const [index, { quiet, setup, main, cleanup, loud }] of statements.entries()) {
     const preview = previewSql(fragments[index]!);
     options.log?.(preview);
     try {
-      if (setup) await execute(setup.text, setup.values);
+      if (quiet) await execute(quiet.text, quiet.values);
       try {
+        if (setup) await execute(setup.text, setup.values);
         await execute(main.text, main.values);
       } finally {
-        // Best effort: in a transaction that failed, the rollback restores the setting anyway.
+        // Best effort: in a transaction that failed, the rollback restores the settings anyway.
         if (cleanup) await execute(cleanup.text, cleanup.values).catch(() => undefined);
+        if (loud) await execute(loud.text, loud.values).catch(() => undefined);
       }
     } catch (error) {
       if (error instanceof SyncLinkError) throw error;

@@ -29,9 +29,13 @@ export interface Executable {
  * a transaction that rolls back, PostgreSQL restores the setting by itself.
  */
 export interface ResolvedStatement {
+  /** Turns off the logging of bound values for the session, where the role may (see QUIET). */
+  readonly quiet?: Executable;
   readonly setup?: Executable;
   readonly main: Executable;
   readonly cleanup?: Executable;
+  /** Puts the logging of bound values back as it was; like cleanup, it runs whatever happened. */
+  readonly loud?: Executable;
 }
 
 /** Statements ready to send, and the secret values that must never be printed. */
@@ -41,6 +45,25 @@ export interface ResolvedStatements {
 }
 
 const SECRET_SETTING = 'pg_sync_link.secret_';
+
+// With log_statement = 'all' or log_min_duration_statement >= 0, the server logs the values bound
+// to a statement ("DETAIL: Parameters: $1 = '...'") unless log_parameter_max_length is 0. That
+// setting is for superusers (or roles granted SET on it): for them it is turned off around the
+// statement that binds a secret, and put back after. For other roles nothing changes, and
+// docs/security.md says to set it for the migrating role.
+const SAVED_LOG_SETTING = quoteLiteral('pg_sync_link.log_parameter_max_length');
+const QUIET: Executable = {
+  text: `DO ${dollarQuote(
+    `BEGIN PERFORM pg_catalog.set_config(${SAVED_LOG_SETTING}, pg_catalog.current_setting('log_parameter_max_length'), false); PERFORM pg_catalog.set_config('log_parameter_max_length', '0', false); EXCEPTION WHEN insufficient_privilege THEN NULL; END`,
+  )}`,
+  values: [],
+};
+const LOUD: Executable = {
+  text: `DO ${dollarQuote(
+    `BEGIN IF coalesce(pg_catalog.current_setting(${SAVED_LOG_SETTING}, true), '') <> '' THEN PERFORM pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting(${SAVED_LOG_SETTING}), false); PERFORM pg_catalog.set_config(${SAVED_LOG_SETTING}, '', false); END IF; END`,
+  )}`,
+  values: [],
+};
 
 async function resolveChunk(chunk: DeferredLiteral): Promise<string> {
   const value = await chunk.deferred.resolve(chunk.usedFor);
@@ -73,9 +96,11 @@ function throughSettings(parts: readonly (string | { secret: string })[]): Resol
     'END',
   ].join(' ');
   return {
+    quiet: QUIET,
     setup: { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`, values: secrets },
     main: { text: `DO ${dollarQuote(body)}`, values: [] },
     cleanup: { text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', false)`).join(', ')}`, values: [] },
+    loud: LOUD,
   };
 }
 

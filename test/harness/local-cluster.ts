@@ -37,6 +37,7 @@ export async function startLocalCluster(bindir: string, label: string): Promise<
   await run(path.join(bindir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '--no-locale', '-E', 'UTF8', '--no-sync'], ids);
   const port = await freePort();
   let child: ChildProcess | undefined;
+  let serverLog = '';
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
@@ -45,6 +46,7 @@ export async function startLocalCluster(bindir: string, label: string): Promise<
       let log = '';
       server.stderr.on('data', (chunk: Buffer) => {
         log += chunk.toString();
+        serverLog += chunk.toString();
         if (log.includes('ready to accept connections')) resolve();
       });
       server.on('exit', (code) => {
@@ -74,6 +76,7 @@ export async function startLocalCluster(bindir: string, label: string): Promise<
     peerHost: '127.0.0.1',
     peerPort: port,
     canRestart: true,
+    serverLog: () => serverLog,
     stop,
     start,
     dispose: async () => {

@@ -8,6 +8,8 @@ export interface PgServer extends Omit<TestServer, 'name' | 'database' | 'url'> 
   readonly label: string;
   /** Stopping and starting are possible for servers this harness launched. */
   readonly canRestart: boolean;
+  /** What the server wrote to its log so far, for servers this harness launched. */
+  readonly serverLog?: () => string;
 }
 
 export function connectionString(server: PgServer, database: string): string {

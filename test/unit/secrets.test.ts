@@ -39,9 +39,16 @@ describe('deferred values', () => {
     const migration = buildMigration('link', link());
     const { statements, secrets } = await resolveStatements(migration.up);
     expect(secrets).toEqual([PASSWORD]);
-    const texts = statements.flatMap((statement) => [statement.setup, statement.main, statement.cleanup]).map((executable) => executable?.text);
+    const texts = statements.flatMap((statement) => [statement.quiet, statement.setup, statement.main, statement.cleanup, statement.loud]).map((executable) => executable?.text);
     expect(texts.join('\n')).not.toContain('wörd');
     expect(statements[2]).toEqual({
+      // Bound values are logged with log_statement = 'all' unless log_parameter_max_length is 0.
+      quiet: {
+        values: [],
+        text:
+          `DO $pgsl$BEGIN PERFORM pg_catalog.set_config('pg_sync_link.log_parameter_max_length', pg_catalog.current_setting('log_parameter_max_length'), false); ` +
+          `PERFORM pg_catalog.set_config('log_parameter_max_length', '0', false); EXCEPTION WHEN insufficient_privilege THEN NULL; END$pgsl$`,
+      },
       setup: { values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)` },
       main: {
         values: [],
@@ -53,6 +60,13 @@ describe('deferred values', () => {
           `RAISE EXCEPTION USING ERRCODE = failure_state, MESSAGE = failure_message, DETAIL = failure_detail, HINT = failure_hint; END$pgsl$`,
       },
       cleanup: { values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)` },
+      loud: {
+        values: [],
+        text:
+          `DO $pgsl$BEGIN IF coalesce(pg_catalog.current_setting('pg_sync_link.log_parameter_max_length', true), '') <> '' THEN ` +
+          `PERFORM pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.log_parameter_max_length'), false); ` +
+          `PERFORM pg_catalog.set_config('pg_sync_link.log_parameter_max_length', '', false); END IF; END$pgsl$`,
+      },
     });
     expect(statements[1]).toEqual({ main: { values: [], text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy')" } });
   });
@@ -66,7 +80,8 @@ describe('deferred values', () => {
         if (sql.includes('BEGIN EXECUTE pg_catalog.format')) throw new Error('mapping exists');
       }),
     );
-    expect(sent.at(-1)).toBe(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)`);
+    expect(sent.at(-2)).toBe(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)`);
+    expect(sent.at(-1)).toMatch(/^DO \$pgsl\$BEGIN IF coalesce\(pg_catalog.current_setting\('pg_sync_link.log_parameter_max_length', true\)/);
   });
 
   it('fail with the variable named when it is not set, before anything is sent', async () => {
