@@ -100,6 +100,20 @@ describe('password_required', () => {
     await applyInTransaction(app, buildMigration('with password', userMapping({ server: 'legacy', for: { role }, user: pair.legacy.user, password: env('FDWSEC_PASSWORD') })), 'up');
   });
 
+  it('a link made by a role that is not a superuser, through a PUBLIC mapping with no password, fails its check saying why', async () => {
+    const role = await plainRole();
+    await app.query('CREATE EXTENSION postgres_fdw');
+    await app.query(`GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO ${role}`);
+    const before = await catalogSnapshot(app);
+    // PUBLIC mappings are not checked when created (who uses them decides); the link check connects as the migrating role.
+    const made = fdwLink({ name: 'legacy', host: pair.legacy.peerHost, port: pair.legacy.peerPort, dbname: legacyDb, userMappings: [{ for: 'PUBLIC', user: pair.legacy.user }] });
+    const error = await failure(applyAs(role, buildMigration('link', made)));
+    expect(error.sqlState).toBe('2F003');
+    expect(error.message).toContain(`foreign server legacy cannot reach its remote database as role ${role}: password`);
+    expect(error.message).toMatch(/Hint: .*A role that is not a superuser must connect with a password that the remote server asks for/);
+    expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
   it("password_required: false is PostgreSQL's to refuse to anyone but a superuser, and works when a superuser sets it", async () => {
     const role = await plainRole();
     await applyInTransaction(app, buildMigration('server', server()), 'up');
