@@ -21,8 +21,11 @@ try {
   });
   const migrations = planMigrations('crm', link, link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true, limitTo: ['customers'] }));
 
+  const pool = new pg.Pool({ connectionString: app.url });
+  // An idle connection ended by the server's shutdown must not crash the example as it exits.
+  pool.on('error', () => {});
   /** @type {Kysely<{ 'legacy.customers': { id: string; email: string } }>} */
-  const db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: app.url }) }) });
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   const migrator = new Migrator({ db, provider: kyselyMigrationProvider(migrations) });
   const up = await migrator.migrateToLatest();
   if (up.error) throw up.error;

@@ -9,6 +9,8 @@ import { startServer } from './support/embedded-server.mjs';
 const COLUMNS = ['id', 'customer', 'total_cents', 'placed_at'];
 const [legacy, app] = await Promise.all([startServer('legacy'), startServer('app')]);
 const pools = [new pg.Pool({ connectionString: legacy.url }), new pg.Pool({ connectionString: app.url })];
+// An idle connection ended by a server's shutdown must not crash the example as it exits.
+for (const pool of pools) pool.on('error', () => {});
 try {
   for (const server of [legacy, app]) {
     await server.client.query('CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, total_cents integer NOT NULL, placed_at timestamptz NOT NULL)');

@@ -8,6 +8,8 @@ export {
   syncEndpoint,
   syncRole,
   syncTrigger,
+  changeFeed,
+  type ChangeFeedOptions,
   sharedIdSource,
   sharedIds,
   interleavedIds,
@@ -21,6 +23,8 @@ export {
   type SyncTriggerOptions,
   type SyncOperation,
   type SyncTiming,
+  type SyncDelivery,
+  type LocalSyncOptions,
   type IgnoreWrites,
   type SyncColumnOptions,
   type SyncNode,
@@ -35,6 +39,7 @@ export { buildMigration, flattenParts, isMigration, migrationOf, previewMigratio
 export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
 export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './apply.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
+export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
@@ -52,3 +57,7 @@ export {
   SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,
 } from './errors.js';
+export { outboxNames, drainOutbox, outboxLag, type OutboxNames, type DrainResult, type OutboxLag } from './outbox/outbox.js';
+export { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions, type OutboxWorkerEvent } from './outbox/worker.js';
+export { listenToChanges, type ChangeListener, type ChangeListenerOptions, type ChangeListenerStatus, type ChangeEvent } from './feed/listener.js';
+export type { FeedPosition } from './feed/position.js';

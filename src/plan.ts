@@ -34,6 +34,10 @@ function stepName(node: SyncNode): string {
     case 'shared-ids':
     case 'interleaved-ids':
       return `ids-${node.table.schema}.${node.table.name}.${node.column}`;
+    case 'change-feed':
+      return `feed-${node.table.schema}.${node.table.name}`;
+    case 'local-sync':
+      return `sync-${node.table.schema}.${node.table.name}-to-${node.target.schema}.${node.target.name}`;
   }
 }
 

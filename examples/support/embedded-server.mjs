@@ -19,6 +19,8 @@ export async function startServer(name, options = {}) {
     ...server,
     name,
     client,
+    /** Stops the server but keeps its data: start() brings it back ("the other side is down"). */
+    halt: () => server.stop(),
     async stop() {
       await client.end().catch(() => {});
       await server.dispose();

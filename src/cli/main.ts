@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isSyncLinkError, previewMigration, SyncLinkError } from 'pg-sync-link';
+import { doctorCommand } from './doctor.js';
 import { migrationsIn } from './find-migrations.js';
 import { TEMPLATES, type Runner } from './templates.js';
 
@@ -15,6 +16,8 @@ Commands:
   sql <module> [--down]            print the SQL a link or migration module runs, secrets redacted
   generate <knex|kysely|umzug> <name> [--dir <folder>]
                                    write a migration file to start from
+  doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
+                                   check the health of a database with pg-sync-link objects
 
 Run pg-sync-link <command> --help for a command's options.`,
   sql: `Usage: pg-sync-link sql <module> [--down]
@@ -86,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'sql') await sqlCommand(rest);
     else if (command === 'generate') await generateCommand(rest);
+    else if (command === 'doctor') return await doctorCommand(rest);
     else throw new UsageError(`Unknown command "${command}".\n\n${HELP.main}`);
     return 0;
   } catch (error) {

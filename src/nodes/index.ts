@@ -1,3 +1,4 @@
+import { renderChangeFeed, type ChangeFeedNode } from './change-feed.js';
 import { renderFdwExtension, type FdwExtensionNode } from './fdw-extension.js';
 import { renderForeignServer, renderForeignServerChange, type ForeignServerNode } from './foreign-server.js';
 import { renderForeignTable, type ForeignTableNode } from './foreign-table.js';
@@ -7,6 +8,7 @@ import { renderInterleavedIds, renderSharedIds, renderSharedIdSource, type Inter
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
 import { renderSyncRole, type SyncRoleNode } from './sync-role.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
+import { renderLocalSync, type LocalSyncNode } from './sync-local.js';
 import type { Rendered } from './rendered.js';
 import { renderUserMapping, renderUserMappingChange, type UserMappingNode } from './user-mapping.js';
 
@@ -23,7 +25,9 @@ export type SyncNode =
   | SyncTriggerNode
   | SharedIdSourceNode
   | SharedIdsNode
-  | InterleavedIdsNode;
+  | InterleavedIdsNode
+  | ChangeFeedNode
+  | LocalSyncNode;
 
 type Renderers = { readonly [K in SyncNode['kind']]: (node: Extract<SyncNode, { kind: K }>) => Rendered };
 
@@ -40,6 +44,8 @@ const renderers: Renderers = {
   'shared-id-source': renderSharedIdSource,
   'shared-ids': renderSharedIds,
   'interleaved-ids': renderInterleavedIds,
+  'change-feed': renderChangeFeed,
+  'local-sync': renderLocalSync,
 };
 
 export function renderNode(node: SyncNode): Rendered {
@@ -74,6 +80,10 @@ export function describeNode(node: SyncNode): string {
       return `${node.strategy} ids ${node.table.name}.${node.column} from ${node.server}`;
     case 'interleaved-ids':
       return `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`;
+    case 'change-feed':
+      return `change feed ${node.table.name}`;
+    case 'local-sync':
+      return `sync ${node.table.name} to ${node.target.schema}.${node.target.name}`;
   }
 }
 
@@ -106,6 +116,10 @@ export function identityOf(node: SyncNode): string {
     case 'shared-ids':
     case 'interleaved-ids':
       return `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
+    case 'change-feed':
+      return `feed ${name(node.table)}`;
+    case 'local-sync':
+      return `local sync ${JSON.stringify([node.table.schema, node.table.name, node.target.schema, node.target.name])}`;
   }
 }
 
@@ -134,6 +148,9 @@ export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
 export { syncRole, type SyncRoleNode, type SyncRoleOptions } from './sync-role.js';
-export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncOperation, type SyncTiming, type IgnoreWrites } from './sync-trigger.js';
+export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync-trigger.js';
+export type { SyncOperation } from './sync-operations.js';
+export type { LocalSyncNode, LocalSyncOptions } from './sync-local.js';
 export type { SyncColumnOptions } from './sync-columns.js';
 export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './shared-ids.js';
+export { changeFeed, type ChangeFeedNode, type ChangeFeedOptions } from './change-feed.js';

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { checkArray, checkObject } from '../spec/object.js';
-import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, quoteQualifiedName, sql, type QualifiedName } from '../sql/index.js';
+import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../sql/index.js';
 import type { Rendered } from './rendered.js';
 import { endpointViews, withSchema } from './sync-names.js';
 
@@ -47,6 +47,26 @@ export function syncEndpoint(input: SyncEndpointOptions): SyncEndpointNode {
   return Object.freeze({ kind: 'sync-endpoint', table, key: Object.freeze(key), columns: Object.freeze(columns), grantTo });
 }
 
+/** ON CONFLICT needs a unique index on exactly the key: say so at migration time, not at the first sync. */
+export function uniqueKeyCheck(table: QualifiedName, key: readonly string[]): Fragment {
+  const tableText = literal(`${table.schema ? `${table.schema}.` : ''}${table.name}`);
+  return sql`DO ${dollarQuoted(sql`
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_index i
+    WHERE i.indrelid = ${literal(quoteQualifiedName(table))}::pg_catalog.regclass AND i.indisunique AND i.indpred IS NULL
+      AND (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))
+        = (SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.unnest(ARRAY[${join(key.map(literal))}]::text[]) AS k)
+  ) THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_object_definition',
+      MESSAGE = pg_catalog.format('pg-sync-link: table %s has no primary key or unique index on exactly the sync key (%s)', ${tableText}, ${literal(key.join(', '))}),
+      HINT = 'Synced rows are upserted by key; add a primary key or unique index on the key columns.';
+  END IF;
+END
+`)}`;
+}
+
 export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
   const views = endpointViews(node.table, node.key, node.columns);
   const target = qualified(node.table);
@@ -59,24 +79,8 @@ export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
       ? sql`DO NOTHING`
       : sql`DO UPDATE SET ${join(others.map((column) => sql`${ident(column)} = EXCLUDED.${ident(column)}`))}`;
   const matchesKey = join(node.key.map((column) => sql`target.${ident(column)} = NEW.${ident(column)}`), ' AND ');
-  const tableText = literal(`${node.table.schema ? `${node.table.schema}.` : ''}${node.table.name}`);
   const up = [
-    // ON CONFLICT needs a unique index on exactly the key; say so now rather than at the first sync.
-    sql`DO ${dollarQuoted(sql`
-BEGIN
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_index i
-    WHERE i.indrelid = ${literal(quoteQualifiedName(node.table))}::pg_catalog.regclass AND i.indisunique AND i.indpred IS NULL
-      AND (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))
-        = (SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.unnest(ARRAY[${join(node.key.map(literal))}]::text[]) AS k)
-  ) THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_object_definition',
-      MESSAGE = pg_catalog.format('pg-sync-link: table %s has no primary key or unique index on exactly the sync key (%s)', ${tableText}, ${literal(node.key.join(', '))}),
-      HINT = 'Synced rows are upserted by key; add a primary key or unique index on the key columns.';
-  END IF;
-END
-`)}`,
+    uniqueKeyCheck(node.table, node.key),
     sql`CREATE VIEW ${qualified(views.upsert)} AS SELECT ${columns} FROM ${target} WHERE false`,
     sql`CREATE RULE sync_upsert AS ON INSERT TO ${qualified(views.upsert)} DO INSTEAD
   INSERT INTO ${target} AS target (${columns}) VALUES (${values})

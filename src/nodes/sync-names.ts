@@ -38,6 +38,20 @@ export function senderObjects(table: QualifiedName, server: string) {
   };
 }
 
+/** The objects of outbox delivery, next to the synced table. */
+export function outboxObjects(table: QualifiedName, server: string) {
+  return {
+    /** Keys changed and not yet delivered, in the order they were recorded. */
+    outbox: derived(table, `${table.name}__outbox_${server}`, 'sync outbox table'),
+    /** One row: when the last delivery succeeded or failed, and why. */
+    status: derived(table, `${table.name}__outbox_${server}_status`, 'sync outbox status table'),
+    lag: derived(table, `${table.name}__outbox_${server}_lag`, 'sync outbox lag view'),
+    drain: derived(table, `${table.name}__drain_${server}`, 'sync outbox drain function'),
+    /** NOTIFY channel that wakes a drain worker when changes are recorded. */
+    channel: `sync_outbox_${shortHash([table.schema, table.name, server])}`,
+  };
+}
+
 /** A sync names its tables with their schema, `public` unless given. */
 export function withSchema(name: QualifiedName): QualifiedName & { readonly schema: string } {
   return Object.freeze({ schema: name.schema ?? 'public', name: name.name });

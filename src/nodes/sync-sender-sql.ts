@@ -70,7 +70,8 @@ END
 `)}`;
 }
 
-function guard(ignore: IgnoreWrites | undefined): Fragment {
+/** Returns early from a trigger for writes made by the other side's sync. */
+export function ignoreGuard(ignore: IgnoreWrites | undefined): Fragment {
   if (ignore === undefined) return sql``;
   const test =
     'role' in ignore
@@ -96,7 +97,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dol
 DECLARE
   failure_detail text;
   failure_hint text;
-BEGIN${guard(node.ignoreWritesBy)}
+BEGIN${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]${body}
   END CASE;
   RETURN NULL;

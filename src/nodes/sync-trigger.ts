@@ -1,14 +1,15 @@
 import { InvalidOptionError } from '../errors.js';
-import { checkArray, checkObject } from '../spec/object.js';
+import { checkObject } from '../spec/object.js';
 import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName } from '../sql/index.js';
 import type { Rendered } from './rendered.js';
 import { renderAtCommit } from './sync-at-commit.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { renderImmediate } from './sync-immediate.js';
 import { createForeignTables } from './sync-sender-sql.js';
-import { endpointViews, senderObjects, withSchema } from './sync-names.js';
-
-export type SyncOperation = 'insert' | 'update' | 'delete';
+import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
+import { renderOutbox } from './sync-outbox.js';
+import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
+import { checkOperations, type SyncOperation } from './sync-operations.js';
 
 /** Writes that arrived through the other side's link, which must not travel back. */
 export type IgnoreWrites = { readonly role: string } | { readonly applicationName: string };
@@ -40,7 +41,16 @@ export interface SyncTriggerOptions {
    * later in the same transaction; needs key columns that are plain local columns.
    */
   readonly timing?: SyncTiming;
+  /**
+   * `write-through` (default): the other side is written in the writer's transaction, and a
+   * write fails when it cannot be. `outbox`: the write only records the changed keys locally;
+   * a drain (SQL function or `startOutboxWorker`) delivers them later, so writes go on while
+   * the other side is down. Needs key columns that are plain local columns.
+   */
+  readonly delivery?: SyncDelivery;
 }
+
+export type SyncDelivery = 'write-through' | 'outbox';
 
 export type SyncTiming = 'immediate' | 'commit';
 
@@ -55,23 +65,10 @@ export interface SyncTriggerNode {
   readonly ignoreWritesBy: IgnoreWrites | undefined;
   readonly batchSize: number;
   readonly timing: SyncTiming;
+  readonly delivery: SyncDelivery;
 }
 
-const KEYS = ['server', 'table', 'remote', 'key', 'columns', 'operations', 'ignoreWritesBy', 'batchSize', 'timing'] as const;
-const OPERATIONS: readonly SyncOperation[] = ['insert', 'update', 'delete'];
-
-function checkOperations(value: unknown, path: string): readonly SyncOperation[] {
-  if (value === undefined) return OPERATIONS;
-  const operations = checkArray(value, `${path}.operations`);
-  if (operations.length === 0) throw new InvalidOptionError(`${path}.operations is empty; leave it out to sync all changes.`, `${path}.operations`);
-  for (const operation of operations) {
-    if (!OPERATIONS.includes(operation as SyncOperation)) {
-      throw new InvalidOptionError(`${path}.operations: "${String(operation)}" is not one of insert, update, delete.`, `${path}.operations`);
-    }
-  }
-  return OPERATIONS.filter((operation) => operations.includes(operation));
-}
-
+const KEYS = ['server', 'table', 'remote', 'key', 'columns', 'operations', 'ignoreWritesBy', 'batchSize', 'timing', 'delivery'] as const;
 function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
   if (value === undefined) return undefined;
   const spec = checkObject(value, `${path}.ignoreWritesBy`, ['role', 'applicationName']);
@@ -91,7 +88,16 @@ function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
  * are sent exactly as stored; a failed remote write fails the local statement; a local
  * rollback leaves the remote untouched (postgres_fdw commits it only when the local commits).
  */
-export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode {
+export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode;
+/** A sync to another table of the same database: no link, written in the writer's transaction. */
+export function syncTrigger(input: LocalSyncOptions): LocalSyncNode;
+export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncTriggerNode | LocalSyncNode {
+  if (typeof input === 'object' && input !== null && 'target' in input) {
+    if ('server' in input) {
+      throw new InvalidOptionError('syncTrigger takes server (and remote) for another database, or target for a table of the same database; not both.', 'syncTrigger.target');
+    }
+    return localSync(input);
+  }
   const spec = checkObject(input, 'syncTrigger', KEYS);
   const server = checkIdentifier(spec.server, 'foreign server');
   // The trigger runs with search_path = pg_catalog, so every name it uses is schema-qualified.
@@ -111,17 +117,26 @@ export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode {
   if (timing !== 'immediate' && timing !== 'commit') {
     throw new InvalidOptionError(`${path}.timing must be 'immediate' or 'commit', got ${JSON.stringify(timing)}.`, `${path}.timing`);
   }
-  if (timing === 'commit') {
+  const delivery = spec.delivery ?? 'write-through';
+  if (delivery !== 'write-through' && delivery !== 'outbox') {
+    throw new InvalidOptionError(`${path}.delivery must be 'write-through' or 'outbox', got ${JSON.stringify(delivery)}.`, `${path}.delivery`);
+  }
+  if (delivery === 'outbox' && spec.timing !== undefined) {
+    throw new InvalidOptionError(`${path}: timing applies to write-through delivery; an outbox always sends rows as they are when drained. Leave timing out.`, `${path}.timing`);
+  }
+  const keyedLocally = timing === 'commit' ? "timing 'commit'" : delivery === 'outbox' ? "delivery 'outbox'" : undefined;
+  if (keyedLocally) {
     for (const name of key) {
       if (!('column' in columns.find((column) => column.remote === name)!.source)) {
         throw new InvalidOptionError(
-          `${path}: with timing 'commit', key column "${name}" must come from a local column, not an expression (deleted rows are found by their local key).`,
+          `${path}: with ${keyedLocally}, key column "${name}" must come from a local column, not an expression (deleted rows are found by their local key).`,
           `${path}.key`,
         );
       }
     }
   }
   senderObjects(table, server); // refuses names that would be too long
+  if (delivery === 'outbox') outboxObjects(table, server);
   endpointViews(remote, key, columns.map((column) => column.remote));
   return Object.freeze({
     kind: 'sync-trigger',
@@ -134,19 +149,24 @@ export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode {
     ignoreWritesBy: checkIgnore(spec.ignoreWritesBy, path),
     batchSize,
     timing,
+    delivery,
   });
 }
 
 export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
   const objects = senderObjects(node.table, node.server);
+  const dropForeignTables = [sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`, sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`];
+  if (node.delivery === 'outbox') {
+    const outbox = renderOutbox(node);
+    return { up: [createForeignTables(node), ...outbox.up], down: [...outbox.down, ...dropForeignTables] };
+  }
   const { fn, triggers } = node.timing === 'commit' ? renderAtCommit(node) : renderImmediate(node);
   return {
     up: [createForeignTables(node), fn, ...triggers.up],
     down: [
       ...triggers.down,
       sql`DROP FUNCTION ${qualified(objects.function)}()`,
-      sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`,
-      sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`,
+      ...dropForeignTables,
     ],
   };
 }

@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { diagnose, formatDiagnosis, type DatabaseTarget } from 'pg-sync-link';
+
+export const DOCTOR_HELP = `Usage: pg-sync-link doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
+
+Checks the health of a database where pg-sync-link objects are installed: postgres_fdw, every
+foreign server (through a real connection), the user mappings the sync triggers run with, the
+PostgreSQL version, foreign tables against the remote's columns, sync triggers, and the
+headroom of shared-id sequences. Each finding is ok, a warning or an error, with what to run to
+fix it. The doctor changes nothing: it works in a transaction it rolls back.
+
+Connection (a password never goes on the command line):
+  --url-env <NAME>      read the database URL from the environment variable NAME
+                        (default: DATABASE_URL)
+  --knexfile <file>     use the connection of a knexfile environment instead
+  --env <name>          that environment (default: NODE_ENV, else development)
+
+Options:
+  --json                print the diagnosis as JSON
+  --sequence-warn <n>   warn when a shared-id sequence has used this share of its range
+                        (default 0.8)
+  --help                show this help
+
+Exit code: 0 every finding ok, 1 the worst is a warning, 2 the worst is an error,
+3 the doctor could not run (bad arguments, no connection).`;
+
+/** The doctor did not run: bad arguments, no connection. */
+export const CANNOT_RUN = 3;
+
+class DoctorUsageError extends Error {}
+
+const OPTIONS = {
+  'url-env': { type: 'string' },
+  knexfile: { type: 'string' },
+  env: { type: 'string' },
+  json: { type: 'boolean' },
+  'sequence-warn': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+function parse(args: string[]) {
+  try {
+    // Positionals are taken only to refuse them: node's own message would print them, and a
+    // misplaced URL holds a password.
+    return parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'--(url|password|host)'/.test((error as Error).message)) {
+      throw new DoctorUsageError('doctor takes no URL or password on the command line: put the URL in an environment variable and pass its name with --url-env NAME.');
+    }
+    if (code?.startsWith('ERR_PARSE_ARGS')) throw new DoctorUsageError(`${(error as Error).message.split('. ')[0]}.\n\n${DOCTOR_HELP}`);
+    throw error;
+  }
+}
+
+interface Connection {
+  readonly target: string | Record<string, unknown>;
+  /** Values to scrub from any message. */
+  readonly secrets: readonly string[];
+  readonly describe: string;
+}
+
+function urlSecrets(url: string): string[] {
+  try {
+    const password = new URL(url).password;
+    return password ? [password, decodeURIComponent(password), url] : [url];
+  } catch {
+    return [url];
+  }
+}
+
+async function fromKnexfile(file: string, environment: string): Promise<Connection> {
+  const resolved = path.resolve(file);
+  if (!existsSync(resolved)) throw new DoctorUsageError(`No such knexfile: ${file}`);
+  const module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  let config = (module.default ?? module) as unknown;
+  if (typeof config === 'function') config = await (config as () => unknown)();
+  const all = (config ?? {}) as Record<string, unknown>;
+  const chosen = ('client' in all || 'connection' in all ? all : all[environment]) as Record<string, unknown> | undefined;
+  if (!chosen || typeof chosen !== 'object') {
+    throw new DoctorUsageError(`${file} has no environment "${environment}"; it has: ${Object.keys(all).join(', ') || 'none'}. Choose one with --env.`);
+  }
+  const client = chosen.client;
+  if (typeof client === 'string' && !['pg', 'postgres', 'postgresql'].includes(client)) {
+    throw new DoctorUsageError(`The "${environment}" environment of ${file} uses client "${client}"; the doctor needs a PostgreSQL (pg) connection.`);
+  }
+  let connection = chosen.connection;
+  if (typeof connection === 'function') connection = await (connection as () => unknown)();
+  if (typeof connection === 'string') return { target: connection, secrets: urlSecrets(connection), describe: `the "${environment}" environment of ${file}` };
+  if (typeof connection === 'object' && connection !== null) {
+    const options = connection as Record<string, unknown>;
+    const secrets = [options.password, options.connectionString].filter((value): value is string => typeof value === 'string' && value !== '');
+    return { target: options, secrets: secrets.flatMap((value) => (value.includes('://') ? urlSecrets(value) : [value])), describe: `the "${environment}" environment of ${file}` };
+  }
+  throw new DoctorUsageError(`The "${environment}" environment of ${file} has no connection.`);
+}
+
+function fromEnvironment(variable: string): Connection {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new DoctorUsageError('--url-env takes the name of an environment variable (letters, digits and _), not a URL.');
+  const url = process.env[variable];
+  if (!url) throw new DoctorUsageError(`Environment variable ${variable} is not set: set it to the database URL (postgres://user:password@host:5432/db), or name another with --url-env.`);
+  return { target: url, secrets: urlSecrets(url), describe: `$${variable}` };
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  return [...secrets].sort((a, b) => b.length - a.length).reduce((scrubbed, value) => scrubbed.replaceAll(value, '[redacted]'), text);
+}
+
+/** Runs `pg-sync-link doctor`; returns the exit code. */
+export async function doctorCommand(args: string[]): Promise<number> {
+  let connection: Connection | undefined;
+  try {
+    const { values, positionals } = parse(args);
+    if (values.help) {
+      console.log(DOCTOR_HELP);
+      return 0;
+    }
+    if (positionals.length > 0) {
+      throw new DoctorUsageError('doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile).');
+    }
+    if (values.knexfile !== undefined && values['url-env'] !== undefined) throw new DoctorUsageError('Give either --url-env or --knexfile, not both.');
+    if (values.env !== undefined && values.knexfile === undefined) throw new DoctorUsageError('--env chooses a knexfile environment: give --knexfile too.');
+    const warnAt = values['sequence-warn'] === undefined ? undefined : Number(values['sequence-warn']);
+    if (warnAt !== undefined && !(warnAt > 0 && warnAt <= 1)) throw new DoctorUsageError('--sequence-warn takes a share above 0 and at most 1, e.g. 0.8.');
+    connection =
+      values.knexfile !== undefined
+        ? await fromKnexfile(values.knexfile, values.env ?? process.env.NODE_ENV ?? 'development')
+        : fromEnvironment(values['url-env'] ?? 'DATABASE_URL');
+    const diagnosis = await diagnoseThrough(connection.target, warnAt);
+    console.log(values.json ? JSON.stringify(diagnosis, null, 2) : formatDiagnosis(diagnosis));
+    return diagnosis.exitCode;
+  } catch (error) {
+    if (error instanceof DoctorUsageError) {
+      console.error(`pg-sync-link doctor: ${error.message}`);
+      return CANNOT_RUN;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const where = connection ? ` (${connection.describe})` : '';
+    console.error(`pg-sync-link doctor: could not check the database${where}: ${scrub(message, connection?.secrets ?? [])}`);
+    return CANNOT_RUN;
+  }
+}
+
+async function diagnoseThrough(target: Connection['target'], sequenceWarnAt: number | undefined) {
+  if (typeof target === 'string') return diagnose(target, { sequenceWarnAt });
+  const pg = await import('pg');
+  const Client = pg.default?.Client ?? pg.Client;
+  const client = new Client(target);
+  await client.connect();
+  try {
+    return await diagnose(client as DatabaseTarget, { sequenceWarnAt });
+  } finally {
+    await client.end();
+  }
+}

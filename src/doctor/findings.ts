@@ -1,0 +1,50 @@
+/** How bad a finding is. The doctor's exit code is that of the worst one: ok 0, warning 1, error 2. */
+export type Severity = 'ok' | 'warning' | 'error';
+
+/** Which check a finding comes from. */
+export type DoctorCheck =
+  | 'version'
+  | 'postgres-fdw'
+  | 'server-reachable'
+  | 'user-mapping'
+  | 'sync-trigger'
+  | 'sync-endpoint'
+  | 'foreign-table-drift'
+  | 'remote-privilege'
+  | 'sequence-headroom'
+  | 'outbox';
+
+export interface Finding {
+  readonly check: DoctorCheck;
+  readonly severity: Severity;
+  /** The object it is about, e.g. `server legacy` or `public.products__sync_to_legacy_upsert`. */
+  readonly subject: string;
+  /** What was found, secrets scrubbed. */
+  readonly message: string;
+  /** What to run to fix it (warnings and errors). */
+  readonly fix?: string;
+}
+
+export interface Diagnosis {
+  /** The checked database's PostgreSQL version, e.g. `18.1`, and its server_version_num. */
+  readonly serverVersion: string;
+  readonly serverVersionNum: number;
+  readonly findings: readonly Finding[];
+  readonly worst: Severity;
+  /** 0 when every finding is ok, 1 when the worst is a warning, 2 when it is an error. */
+  readonly exitCode: 0 | 1 | 2;
+}
+
+const RANK: Record<Severity, 0 | 1 | 2> = { ok: 0, warning: 1, error: 2 };
+
+export function worstOf(findings: readonly Finding[]): Severity {
+  return findings.reduce<Severity>((worst, finding) => (RANK[finding.severity] > RANK[worst] ? finding.severity : worst), 'ok');
+}
+
+export function exitCodeOf(severity: Severity): 0 | 1 | 2 {
+  return RANK[severity];
+}
+
+export function finding(check: DoctorCheck, severity: Severity, subject: string, message: string, fix?: string): Finding {
+  return Object.freeze(fix === undefined ? { check, severity, subject, message } : { check, severity, subject, message, fix });
+}

@@ -1,0 +1,242 @@
+import { InvalidOptionError } from '../errors.js';
+import { feedObjects, type ChangeFeedNode } from '../nodes/change-feed.js';
+import { backoff, wakeableSleep } from '../outbox/backoff.js';
+import { ident, integer, previewSql, qualified, sql, type Fragment } from '../sql/index.js';
+import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
+
+/** One change of a table with a change feed. */
+export interface ChangeEvent<Row = Record<string, unknown>> {
+  /** Order of recording (a bigint, as text). */
+  readonly seq: string;
+  /** The writing transaction (xid8, as text). */
+  readonly xid: string;
+  readonly op: 'insert' | 'update' | 'delete';
+  /** The row's key: its new key for an update that moved it. */
+  readonly key: Record<string, unknown>;
+  /** For an update that changed the key: the key it had. */
+  readonly oldKey: Record<string, unknown> | null;
+  /** For an update: the columns whose values changed. */
+  readonly changed: readonly string[] | null;
+  /** The row as written (the deleted row for a delete), as JSON. */
+  readonly row: Row;
+}
+
+export type ChangeListenerStatus =
+  | { readonly type: 'connected' }
+  | { readonly type: 'caught-up'; readonly delivered: number; readonly position: FeedPosition }
+  | { readonly type: 'disconnected'; readonly error: string; readonly retryInMs: number }
+  | { readonly type: 'stopped' };
+
+export interface ChangeListenerOptions<Row> {
+  /** The database of the feed: a connection string or a pg Client config. */
+  readonly connection: string | Record<string, unknown>;
+  readonly feed: ChangeFeedNode;
+  /** Called once per change, one at a time, in order; the next waits for its promise. A throw stops the listener (see `stopped`). */
+  readonly onChange: (event: ChangeEvent<Row>) => void | Promise<void>;
+  /** Keep how far this consumer got in the database, and start from there next time. */
+  readonly consumer?: string;
+  /** Where to start without a kept position: 'now' (default), 'beginning' of the log, or a position. */
+  readonly from?: 'now' | 'beginning' | FeedPosition;
+  /** How often to read the log for anything NOTIFY did not bring, and advance the kept position; default 5 s. */
+  readonly checkpointIntervalMs?: number;
+  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly onStatus?: (status: ChangeListenerStatus) => void;
+}
+
+export interface ChangeListener {
+  /** Finishes the change in hand, closes the connection. */
+  stop(): Promise<void>;
+  /** Settles when the listener stops: rejects with the error of an onChange that threw. */
+  readonly stopped: Promise<void>;
+  /** Every change at or before it was delivered; undefined until the first connection. */
+  position(): FeedPosition | undefined;
+}
+
+interface FeedClient {
+  connect(): Promise<void>;
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  on(event: 'notification' | 'error' | 'end', listener: (message?: { payload?: string }) => void): void;
+  end(): Promise<void>;
+}
+
+class HandlerError extends Error {}
+
+const PAGE = 1000;
+
+/**
+ * Listens to a change feed: changes arrive by NOTIFY as they commit; after a (re)connect, and
+ * every checkpoint interval, the listener reads the feed's log for what it has not seen, so a
+ * disconnect loses nothing. Within one listener each change is delivered once; with a
+ * `consumer`, a restart resumes from the kept position and may repeat the changes delivered
+ * after the last checkpoint (at least once).
+ *
+ * @example
+ * listenToChanges({ connection: url, feed: usersFeed, consumer: 'crm', onChange: async (change) => crm.apply(change) });
+ */
+export function listenToChanges<Row = Record<string, unknown>>(options: ChangeListenerOptions<Row>): ChangeListener {
+  if (typeof options?.feed !== 'object' || options.feed?.kind !== 'change-feed') {
+    throw new InvalidOptionError('listenToChanges needs feed: a node made with changeFeed({ table, key }).', 'feed');
+  }
+  if (typeof options.onChange !== 'function') throw new InvalidOptionError('listenToChanges needs onChange(event).', 'onChange');
+  if (options.consumer !== undefined && (typeof options.consumer !== 'string' || options.consumer === '')) {
+    throw new InvalidOptionError('consumer must be a non-empty name.', 'consumer');
+  }
+  const objects = feedObjects(options.feed.table);
+  const log = qualified(objects.log);
+  const cursors = qualified(objects.cursors);
+  const checkpointMs = options.checkpointIntervalMs ?? 5_000;
+  const retry = backoff(options.retry?.initialMs ?? 500, options.retry?.maxMs ?? 30_000);
+  const emit = (status: ChangeListenerStatus) => options.onStatus?.(status);
+  const sleep = wakeableSleep();
+  const queue: string[] = [];
+  // Changes delivered after `position`, by seq, with their transaction: skipped if seen again.
+  const delivered = new Map<string, string>();
+  let position: FeedPosition | undefined;
+  let stopping = false;
+  let lost = false;
+
+  const select = (where: Fragment) =>
+    previewSql(sql`SELECT seq::text, xid::text, op, key, old_key, changed, row FROM ${log} WHERE ${where}`);
+  const catchUpQuery = select(sql`(xid, seq) > ($1::xid8, $2::bigint) AND seq > $3::bigint ORDER BY seq LIMIT ${integer(PAGE)}`);
+  const rowQuery = previewSql(sql`SELECT row FROM ${log} WHERE seq = $1::bigint`);
+
+  async function deliver(client: FeedClient, received: ChangeEvent<Row> & { rowByReference?: boolean }): Promise<boolean> {
+    // A notification's seq is a JSON number, the log's is text: one form for both.
+    const event = { ...received, seq: String(received.seq), xid: String(received.xid) };
+    if (delivered.has(event.seq) || (position && !isAfter({ xid: event.xid, seq: event.seq }, position))) return false;
+    let row = event.row;
+    if (event.rowByReference) {
+      const { rows } = await client.query(rowQuery, [event.seq]);
+      row = rows[0]?.row as Row;
+    }
+    const change: ChangeEvent<Row> = { seq: event.seq, xid: event.xid, op: event.op, key: event.key, oldKey: event.oldKey ?? null, changed: event.changed ?? null, row };
+    try {
+      await options.onChange(change);
+    } catch (error) {
+      throw Object.assign(new HandlerError(`onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`), { cause: error });
+    }
+    delivered.set(event.seq, event.xid);
+    return true;
+  }
+
+  /** Reads the log in one snapshot for what NOTIFY did not bring, then moves the position up. */
+  async function checkpoint(client: FeedClient): Promise<void> {
+    const from = position!;
+    let count = 0;
+    let horizon: string;
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      // Transactions older than this snapshot's xmin have all ended: none adds rows below it.
+      const { rows } = await client.query('SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin');
+      horizon = rows[0]!.xmin as string;
+      for (let after = '0'; ; ) {
+        const page = await client.query(catchUpQuery, [from.xid, from.seq, after]);
+        for (const row of page.rows) {
+          const event = { seq: row.seq, xid: row.xid, op: row.op, key: row.key, oldKey: row.old_key, changed: row.changed, row: row.row } as ChangeEvent<Row>;
+          if (await deliver(client, event)) count += 1;
+        }
+        if (page.rows.length < PAGE) break;
+        after = page.rows.at(-1)!.seq as string;
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    position = laterOf(from, { xid: horizon, seq: '0' });
+    for (const [seq, xid] of delivered) if (!isAfter({ xid, seq }, position)) delivered.delete(seq);
+    if (options.consumer !== undefined) {
+      await client.query(
+        previewSql(sql`INSERT INTO ${cursors} AS c (consumer, xid, seq) VALUES ($1, $2::xid8, $3::bigint)
+ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, updated_at = pg_catalog.now()`),
+        [options.consumer, position.xid, position.seq],
+      );
+    }
+    emit({ type: 'caught-up', delivered: count, position });
+  }
+
+  async function startingPosition(client: FeedClient): Promise<FeedPosition> {
+    if (options.consumer !== undefined) {
+      const { rows } = await client.query(previewSql(sql`SELECT xid::text, seq::text FROM ${cursors} WHERE consumer = $1`), [options.consumer]);
+      if (rows[0]) return { xid: rows[0].xid as string, seq: rows[0].seq as string };
+    }
+    const from = options.from ?? 'now';
+    if (from === 'beginning') return { xid: '0', seq: '0' };
+    if (from === 'now') {
+      const { rows } = await client.query('SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin');
+      return { xid: rows[0]!.xmin as string, seq: '0' };
+    }
+    return positionText(from);
+  }
+
+  async function connected(): Promise<FeedClient> {
+    let Client: new (config: unknown) => FeedClient;
+    try {
+      const pg = await import('pg');
+      Client = (pg.default?.Client ?? pg.Client) as unknown as typeof Client;
+    } catch {
+      throw new InvalidOptionError('listenToChanges needs the pg package: npm install pg.', 'connection');
+    }
+    const client = new Client(typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection);
+    lost = false;
+    const gone = () => {
+      lost = true;
+      sleep.wake();
+    };
+    client.on('notification', (message) => {
+      if (message?.payload) queue.push(message.payload);
+      sleep.wake();
+    });
+    client.on('error', gone);
+    client.on('end', gone);
+    await client.connect();
+    // Listen first, then read the log: a change is in the log read, or notified after it.
+    await client.query(previewSql(sql`LISTEN ${ident(options.feed.channel)}`));
+    return client;
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      let client: FeedClient | undefined;
+      try {
+        client = await connected();
+        position ??= await startingPosition(client);
+        queue.length = 0; // the log read below covers anything queued before it
+        emit({ type: 'connected' });
+        await checkpoint(client);
+        retry.reset();
+        let next = Date.now() + checkpointMs;
+        while (!stopping) {
+          while (queue.length > 0 && !stopping) await deliver(client, JSON.parse(queue.shift()!));
+          if (lost) throw new Error('The connection to the database was lost.');
+          if (Date.now() >= next) {
+            await checkpoint(client);
+            next = Date.now() + checkpointMs;
+          }
+          if (queue.length === 0) await sleep.wait(Math.max(0, next - Date.now()));
+        }
+      } catch (error) {
+        if (error instanceof HandlerError) throw error;
+        if (stopping) break;
+        const retryInMs = retry.delay();
+        emit({ type: 'disconnected', error: error instanceof Error ? error.message : String(error), retryInMs });
+        await sleep.wait(retryInMs);
+      } finally {
+        await client?.end().catch(() => undefined);
+      }
+    }
+  }
+
+  const stopped = run().finally(() => emit({ type: 'stopped' }));
+  // A rejection nobody awaits yet must not crash the process; `stopped` still rejects.
+  stopped.catch(() => undefined);
+  return {
+    stopped,
+    position: () => position,
+    async stop() {
+      stopping = true;
+      sleep.wake();
+      await stopped.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,214 @@
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { buildMigration, diagnose, drainOutbox, outboxLag, outboxNames, startOutboxWorker, syncEndpoint, syncTrigger, type OutboxWorkerEvent } from '../../src/index.js';
+import { applyInTransaction } from '../harness/apply.js';
+import { catalogSnapshot } from '../harness/catalog.js';
+import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
+import { linkTo } from '../harness/links.js';
+import type { ServerPair } from '../harness/pair.js';
+import { connect, connectionString } from '../harness/server.js';
+import { useServers } from '../harness/suite.js';
+
+// Outbox delivery: app's writes never wait for legacy; a drain delivers them later.
+const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
+const products = { name: 'products' };
+
+let pair: ServerPair;
+let legacy: pg.Client;
+let app: pg.Client;
+let names: { legacy: string; app: string };
+
+const sync = () => syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, delivery: 'outbox' });
+const endpoint = () => buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS }));
+const sender = () => buildMigration('outbox', linkTo(pair.legacy, names.legacy, 'OUTBOX_LEGACY_PASSWORD'), sync());
+
+async function install(): Promise<void> {
+  await applyInTransaction(legacy, endpoint(), 'up');
+  await applyInTransaction(app, sender(), 'up');
+}
+
+async function drain(batchSize?: number) {
+  const { rows } = await app.query<{ delivered: number; error: string | null }>('SELECT * FROM products__drain_legacy($1)', [batchSize ?? 1000]);
+  return rows[0]!;
+}
+
+useServers('outbox', async (servers) => {
+  ({ pair, legacy, app, names } = servers);
+  await legacy.query(PRODUCTS_DDL);
+  await app.query(PRODUCTS_DDL);
+});
+
+const insertRows = `INSERT INTO products (id, name, description, price, created_at, updated_at)
+  SELECT g, 'item ' || g, NULL, g * 10, '2020-01-01', '2020-01-01' FROM generate_series(1, 25) AS g`;
+
+describe('outbox delivery', () => {
+  it('records changes without touching the other side, and a drain delivers them in batches', async () => {
+    await install();
+    await app.query(insertRows);
+    await app.query('UPDATE products SET price = -price WHERE id <= 5');
+    await app.query('DELETE FROM products WHERE id > 20');
+    expect(await readProducts(legacy, products)).toEqual([]);
+    const lag = await outboxLag(app, sync());
+    expect(lag.pending).toBe(25 + 5 + 5);
+    expect(lag.oldestPendingSeconds).toBeGreaterThanOrEqual(0);
+    expect(lag.lastError).toBeNull();
+
+    expect(await drain(10)).toEqual({ delivered: 10, error: null });
+    expect((await readProducts(legacy, products)).length).toBe(10);
+    // The rest, through the TypeScript call, which drains until the outbox is empty.
+    expect(await drainOutbox(app, sync(), { batchSize: 10 })).toEqual({ delivered: 25, error: null });
+    expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+    const after = await outboxLag(app, sync());
+    expect(after).toMatchObject({ pending: 0, oldestPendingSeconds: null, deliveredTotal: 35, consecutiveFailures: 0 });
+    expect(after.lastDeliveredAt).toBeInstanceOf(Date);
+  });
+
+  it('a batch delivered twice changes nothing; changes to one key arrive in order', async () => {
+    await install();
+    await app.query(insertRows);
+    await drain();
+    const delivered = await readProducts(legacy, products);
+    // The same keys recorded again (as a retried batch would be): the drain sends the same rows.
+    await app.query('INSERT INTO products__outbox_legacy (id) SELECT id FROM products');
+    expect(await drain()).toEqual({ delivered: 25, error: null });
+    expect(await readProducts(legacy, products)).toEqual(delivered);
+
+    // Insert, update, delete, insert again, move: several transactions, one drain.
+    await app.query(`INSERT INTO products VALUES (100, 'first', NULL, 1, '2020-01-01', '2020-01-01')`);
+    await app.query(`UPDATE products SET name = 'second' WHERE id = 100`);
+    await app.query('DELETE FROM products WHERE id = 100');
+    await app.query(`INSERT INTO products VALUES (100, 'third', 'back', 3, '2020-01-01', '2020-01-01')`);
+    await app.query('UPDATE products SET id = 200 WHERE id = 1');
+    await drain();
+    expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+  });
+
+  it('writes go on while the other side is down; the failure is recorded, then delivered after restart', async () => {
+    await install();
+    await app.query(insertRows);
+    await pair.legacy.stop();
+    try {
+      await app.query(`UPDATE products SET name = 'changed while down' WHERE id = 3`);
+      const failed = await drain();
+      expect(failed.delivered).toBe(0);
+      expect(failed.error).toMatch(/pg-sync-link: could not deliver the outbox of public\.products to public\.products on server legacy: .*(connect|connection)/i);
+      await drain();
+      const lag = await outboxLag(app, sync());
+      expect(lag).toMatchObject({ pending: 26, consecutiveFailures: 2 });
+      expect(lag.lastError).toBe(failed.error);
+      // The doctor reports it, with what to run.
+      const outbox = (await diagnose(connectionString(pair.app, names.app))).findings.filter((finding) => finding.check === 'outbox');
+      expect(outbox).toEqual([expect.objectContaining({ severity: 'warning', subject: 'outbox public.products__outbox_legacy_lag', fix: expect.stringContaining('SELECT * FROM public.products__drain_legacy()') })]);
+      expect(outbox[0]!.message).toContain('26 changes wait; the last 2 deliveries failed: pg-sync-link: could not deliver');
+    } finally {
+      await pair.legacy.start();
+    }
+    legacy = await reconnect(pair.legacy, names.legacy, legacy);
+    expect(await drain()).toEqual({ delivered: 26, error: null });
+    expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+    expect(await outboxLag(app, sync())).toMatchObject({ pending: 0, consecutiveFailures: 0 });
+    const healthy = await diagnose(connectionString(pair.app, names.app));
+    expect(healthy.findings.filter((finding) => finding.check === 'outbox')).toEqual([expect.objectContaining({ severity: 'ok', message: '0 changes waiting; deliveries succeed.' })]);
+  });
+
+  it('a rolled-back write records nothing', async () => {
+    await install();
+    await app.query('BEGIN');
+    await app.query(insertRows);
+    await app.query('ROLLBACK');
+    expect((await outboxLag(app, sync())).pending).toBe(0);
+  });
+
+  it('down refuses while changes are undelivered; after the drain it leaves both catalogs as they were', async () => {
+    const before = { legacy: await catalogSnapshot(legacy), app: await catalogSnapshot(app) };
+    await install();
+    await app.query(insertRows);
+    await expect(applyInTransaction(app, sender(), 'down')).rejects.toThrow(
+      /outbox of public\.products to public\.products on server legacy still holds 25 undelivered changes[\s\S]*SELECT \* FROM public\.products__drain_legacy\(\)/,
+    );
+    await drain();
+    await applyInTransaction(app, sender(), 'down');
+    await applyInTransaction(legacy, endpoint(), 'down');
+    expect(await catalogSnapshot(legacy)).toEqual(before.legacy);
+    expect(await catalogSnapshot(app)).toEqual(before.app);
+  });
+
+  it('the worker wakes on NOTIFY, retries while the other side is down, and stops cleanly', async () => {
+    await install();
+    const events: OutboxWorkerEvent[] = [];
+    const worker = startOutboxWorker({
+      connection: connectionString(pair.app, names.app),
+      syncs: [sync()],
+      batchSize: 7,
+      // Only a notification can wake it within the test: the poll would take an hour.
+      pollIntervalMs: 3_600_000,
+      retry: { initialMs: 50, maxMs: 400 },
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      await until(() => events.length > 0);
+      await app.query(insertRows);
+      // No idle() here: it would wake the worker itself. The commit's NOTIFY must.
+      await until(async () => (await outboxLag(app, sync())).deliveredTotal === 25);
+      expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+      expect(events.filter((event) => event.type === 'delivered').map((event) => (event as { count: number }).count)).toEqual([7, 7, 7, 4]);
+
+      await pair.legacy.stop();
+      await app.query(`UPDATE products SET name = 'while down' WHERE id < 4`);
+      await until(() => events.filter((event) => event.type === 'failed').length >= 3);
+      const failures = events.filter((event): event is Extract<OutboxWorkerEvent, { type: 'failed' }> => event.type === 'failed');
+      expect(failures[0]!.error).toMatch(/could not deliver the outbox of public\.products/);
+      // Backoff: each wait is longer than the one before, up to the maximum.
+      expect(failures[2]!.retryInMs).toBeGreaterThan(failures[0]!.retryInMs);
+      await pair.legacy.start();
+      legacy = await reconnect(pair.legacy, names.legacy, legacy);
+      await worker.idle();
+      expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+    } finally {
+      await worker.stop();
+    }
+    expect(events.at(-1)).toEqual({ type: 'stopped' });
+    expect(events[0]).toEqual({ type: 'connected' });
+    const { rows } = await app.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses an expression key, timing, and a worker without outbox syncs, saying what to change', () => {
+    expect(() =>
+      syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'], delivery: 'outbox', timing: 'commit' }),
+    ).toThrow(/timing applies to write-through delivery/);
+    expect(() => syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id'], delivery: 'later' as never })).toThrow(
+      /delivery must be 'write-through' or 'outbox', got "later"/,
+    );
+    expect(() => outboxNames(syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id'] }))).toThrow(/delivery: 'outbox'/);
+    expect(() => startOutboxWorker({ connection: 'postgres://x', syncs: [] })).toThrow(/needs syncs/);
+  });
+});
+
+async function reconnect(server: ServerPair['legacy'], database: string, old: pg.Client): Promise<pg.Client> {
+  await old.end().catch(() => undefined);
+  return connect(server, database);
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('Timed out waiting for a condition.');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('outbox delivery, refused by the other side', () => {
+  it('records the refusal with its detail, keeps the batch, and delivers once the cause is fixed', async () => {
+    await legacy.query('ALTER TABLE products ADD CONSTRAINT price_positive CHECK (price > 0)');
+    await install();
+    await app.query(`INSERT INTO products VALUES (1, 'ok', NULL, 5, '2020-01-01', '2020-01-01'), (2, 'free', NULL, 0, '2020-01-01', '2020-01-01')`);
+    const refused = await drain();
+    expect(refused.delivered).toBe(0);
+    expect(refused.error).toMatch(/violates check constraint "price_positive" \(Failing row contains \(2, free/);
+    expect(await readProducts(legacy, products)).toEqual([]);
+    await app.query('UPDATE products SET price = 1 WHERE id = 2');
+    expect(await drain()).toEqual({ delivered: 3, error: null });
+    expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
+  });
+});
