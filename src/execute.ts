@@ -69,8 +69,8 @@ export async function runMigration(
       );
       const parts = [
         `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${message}`,
-        typeof server.detail === 'string' ? `Detail: ${server.detail}` : undefined,
-        typeof server.hint === 'string' ? `Hint: ${server.hint}` : undefined,
+        typeof server.detail === 'string' && server.detail !== '' ? `Detail: ${server.detail}` : undefined,
+        typeof server.hint === 'string' && server.hint !== '' ? `Hint: ${server.hint}` : undefined,
         `SQL: ${preview}`,
       ];
       throw new MigrationFailedError(

@@ -28,6 +28,8 @@ function stepName(node: SyncNode): string {
       return `endpoint-${node.table.schema}.${endpointViews(node.table, node.key, node.columns).upsert.name}`;
     case 'sync-trigger':
       return `sync-${node.table.schema}.${node.table.name}-to-${node.server}`;
+    case 'sync-role':
+      return `role-${node.name}`;
     case 'shared-id-source':
     case 'shared-ids':
     case 'interleaved-ids':

@@ -7,6 +7,7 @@ import { renderImportForeignSchema, type ImportForeignSchemaNode } from './impor
 import { renderLinkCheck, type LinkCheckNode } from './link-check.js';
 import { renderInterleavedIds, renderSharedIds, renderSharedIdSource, type InterleavedIdsNode, type SharedIdSourceNode, type SharedIdsNode } from './shared-ids.js';
 import { renderSyncEndpoint, type SyncEndpointNode } from './sync-endpoint.js';
+import { renderSyncRole, type SyncRoleNode } from './sync-role.js';
 import { renderSyncTrigger, type SyncTriggerNode } from './sync-trigger.js';
 import { renderLocalSync, type LocalSyncNode } from './sync-local.js';
 import { renderPublication, type PublicationNode } from './publication.js';
@@ -24,6 +25,7 @@ export type SyncNode =
   | ForeignTableNode
   | ImportForeignSchemaNode
   | SyncEndpointNode
+  | SyncRoleNode
   | SyncTriggerNode
   | SharedIdSourceNode
   | SharedIdsNode
@@ -44,6 +46,7 @@ const renderers: Renderers = {
   'foreign-table': renderForeignTable,
   'import-foreign-schema': renderImportForeignSchema,
   'sync-endpoint': renderSyncEndpoint,
+  'sync-role': renderSyncRole,
   'sync-trigger': renderSyncTrigger,
   'shared-id-source': renderSharedIdSource,
   'shared-ids': renderSharedIds,
@@ -77,6 +80,8 @@ export function describeNode(node: SyncNode): string {
       return `import ${node.server}:${node.remoteSchema} into ${node.into}`;
     case 'sync-endpoint':
       return `sync endpoint ${node.table.name}`;
+    case 'sync-role':
+      return `sync role ${node.name}`;
     case 'sync-trigger':
       return `sync ${node.table.name} to ${node.server}`;
     case 'shared-id-source':
@@ -121,6 +126,8 @@ export function identityOf(node: SyncNode): string {
       return `endpoint ${name(node.table)} ${JSON.stringify([[...node.key].sort(), [...node.columns].sort()])}`;
     case 'sync-trigger':
       return `sync ${JSON.stringify([node.table.schema, node.table.name, node.server])}`;
+    case 'sync-role':
+      return `role ${JSON.stringify(node.name)}`;
     case 'shared-id-source':
     case 'shared-ids':
     case 'interleaved-ids':
@@ -170,6 +177,7 @@ export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type For
 export { linkCheck, type LinkCheckNode } from './link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync-endpoint.js';
+export { syncRole, type SyncRoleNode, type SyncRoleOptions } from './sync-role.js';
 export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync-trigger.js';
 export type { SyncOperation } from './sync-operations.js';
 export type { LocalSyncNode, LocalSyncOptions } from './sync-local.js';

@@ -94,6 +94,10 @@ export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
       HINT = 'Give the column a serial/sequence default first (identity columns are not supported).';`;
   if (node.strategy === 'per-row') {
     const view = objectName(node.table, node.column, 'next');
+    // nextval() checks the privileges of its caller, not the view's owner: the view calls it
+    // through a function with its owner's rights, so the reading role needs no right on the
+    // table's sequence (which would also let it read currval, and outlive down in its ACL).
+    const fn = objectName(node.table, node.column, 'nextval');
     const up = [
       sql`DO ${dollarQuoted(sql`
 DECLARE
@@ -102,12 +106,15 @@ BEGIN
   IF sequence_name IS NULL THEN
     ${noSequence}
   END IF;
-  EXECUTE ${asLiteral(sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(`)} || pg_catalog.quote_literal(sequence_name) || '::pg_catalog.regclass) AS next_id';
+  EXECUTE ${asLiteral(sql`CREATE FUNCTION ${qualified(fn)}() RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS `)}
+    || pg_catalog.quote_literal('SELECT pg_catalog.nextval(' || pg_catalog.quote_literal(sequence_name) || '::pg_catalog.regclass)');
 END
 `)}`,
-      ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`] : []),
+      sql`REVOKE EXECUTE ON FUNCTION ${qualified(fn)}() FROM PUBLIC`,
+      sql`CREATE VIEW ${qualified(view)} AS SELECT ${qualified(fn)}() AS next_id`,
+      ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`, sql`GRANT EXECUTE ON FUNCTION ${qualified(fn)}() TO ${ident(node.grantTo)}`] : []),
     ];
-    return { up, down: [sql`DROP VIEW ${qualified(view)}`] };
+    return { up, down: [sql`DROP VIEW ${qualified(view)}`, sql`DROP FUNCTION ${qualified(fn)}()`] };
   }
   const blocks = objectName(node.table, node.column, 'blocks');
   const view = objectName(node.table, node.column, 'block');
@@ -137,7 +144,8 @@ BEGIN
 END
 `)}`,
     sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass) AS block`,
-    ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`] : []),
+    // The blocks sequence's grant goes with it when down drops it.
+    ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`, sql`GRANT USAGE ON SEQUENCE ${qualified(blocks)} TO ${ident(node.grantTo)}`] : []),
   ];
   const down = [
     sql`DROP VIEW ${qualified(view)}`,

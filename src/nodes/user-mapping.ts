@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { Deferred } from '../secrets.js';
 import { checkObject } from '../spec/object.js';
 import { alterOptionsClause, checkOptions, optionsClause, USER_MAPPING_OPTIONS, type CheckedOption } from '../spec/fdw-options.js';
-import { checkIdentifier, ident, sql, type Fragment } from '../sql/index.js';
+import { checkIdentifier, dollarQuoted, ident, literal, sql, type Fragment } from '../sql/index.js';
 import type { Rendered } from './rendered.js';
 
 /** Who the mapping is for: the role running the migration, every role, or a named role. */
@@ -22,6 +22,8 @@ export interface UserMappingOptions {
   readonly sslcert?: string | Deferred;
   readonly sslkey?: string | Deferred;
   readonly sslpassword?: Deferred;
+  /** PostgreSQL 18: connect with the SCRAM keys of the local login (which must be SCRAM too) instead of a stored password. */
+  readonly use_scram_passthrough?: boolean;
 }
 
 export interface UserMappingNode {
@@ -31,7 +33,7 @@ export interface UserMappingNode {
   readonly options: readonly CheckedOption[];
 }
 
-const KEYS = ['server', 'for', 'user', 'password', 'password_required', 'sslcert', 'sslkey', 'sslpassword'] as const;
+const KEYS = ['server', 'for', 'user', 'password', 'password_required', 'sslcert', 'sslkey', 'sslpassword', 'use_scram_passthrough'] as const;
 const SPECIAL_ROLES = ['CURRENT_USER', 'CURRENT_ROLE', 'SESSION_USER', 'PUBLIC'] as const;
 // PostgreSQL reserves these role names; "public" written bare would silently mean PUBLIC.
 const RESERVED_ROLE_NAMES = ['public', 'none', 'current_user', 'current_role', 'session_user'];
@@ -78,11 +80,37 @@ function roleSql(role: MappingRole): Fragment {
   }
 }
 
+/**
+ * postgres_fdw refuses to connect for a role that is not a superuser unless the mapping has a
+ * password (SQLSTATE 2F003, "password is required", at the first query). Such a mapping is
+ * refused when it is created instead, with what to do. PUBLIC is left alone: whether it works
+ * depends on who uses it.
+ */
+function passwordCheck(node: UserMappingNode): Fragment[] {
+  const names = node.options.map((option) => option.name);
+  const notRequired = node.options.some(
+    (option) => (option.name === 'password_required' && option.value === 'false') || (option.name === 'use_scram_passthrough' && option.value === 'true'),
+  );
+  if (node.role === 'PUBLIC' || names.includes('password') || notRequired) return [];
+  const role = typeof node.role === 'string' ? roleSql(node.role) : literal(node.role.role);
+  return [
+    sql`DO ${dollarQuoted(sql`
+BEGIN
+  IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = ${role}), true) THEN
+    RAISE EXCEPTION USING ERRCODE = '2F003',
+      MESSAGE = pg_catalog.format('pg-sync-link: the user mapping for %I on server %I has no password, and %I is not a superuser: postgres_fdw would refuse every connection through it ("password is required")', ${role}, ${literal(node.server)}, ${role}),
+      HINT = 'Give the mapping a password, env(''VARIABLE''), of the remote role (the remote server must ask for it: scram-sha-256 in pg_hba.conf). Only a superuser may set password_required: false instead, for a remote that authenticates another way (certificate, peer), and only if every local user of this mapping may act as the remote role.';
+  END IF;
+END
+`)}`,
+  ];
+}
+
 export function renderUserMapping(node: UserMappingNode): Rendered {
   const target = sql`${roleSql(node.role)} SERVER ${ident(node.server)}`;
   const path = `user mapping for server "${node.server}"`;
   return {
-    up: [sql`CREATE USER MAPPING FOR ${target}${optionsClause(node.options, path)}`],
+    up: [...passwordCheck(node), sql`CREATE USER MAPPING FOR ${target}${optionsClause(node.options, path)}`],
     down: [sql`DROP USER MAPPING FOR ${target}`],
   };
 }

@@ -60,6 +60,8 @@ export const SERVER_OPTIONS: Readonly<Record<string, OptionKind>> = {
   updatable: 'boolean',
   truncatable: 'boolean',
   analyze_sampling: ['off', 'auto', 'random', 'system', 'bernoulli'],
+  // PostgreSQL 18: connect with the SCRAM keys of the local login instead of a stored password.
+  use_scram_passthrough: 'boolean',
 };
 
 /** Options of CREATE USER MAPPING for a postgres_fdw server. */
@@ -70,6 +72,7 @@ export const USER_MAPPING_OPTIONS: Readonly<Record<string, OptionKind>> = {
   sslcert: 'text',
   sslkey: 'text',
   sslpassword: 'secret',
+  use_scram_passthrough: 'boolean',
 };
 
 /** Options of CREATE FOREIGN TABLE (schema_name and table_name come from `remote`). */

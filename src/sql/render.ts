@@ -86,7 +86,16 @@ function throughSettings(parts: readonly (string | { secret: string })[]): Resol
   const names = secrets.map((_, index) => quoteLiteral(`${SECRET_SETTING}${index + 1}`));
   const template = parts.map((part) => (typeof part === 'string' ? formatEscaped(part) : '%L')).join('');
   const args = names.map((name) => `, pg_catalog.current_setting(${name})`).join('');
-  const body = `BEGIN EXECUTE pg_catalog.format(${quoteLiteral(template)}${args}); END`;
+  // A failing EXECUTE's error context quotes the statement it ran, secret included, into the
+  // client's error and the server log: the error is raised again from here, without that context.
+  const body = [
+    'DECLARE failure_state text; failure_message text; failure_detail text; failure_hint text;',
+    `BEGIN EXECUTE pg_catalog.format(${quoteLiteral(template)}${args});`,
+    'EXCEPTION WHEN OTHERS THEN',
+    'GET STACKED DIAGNOSTICS failure_state = RETURNED_SQLSTATE, failure_message = MESSAGE_TEXT, failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;',
+    'RAISE EXCEPTION USING ERRCODE = failure_state, MESSAGE = failure_message, DETAIL = failure_detail, HINT = failure_hint;',
+    'END',
+  ].join(' ');
   return {
     before: { text: QUIET.before, values: [] },
     setup: { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`, values: secrets },

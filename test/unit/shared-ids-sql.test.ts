@@ -5,9 +5,15 @@ import { renderNode } from '../../src/nodes/index.js';
 describe('shared ids', () => {
   it('per-row: a nextval view on the owner, a function over it on the other side', () => {
     const source = renderNode(sharedIdSource({ table: 'products', column: 'id', strategy: 'per-row', grantTo: 'sync_from_app' }));
-    expect(previewSql(source.up[0]!)).toContain(`CREATE VIEW public.products__id_next AS SELECT pg_catalog.nextval(`);
-    expect(previewSql(source.up[1]!)).toBe('GRANT SELECT ON public.products__id_next TO sync_from_app');
-    expect(source.down.map(previewSql)).toEqual(['DROP VIEW public.products__id_next']);
+    // nextval() checks its caller's privileges: the view calls it through a function with its owner's rights.
+    expect(previewSql(source.up[0]!)).toContain(`'CREATE FUNCTION public.products__id_nextval() RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS '`);
+    expect(source.up.slice(1).map(previewSql)).toEqual([
+      'REVOKE EXECUTE ON FUNCTION public.products__id_nextval() FROM PUBLIC',
+      'CREATE VIEW public.products__id_next AS SELECT public.products__id_nextval() AS next_id',
+      'GRANT SELECT ON public.products__id_next TO sync_from_app',
+      'GRANT EXECUTE ON FUNCTION public.products__id_nextval() TO sync_from_app',
+    ]);
+    expect(source.down.map(previewSql)).toEqual(['DROP VIEW public.products__id_next', 'DROP FUNCTION public.products__id_nextval()']);
     const borrower = renderNode(sharedIds({ server: 'legacy', table: 'products', column: 'id', strategy: 'per-row' }));
     expect(previewSql(borrower.up[0]!)).toBe(
       `CREATE FOREIGN TABLE public.products__id_source (next_id bigint) SERVER legacy OPTIONS (schema_name 'public', table_name 'products__id_next')`,
