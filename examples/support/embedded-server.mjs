@@ -9,10 +9,10 @@ import { startEmbeddedServer } from 'pg-sync-link/testing';
 
 /**
  * @param {string} name the server's database, and its name in messages
- * @param {{ durable?: boolean }} [options] durable: keep fsync on (benchmarks)
+ * @param {{ durable?: boolean, settings?: string[] }} [options] durable: keep fsync on (benchmarks); settings: extra server settings
  */
 export async function startServer(name, options = {}) {
-  const server = await startEmbeddedServer({ name, durable: options.durable ?? false });
+  const server = await startEmbeddedServer({ name, durable: options.durable ?? false, settings: options.settings ?? [] });
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   return {
