@@ -5,7 +5,7 @@ import type { Rendered } from './rendered.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { uniqueKeyCheck } from './sync-endpoint.js';
 import { withSchema } from './sync-names.js';
-import { displayName, valueOf } from './sync-sender-sql.js';
+import { displayName, failedSync, valueOf } from './sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 
 /** A sync between two tables of the same database (seed 004: portal.users and salesforce.accounts). */
@@ -111,12 +111,7 @@ BEGIN
   END CASE;
   PERFORM pg_catalog.set_config(${origin}, COALESCE(started_at, ''), true);
   RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
-    DETAIL = failure_detail,
-    HINT = COALESCE(failure_hint, 'The statement was rolled back; neither table changed.');
+${failedSync(what, 'The statement was rolled back; neither table changed.')}
 END
 `)}`;
 

@@ -101,14 +101,22 @@ BEGIN${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]${body}
   END CASE;
   RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
+${failedSync(what, 'The local statement was rolled back with it; nothing was written on either side.')}
+END
+`)}`;
+}
+
+/**
+ * A sync trigger function's exception handler: the error, raised again with the sync named
+ * (`what`), keeping its SQLSTATE, detail and hint. Needs failure_detail and failure_hint declared.
+ */
+export function failedSync(what: Fragment, defaultHint: string): Fragment {
+  return sql`EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION USING ERRCODE = SQLSTATE,
     MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
     DETAIL = failure_detail,
-    HINT = COALESCE(failure_hint, 'The local statement was rolled back with it; nothing was written on either side.');
-END
-`)}`;
+    HINT = COALESCE(failure_hint, ${literal(defaultHint)});`;
 }
 
 /** Collects CREATE TRIGGER statements and their DROPs in reverse order. */
