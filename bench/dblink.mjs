@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { buildMigration, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { round } from './measure.mjs';
+import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const BULK_ROWS = 100_000;
 // A variant that costs a round trip or a connection per row is measured on fewer rows, against a
@@ -17,12 +18,6 @@ const NEW_CONNECTION_ROWS = 300;
 const SINGLE_ROWS = 2_000;
 const SINGLE_NEW_CONNECTION_ROWS = 200; // both divisible by the 4 rounds
 const BATCH = 1000;
-const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
-const TABLE = (/** @type {string} */ name) => `CREATE TABLE ${name} (
-  id bigint PRIMARY KEY, name varchar(255) NOT NULL, description text, price integer,
-  created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
-const ROWS = (/** @type {string} */ table, /** @type {number} */ count) =>
-  `INSERT INTO ${table} SELECT g, 'product ' || g, repeat('x', 60), g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
 
 // One row as the remote statement's VALUES entry: every value through %L, never concatenated raw.
 const VALUES_OF = (/** @type {string} */ row) =>
@@ -107,14 +102,14 @@ CREATE CONSTRAINT TRIGGER dl_tx_commit AFTER INSERT ON dl_tx DEFERRABLE INITIALL
 export async function benchDblink({ legacy, app }, say) {
   const run = (/** @type {import('pg').Client} */ client) => (/** @type {string} */ sql, /** @type {readonly string[]} */ values) => client.query(sql, [...values]);
   const remoteTables = ['fdw_sync', 'dl_new', 'dl_named', 'dl_batch', 'dl_tx'];
-  for (const name of remoteTables) await legacy.client.query(TABLE(name));
-  for (const name of ['plain', ...remoteTables]) await app.client.query(TABLE(name));
+  for (const name of remoteTables) await legacy.client.query(productTable(name));
+  for (const name of ['plain', ...remoteTables]) await app.client.query(productTable(name));
 
   process.env.BENCH_DBLINK_PASSWORD = legacy.password;
   // dblink reuses this link's server and user mapping (it keeps only the libpq options of a server).
   const link = fdwLink({ name: 'legacy', host: legacy.host, port: legacy.port, dbname: legacy.database, userMappings: [{ user: legacy.user, password: env('BENCH_DBLINK_PASSWORD') }] });
-  const endpoint = buildMigration('endpoint', syncEndpoint({ table: 'fdw_sync', key: ['id'], columns: COLUMNS }));
-  const sync = buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'fdw_sync', key: ['id'], columns: COLUMNS }));
+  const endpoint = buildMigration('endpoint', syncEndpoint({ table: 'fdw_sync', key: ['id'], columns: PRODUCT_COLUMNS }));
+  const sync = buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'fdw_sync', key: ['id'], columns: PRODUCT_COLUMNS }));
   await runMigration(endpoint, 'up', run(legacy.client));
   await runMigration(sync, 'up', run(app.client));
   await app.client.query('CREATE EXTENSION dblink');
@@ -133,7 +128,7 @@ export async function benchDblink({ legacy, app }, say) {
   /** One bulk insert of `rows` rows into an emptied table, checked on the other side. */
   const bulkOnce = async (/** @type {string} */ table, /** @type {number} */ rows) => {
     await clear(table);
-    const time = await elapsed(() => app.client.query(ROWS(table, rows)));
+    const time = await elapsed(() => app.client.query(productRows(table, rows)));
     if (table !== 'plain' && (await remoteCount(table)) !== rows) throw new Error(`${table}: the remote side does not have all ${rows} rows`);
     return time;
   };

@@ -2,15 +2,10 @@
 // fast a drain delivers what was recorded.
 import { buildMigration, drainOutbox, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { round } from './measure.mjs';
+import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const ROWS = 100_000;
 const DRAIN_BATCH = 5_000;
-const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
-const TABLE = (/** @type {string} */ name) => `CREATE TABLE ${name} (
-  id bigint PRIMARY KEY, name varchar(255) NOT NULL, description text, price integer,
-  created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
-const INSERT = (/** @type {string} */ table) =>
-  `INSERT INTO ${table} SELECT g, 'product ' || g, repeat('x', 60), g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${ROWS}) g`;
 
 /**
  * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
@@ -18,13 +13,13 @@ const INSERT = (/** @type {string} */ table) =>
  */
 export async function benchOutbox({ legacy, app }, say) {
   const run = (/** @type {import('pg').Client} */ client) => (/** @type {string} */ sql, /** @type {readonly string[]} */ values) => client.query(sql, [...values]);
-  await legacy.client.query(TABLE('boxed'));
-  await app.client.query(TABLE('plain'));
-  await app.client.query(TABLE('boxed'));
+  await legacy.client.query(productTable('boxed'));
+  await app.client.query(productTable('plain'));
+  await app.client.query(productTable('boxed'));
   process.env.BENCH_OUTBOX_PASSWORD = legacy.password;
   const link = fdwLink({ name: 'legacy', host: legacy.host, port: legacy.port, dbname: legacy.name, userMappings: [{ user: legacy.user, password: env('BENCH_OUTBOX_PASSWORD') }] });
-  const sync = syncTrigger({ server: 'legacy', table: 'boxed', key: ['id'], columns: COLUMNS, delivery: 'outbox' });
-  const endpoint = buildMigration('endpoint', syncEndpoint({ table: 'boxed', key: ['id'], columns: COLUMNS }));
+  const sync = syncTrigger({ server: 'legacy', table: 'boxed', key: ['id'], columns: PRODUCT_COLUMNS, delivery: 'outbox' });
+  const endpoint = buildMigration('endpoint', syncEndpoint({ table: 'boxed', key: ['id'], columns: PRODUCT_COLUMNS }));
   const sender = buildMigration('outbox', link, sync);
   await runMigration(endpoint, 'up', run(legacy.client));
   await runMigration(sender, 'up', run(app.client));
@@ -35,7 +30,7 @@ export async function benchOutbox({ legacy, app }, say) {
     for (const table of /** @type {const} */ (['plain', 'boxed'])) {
       await app.client.query(`TRUNCATE ${table}`);
       const start = process.hrtime.bigint();
-      await app.client.query(INSERT(table));
+      await app.client.query(productRows(table, ROWS));
       writes[table].push(Number(process.hrtime.bigint() - start) / 1e6);
     }
     await legacy.client.query('TRUNCATE boxed');

@@ -2,13 +2,9 @@
 // vs an unpublished one, same run), and how long the subscriber takes to have every row.
 import { applySyncLink, env, publication, removeSyncLink, replicationSlot, subscription } from 'pg-sync-link';
 import { round } from './measure.mjs';
+import { productRows, productTable } from './products.mjs';
 
 const ROWS = 100_000;
-const TABLE = (/** @type {string} */ name) => `CREATE TABLE ${name} (
-  id bigint PRIMARY KEY, name varchar(255) NOT NULL, description text, price integer,
-  created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
-const INSERT = (/** @type {string} */ table, /** @type {number} */ from) =>
-  `INSERT INTO ${table} SELECT g, 'product ' || g, repeat('x', 60), g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(${from}, ${from + ROWS - 1}) g`;
 
 /**
  * Needs servers started with wal_level=logical.
@@ -16,9 +12,9 @@ const INSERT = (/** @type {string} */ table, /** @type {number} */ from) =>
  * @param {(line: string) => void} say
  */
 export async function benchReplication({ legacy, app }, say) {
-  await legacy.client.query(TABLE('unpublished'));
-  await legacy.client.query(TABLE('published'));
-  await app.client.query(TABLE('published'));
+  await legacy.client.query(productTable('unpublished'));
+  await legacy.client.query(productTable('published'));
+  await app.client.query(productTable('published'));
   process.env.BENCH_REPLICATION_PASSWORD = legacy.password;
   const publisher = [publication({ name: 'bench_pub', tables: ['published'] }), replicationSlot({ name: 'bench_sub' })];
   const subscriber = subscription({ name: 'bench_sub', host: legacy.host, port: legacy.port, dbname: legacy.database, user: legacy.user, password: env('BENCH_REPLICATION_PASSWORD'), publications: ['bench_pub'] });
@@ -32,9 +28,9 @@ export async function benchReplication({ legacy, app }, say) {
   };
   const plain = [], published = [], applied = [];
   for (let round = 0; round < 3; round += 1) {
-    plain.push(await time(() => legacy.client.query(INSERT('unpublished', round * ROWS + 1))));
+    plain.push(await time(() => legacy.client.query(productRows('unpublished', ROWS, round * ROWS + 1))));
     const start = process.hrtime.bigint();
-    published.push(await time(() => legacy.client.query(INSERT('published', round * ROWS + 1))));
+    published.push(await time(() => legacy.client.query(productRows('published', ROWS, round * ROWS + 1))));
     while ((await count()) < (round + 1) * ROWS) await new Promise((resolve) => setTimeout(resolve, 5));
     applied.push(Number(process.hrtime.bigint() - start) / 1e6);
   }

@@ -2,18 +2,13 @@
 // kind the seed stories use (one remote statement per row), all in the same run.
 import { buildMigration, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { medianMs, round } from './measure.mjs';
+import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const BULK_ROWS = 100_000;
 // The per-row trigger costs about a remote round trip per row: measured on fewer rows, against
 // a baseline of as many rows, so the run stays short. The ratio is per row either way.
 const PER_ROW_TRIGGER_ROWS = 10_000;
 const SINGLE_ROWS = 10_000;
-const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
-const TABLE = (/** @type {string} */ name) => `CREATE TABLE ${name} (
-  id bigint PRIMARY KEY, name varchar(255) NOT NULL, description text, price integer,
-  created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
-const ROWS = (/** @type {string} */ table, /** @type {number} */ count) =>
-  `INSERT INTO ${table} SELECT g, 'product ' || g, repeat('x', 60), g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
 
 /**
  * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
@@ -21,16 +16,16 @@ const ROWS = (/** @type {string} */ table, /** @type {number} */ count) =>
  */
 export async function benchSyncWrite({ legacy, app }, say) {
   const run = (/** @type {import('pg').Client} */ client) => (/** @type {string} */ sql, /** @type {readonly string[]} */ values) => client.query(sql, [...values]);
-  for (const name of ['synced', 'per_row']) await legacy.client.query(TABLE(name));
-  for (const name of ['plain', 'synced', 'per_row']) await app.client.query(TABLE(name));
+  for (const name of ['synced', 'per_row']) await legacy.client.query(productTable(name));
+  for (const name of ['plain', 'synced', 'per_row']) await app.client.query(productTable(name));
 
   process.env.BENCH_SYNC_PASSWORD = legacy.password;
   const link = fdwLink({ name: 'legacy', host: legacy.host, port: legacy.port, dbname: legacy.name, userMappings: [{ user: legacy.user, password: env('BENCH_SYNC_PASSWORD') }] });
-  await runMigration(buildMigration('endpoint', syncEndpoint({ table: 'synced', key: ['id'], columns: COLUMNS })), 'up', run(legacy.client));
-  await runMigration(buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: COLUMNS })), 'up', run(app.client));
+  await runMigration(buildMigration('endpoint', syncEndpoint({ table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS })), 'up', run(legacy.client));
+  await runMigration(buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS })), 'up', run(app.client));
 
   // The hand-written baseline: a row trigger per operation, each writing one row remotely.
-  await runMigration(buildMigration('per-row table', link.foreignTable({ name: 'per_row_remote', remote: { name: 'per_row' }, columns: COLUMNS.map((name) => ({ name, type: name === 'id' ? 'bigint' : name === 'price' ? 'integer' : name.endsWith('_at') ? 'timestamp' : 'text' })) })), 'up', run(app.client));
+  await runMigration(buildMigration('per-row table', link.foreignTable({ name: 'per_row_remote', remote: { name: 'per_row' }, columns: PRODUCT_COLUMNS.map((name) => ({ name, type: name === 'id' ? 'bigint' : name === 'price' ? 'integer' : name.endsWith('_at') ? 'timestamp' : 'text' })) })), 'up', run(app.client));
   await app.client.query(`CREATE FUNCTION per_row_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
     INSERT INTO per_row_remote VALUES (NEW.id, NEW.name, NEW.description, NEW.price, NEW.created_at, NEW.updated_at); RETURN NEW; END $$`);
   await app.client.query(`CREATE FUNCTION per_row_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
@@ -47,7 +42,7 @@ export async function benchSyncWrite({ legacy, app }, say) {
     for (let attempt = 0; attempt < runs; attempt += 1) {
       await clear(table);
       const start = process.hrtime.bigint();
-      await app.client.query(ROWS(table, rows));
+      await app.client.query(productRows(table, rows));
       times.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
     return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
@@ -84,9 +79,9 @@ export async function benchSyncWrite({ legacy, app }, say) {
 
   // Leave both databases as they were, for the benchmarks that follow.
   await app.client.query('DROP TABLE plain, per_row; DROP FOREIGN TABLE per_row_remote; DROP FUNCTION per_row_insert(), per_row_update()');
-  await runMigration(buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: COLUMNS })), 'down', run(app.client));
+  await runMigration(buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS })), 'down', run(app.client));
   await app.client.query('DROP TABLE synced');
-  await runMigration(buildMigration('endpoint', syncEndpoint({ table: 'synced', key: ['id'], columns: COLUMNS })), 'down', run(legacy.client));
+  await runMigration(buildMigration('endpoint', syncEndpoint({ table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS })), 'down', run(legacy.client));
   await legacy.client.query('DROP TABLE synced, per_row');
 
   return {
