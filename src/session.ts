@@ -44,17 +44,25 @@ function sessionOf(client: PgClientLike): Session {
   };
 }
 
+/**
+ * A new, unconnected node-postgres Client (pg is an optional peer dependency, loaded here only)
+ * for a connection string or a Client config; `missing` is the error message without pg.
+ */
+export async function newPgClient(connection: string | Record<string, unknown>, missing: string, path = 'connection'): Promise<import('pg').Client> {
+  let Client: typeof import('pg').Client;
+  try {
+    const pg = await import('pg');
+    Client = pg.default?.Client ?? pg.Client;
+  } catch {
+    throw new InvalidOptionError(missing, path);
+  }
+  return new Client(typeof connection === 'string' ? { connectionString: connection } : connection);
+}
+
 /** Runs `work` on one connection of `target`, opened and closed here when it is a URL or a Pool. */
 export async function withSession<T>(target: DatabaseTarget, work: (session: Session) => Promise<T>): Promise<T> {
   if (typeof target === 'string') {
-    let Client: typeof import('pg').Client;
-    try {
-      const pg = await import('pg');
-      Client = pg.default?.Client ?? pg.Client;
-    } catch {
-      throw new InvalidOptionError('A connection string needs the pg package: npm install pg (or pass a connected pg Client or Pool).', 'db');
-    }
-    const client = new Client({ connectionString: target });
+    const client = await newPgClient(target, 'A connection string needs the pg package: npm install pg (or pass a connected pg Client or Pool).', 'db');
     await client.connect();
     try {
       return await work(sessionOf(client));

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { feedObjects, type ChangeFeedNode } from '../nodes/change-feed.js';
 import { backoff, wakeableSleep } from '../outbox/backoff.js';
+import { newPgClient } from '../session.js';
 import { ident, integer, previewSql, qualified, sql, type Fragment } from '../sql/index.js';
 import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
 
@@ -170,14 +171,7 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
   }
 
   async function connected(): Promise<FeedClient> {
-    let Client: new (config: unknown) => FeedClient;
-    try {
-      const pg = await import('pg');
-      Client = (pg.default?.Client ?? pg.Client) as unknown as typeof Client;
-    } catch {
-      throw new InvalidOptionError('listenToChanges needs the pg package: npm install pg.', 'connection');
-    }
-    const client = new Client(typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection);
+    const client = (await newPgClient(options.connection, 'listenToChanges needs the pg package: npm install pg.')) as unknown as FeedClient;
     lost = false;
     const gone = () => {
       lost = true;

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
 import { ident, previewSql, sql } from '../sql/index.js';
+import { newPgClient } from '../session.js';
 import { backoff, wakeableSleep } from './backoff.js';
 import { checkBatchSize, drainStatement, outboxNames, type OutboxNames } from './outbox.js';
 
@@ -45,14 +46,7 @@ interface ListeningClient {
 }
 
 async function newClient(connection: string | Record<string, unknown>): Promise<ListeningClient> {
-  let Client: new (config: unknown) => ListeningClient;
-  try {
-    const pg = await import('pg');
-    Client = (pg.default?.Client ?? pg.Client) as unknown as typeof Client;
-  } catch {
-    throw new InvalidOptionError('The outbox worker needs the pg package: npm install pg.', 'connection');
-  }
-  return new Client(typeof connection === 'string' ? { connectionString: connection } : connection);
+  return (await newPgClient(connection, 'The outbox worker needs the pg package: npm install pg.')) as unknown as ListeningClient;
 }
 
 function positive(value: unknown, fallback: number, path: string): number {
