@@ -1,50 +1,12 @@
 import { InvalidOptionError } from '../errors.js';
 import { flattenParts, migrationFromSteps, type Migration, type Part } from './migration.js';
-import { allTransactional, identityOf, renderChange, renderNode, type Rendered, type SyncNode } from '../kinds/index.js';
-import { endpointViews } from '../kinds/sync/sync-names.js';
+import { allTransactional, identityOf, renderChange, renderNode, stepOf, type Rendered, type SyncNode } from '../kinds/index.js';
 
 function checkPrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(prefix)) {
     throw new InvalidOptionError(`A migration id prefix is letters, digits, '.', '_' and '-', e.g. 'products-sync'; got ${JSON.stringify(prefix)}.`, 'prefix');
   }
   return prefix;
-}
-
-/** The step a node belongs to: a link's extension, server, mappings and check go together. */
-function stepName(node: SyncNode): string {
-  switch (node.kind) {
-    case 'fdw-extension':
-      return '';
-    case 'foreign-server':
-      return `link-${node.name}`;
-    case 'user-mapping':
-    case 'link-check':
-      return `link-${node.server}`;
-    case 'foreign-table':
-      return `foreign-table-${node.name.schema ?? 'default'}.${node.name.name}`;
-    case 'import-foreign-schema':
-      return `import-${node.server}-${node.remoteSchema}-into-${node.into}`;
-    case 'sync-endpoint':
-      return `endpoint-${node.table.schema}.${endpointViews(node.table, node.key, node.columns).upsert.name}`;
-    case 'sync-trigger':
-      return `sync-${node.table.schema}.${node.table.name}-to-${node.server}`;
-    case 'sync-role':
-      return `role-${node.name}`;
-    case 'shared-id-source':
-    case 'shared-ids':
-    case 'interleaved-ids':
-      return `ids-${node.table.schema}.${node.table.name}.${node.column}`;
-    case 'change-feed':
-      return `feed-${node.table.schema}.${node.table.name}`;
-    case 'local-sync':
-      return `sync-${node.table.schema}.${node.table.name}-to-${node.target.schema}.${node.target.name}`;
-    case 'publication':
-      return `publication-${node.name}`;
-    case 'replication-slot':
-      return `slot-${node.name}`;
-    case 'subscription':
-      return `subscription-${node.name}`;
-  }
 }
 
 /**
@@ -57,7 +19,7 @@ export function planMigrations(prefix: string, ...parts: Part[]): readonly Migra
   const steps = new Map<string, SyncNode[]>();
   let pendingExtension: SyncNode | undefined;
   for (const node of flattenParts(parts)) {
-    const name = stepName(node);
+    const name = stepOf(node);
     if (name === '') {
       pendingExtension = node; // goes with the first link that follows
       continue;

@@ -1,5 +1,6 @@
 import { dollarQuoted, literal, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 
 /** The postgres_fdw extension, shared by every link in a database. */
 export interface FdwExtensionNode {
@@ -38,3 +39,11 @@ END
 `)}`;
   return { up: [up], down: [down] };
 }
+
+/** The postgres_fdw extension in the kind registry (src/kinds/registry.ts). */
+export const fdwExtensionKind: KindDefinition<FdwExtensionNode> = {
+  render: renderFdwExtension,
+  describe: () => 'extension postgres_fdw',
+  identity: () => 'extension',
+  step: () => '',
+};

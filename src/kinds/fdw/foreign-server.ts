@@ -4,6 +4,7 @@ import { checkObject } from '../../spec/object.js';
 import { alterOptionsClause, checkOptions, optionsClause, SERVER_OPTIONS, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
 import { checkIdentifier, ident, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 
 export interface ForeignServerOptions {
   /** Local name of the foreign server, e.g. `legacy`. */
@@ -96,3 +97,12 @@ export function renderForeignServerChange(before: ForeignServerNode, after: Fore
     down: backward ? [sql`ALTER SERVER ${ident(after.name)}${backward}`] : [],
   };
 }
+
+/** A foreign server in the kind registry (src/kinds/registry.ts). */
+export const foreignServerKind: KindDefinition<ForeignServerNode> = {
+  render: renderForeignServer,
+  change: renderForeignServerChange,
+  describe: (node) => `server ${node.name}`,
+  identity: (node) => `server ${JSON.stringify(node.name)}`,
+  step: (node) => `link-${node.name}`,
+};

@@ -15,6 +15,7 @@ import {
   empty,
 } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition, nameIdentity } from '../kind.js';
 
 export interface ForeignColumnOptions {
   readonly name: string;
@@ -114,3 +115,11 @@ ${join(node.columns.map(columnSql), ',\n')}
     down: [sql`DROP FOREIGN TABLE ${qualified(node.name)}`],
   };
 }
+
+/** A foreign table in the kind registry (src/kinds/registry.ts). */
+export const foreignTableKind: KindDefinition<ForeignTableNode> = {
+  render: renderForeignTable,
+  describe: (node) => `foreign table ${node.name.schema ? `${node.name.schema}.` : ''}${node.name.name}`,
+  identity: (node) => `foreign table ${nameIdentity(node.name)}`,
+  step: (node) => `foreign-table-${node.name.schema ?? 'default'}.${node.name.name}`,
+};

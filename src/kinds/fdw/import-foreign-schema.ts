@@ -3,6 +3,7 @@ import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import { checkOptions, IMPORT_OPTIONS, optionsClause, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
 import { checkIdentifier, dollarQuoted, empty, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 
 export interface ImportForeignSchemaOptions {
   /** The local foreign server's name. */
@@ -110,3 +111,11 @@ END
     ? { up: [sql`CREATE SCHEMA ${ident(node.into)}`, up], down: [down, sql`DROP SCHEMA ${ident(node.into)}`] }
     : { up: [up], down: [down] };
 }
+
+/** An imported foreign schema in the kind registry (src/kinds/registry.ts). */
+export const importForeignSchemaKind: KindDefinition<ImportForeignSchemaNode> = {
+  render: renderImportForeignSchema,
+  describe: (node) => `import ${node.server}:${node.remoteSchema} into ${node.into}`,
+  identity: (node) => `import ${JSON.stringify([node.server, node.remoteSchema, node.into])}`,
+  step: (node) => `import-${node.server}-${node.remoteSchema}-into-${node.into}`,
+};

@@ -1,5 +1,6 @@
 import { dollarQuoted, ident, literal, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 
 /**
  * Connects through a new link once, as the role running the migration, so an unreachable
@@ -43,3 +44,11 @@ END
 `)}`;
   return { up: [up], down: [] };
 }
+
+/** A link check in the kind registry (src/kinds/registry.ts). */
+export const linkCheckKind: KindDefinition<LinkCheckNode> = {
+  render: renderLinkCheck,
+  describe: (node) => `check of ${node.server}`,
+  identity: (node) => `check ${JSON.stringify(node.server)}`,
+  step: (node) => `link-${node.server}`,
+};

@@ -4,6 +4,7 @@ import { checkObject } from '../../spec/object.js';
 import { alterOptionsClause, checkOptions, optionsClause, USER_MAPPING_OPTIONS, type CheckedOption } from '../../spec/fdw-options.js';
 import { checkIdentifier, dollarQuoted, ident, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 
 /** Who the mapping is for: the role running the migration, every role, or a named role. */
 export type MappingRole = 'CURRENT_USER' | 'CURRENT_ROLE' | 'SESSION_USER' | 'PUBLIC' | { readonly role: string };
@@ -126,3 +127,12 @@ export function renderUserMappingChange(before: UserMappingNode, after: UserMapp
     down: backward ? [sql`ALTER USER MAPPING FOR ${target}${backward}`] : [],
   };
 }
+
+/** A user mapping in the kind registry (src/kinds/registry.ts). */
+export const userMappingKind: KindDefinition<UserMappingNode> = {
+  render: renderUserMapping,
+  change: renderUserMappingChange,
+  describe: (node) => `user mapping ${typeof node.role === 'string' ? node.role : node.role.role} on ${node.server}`,
+  identity: (node) => `mapping ${JSON.stringify([node.server, node.role])}`,
+  step: (node) => `link-${node.server}`,
+};

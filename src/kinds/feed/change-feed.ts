@@ -2,6 +2,7 @@ import { InvalidIdentifierError, InvalidOptionError } from '../../errors.js';
 import { checkArray, checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition, nameIdentity } from '../kind.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
 import { withSchema } from '../sync/sync-names.js';
 
@@ -174,3 +175,11 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQ
     ],
   };
 }
+
+/** A change feed in the kind registry (src/kinds/registry.ts). */
+export const changeFeedKind: KindDefinition<ChangeFeedNode> = {
+  render: renderChangeFeed,
+  describe: (node) => `change feed ${node.table.name}`,
+  identity: (node) => `feed ${nameIdentity(node.table)}`,
+  step: (node) => `feed-${node.table.schema}.${node.table.name}`,
+};

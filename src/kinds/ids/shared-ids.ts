@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 import { withSchema } from '../sync/sync-names.js';
 
 // Ids that both databases allocate without ever colliding. Three strategies:
@@ -424,3 +425,32 @@ END
     ],
   };
 }
+
+type IdsNode = SharedIdSourceNode | SharedIdsNode | InterleavedIdsNode;
+// The id kinds of one column share a step, named after the column.
+const idsIdentity = (node: IdsNode) => `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
+const idsStep = (node: IdsNode) => `ids-${node.table.schema}.${node.table.name}.${node.column}`;
+
+/** A shared id source in the kind registry (src/kinds/registry.ts). */
+export const sharedIdSourceKind: KindDefinition<SharedIdSourceNode> = {
+  render: renderSharedIdSource,
+  describe: (node) => `${node.strategy} id source ${node.table.name}.${node.column}`,
+  identity: idsIdentity,
+  step: idsStep,
+};
+
+/** Shared ids in the kind registry (src/kinds/registry.ts). */
+export const sharedIdsKind: KindDefinition<SharedIdsNode> = {
+  render: renderSharedIds,
+  describe: (node) => `${node.strategy} ids ${node.table.name}.${node.column} from ${node.server}`,
+  identity: idsIdentity,
+  step: idsStep,
+};
+
+/** Interleaved ids in the kind registry (src/kinds/registry.ts). */
+export const interleavedIdsKind: KindDefinition<InterleavedIdsNode> = {
+  render: renderInterleavedIds,
+  describe: (node) => `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`,
+  identity: idsIdentity,
+  step: idsStep,
+};

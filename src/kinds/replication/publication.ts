@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, empty, expression, ident, isSqlExpression, join, literal, qualified, sql, type Fragment, type QualifiedName, type SqlExpression } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 import { requireServerVersion } from '../server-version.js';
 
 export type PublishOperation = 'insert' | 'update' | 'delete' | 'truncate';
@@ -112,3 +113,11 @@ export function renderPublication(node: PublicationNode): Rendered {
     down: [sql`DROP PUBLICATION ${ident(node.name)}`],
   };
 }
+
+/** A publication in the kind registry (src/kinds/registry.ts). */
+export const publicationKind: KindDefinition<PublicationNode> = {
+  render: renderPublication,
+  describe: (node) => `publication ${node.name}`,
+  identity: (node) => `publication ${JSON.stringify(node.name)}`,
+  step: (node) => `publication-${node.name}`,
+};

@@ -1,6 +1,7 @@
 import { checkObject } from '../../spec/object.js';
 import { literal, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 import { checkSlotName } from './slot-name.js';
 
 export interface ReplicationSlotOptions {
@@ -35,3 +36,11 @@ export function renderReplicationSlot(node: ReplicationSlotNode): Rendered {
     transactional: false,
   };
 }
+
+/** A replication slot in the kind registry (src/kinds/registry.ts). */
+export const replicationSlotKind: KindDefinition<ReplicationSlotNode> = {
+  render: renderReplicationSlot,
+  describe: (node) => `replication slot ${node.name}`,
+  identity: (node) => `slot ${JSON.stringify(node.name)}`,
+  step: (node) => `slot-${node.name}`,
+};

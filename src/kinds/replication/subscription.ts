@@ -4,6 +4,7 @@ import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import { checkIdentifier, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
 import { conninfoLiteral, type ConninfoPart } from '../fdw/conninfo.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 import { requireServerVersion } from '../server-version.js';
 import { checkSlotName } from './slot-name.js';
 
@@ -172,3 +173,18 @@ export function renderSubscription(node: SubscriptionNode): Rendered {
     transactional: false,
   };
 }
+
+/** A subscription in the kind registry (src/kinds/registry.ts). */
+export const subscriptionKind: KindDefinition<SubscriptionNode> = {
+  render: renderSubscription,
+  change: (before) => {
+    // Dropping it drops its slot, and the new one would find no slot to use.
+    throw new InvalidOptionError(
+      `subscription "${before.name}" changed between versions; it cannot be changed in place: give the new version a subscription with another name and slot (and the publisher a replicationSlot for it), and leave the old one out.`,
+      `subscription "${before.name}"`,
+    );
+  },
+  describe: (node) => `subscription ${node.name}`,
+  identity: (node) => `subscription ${JSON.stringify(node.name)}`,
+  step: (node) => `subscription-${node.name}`,
+};

@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition, nameIdentity } from '../kind.js';
 import { endpointViews, withSchema } from './sync-names.js';
 
 export interface SyncEndpointOptions {
@@ -97,3 +98,11 @@ export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
     down: [sql`DROP VIEW ${qualified(views.delete)}`, sql`DROP VIEW ${qualified(views.upsert)}`],
   };
 }
+
+/** A sync endpoint in the kind registry (src/kinds/registry.ts). */
+export const syncEndpointKind: KindDefinition<SyncEndpointNode> = {
+  render: renderSyncEndpoint,
+  describe: (node) => `sync endpoint ${node.table.name}`,
+  identity: (node) => `endpoint ${nameIdentity(node.table)} ${JSON.stringify([[...node.key].sort(), [...node.columns].sort()])}`,
+  step: (node) => `endpoint-${node.table.schema}.${endpointViews(node.table, node.key, node.columns).upsert.name}`,
+};

@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { uniqueKeyCheck } from './sync-endpoint.js';
 import { withSchema } from './sync-names.js';
@@ -148,3 +149,11 @@ END
   if (node.operations.includes('delete')) add('delete', sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('delete')}`);
   return { up, down: [...down, sql`DROP FUNCTION ${qualified(objects.function)}()`] };
 }
+
+/** A sync to a table of the same database in the kind registry (src/kinds/registry.ts). */
+export const localSyncKind: KindDefinition<LocalSyncNode> = {
+  render: renderLocalSync,
+  describe: (node) => `sync ${node.table.name} to ${node.target.schema}.${node.target.name}`,
+  identity: (node) => `local sync ${JSON.stringify([node.table.schema, node.table.name, node.target.schema, node.target.name])}`,
+  step: (node) => `sync-${node.table.schema}.${node.table.name}-to-${node.target.schema}.${node.target.name}`,
+};

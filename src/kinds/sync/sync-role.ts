@@ -3,6 +3,7 @@ import { isDeferred, type Deferred } from '../../secrets.js';
 import { checkArray, checkObject } from '../../spec/object.js';
 import { checkIdentifier, deferredLiteral, dollarQuoted, empty, ident, integer, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 
 export interface SyncRoleOptions {
   /** The login role the other side's user mapping connects as, e.g. `sync_from_app`. */
@@ -80,3 +81,11 @@ export function renderSyncRole(node: SyncRoleNode): Rendered {
     down: [...node.schemas.toReversed().map((schema) => sql`REVOKE USAGE ON SCHEMA ${ident(schema)} FROM ${role}`), connectGrant(node, false), sql`DROP ROLE ${role}`],
   };
 }
+
+/** A sync role in the kind registry (src/kinds/registry.ts). */
+export const syncRoleKind: KindDefinition<SyncRoleNode> = {
+  render: renderSyncRole,
+  describe: (node) => `sync role ${node.name}`,
+  identity: (node) => `role ${JSON.stringify(node.name)}`,
+  step: (node) => `role-${node.name}`,
+};

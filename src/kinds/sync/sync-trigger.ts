@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { type KindDefinition } from '../kind.js';
 import { renderAtCommit } from './sender/sync-at-commit.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { renderImmediate } from './sender/sync-immediate.js';
@@ -170,3 +171,11 @@ export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
     ],
   };
 }
+
+/** A sync to another database in the kind registry (src/kinds/registry.ts). */
+export const syncTriggerKind: KindDefinition<SyncTriggerNode> = {
+  render: renderSyncTrigger,
+  describe: (node) => `sync ${node.table.name} to ${node.server}`,
+  identity: (node) => `sync ${JSON.stringify([node.table.schema, node.table.name, node.server])}`,
+  step: (node) => `sync-${node.table.schema}.${node.table.name}-to-${node.server}`,
+};
