@@ -4,16 +4,16 @@ import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName
 import type { Rendered } from '../rendered.js';
 import { type KindDefinition } from '../kind.js';
 import { renderAtCommit } from './sender/sync-at-commit.js';
-import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
+import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
 import { renderImmediate } from './sender/sync-immediate.js';
 import { createForeignTables } from './sender/sync-sender-sql.js';
 import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
 import { renderOutbox } from './sender/sync-outbox.js';
 import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
+import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
 
-/** Writes that arrived through the other side's link, which must not travel back. */
-export type IgnoreWrites = { readonly role: string } | { readonly applicationName: string };
+export type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
 
 export interface SyncTriggerOptions {
   /** The link (foreign server) the changes go through. */
@@ -49,24 +49,6 @@ export interface SyncTriggerOptions {
    * the other side is down. Needs key columns that are plain local columns.
    */
   readonly delivery?: SyncDelivery;
-}
-
-export type SyncDelivery = 'write-through' | 'outbox';
-
-export type SyncTiming = 'immediate' | 'commit';
-
-export interface SyncTriggerNode {
-  readonly kind: 'sync-trigger';
-  readonly server: string;
-  readonly table: QualifiedName;
-  readonly remote: { readonly schema: string; readonly name: string };
-  readonly key: readonly string[];
-  readonly columns: readonly SyncColumn[];
-  readonly operations: readonly SyncOperation[];
-  readonly ignoreWritesBy: IgnoreWrites | undefined;
-  readonly batchSize: number;
-  readonly timing: SyncTiming;
-  readonly delivery: SyncDelivery;
 }
 
 const KEYS = ['server', 'table', 'remote', 'key', 'columns', 'operations', 'ignoreWritesBy', 'batchSize', 'timing', 'delivery'] as const;

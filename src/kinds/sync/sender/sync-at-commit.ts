@@ -1,7 +1,7 @@
 import { ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { senderObjects } from '../sync-names.js';
 import { keyColumnsOf, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
-import type { SyncTriggerNode } from '../sync-trigger.js';
+import type { SyncTriggerNode } from '../sync-trigger-node.js';
 
 /**
  * Commit timing (seed 002's deferred trigger): statement triggers only note which keys changed,

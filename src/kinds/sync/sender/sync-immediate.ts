@@ -1,7 +1,7 @@
 import { ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { senderObjects } from '../sync-names.js';
 import { keyColumnsOf, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
-import type { SyncTriggerNode } from '../sync-trigger.js';
+import type { SyncTriggerNode } from '../sync-trigger-node.js';
 
 /**
  * Immediate timing: statement-level triggers send each statement's rows when it ends, read

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { dollarQuoted, ident, integer, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
 import { displayName, ignoreGuard, keyColumnsOf, triggerList, valueOf } from './sync-sender-sql.js';
-import type { SyncTriggerNode } from '../sync-trigger.js';
+import type { SyncTriggerNode } from '../sync-trigger-node.js';
 
 /** Two int4 keys for pg_advisory_xact_lock, fixed per outbox, so one drain runs at a time. */
 function drainLockKeys(node: SyncTriggerNode): [Fragment, Fragment] {

@@ -1,7 +1,7 @@
 import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../../../sql/index.js';
 import type { SyncColumn } from '../sync-columns.js';
 import { endpointViews, senderObjects } from '../sync-names.js';
-import type { IgnoreWrites, SyncTriggerNode } from '../sync-trigger.js';
+import type { IgnoreWrites, SyncTriggerNode } from '../sync-trigger-node.js';
 
 // SQL shared by both timings of the sending side.
 

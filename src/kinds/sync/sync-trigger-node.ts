@@ -1,0 +1,30 @@
+import type { QualifiedName } from '../../sql/index.js';
+import type { SyncColumn } from './sync-columns.js';
+import type { SyncOperation } from './sync-operations.js';
+
+// The node a sync trigger is, apart from the function that builds it, so the senders that
+// render it (sender/*) and the builder (sync-trigger.ts) do not import each other.
+
+/** Writes that arrived through the other side's link, which must not travel back. */
+export type IgnoreWrites = { readonly role: string } | { readonly applicationName: string };
+
+/** How rows reach the other side: in the writer's transaction, or later through an outbox. */
+export type SyncDelivery = 'write-through' | 'outbox';
+
+/** When write-through rows are read and sent: at the end of each statement, or at commit. */
+export type SyncTiming = 'immediate' | 'commit';
+
+/** A checked sync to another database, as syncTrigger() builds it. */
+export interface SyncTriggerNode {
+  readonly kind: 'sync-trigger';
+  readonly server: string;
+  readonly table: QualifiedName;
+  readonly remote: { readonly schema: string; readonly name: string };
+  readonly key: readonly string[];
+  readonly columns: readonly SyncColumn[];
+  readonly operations: readonly SyncOperation[];
+  readonly ignoreWritesBy: IgnoreWrites | undefined;
+  readonly batchSize: number;
+  readonly timing: SyncTiming;
+  readonly delivery: SyncDelivery;
+}
