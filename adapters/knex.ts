@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions, type SqlExecutor } from 'pg-sync-link';
+import { migrationOf, runMigration, type Migration, type Part, type RunOptions, type SqlExecutor } from 'pg-sync-link';
+import { checkUniqueIds } from './shared/runner-core.js';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
 export interface KnexMigrationModule {
@@ -41,11 +42,7 @@ export function knexMigrationFrom(migration: Migration, options: RunOptions = {}
  * each migration under its id, so ids must never change once run: they do not, for the same parts.
  */
 export function knexMigrationSource(migrations: readonly Migration[], options: RunOptions = {}): Knex.MigrationSource<Migration> {
-  const ids = new Set<string>();
-  for (const migration of migrations) {
-    if (ids.has(migration.id)) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
-    ids.add(migration.id);
-  }
+  checkUniqueIds(migrations);
   return {
     getMigrations: async () => [...migrations],
     getMigrationName: (migration) => migration.id,
@@ -59,6 +56,28 @@ export function knexMigrationSource(migrations: readonly Migration[], options: R
  * without bindings, so a `?` in them stays as written.
  */
 export function knexExecutor(knex: Knex): SqlExecutor {
-  return (sql, values) => (values.length === 0 ? knex.raw(sql) : knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]));
+  return async (sql, values) => {
+    try {
+      return await (values.length === 0 ? knex.raw(sql) : knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]));
+    } catch (error) {
+      if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
+        (error as Error).message = withoutKnexPrefix((error as Error).message, sql);
+      }
+      throw error;
+    }
+  };
 }
 
+/**
+ * Knex prefixes a server error with the statement it sent, its values written in: `<sql> - <message>`.
+ * That prefix repeats the SQL (and could hold a secret), so it is cut off; runMigration reports
+ * the SQL separately, redacted.
+ */
+function withoutKnexPrefix(message: string, sent: string): string {
+  const [head = '', ...rest] = sent.split(/\$\d+/);
+  const tail = rest.at(-1);
+  if (!message.startsWith(head)) return message;
+  if (tail === undefined) return message.startsWith(`${head} - `) ? message.slice(head.length + 3) : message;
+  const end = message.indexOf(`${tail} - `, head.length);
+  return end === -1 ? message : message.slice(end + tail.length + 3);
+}

@@ -1,5 +1,6 @@
-import { CompiledQuery, type Kysely, type Migration as KyselyMigration, type MigrationProvider } from 'kysely';
+import type { Kysely, Migration as KyselyMigration, MigrationProvider } from 'kysely';
 import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+import { checkUniqueIds, kyselyRunner } from './shared/runner-core.js';
 
 /** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
 export interface KyselySyncMigration extends KyselyMigration {
@@ -10,19 +11,15 @@ export interface KyselySyncMigration extends KyselyMigration {
 type AnyKysely = Kysely<any>;
 
 async function run(db: AnyKysely, migration: Migration, direction: 'up' | 'down', options: RunOptions): Promise<void> {
-  const execute = (on: AnyKysely) => (sql: string, values: readonly string[]) => on.executeQuery(CompiledQuery.raw(sql, [...values]));
-  if (!migration.transactional) {
-    if (db.isTransaction) {
-      throw new InvalidOptionError(
-        `Migration "${migration.id}" cannot run in a transaction: create the Migrator with disableTransactions: true.`,
-        'transactional',
-      );
-    }
-    return runMigration(migration, direction, execute(db), options);
+  if (!migration.transactional && db.isTransaction) {
+    throw new InvalidOptionError(
+      `Migration "${migration.id}" cannot run in a transaction: create the Migrator with disableTransactions: true.`,
+      'transactional',
+    );
   }
   // With disableTransactions, Kysely hands over the database itself: the transaction is ours.
-  if (db.isTransaction) return runMigration(migration, direction, execute(db), options);
-  return db.transaction().execute((trx) => runMigration(migration, direction, execute(trx), options));
+  const transactional = migration.transactional && !db.isTransaction;
+  return kyselyRunner(db)((execute) => runMigration(migration, direction, execute, options), transactional);
 }
 
 /** Turns one built migration into a Kysely Migration. */
@@ -50,10 +47,8 @@ export function kyselyMigration(...parts: unknown[]): KyselySyncMigration {
  * those that cannot (transactional: false), which need that setting.
  */
 export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): MigrationProvider {
+  checkUniqueIds(migrations);
   const byId: Record<string, KyselyMigration> = {};
-  for (const migration of migrations) {
-    if (migration.id in byId) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
-    byId[migration.id] = kyselyMigrationFrom(migration, options);
-  }
+  for (const migration of migrations) byId[migration.id] = kyselyMigrationFrom(migration, options);
   return { getMigrations: async () => byId };
 }

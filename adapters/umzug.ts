@@ -5,14 +5,13 @@ import {
   InvalidOptionError,
   quoteIdentifier,
   runMigration,
-  withSession,
   type Migration,
   type PgClientLike,
   type PgPoolLike,
   type RunOptions,
-  type SqlExecutor,
 } from 'pg-sync-link';
 import { knexExecutor } from './knex.js';
+import { checkUniqueIds, kyselyRunner, pgRunner, type Runner } from './shared/runner-core.js';
 
 /**
  * What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance.
@@ -21,8 +20,6 @@ import { knexExecutor } from './knex.js';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UmzugContext = PgClientLike | PgPoolLike | Knex | Kysely<any>;
-
-type Runner = <T>(work: (execute: SqlExecutor) => Promise<T>, transactional: boolean) => Promise<T>;
 
 function isKnex(context: unknown): context is Knex {
   return typeof context === 'function' && 'raw' in context && 'transaction' in context;
@@ -38,17 +35,9 @@ function runnerFor(context: unknown): Runner {
   if (isKnex(context)) {
     return (work, transactional) => (transactional ? context.transaction((trx) => work(knexExecutor(trx))) : work(knexExecutor(context)));
   }
-  if (isKysely(context)) {
-    return async (work, transactional) => {
-      const { CompiledQuery } = await import('kysely');
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const executor = (on: Kysely<any>): SqlExecutor => (sql, values) => on.executeQuery(CompiledQuery.raw(sql, [...values]));
-      return transactional ? context.transaction().execute((trx) => work(executor(trx))) : work(executor(context));
-    };
-  }
+  if (isKysely(context)) return kyselyRunner(context);
   if (typeof context === 'object' && context !== null && ('query' in context || 'connect' in context)) {
-    return (work, transactional) =>
-      withSession(context as PgClientLike | PgPoolLike, (session) => (transactional ? session.transaction(() => work(session.execute)) : work(session.execute)));
+    return pgRunner(context as PgClientLike | PgPoolLike);
   }
   throw new InvalidOptionError('The Umzug context must be a pg Client or Pool, a Knex instance or a Kysely instance.', 'context');
 }
@@ -63,12 +52,8 @@ export function umzugMigrationFrom<Context extends UmzugContext>(migration: Migr
 
 /** A whole set (planMigrations, versionedMigrations) for `new Umzug({ migrations, context, storage })`. */
 export function umzugMigrations<Context extends UmzugContext>(migrations: readonly Migration[], options: RunOptions = {}): RunnableMigration<Context>[] {
-  const names = new Set<string>();
-  return migrations.map((migration) => {
-    if (names.has(migration.id)) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
-    names.add(migration.id);
-    return umzugMigrationFrom<Context>(migration, options);
-  });
+  checkUniqueIds(migrations);
+  return migrations.map((migration) => umzugMigrationFrom<Context>(migration, options));
 }
 
 /**

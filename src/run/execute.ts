@@ -1,6 +1,6 @@
 import { MigrationFailedError, SyncLinkError } from '../errors.js';
 import type { Migration } from '../model/migration.js';
-import { previewSql, resolveStatements, scrubSecrets, type Executable } from '../sql/index.js';
+import { previewSql, resolveStatements, scrubSecrets } from '../sql/index.js';
 
 /**
  * Runs one SQL statement on the runner's connection (or transaction). `values` fill `$1`, `$2`...
@@ -18,20 +18,6 @@ interface ServerError {
   code?: unknown;
   detail?: unknown;
   hint?: unknown;
-}
-
-/**
- * Knex prefixes a server error with the statement it sent, its values written in: `<sql> - <message>`.
- * That prefix repeats the SQL (and could hold a secret), so it is cut off; the SQL is reported
- * separately, redacted.
- */
-function withoutRunnerPrefix(message: string, sent: Executable): string {
-  const [head = '', ...rest] = sent.text.split(/\$\d+/);
-  const tail = rest.at(-1);
-  if (!message.startsWith(head)) return message;
-  if (tail === undefined) return message.startsWith(`${head} - `) ? message.slice(head.length + 3) : message;
-  const end = message.indexOf(`${tail} - `, head.length);
-  return end === -1 ? message : message.slice(end + tail.length + 3);
 }
 
 /**
@@ -63,10 +49,7 @@ export async function runMigration(
     } catch (error) {
       if (error instanceof SyncLinkError) throw error;
       const server = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ServerError;
-      const message = [setup, main, cleanup].reduce(
-        (text, executable) => (executable ? withoutRunnerPrefix(text, executable) : text),
-        String(server.message ?? 'unknown error'),
-      );
+      const message = String(server.message ?? 'unknown error');
       const parts = [
         `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${message}`,
         typeof server.detail === 'string' && server.detail !== '' ? `Detail: ${server.detail}` : undefined,

@@ -1,6 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, MissingEnvError, previewMigration, runMigration, secret, SecretResolutionError } from '../../src/index.js';
+import type { Knex } from 'knex';
+import { knexExecutor } from '../../adapters/knex.js';
 import { resolveStatements, scrubSecrets } from '../../src/sql/index.js';
 
 const PASSWORD = "pa'ss\\wörd-🔑%s";
@@ -105,13 +107,32 @@ describe('deferred values', () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
     const migration = buildMigration('link', link());
     const error = await failure(
-      runMigration(migration, 'up', async (sql, values) => {
-        // What Knex does: prefix the server's message with the SQL it sent, values inlined.
-        if (values.length > 0) throw Object.assign(new Error(`${sql.replace('$1', `'${values[0]}'`)} - boom near ${PASSWORD}`), { code: '42601' });
-      }),
+      runMigration(
+        migration,
+        'up',
+        // What Knex does: prefix the server's message with the SQL it sent, values inlined;
+        // the Knex executor cuts the prefix off and runMigration scrubs the rest.
+        knexExecutor({
+          raw: async (sql: string, values: readonly string[] = []) => {
+            if (values.length > 0) throw Object.assign(new Error(`${sql.replace('?', `'${values[0]}'`)} - boom near ${PASSWORD}`), { code: '42601' });
+          },
+        } as unknown as Knex),
+      ),
     );
     expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 4: boom near \[redacted\]/);
     expect(error.message).toContain(`password '[redacted env:PG_SYNC_LINK_UNIT_PASSWORD]'`);
+    expect(inspect(error, { depth: 10 })).not.toContain('wörd');
+  });
+
+  it('a runner message that repeats a secret is scrubbed by runMigration itself', async () => {
+    process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
+    const migration = buildMigration('link', link());
+    const error = await failure(
+      runMigration(migration, 'up', async (sql, values) => {
+        if (values.length > 0) throw Object.assign(new Error(`${sql.replace('$1', `'${values[0]}'`)} - boom near ${PASSWORD}`), { code: '42601' });
+      }),
+    );
+    expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 4: .*'\[redacted\]'.* - boom near \[redacted\]/);
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
   });
 
