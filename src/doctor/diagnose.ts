@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
+import { senderTableName } from '../kinds/sync/sync-names.js';
 import { withSession, type DatabaseTarget } from '../run/session.js';
 import { quoteIdentifier } from '../sql/index.js';
 import { endpointViewFindings, mappingNeeds, mappingOf, postgresFdwFindings, syncTriggerFindings, userMappingFindings } from './checks.js';
@@ -114,7 +115,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
 
 function useOf(inventory: Inventory, table: ForeignTableInfo): ForeignTableUse {
   const sync = inventory.syncTriggers.find(
-    (trigger) => trigger.schema === table.schema && trigger.server === table.server && [`${trigger.table}__sync_to_${trigger.server}_upsert`, `${trigger.table}__sync_to_${trigger.server}_delete`].includes(table.name),
+    (trigger) => trigger.schema === table.schema && trigger.server === table.server && [senderTableName(trigger.table, trigger.server, 'upsert'), senderTableName(trigger.table, trigger.server, 'delete')].includes(table.name),
   );
   if (sync) return { kind: 'sync', table: `${quoteIdentifier(sync.schema)}.${quoteIdentifier(sync.table)}`, runsAs: sync.owner };
   const borrower = inventory.borrowers.find((candidate) => candidate.schema === table.schema && candidate.source === table.name);

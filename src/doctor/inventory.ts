@@ -1,8 +1,10 @@
+import { ID_STEM_SEPARATOR, idSuffix } from '../kinds/ids/ids-names.js';
+import { ENDPOINT_VIEW_PATTERN, parseEndpointView, senderServerOf } from '../kinds/sync/sync-names.js';
 import type { SqlExecutor } from '../run/execute.js';
 
 // What pg-sync-link (and postgres_fdw) objects the database holds, read from its catalog with
 // fixed queries (names are only ever bound as parameters). Sync and shared-id objects are found
-// by the names src/kinds/sync/sync-names.ts and src/kinds/ids/shared-ids.ts derive.
+// by the names the sync and ids families derive (src/kinds/sync/sync-names.ts, src/kinds/ids/ids-names.ts).
 
 export type Query = <T>(text: string, values?: readonly unknown[]) => Promise<T[]>;
 
@@ -122,15 +124,8 @@ function optionMap(options: readonly string[] | null): Map<string, string> {
 
 const NOT_TEMP = `n.oid <> pg_catalog.pg_my_temp_schema() AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)`;
 
-const TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit'];
-
 /** The server a sync trigger sends to, when its function and trigger names are those a syncTrigger derives. */
-export function syncServerOf(table: string, fn: string, trigger: string): string | undefined {
-  const prefix = `${table}__sync_to_`;
-  if (!fn.startsWith(prefix)) return undefined;
-  const server = fn.slice(prefix.length);
-  return TRIGGER_EVENTS.some((event) => trigger === `sync_to_${server}_${event}`) ? server : undefined;
-}
+export const syncServerOf = senderServerOf;
 
 export async function readInventory(query: Query): Promise<Inventory> {
   const [about] = await query<{ version: string; num: number; role: string }>(
@@ -171,22 +166,24 @@ export async function readInventory(query: Query): Promise<Inventory> {
     `SELECT n.nspname::text AS schema, p.proname::text AS function, pg_catalog.pg_get_userbyid(p.proowner)::text AS owner,
        p.prosecdef AS security_definer, s.srvname::text AS server, c.relname::text AS source,
        (SELECT q.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class q WHERE q.relnamespace = n.oid AND q.relkind = 'S'
-          AND q.relname = pg_catalog.left(p.proname, -8) || '_cache') AS cache
+          AND q.relname = pg_catalog.left(p.proname, -pg_catalog.length($1::text)) || $3::text) AS cache
      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-     JOIN pg_catalog.pg_class c ON c.relnamespace = p.pronamespace AND c.relkind = 'f' AND c.relname = pg_catalog.left(p.proname, -8) || '_source'
+     JOIN pg_catalog.pg_class c ON c.relnamespace = p.pronamespace AND c.relkind = 'f' AND c.relname = pg_catalog.left(p.proname, -pg_catalog.length($1::text)) || $2::text
      JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
-     WHERE pg_catalog.right(p.proname, 8) = '_next_id' AND p.pronargs = 0 AND ${NOT_TEMP} ORDER BY 1, 2`,
+     WHERE pg_catalog.right(p.proname, pg_catalog.length($1::text)) = $1::text AND p.pronargs = 0 AND ${NOT_TEMP} ORDER BY 1, 2`,
+    [idSuffix('next_id'), idSuffix('source'), idSuffix('cache')],
   );
   // Sequences behind table columns (serial or owned), with the shared-id objects next to them.
   const columnSequences = await query<{ sequence: string; oid: number; table: string; column: string; per_row: boolean; blocks: number | null }>(
     `SELECT d.objid::pg_catalog.regclass::text AS sequence, d.objid::int8 AS oid, c.oid::pg_catalog.regclass::text AS table, a.attname::text AS column,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_class v WHERE v.relnamespace = c.relnamespace AND v.relkind = 'v' AND v.relname = c.relname || '__' || a.attname || '_next') AS per_row,
-       (SELECT b.oid::int8 FROM pg_catalog.pg_class b WHERE b.relnamespace = c.relnamespace AND b.relkind = 'S' AND b.relname = c.relname || '__' || a.attname || '_blocks') AS blocks
+       EXISTS (SELECT 1 FROM pg_catalog.pg_class v WHERE v.relnamespace = c.relnamespace AND v.relkind = 'v' AND v.relname = c.relname || $1::text || a.attname || $2::text) AS per_row,
+       (SELECT b.oid::int8 FROM pg_catalog.pg_class b WHERE b.relnamespace = c.relnamespace AND b.relkind = 'S' AND b.relname = c.relname || $1::text || a.attname || $3::text) AS blocks
      FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
      JOIN pg_catalog.pg_class c ON c.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
        AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 AND ${NOT_TEMP} ORDER BY 1`,
+    [ID_STEM_SEPARATOR, idSuffix('next'), idSuffix('blocks')],
   );
   const wanted = new Map<number, Pick<SequenceUse, 'kind' | 'role' | 'column'>>();
   for (const row of columnSequences) {
@@ -216,15 +213,18 @@ export async function readInventory(query: Query): Promise<Inventory> {
      WHERE s.seqrelid = ANY ($1::pg_catalog.oid[]) OR s.seqrelid::pg_catalog.regclass::text = ANY ($2::text[]) ORDER BY 2`,
     [[...wanted.keys()], cacheNames],
   );
-  const endpoints = await query<{ schema: string; name: string; rule: 'sync_upsert' | 'sync_delete'; works: boolean }>(
-    `SELECT e.schema, e.name, e.rule,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class = e.oid AND r.rulename = e.rule AND r.ev_type = '3' AND r.is_instead AND r.ev_enabled <> 'D') AS works
-     FROM (SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name,
-             CASE WHEN c.relname ~ '__sync_upsert_[0-9a-f]{8}$' THEN 'sync_upsert' ELSE 'sync_delete' END AS rule
-           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-           WHERE c.relkind = 'v' AND c.relname ~ '__sync_(upsert|delete)_[0-9a-f]{8}$' AND ${NOT_TEMP}) AS e
+  const endpointRows = await query<{ schema: string; name: string; rules: string[] }>(
+    `SELECT n.nspname::text AS schema, c.relname::text AS name,
+       ARRAY(SELECT r.rulename::text FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.ev_type = '3' AND r.is_instead AND r.ev_enabled <> 'D') AS rules
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'v' AND c.relname ~ $1::text AND ${NOT_TEMP}
      ORDER BY 1, 2`,
+    [ENDPOINT_VIEW_PATTERN],
   );
+  const endpoints = endpointRows.flatMap((row) => {
+    const view = parseEndpointView(row.name);
+    return view ? [{ schema: row.schema, name: row.name, rule: view.rule, works: row.rules.includes(view.rule) }] : [];
+  });
   const [replication] = await query<{ publications: number; subscriptions: number }>(
     `SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_publication) AS publications,
        (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS subscriptions`,

@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
+import { idObject } from './ids-names.js';
 import { type KindDefinition } from '../kind.js';
 import { withSchema } from '../sync/sync-names.js';
 
@@ -18,10 +19,6 @@ type Table = QualifiedName & { readonly schema: string };
 
 const DEFAULT_BLOCK_SIZE = 1000;
 const DEFAULT_BLOCK_BASE = 1_000_000_000_000;
-
-function objectName(table: Table, column: string, suffix: string): Table {
-  return { schema: table.schema, name: checkIdentifier(`${table.name}__${column}_${suffix}`, 'shared id object') };
-}
 
 function checkStrategy(value: unknown, path: string): SharedIdStrategy {
   if (value === 'per-row' || value === 'block') return value;
@@ -94,11 +91,11 @@ export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
       MESSAGE = pg_catalog.format('pg-sync-link: %s has no sequence default to share', ${what}),
       HINT = 'Give the column a serial/sequence default first (identity columns are not supported).';`;
   if (node.strategy === 'per-row') {
-    const view = objectName(node.table, node.column, 'next');
+    const view = idObject(node.table, node.column, 'next');
     // nextval() checks the privileges of its caller, not the view's owner: the view calls it
     // through a function with its owner's rights, so the reading role needs no right on the
     // table's sequence (which would also let it read currval, and outlive down in its ACL).
-    const fn = objectName(node.table, node.column, 'nextval');
+    const fn = idObject(node.table, node.column, 'nextval');
     const up = [
       sql`DO ${dollarQuoted(sql`
 DECLARE
@@ -117,8 +114,8 @@ END
     ];
     return { up, down: [sql`DROP VIEW ${qualified(view)}`, sql`DROP FUNCTION ${qualified(fn)}()`] };
   }
-  const blocks = objectName(node.table, node.column, 'blocks');
-  const view = objectName(node.table, node.column, 'block');
+  const blocks = idObject(node.table, node.column, 'blocks');
+  const view = idObject(node.table, node.column, 'block');
   const up = [
     // Blocks of one side must never be adjacent (see the next-id function), so block numbers
     // step by 2. This side's own sequence is capped below the first block.
@@ -262,9 +259,9 @@ function lockKey(node: SharedIdsNode): number {
 }
 
 export function renderSharedIds(node: SharedIdsNode): Rendered {
-  const fn = objectName(node.table, node.column, 'next_id');
-  const source = objectName(node.table, node.column, 'source');
-  const remoteView = objectName(node.remote.table, node.remote.column, node.strategy === 'per-row' ? 'next' : 'block');
+  const fn = idObject(node.table, node.column, 'next_id');
+  const source = idObject(node.table, node.column, 'source');
+  const remoteView = idObject(node.remote.table, node.remote.column, node.strategy === 'per-row' ? 'next' : 'block');
   const options = sql`SERVER ${ident(node.server)} OPTIONS (schema_name ${literal(remoteView.schema)}, table_name ${literal(remoteView.name)})`;
   const { up: useIt, down: restore } = switchDefault(node.table, node.column, fn);
   if (node.strategy === 'per-row') {
@@ -278,8 +275,8 @@ export function renderSharedIds(node: SharedIdsNode): Rendered {
       down: [restore, sql`DROP FUNCTION ${qualified(fn)}()`, sql`DROP FOREIGN TABLE ${qualified(source)}`],
     };
   }
-  const cache = objectName(node.table, node.column, 'cache');
-  const current = objectName(node.table, node.column, 'current');
+  const cache = idObject(node.table, node.column, 'cache');
+  const current = idObject(node.table, node.column, 'current');
   const size = integer(node.blockSize);
   const key = integer(lockKey(node));
   const nextval = sql`pg_catalog.nextval(${literal(quoteQualifiedName(cache))}::pg_catalog.regclass)`;

@@ -22,17 +22,61 @@ export function endpointViews(
   };
 }
 
+/** A POSIX regular expression (for `~` in a catalog query) matching every endpoint view name. */
+export const ENDPOINT_VIEW_PATTERN = '__sync_(upsert|delete)_[0-9a-f]{8}$';
+
+/**
+ * An endpoint view's name read back: the table it writes to and the rule it carries
+ * (`sync_upsert` or `sync_delete`); undefined for a name endpointViews does not derive.
+ */
+export function parseEndpointView(name: string): { table: string; rule: 'sync_upsert' | 'sync_delete' } | undefined {
+  const match = /^(.+)__(sync_upsert|sync_delete)_[0-9a-f]{8}$/.exec(name);
+  return match ? { table: match[1]!, rule: match[2] as 'sync_upsert' | 'sync_delete' } : undefined;
+}
+
 function shortHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
+}
+
+/** The events a sender has a trigger for, each named `sync_to_<server>_<event>`. */
+export const SENDER_TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit'] as const;
+
+/** One of SENDER_TRIGGER_EVENTS. */
+export type SenderTriggerEvent = (typeof SENDER_TRIGGER_EVENTS)[number];
+
+/** The sender's trigger function, `<table>__sync_to_<server>`, unchecked (the doctor reads it from a catalog). */
+export function senderFunctionName(table: string, server: string): string {
+  return `${table}__sync_to_${server}`;
+}
+
+/** A sender's foreign table over the other side's endpoint, `<table>__sync_to_<server>_upsert` or `_delete`. */
+export function senderTableName(table: string, server: string, which: 'upsert' | 'delete'): string {
+  return `${senderFunctionName(table, server)}_${which}`;
+}
+
+/** A sender's trigger, `sync_to_<server>_<event>`. */
+export function senderTriggerName(server: string, event: SenderTriggerEvent): string {
+  return `sync_to_${server}_${event}`;
+}
+
+/**
+ * The server a sender sends to, read back from its function and trigger names as found in a
+ * catalog; undefined when they are not names senderObjects derives for `table`.
+ */
+export function senderServerOf(table: string, fn: string, trigger: string): string | undefined {
+  const prefix = senderFunctionName(table, '');
+  if (!fn.startsWith(prefix)) return undefined;
+  const server = fn.slice(prefix.length);
+  return SENDER_TRIGGER_EVENTS.some((event) => trigger === senderTriggerName(server, event)) ? server : undefined;
 }
 
 /** The objects on the sending side: the trigger function and the foreign tables over the endpoint. */
 export function senderObjects(table: QualifiedName, server: string) {
   return {
-    function: derived(table, `${table.name}__sync_to_${server}`, 'sync trigger function'),
-    upsertTable: derived(table, `${table.name}__sync_to_${server}_upsert`, 'sync foreign table'),
-    deleteTable: derived(table, `${table.name}__sync_to_${server}_delete`, 'sync foreign table'),
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'commit') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
+    function: derived(table, senderFunctionName(table.name, server), 'sync trigger function'),
+    upsertTable: derived(table, senderTableName(table.name, server, 'upsert'), 'sync foreign table'),
+    deleteTable: derived(table, senderTableName(table.name, server, 'delete'), 'sync foreign table'),
+    trigger: (event: SenderTriggerEvent) => checkName(senderTriggerName(server, event), 'sync trigger'),
     /** The session's temporary table of keys changed in this transaction (commit timing). */
     pending: `sync_pending_${shortHash([table.schema, table.name, server])}`,
   };
