@@ -1,0 +1,133 @@
+import { checkObject } from '../../spec/object.js';
+import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type QualifiedName } from '../../sql/index.js';
+import { type KindDefinition } from '../kind.js';
+import type { Rendered } from '../rendered.js';
+import { withSchema } from '../sync/sync-names.js';
+import { idObject } from './ids-names.js';
+import { checkBlocks, checkStrategy, findSequence, idsIdentity, idsStep, type IdTable, type SharedIdStrategy } from './id-options.js';
+
+// The owning side: its sequence stays the one its own inserts use.
+
+export interface SharedIdSourceOptions {
+  readonly table: string | QualifiedName;
+  readonly column: string;
+  readonly strategy: SharedIdStrategy;
+  /** The role the other side connects as; it gets SELECT on the view it reads ids from. */
+  readonly grantTo?: string;
+  /** block: ids per block (default 1000). */
+  readonly blockSize?: number;
+  /** block: blocks start at this id; this side's own sequence is capped below it (default 10^12). */
+  readonly blockBase?: number;
+}
+
+export interface SharedIdSourceNode {
+  readonly kind: 'shared-id-source';
+  readonly table: IdTable;
+  readonly column: string;
+  readonly strategy: SharedIdStrategy;
+  readonly grantTo: string | undefined;
+  readonly blockSize: number;
+  readonly blockBase: number;
+}
+
+/** The owning side of shared ids: a view the other side reads ids (or blocks of ids) from. */
+export function sharedIdSource(input: SharedIdSourceOptions): SharedIdSourceNode {
+  const spec = checkObject(input, 'sharedIdSource', ['table', 'column', 'strategy', 'grantTo', 'blockSize', 'blockBase']);
+  const table = withSchema(checkQualifiedName(spec.table, 'shared id table'));
+  const column = checkIdentifier(spec.column, 'shared id column');
+  const path = `shared ids of ${table.schema}.${table.name}.${column}`;
+  return Object.freeze({
+    kind: 'shared-id-source',
+    table,
+    column,
+    strategy: checkStrategy(spec.strategy, path),
+    grantTo: spec.grantTo === undefined ? undefined : checkIdentifier(spec.grantTo, 'shared id role'),
+    ...checkBlocks(spec, path),
+  });
+}
+
+const PREVIOUS_MAX = 'pg-sync-link: previous maxvalue ';
+
+export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
+  const what = literal(`${node.table.schema}.${node.table.name}.${node.column}`);
+  const noSequence = sql`RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+      MESSAGE = pg_catalog.format('pg-sync-link: %s has no sequence default to share', ${what}),
+      HINT = 'Give the column a serial/sequence default first (identity columns are not supported).';`;
+  if (node.strategy === 'per-row') {
+    const view = idObject(node.table, node.column, 'next');
+    // nextval() checks the privileges of its caller, not the view's owner: the view calls it
+    // through a function with its owner's rights, so the reading role needs no right on the
+    // table's sequence (which would also let it read currval, and outlive down in its ACL).
+    const fn = idObject(node.table, node.column, 'nextval');
+    const up = [
+      sql`DO ${dollarQuoted(sql`
+DECLARE
+  sequence_name text := ${findSequence(node.table, node.column)};
+BEGIN
+  IF sequence_name IS NULL THEN
+    ${noSequence}
+  END IF;
+  EXECUTE ${asLiteral(sql`CREATE FUNCTION ${qualified(fn)}() RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS `)}
+    || pg_catalog.quote_literal('SELECT pg_catalog.nextval(' || pg_catalog.quote_literal(sequence_name) || '::pg_catalog.regclass)');
+END
+`)}`,
+      sql`REVOKE EXECUTE ON FUNCTION ${qualified(fn)}() FROM PUBLIC`,
+      sql`CREATE VIEW ${qualified(view)} AS SELECT ${qualified(fn)}() AS next_id`,
+      ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`, sql`GRANT EXECUTE ON FUNCTION ${qualified(fn)}() TO ${ident(node.grantTo)}`] : []),
+    ];
+    return { up, down: [sql`DROP VIEW ${qualified(view)}`, sql`DROP FUNCTION ${qualified(fn)}()`] };
+  }
+  const blocks = idObject(node.table, node.column, 'blocks');
+  const view = idObject(node.table, node.column, 'block');
+  const up = [
+    // Blocks of one side must never be adjacent (see the next-id function), so block numbers
+    // step by 2. This side's own sequence is capped below the first block.
+    sql`CREATE SEQUENCE ${qualified(blocks)} AS bigint INCREMENT BY 2 START WITH ${integer(node.blockBase / node.blockSize)} MINVALUE ${integer(node.blockBase / node.blockSize)}`,
+    sql`DO ${dollarQuoted(sql`
+DECLARE
+  sequence_name text := ${findSequence(node.table, node.column)};
+  reached bigint;
+  previous_max bigint;
+BEGIN
+  IF sequence_name IS NULL THEN
+    ${noSequence}
+  END IF;
+  EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s))', sequence_name, ${literal(node.column)}, ${literal(quoteQualifiedName(node.table))}) INTO reached;
+  IF reached >= ${integer(node.blockBase)} THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+      MESSAGE = pg_catalog.format('pg-sync-link: %s is already at %s, past the first shared block at %s', ${what}, reached, ${literal(String(node.blockBase))}),
+      HINT = 'Choose a blockBase above every id in use on either side.';
+  END IF;
+  SELECT s.seqmax INTO previous_max FROM pg_catalog.pg_sequence s WHERE s.seqrelid = sequence_name::pg_catalog.regclass;
+  -- Down restores this maximum; it is kept with the blocks sequence, which down drops.
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', ${literal(quoteQualifiedName(blocks))}, ${literal(PREVIOUS_MAX)} || previous_max);
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s MAXVALUE %s', sequence_name, ${literal(String(node.blockBase - 1))});
+END
+`)}`,
+    sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass) AS block`,
+    // The blocks sequence's grant goes with it when down drops it.
+    ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`, sql`GRANT USAGE ON SEQUENCE ${qualified(blocks)} TO ${ident(node.grantTo)}`] : []),
+  ];
+  const down = [
+    sql`DROP VIEW ${qualified(view)}`,
+    sql`DO ${dollarQuoted(sql`
+DECLARE
+  sequence_name text := ${findSequence(node.table, node.column)};
+  previous_max text := pg_catalog.substr(pg_catalog.obj_description(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass, 'pg_class'), ${integer(PREVIOUS_MAX.length + 1)});
+BEGIN
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s MAXVALUE %s', sequence_name, previous_max);
+END
+`)}`,
+    sql`DROP SEQUENCE ${qualified(blocks)}`,
+  ];
+  return { up, down };
+}
+
+
+/** A shared id source in the kind registry (src/kinds/registry.ts). */
+export const sharedIdSourceKind: KindDefinition<SharedIdSourceNode> = {
+  render: renderSharedIdSource,
+  describe: (node) => `${node.strategy} id source ${node.table.name}.${node.column}`,
+  identity: idsIdentity,
+  step: idsStep,
+};

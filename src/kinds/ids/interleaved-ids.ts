@@ -1,0 +1,114 @@
+import { InvalidOptionError } from '../../errors.js';
+import { checkObject } from '../../spec/object.js';
+import { checkIdentifier, checkQualifiedName, dollarQuoted, integer, literal, quoteQualifiedName, sql, type QualifiedName } from '../../sql/index.js';
+import { type KindDefinition } from '../kind.js';
+import type { Rendered } from '../rendered.js';
+import { withSchema } from '../sync/sync-names.js';
+import { findSequence, idsIdentity, idsStep, type IdTable } from './id-options.js';
+
+// Interleaving: no link. Each side's own sequence steps by `of`, starting in its `slot`.
+
+export interface InterleavedIdsOptions {
+  readonly table: string | QualifiedName;
+  readonly column: string;
+  /** This side's residue: its ids are slot, slot + of, slot + 2·of... (0 ≤ slot < of). */
+  readonly slot: number;
+  /** How many sides share the id space (2 for two databases). */
+  readonly of: number;
+  /** The largest id in use on any other side: this side restarts above it (and above its own). */
+  readonly startAbove?: number;
+}
+
+export interface InterleavedIdsNode {
+  readonly kind: 'interleaved-ids';
+  readonly table: IdTable;
+  readonly column: string;
+  readonly slot: number;
+  readonly of: number;
+  readonly startAbove: number;
+}
+
+export function interleavedIds(input: InterleavedIdsOptions): InterleavedIdsNode {
+  const spec = checkObject(input, 'interleavedIds', ['table', 'column', 'slot', 'of', 'startAbove']);
+  const table = withSchema(checkQualifiedName(spec.table, 'shared id table'));
+  const column = checkIdentifier(spec.column, 'shared id column');
+  const path = `interleaved ids of ${table.schema}.${table.name}.${column}`;
+  const of = spec.of;
+  const slot = spec.slot;
+  if (typeof of !== 'number' || !Number.isSafeInteger(of) || of < 2) throw new InvalidOptionError(`${path}.of must be a whole number, 2 or more.`, `${path}.of`);
+  if (typeof slot !== 'number' || !Number.isSafeInteger(slot) || slot < 0 || slot >= of) {
+    throw new InvalidOptionError(`${path}.slot must be a whole number from 0 to ${of - 1}.`, `${path}.slot`);
+  }
+  const startAbove = spec.startAbove ?? 0;
+  if (typeof startAbove !== 'number' || !Number.isSafeInteger(startAbove) || startAbove < 0) {
+    throw new InvalidOptionError(`${path}.startAbove must be a whole number, 0 or more.`, `${path}.startAbove`);
+  }
+  return Object.freeze({ kind: 'interleaved-ids', table, column, slot, of, startAbove });
+}
+
+/**
+ * The interleaving of every side at once, so that no two sides share a slot: `{ app: 0, legacy: 1 }`
+ * gives app the even ids and legacy the odd ones.
+ */
+export function interleavedIdPlan(options: {
+  readonly table: string | QualifiedName;
+  readonly column: string;
+  readonly slots: Readonly<Record<string, number>>;
+  readonly startAbove?: number;
+}): Record<string, InterleavedIdsNode> {
+  const entries = Object.entries(options.slots);
+  const of = entries.length;
+  const taken = new Map<number, string>();
+  for (const [side, slot] of entries) {
+    const other = taken.get(slot);
+    if (other !== undefined) throw new InvalidOptionError(`Sides "${other}" and "${side}" both take slot ${slot}: their ids would collide.`, 'slots');
+    taken.set(slot, side);
+  }
+  return Object.fromEntries(entries.map(([side, slot]) => [side, interleavedIds({ table: options.table, column: options.column, slot, of, startAbove: options.startAbove })]));
+}
+
+export function renderInterleavedIds(node: InterleavedIdsNode): Rendered {
+  const what = literal(`${node.table.schema}.${node.table.name}.${node.column}`);
+  const sequence = findSequence(node.table, node.column);
+  return {
+    up: [
+      sql`DO ${dollarQuoted(sql`
+DECLARE
+  sequence_name text := ${sequence};
+  step bigint;
+  reached bigint;
+  restart bigint;
+BEGIN
+  IF sequence_name IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'undefined_object', MESSAGE = pg_catalog.format('pg-sync-link: %s has no sequence default to interleave', ${what});
+  END IF;
+  SELECT s.seqincrement INTO step FROM pg_catalog.pg_sequence s WHERE s.seqrelid = sequence_name::pg_catalog.regclass;
+  IF step <> 1 THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+      MESSAGE = pg_catalog.format('pg-sync-link: the sequence of %s steps by %s already; interleaving needs a sequence that steps by 1', ${what}, step);
+  END IF;
+  EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s), %s)', sequence_name, ${literal(node.column)}, ${literal(quoteQualifiedName(node.table))}, ${literal(String(node.startAbove))}) INTO reached;
+  -- The first id above everything in use on either side that falls in this side's slot.
+  restart := reached + 1 + pg_catalog.mod(${integer(node.slot)} - pg_catalog.mod(reached + 1, ${integer(node.of)}) + ${integer(node.of)}, ${integer(node.of)});
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s RESTART WITH %s', sequence_name, ${literal(String(node.of))}, restart);
+END
+`)}`,
+    ],
+    down: [
+      sql`DO ${dollarQuoted(sql`
+BEGIN
+  EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY 1', ${sequence});
+END
+`)}`,
+    ],
+  };
+}
+
+
+/** Interleaved ids in the kind registry (src/kinds/registry.ts). */
+export const interleavedIdsKind: KindDefinition<InterleavedIdsNode> = {
+  render: renderInterleavedIds,
+  describe: (node) => `interleaved ids ${node.table.name}.${node.column} (${node.slot} of ${node.of})`,
+  identity: idsIdentity,
+  step: idsStep,
+};
