@@ -7,7 +7,7 @@ export interface KyselySyncMigration extends KyselyMigration {
   readonly pgSyncLink: Migration;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
 type AnyKysely = Kysely<any>;
 
 async function run(db: AnyKysely, migration: Migration, direction: 'up' | 'down', options: RunOptions): Promise<void> {

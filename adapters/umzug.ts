@@ -18,14 +18,14 @@ import { checkUniqueIds, kyselyRunner, pgRunner, type Runner } from './shared/ru
  * Umzug calls a function context as a factory, and a Knex instance is a function: pass
  * `context: () => knex`.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
 export type UmzugContext = PgClientLike | PgPoolLike | Knex | Kysely<any>;
 
 function isKnex(context: unknown): context is Knex {
   return typeof context === 'function' && 'raw' in context && 'transaction' in context;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
 function isKysely(context: unknown): context is Kysely<any> {
   return typeof context === 'object' && context !== null && 'executeQuery' in context && 'transaction' in context;
 }

@@ -35,7 +35,7 @@ async function show(client, title, table = 'products') {
   say(`${title}:`);
   say(line(columns));
   say(`  ${widths.map((width) => '-'.repeat(width)).join('-+-')}`);
-  rows.forEach((row) => say(line(columns.map((column) => row[column]))));
+  for (const row of rows) say(line(columns.map((column) => row[column])));
 }
 
 /** @type {Awaited<ReturnType<typeof startServer>>[]} */

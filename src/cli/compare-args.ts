@@ -81,7 +81,7 @@ function tablesIn(module: Record<string, unknown>): Map<string, Tables> {
       // Not a link or a node.
     }
     const syncs = nodes.filter(isSyncTrigger);
-    syncs.forEach((node, index) => found.set(syncs.length === 1 ? name : `${name}[${index}]`, node as Tables));
+    for (const [index, node] of syncs.entries()) found.set(syncs.length === 1 ? name : `${name}[${index}]`, node as Tables);
   }
   return found;
 }

@@ -26,9 +26,11 @@ function isLink(value: unknown): value is FdwLink {
 export function flattenParts(parts: readonly Part[]): readonly SyncNode[] {
   const nodes: SyncNode[] = [];
   const visit = (part: unknown, path: string): void => {
-    if (Array.isArray(part)) part.forEach((inner, index) => visit(inner, `${path}[${index}]`));
-    else if (isLink(part)) part.nodes.forEach((node) => visit(node, path));
-    else if (isSyncNode(part)) {
+    if (Array.isArray(part)) {
+      for (const [index, inner] of part.entries()) visit(inner, `${path}[${index}]`);
+    } else if (isLink(part)) {
+      for (const node of part.nodes) visit(node, path);
+    } else if (isSyncNode(part)) {
       if (!nodes.includes(part)) nodes.push(part);
     } else {
       throw new InvalidOptionError(
@@ -37,7 +39,7 @@ export function flattenParts(parts: readonly Part[]): readonly SyncNode[] {
       );
     }
   };
-  parts.forEach((part, index) => visit(part, `part ${index + 1}`));
+  for (const [index, part] of parts.entries()) visit(part, `part ${index + 1}`);
   return nodes;
 }
 

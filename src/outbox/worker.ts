@@ -90,7 +90,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let allEmpty = true;
     for (const names of outboxes) {
       for (;;) {
-        let rows;
+        let rows: Array<{ delivered: number; error: string | null }>;
         try {
           ({ rows } = await client.query(drainStatement(names), [batchSize]));
         } catch (error) {
@@ -108,7 +108,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       }
     }
     if (allEmpty) {
-      idleWaiters.filter((waiter) => waiter.after < number).forEach((waiter) => waiter.resolve());
+      for (const waiter of idleWaiters.filter((candidate) => candidate.after < number)) waiter.resolve();
       idleWaiters = idleWaiters.filter((waiter) => waiter.after >= number);
     }
     return allEmpty;
@@ -173,7 +173,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const stopped = run().finally(() => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    idleWaiters.forEach((waiter) => waiter.reject(new Error('The outbox worker stopped before its outboxes were empty.')));
+    for (const waiter of idleWaiters) waiter.reject(new Error('The outbox worker stopped before its outboxes were empty.'));
     idleWaiters = [];
     emit({ type: 'stopped' });
   });

@@ -22,7 +22,7 @@ const PATTERN = new RegExp(
  */
 export function checkTypeName(type: unknown, path: string): string {
   if (typeof type !== 'string') throw new InvalidOptionError(`${path} must be a type name such as "bigint" or "varchar(255)".`, path);
-  const normal = type.trim().toLowerCase().replace(/\s+/g, ' ').replace(/\s*([(\[,])\s*/g, '$1').replace(/\s*([)\]])/g, '$1');
+  const normal = type.trim().toLowerCase().replace(/\s+/g, ' ').replace(/\s*([([,])\s*/g, '$1').replace(/\s*([)\]])/g, '$1');
   const match = PATTERN.exec(normal);
   const groups = match?.groups;
   const base = groups?.base ?? '';

@@ -6,7 +6,9 @@ import { freePort, serverProcessIds, THROWAWAY_SETTINGS } from '../../src/testin
 import { serverMajor, type PgServer } from './server.js';
 
 const running = new Set<ChildProcess>();
-process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 function run(command: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
   return new Promise((resolve, reject) => {

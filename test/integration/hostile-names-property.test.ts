@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type pg from 'pg';
 import { expect, it } from 'vitest';
-import { buildMigration, foreignServer, foreignTable, InvalidIdentifierError, InvalidLiteralError, InvalidOptionError, runMigration, userMapping } from '../../src/index.js';
+import { buildMigration, foreignServer, foreignTable, InvalidIdentifierError, InvalidLiteralError, InvalidOptionError, runMigration, userMapping, type Migration } from '../../src/index.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { useServers } from '../harness/suite.js';
 
@@ -48,7 +48,7 @@ it('every generated spec is refused with a typed error, or applies and reverts e
   let applied = 0;
   await fc.assert(
     fc.asyncProperty(hostile, hostile, hostile, hostile, async (server, table, column, value) => {
-      let migration;
+      let migration: Migration;
       try {
         migration = buildMigration(
           'property',
@@ -110,7 +110,7 @@ it('every generated option value is refused with a typed error, or stored exactl
         mapping: fc.record({ user: maybe(hostile), sslcert: maybe(hostile), sslkey: maybe(hostile) }),
       }),
       async ({ server, settings, table, mapping }) => {
-        let migration;
+        let migration: Migration;
         try {
           migration = buildMigration(
             'options',

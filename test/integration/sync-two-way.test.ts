@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';

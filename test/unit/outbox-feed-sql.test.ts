@@ -58,7 +58,7 @@ describe('change feed SQL', () => {
   it('logs and notifies from one row trigger; down drops what up made', () => {
     const { up, down } = renderNode(changeFeed({ table: 'users', key: ['id'], columns: ['id', 'email'], channel: 'user changes' }));
     const text = up.map(previewSql);
-    expect(text[1]).toMatch(/^CREATE TABLE public\.users__changes \(\n  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  xid xid8 NOT NULL DEFAULT pg_catalog\.pg_current_xact_id\(\)/);
+    expect(text[1]).toMatch(/^CREATE TABLE public\.users__changes \(\n {2}seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n {2}xid xid8 NOT NULL DEFAULT pg_catalog\.pg_current_xact_id\(\)/);
     expect(text[2]).toBe('CREATE INDEX ON public.users__changes (xid, seq)');
     expect(text[4]).toContain(`PERFORM pg_catalog.pg_notify('user changes', payload);`);
     expect(text[4]).toContain(`e.key = ANY (ARRAY['id', 'email'])`);

@@ -1,6 +1,6 @@
 import { dollarQuoted, literal, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 
 /** The postgres_fdw extension, shared by every link in a database. */
 export interface FdwExtensionNode {

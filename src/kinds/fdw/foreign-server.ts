@@ -4,7 +4,7 @@ import { checkObject } from '../../spec/object.js';
 import { alterOptionsClause, checkOptions, optionsClause, SERVER_OPTIONS, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
 import { checkIdentifier, ident, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 
 export interface ForeignServerOptions {
   /** Local name of the foreign server, e.g. `legacy`. */

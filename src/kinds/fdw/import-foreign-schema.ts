@@ -3,7 +3,7 @@ import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import { checkOptions, IMPORT_OPTIONS, optionsClause, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
 import { checkIdentifier, dollarQuoted, empty, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 
 export interface ImportForeignSchemaOptions {
   /** The local foreign server's name. */

@@ -1,6 +1,6 @@
 import { dollarQuoted, ident, literal, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 
 /**
  * Connects through a new link once, as the role running the migration, so an unreachable

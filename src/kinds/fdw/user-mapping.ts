@@ -4,7 +4,7 @@ import { checkObject } from '../../spec/object.js';
 import { alterOptionsClause, checkOptions, optionsClause, USER_MAPPING_OPTIONS, type CheckedOption } from '../../spec/fdw-options.js';
 import { checkIdentifier, dollarQuoted, ident, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 
 /** Who the mapping is for: the role running the migration, every role, or a named role. */
 export type MappingRole = 'CURRENT_USER' | 'CURRENT_ROLE' | 'SESSION_USER' | 'PUBLIC' | { readonly role: string };

@@ -1,6 +1,6 @@
 import { checkObject } from '../../spec/object.js';
 import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type QualifiedName } from '../../sql/index.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
 import { idObject } from './ids-names.js';

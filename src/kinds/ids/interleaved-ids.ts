@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, integer, literal, quoteQualifiedName, sql, type QualifiedName } from '../../sql/index.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
 import { findSequence, idsIdentity, idsStep, type IdTable } from './id-options.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { checkObject } from '../../spec/object.js';
 import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
 import { idObject } from './ids-names.js';
@@ -179,6 +179,6 @@ export const sharedIdsKind: KindDefinition<SharedIdsNode> = {
   step: idsStep,
 };
 
-export { type SharedIdStrategy } from './id-options.js';
+export type { SharedIdStrategy } from './id-options.js';
 export { sharedIdSource, renderSharedIdSource, sharedIdSourceKind, type SharedIdSourceNode, type SharedIdSourceOptions } from './id-source.js';
 export { interleavedIds, interleavedIdPlan, renderInterleavedIds, interleavedIdsKind, type InterleavedIdsNode, type InterleavedIdsOptions } from './interleaved-ids.js';

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, empty, expression, ident, isSqlExpression, join, literal, qualified, sql, type Fragment, type QualifiedName, type SqlExpression } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import { requireServerVersion } from '../server-version.js';
 
 export type PublishOperation = 'insert' | 'update' | 'delete' | 'truncate';

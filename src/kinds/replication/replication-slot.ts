@@ -1,7 +1,7 @@
 import { checkObject } from '../../spec/object.js';
 import { literal, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import { checkSlotName } from './slot-name.js';
 
 export interface ReplicationSlotOptions {

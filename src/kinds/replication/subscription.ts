@@ -4,7 +4,7 @@ import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import { checkIdentifier, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
 import { conninfoLiteral, type ConninfoPart } from '../fdw/conninfo.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import { requireServerVersion } from '../server-version.js';
 import { checkSlotName } from './slot-name.js';
 

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { uniqueKeyCheck } from './sync-endpoint.js';
 import { withSchema } from './sync-names.js';

@@ -3,7 +3,7 @@ import { isDeferred, type Deferred } from '../../secrets.js';
 import { checkArray, checkObject } from '../../spec/object.js';
 import { checkIdentifier, deferredLiteral, dollarQuoted, empty, ident, integer, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 
 export interface SyncRoleOptions {
   /** The login role the other side's user mapping connects as, e.g. `sync_from_app`. */

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
-import { type KindDefinition } from '../kind.js';
+import type { KindDefinition } from '../kind.js';
 import { renderAtCommit } from './sender/sync-at-commit.js';
 import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
 import { renderImmediate } from './sender/sync-immediate.js';
