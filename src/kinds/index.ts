@@ -52,7 +52,7 @@ export { linkCheck, type LinkCheckNode } from './fdw/link-check.js';
 export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './fdw/import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync/sync-endpoint.js';
 export { syncRole, type SyncRoleNode, type SyncRoleOptions } from './sync/sync-role.js';
-export { syncTrigger, type SyncTriggerNode, type SyncTriggerOptions, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync/sync-trigger.js';
+export { syncTrigger, type SyncTriggerNode, type WriteThroughSyncNode, type OutboxSyncNode, type SyncTriggerOptions, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync/sync-trigger.js';
 export type { SyncOperation } from './sync/sync-operations.js';
 export type { LocalSyncNode, LocalSyncOptions } from './sync/sync-local.js';
 export type { SyncColumnOptions } from './sync/sync-columns.js';

@@ -14,8 +14,8 @@ export type SyncDelivery = 'write-through' | 'outbox';
 /** When write-through rows are read and sent: at the end of each statement, or at commit. */
 export type SyncTiming = 'immediate' | 'commit';
 
-/** A checked sync to another database, as syncTrigger() builds it. */
-export interface SyncTriggerNode {
+/** What every sync to another database has, whatever its delivery. */
+interface SyncTriggerFields {
   readonly kind: 'sync-trigger';
   readonly server: string;
   readonly table: QualifiedName;
@@ -25,6 +25,19 @@ export interface SyncTriggerNode {
   readonly operations: readonly SyncOperation[];
   readonly ignoreWritesBy: IgnoreWrites | undefined;
   readonly batchSize: number;
-  readonly timing: SyncTiming;
-  readonly delivery: SyncDelivery;
 }
+
+/** A sync that writes the other side in the writer's transaction, when each statement ends or at commit. */
+export interface WriteThroughSyncNode extends SyncTriggerFields {
+  readonly timing: SyncTiming;
+  readonly delivery: 'write-through';
+}
+
+/** A sync that records changed keys in an outbox; rows are read when drained, so timing is always 'immediate'. */
+export interface OutboxSyncNode extends SyncTriggerFields {
+  readonly timing: 'immediate';
+  readonly delivery: 'outbox';
+}
+
+/** A checked sync to another database, as syncTrigger() builds it: one shape per delivery. */
+export type SyncTriggerNode = WriteThroughSyncNode | OutboxSyncNode;

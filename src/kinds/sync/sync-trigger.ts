@@ -13,7 +13,7 @@ import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-loc
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
 
-export type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
+export type { IgnoreWrites, OutboxSyncNode, SyncDelivery, SyncTiming, SyncTriggerNode, WriteThroughSyncNode } from './sync-trigger-node.js';
 
 export interface SyncTriggerOptions {
   /** The link (foreign server) the changes go through. */
@@ -121,8 +121,8 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
   senderObjects(table, server); // refuses names that would be too long
   if (delivery === 'outbox') outboxObjects(table, server);
   endpointViews(remote, key, columns.map((column) => column.remote));
-  return Object.freeze({
-    kind: 'sync-trigger',
+  const fields = {
+    kind: 'sync-trigger' as const,
     server,
     table,
     remote,
@@ -131,9 +131,8 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     operations: checkOperations(spec.operations, path),
     ignoreWritesBy: checkIgnore(spec.ignoreWritesBy, path),
     batchSize,
-    timing,
-    delivery,
-  });
+  };
+  return Object.freeze(delivery === 'outbox' ? { ...fields, timing: 'immediate' as const, delivery } : { ...fields, timing, delivery });
 }
 
 export function renderSyncTrigger(node: SyncTriggerNode): Rendered {

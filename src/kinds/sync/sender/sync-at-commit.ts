@@ -1,7 +1,7 @@
 import { ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { senderObjects } from '../sync-names.js';
-import { keyColumnsOf, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
-import type { SyncTriggerNode } from '../sync-trigger-node.js';
+import { keyColumnsOf, requiredLocalKey, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
+import type { WriteThroughSyncNode } from '../sync-trigger-node.js';
 
 /**
  * Commit timing (seed 002's deferred trigger): statement triggers only note which keys changed,
@@ -10,13 +10,12 @@ import type { SyncTriggerNode } from '../sync-trigger-node.js';
  * trigger fires once per changed row; the first call sends everything and empties the list,
  * the others find it empty.
  */
-export function renderAtCommit(node: SyncTriggerNode): { fn: Fragment; triggers: { up: Fragment[]; down: Fragment[] } } {
+export function renderAtCommit(node: WriteThroughSyncNode): { fn: Fragment; triggers: { up: Fragment[]; down: Fragment[] } } {
   const objects = senderObjects(node.table, node.server);
   const table = qualified(node.table);
   const pending = sql`pg_temp.${ident(objects.pending)}`;
   const keyColumns = keyColumnsOf(node);
-  // Commit timing needs plain key columns (checked when the spec is built).
-  const localKeys = keyColumns.map((column) => ident((column.source as { column: string }).column));
+  const localKeys = requiredLocalKey(node, "timing 'commit'").map((name) => ident(name));
   const localKeyList = join(localKeys);
   const remoteKeyList = join(keyColumns.map((column) => ident(column.remote)));
   const pendingKeyList = join(localKeys.map((key) => sql`p.${key}`));

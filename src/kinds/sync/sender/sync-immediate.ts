@@ -1,6 +1,6 @@
 import { ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { senderObjects } from '../sync-names.js';
-import { keyColumnsOf, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
+import { keyColumnsOf, localKeyOf, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
 import type { SyncTriggerNode } from '../sync-trigger-node.js';
 
 /**
@@ -42,10 +42,10 @@ export function renderImmediate(node: SyncTriggerNode): { fn: Fragment; triggers
   }
   if (node.operations.includes('update')) {
     triggers.add('update', sql`AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
-    const sources = keyColumns.map((column) => column.source);
-    if (sources.every((source) => 'column' in source)) {
+    const localKey = localKeyOf(node);
+    if (localKey) {
       // Plain key columns: only rows whose key really changed fire this, one by one (rare).
-      const columns = sources.map((source) => ident((source as { column: string }).column));
+      const columns = localKey.map((name) => ident(name));
       const changed = join(columns.map((column) => sql`OLD.${column} IS DISTINCT FROM NEW.${column}`), ' OR ');
       triggers.add('update_key', sql`AFTER UPDATE OF ${join(columns)} ON ${table} FOR EACH ROW WHEN (${changed}) ${call('moved')}`);
     } else {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { dollarQuoted, ident, integer, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
-import { displayName, ignoreGuard, keyColumnsOf, triggerList, valueOf } from './sync-sender-sql.js';
-import type { SyncTriggerNode } from '../sync-trigger-node.js';
+import { displayName, ignoreGuard, keyColumnsOf, requiredLocalKey, triggerList, valueOf } from './sync-sender-sql.js';
+import type { OutboxSyncNode } from '../sync-trigger-node.js';
 
 /** Two int4 keys for pg_advisory_xact_lock, fixed per outbox, so one drain runs at a time. */
-function drainLockKeys(node: SyncTriggerNode): [Fragment, Fragment] {
+function drainLockKeys(node: OutboxSyncNode): [Fragment, Fragment] {
   const digest = createHash('sha256').update(JSON.stringify(['pg-sync-link drain', node.table.schema, node.table.name, node.server])).digest();
   return [integer(digest.readInt32BE(0)), integer(digest.readInt32BE(4))];
 }
@@ -17,15 +17,14 @@ function drainLockKeys(node: SyncTriggerNode): [Fragment, Fragment] {
  * same endpoint a write-through sync uses. Sending the current row makes a drain idempotent
  * and keeps per-key order by construction: the last state of a key always arrives last.
  */
-export function renderOutbox(node: SyncTriggerNode): { up: Fragment[]; down: Fragment[] } {
+export function renderOutbox(node: OutboxSyncNode): { up: Fragment[]; down: Fragment[] } {
   const sender = senderObjects(node.table, node.server);
   const objects = outboxObjects(node.table, node.server);
   const table = qualified(node.table);
   const outbox = qualified(objects.outbox);
   const status = qualified(objects.status);
   const keyColumns = keyColumnsOf(node);
-  // Outbox delivery needs plain key columns (checked when the spec is built).
-  const localKeys = keyColumns.map((column) => ident((column.source as { column: string }).column));
+  const localKeys = requiredLocalKey(node, "delivery 'outbox'").map((name) => ident(name));
   const localKeyList = join(localKeys);
   const sameKey = join(localKeys.map((key) => sql`t.${key} = src.${key}`), ' AND ');
   const [lockClass, lockObject] = drainLockKeys(node);

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../../../errors.js';
 import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../../../sql/index.js';
 import type { SyncColumn } from '../sync-columns.js';
 import { endpointViews, senderObjects } from '../sync-names.js';
@@ -12,6 +13,24 @@ export function valueOf(column: SyncColumn): Fragment {
 
 export function keyColumnsOf(node: SyncTriggerNode): readonly SyncColumn[] {
   return node.key.map((name) => node.columns.find((column) => column.remote === name)!);
+}
+
+/** The local columns the key comes from, or undefined when a key column is an expression. */
+export function localKeyOf(node: SyncTriggerNode): readonly string[] | undefined {
+  const names = keyColumnsOf(node).flatMap((column) => ('column' in column.source ? [column.source.column] : []));
+  return names.length === node.key.length ? names : undefined;
+}
+
+/** The local key of a sync whose timing or delivery needs one (syncTrigger checks it; a node built by hand may not). */
+export function requiredLocalKey(node: SyncTriggerNode, needs: string): readonly string[] {
+  const names = localKeyOf(node);
+  if (names === undefined) {
+    throw new InvalidOptionError(
+      `sync of "${node.table.name}" to server "${node.server}": with ${needs}, every key column must come from a local column, not an expression.`,
+      `sync of "${node.table.name}" to server "${node.server}".key`,
+    );
+  }
+  return names;
 }
 
 export function displayName(name: QualifiedName): string {
