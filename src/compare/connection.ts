@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { withSession, type DatabaseTarget, type Session } from '../run/session.js';
-import { isFullyRendered, previewSql, type Fragment } from '../sql/index.js';
+import { previewSql, type Fragment } from '../sql/index.js';
+import { fragmentRows } from '../run/rows.js';
 
 /**
  * The text form of a value depends on a few settings; both sides use the same ones for the
@@ -26,9 +27,7 @@ export function inTransaction<T>(session: Session, mode: 'read' | 'write', work:
 
 /** The rows of a statement built here; `values` fill $1, $2... */
 export async function rowsOf<T>(session: Session, statement: Fragment, values: readonly unknown[] = []): Promise<T[]> {
-  if (!isFullyRendered(statement)) throw new TypeError('A comparison statement cannot hold a deferred value.');
-  const result = (await session.execute(previewSql(statement), values as readonly string[])) as { rows: T[] };
-  return result.rows;
+  return fragmentRows<T>(session.execute, statement, values);
 }
 
 /** How many rows a statement built here wrote. */

@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../run/execute.js';
+import { rows } from '../run/rows.js';
 
 // What the doctor reads from a database's catalog (src/doctor/inventory.ts reads it).
 
@@ -6,7 +7,7 @@ export type Query = <T>(text: string, values?: readonly unknown[]) => Promise<T[
 
 /** Rows of a query; values may be arrays or numbers too, which node-postgres binds as such. */
 export function queryOf(execute: SqlExecutor): Query {
-  return async <T>(text: string, values: readonly unknown[] = []) => ((await execute(text, values as string[])) as { rows: T[] }).rows;
+  return <T>(text: string, values: readonly unknown[] = []) => rows<T>(execute, text, values);
 }
 
 export interface ServerInfo {

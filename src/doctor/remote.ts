@@ -1,5 +1,6 @@
 import { ident, previewSql, scrubSecrets, sql, type Fragment } from '../sql/index.js';
 import type { Query } from './inventory.js';
+import { serverErrorOf } from '../run/server-error.js';
 
 // Reads the remote side through a foreign server: temporary foreign tables (in pg_temp) over
 // the remote's catalogs, created in a savepoint that is always rolled back, so nothing stays.
@@ -54,14 +55,9 @@ const CATALOGS: ReadonlyArray<(server: Fragment) => Fragment> = [
   (server) => sql`CREATE FOREIGN TABLE pg_temp.pg_sync_link_doctor_privileges (table_schema text, table_name text, privilege_type text) SERVER ${server} OPTIONS (schema_name 'information_schema', table_name 'table_privileges')`,
 ];
 
-interface ServerError {
-  message?: unknown;
-  detail?: unknown;
-}
-
 /** The server's message and detail, with every secret this role could read scrubbed. */
 export function errorText(error: unknown, secrets: readonly string[]): string {
-  const { message, detail } = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ServerError;
+  const { message, detail } = serverErrorOf(error);
   const text = [message, detail].filter((part) => typeof part === 'string' && part !== '').join(': ').replace(/\s*\n\s*/g, ' ');
   return scrubSecrets(text, secrets);
 }

@@ -3,6 +3,7 @@ import { outboxObjects } from '../kinds/sync/sync-names.js';
 import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { previewSql, qualified, sql, type QualifiedName } from '../sql/index.js';
 import { withSession, type DatabaseTarget } from '../run/session.js';
+import { rows } from '../run/rows.js';
 
 /** Where an outbox sync keeps its state: tables, the drain function, its NOTIFY channel. */
 export interface OutboxNames {
@@ -60,8 +61,7 @@ export async function drainOutbox(
   return withSession(target, async (session) => {
     let delivered = 0;
     for (;;) {
-      const result = (await session.execute(drainStatement(names), [String(batchSize)])) as { rows: Array<{ delivered: number; error: string | null }> };
-      const row = result.rows[0]!;
+      const row = (await rows<{ delivered: number; error: string | null }>(session.execute, drainStatement(names), [String(batchSize)]))[0]!;
       delivered += row.delivered;
       if (row.error !== null || row.delivered < batchSize) return { delivered, error: row.error };
     }
@@ -85,8 +85,7 @@ export async function outboxLag(target: DatabaseTarget, sync: SyncTriggerNode): 
   const text = previewSql(sql`SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, last_delivered_at, delivered_total::text,
   last_error, last_error_at, consecutive_failures FROM ${qualified(names.lag)}`);
   return withSession(target, async (session) => {
-    const { rows } = (await session.execute(text, [])) as { rows: Array<Record<string, unknown>> };
-    const row = rows[0]!;
+    const row = (await rows<Record<string, unknown>>(session.execute, text))[0]!;
     return {
       pending: Number(row.pending),
       oldestPendingSeconds: row.age === null ? null : Number(row.age),

@@ -5,6 +5,7 @@ import { isMigration, type Migration, type Part } from '../model/migration.js';
 import { planMigrations } from '../model/plan.js';
 import { withSession, type DatabaseTarget, type Session } from './session.js';
 import { isFullyRendered, previewSql, renderedEarlier } from '../sql/index.js';
+import { rows } from './rows.js';
 
 // What applySyncLink applied, kept in the database itself: the id of each step, a fingerprint
 // of its SQL, and its down statements, so removal undoes exactly what ran even if the spec in
@@ -64,9 +65,8 @@ interface AppliedRow {
   down: string[] | null;
 }
 
-async function rows(session: Session, sql: string, values: readonly unknown[]): Promise<AppliedRow[]> {
-  const result = (await session.execute(sql, values as string[])) as { rows: AppliedRow[] };
-  return result.rows;
+function appliedRows(session: Session, sql: string, values: readonly unknown[]): Promise<AppliedRow[]> {
+  return rows<AppliedRow>(session.execute, sql, values);
 }
 
 /** Runs `work` in a transaction, or outside any when `transactional` is false. */
@@ -105,7 +105,7 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
   return locked(db, migrations, async (session, step) => {
     const done = await step(true, async () => {
       for (const statement of BOOKKEEPING.create) await session.execute(statement, []);
-      return new Map((await rows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
+      return new Map((await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
     });
     const applied: string[] = [];
     const skipped: string[] = [];
@@ -142,9 +142,9 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
 export async function removeSyncLink(db: DatabaseTarget, link: Link, options: ApplyOptions = {}): Promise<{ readonly removed: readonly string[] }> {
   const migrations = migrationsOf(link, options);
   return locked(db, migrations, async (session, step) => {
-    const [state] = (await rows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];
+    const [state] = (await appliedRows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];
     if (!state?.present) return { removed: [] };
-    const done = new Map((await rows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
+    const done = new Map((await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
     const removed: string[] = [];
     for (const migration of migrations.toReversed()) {
       const row = done.get(migration.id);

@@ -1,6 +1,7 @@
 import { MigrationFailedError, SyncLinkError } from '../errors.js';
 import type { Migration } from '../model/migration.js';
 import { previewSql, resolveStatements, scrubSecrets } from '../sql/index.js';
+import { serverErrorOf } from './server-error.js';
 
 /**
  * Runs one SQL statement on the runner's connection (or transaction). `values` fill `$1`, `$2`...
@@ -11,13 +12,6 @@ export type SqlExecutor = (sql: string, values: readonly string[]) => Promise<un
 export interface RunOptions {
   /** Receives each statement, secrets redacted, before it runs. */
   readonly log?: (line: string) => void;
-}
-
-interface ServerError {
-  message?: unknown;
-  code?: unknown;
-  detail?: unknown;
-  hint?: unknown;
 }
 
 /**
@@ -48,12 +42,11 @@ export async function runMigration(
       }
     } catch (error) {
       if (error instanceof SyncLinkError) throw error;
-      const server = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ServerError;
-      const message = String(server.message ?? 'unknown error');
+      const server = serverErrorOf(error);
       const parts = [
-        `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${message}`,
-        typeof server.detail === 'string' && server.detail !== '' ? `Detail: ${server.detail}` : undefined,
-        typeof server.hint === 'string' && server.hint !== '' ? `Hint: ${server.hint}` : undefined,
+        `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${server.message ?? 'unknown error'}`,
+        server.detail === undefined ? undefined : `Detail: ${server.detail}`,
+        server.hint === undefined ? undefined : `Hint: ${server.hint}`,
         `SQL: ${preview}`,
       ];
       throw new MigrationFailedError(
@@ -61,7 +54,7 @@ export async function runMigration(
         migration.id,
         direction,
         preview,
-        typeof server.code === 'string' ? server.code : undefined,
+        server.code,
       );
     }
   }
