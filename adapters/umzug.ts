@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { MigrationParams, RunnableMigration, UmzugStorage } from 'umzug';
 import {
   InvalidOptionError,
+  loadOptionalPeer,
   quoteIdentifier,
   runMigration,
   withSession,
@@ -40,7 +41,7 @@ function runnerFor(context: unknown): Runner {
   }
   if (isKysely(context)) {
     return async (work, transactional) => {
-      const { CompiledQuery } = await import('kysely');
+      const { CompiledQuery } = await loadOptionalPeer('kysely', () => import('kysely'), 'An Umzug migration with a Kysely context');
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const executor = (on: Kysely<any>): SqlExecutor => (sql, values) => on.executeQuery(CompiledQuery.raw(sql, [...values]));
       return transactional ? context.transaction().execute((trx) => work(executor(trx))) : work(executor(context));
