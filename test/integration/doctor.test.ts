@@ -81,7 +81,7 @@ describe('doctor on a healthy installation', () => {
         fix: `Roll back and reinstall the syncEndpoint migration that made it (or ALTER TABLE public.${views.upsert.name} ENABLE RULE sync_upsert, if it was disabled).`,
       },
     ]);
-    expect(broken.exitCode).toBe(2);
+    expect(broken.exitCode).toBe(1);
   });
 
   it('runs on a pg Client it is given, and leaves it outside any transaction', async () => {
@@ -168,7 +168,7 @@ describe('doctor on a broken installation', () => {
     );
     expect(mapping!.fix).toMatch(/^CREATE USER MAPPING FOR postgres SERVER legacy OPTIONS \(user '<remote role>', password '<password>'\)/);
     expect(findingsOf(diagnosis, 'server-reachable')).toMatchObject([{ severity: 'warning', message: 'Not tested: neither the doctor\'s role postgres nor PUBLIC has a user mapping on server legacy.' }]);
-    expect(diagnosis.exitCode).toBe(2);
+    expect(diagnosis.exitCode).toBe(1);
   });
 
   it('the triggers\' function owner is the role that needs a mapping; each mapping is tried with its own password', async () => {
@@ -189,7 +189,7 @@ describe('doctor on a broken installation', () => {
       expect(reach.map((item) => item.severity)).toEqual(['ok', 'error']);
       expect(reach[1]!.message).toMatch(/^Cannot reach database \S+ at 127\.0\.0\.1:\d+ through the user mapping for doctor_sync_owner, as doctor_sync_owner: could not connect to server "legacy": .*password authentication failed for user "postgres"/);
       expect(JSON.stringify(diagnosis)).not.toContain(wrong);
-      expect(diagnosis.exitCode).toBe(2);
+      expect(diagnosis.exitCode).toBe(1);
     } finally {
       await app.query('DROP OWNED BY doctor_sync_owner CASCADE; DROP ROLE doctor_sync_owner');
     }
@@ -206,7 +206,7 @@ describe('doctor on a broken installation', () => {
     expect(reach!.fix).toContain(`ALTER SERVER legacy OPTIONS (SET port '5432')`);
     expect(reach!.message).not.toContain(pair.legacy.password);
     expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([{ severity: 'warning', message: 'The 6 foreign tables of server legacy were not compared with the remote: it could not be reached.' }]);
-    expect(diagnosis.exitCode).toBe(2);
+    expect(diagnosis.exitCode).toBe(1);
     expect(await catalogSnapshot(app)).toEqual(changed);
     expect(changed).not.toEqual(before);
   });
@@ -285,7 +285,7 @@ describe('doctor on a broken installation', () => {
         fix: 'In the database of server legacy, install syncEndpoint({ table, key, columns }) with exactly the columns (id, name, description, price, created_at, updated_at) and key of the syncTrigger (run its migration there).',
       },
     ]);
-    expect(diagnosis.exitCode).toBe(2);
+    expect(diagnosis.exitCode).toBe(1);
   });
 
   it('a disabled sync trigger is an error; one that fires only in replica sessions a warning', async () => {

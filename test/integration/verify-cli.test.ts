@@ -84,23 +84,27 @@ export const plain = { table: 'products', key: ['id'], columns: ['id', 'created_
     expect(json).toMatchObject({ equal: false, missingOnRemote: [{ id: '3' }], differing: [{ id: '4' }] });
   });
 
-  it('takes plain tables from options, and says what to fix with exit code 2', async () => {
+  it('takes plain tables from options; a wrong command line exits 2, what cannot run exits 3', async () => {
     await app.query(ROWS(5));
     await legacy.query(ROWS(5));
     expect((await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,name,price')).code).toBe(0);
     const unknown = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour');
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/has no column "colour"/);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/^pg-sync-link verify: .*has no column "colour"/);
+    const unknownJson = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour', '--json');
+    expect(unknownJson.code).toBe(3);
+    expect(JSON.parse(unknownJson.stdout)).toMatchObject({ error: { code: 'CANNOT_RUN', exitCode: 3, message: expect.stringMatching(/has no column "colour"/) } });
     expect((await cli('verify', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/--local-env is required/);
     expect((await cli('verify', '--local-env', 'NOT_SET_ANYWHERE', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/NOT_SET_ANYWHERE \(--local-env\) is not set/);
     expect((await cli('verify', ...connections, '--table', 'products', '--columns', 'id')).code).toBe(2);
     expect((await cli('verify', ...connections, 'no/such/module.mjs')).stderr).toContain('No such file: no/such/module.mjs');
     const down = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
-    expect(down.code).toBe(2);
+    expect(down.code).toBe(3);
     env.GONE_URL = 'postgres://nobody@127.0.0.1:1/none';
     const refused = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/^pg-sync-link: .*ECONNREFUSED/);
+    expect(refused.stderr).toMatch(/^pg-sync-link verify: .*ECONNREFUSED/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 
