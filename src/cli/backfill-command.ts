@@ -5,6 +5,7 @@ import { explained } from './exit-codes.js';
 import { progressReporter } from './progress.js';
 import { UsageError } from './exit-codes.js';
 
+/** `pg-sync-link backfill --help`. */
 export const BACKFILL_HELP = `Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
 
 Copies the rows of the local table that are missing or different on the remote side, after the
@@ -23,6 +24,7 @@ Options:
   --winner <local|remote>  reconcile: make the other side equal to this one, deletes included
   --help                 show this help`;
 
+/** Runs `pg-sync-link backfill`; returns the exit code (0 done, 1 stopped before the end). */
 export async function backfillCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

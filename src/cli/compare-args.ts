@@ -18,6 +18,7 @@ export const COMPARE_OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
+/** The part of verify's and backfill's help about connections and tables. */
 export const COMPARE_HELP = `Connections (names of environment variables that hold the URLs, so no password is typed):
   --local-env <VAR>        the side whose table the sync reads, e.g. APP_DATABASE_URL
   --remote-env <VAR>       the side that receives, e.g. LEGACY_DATABASE_URL

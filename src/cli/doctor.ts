@@ -3,6 +3,7 @@ import { diagnose, formatDiagnosis, loadOptionalPeer, type DatabaseTarget } from
 import { CannotRunError, UsageError, firstLine } from './exit-codes.js';
 import { loadModule } from './load-module.js';
 
+/** `pg-sync-link doctor --help`. */
 export const DOCTOR_HELP = `Usage: pg-sync-link doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
 
 Checks the health of a database where pg-sync-link objects are installed: postgres_fdw, every

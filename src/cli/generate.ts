@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { CannotRunError, UsageError } from './exit-codes.js';
 import { migrationTemplate, RUNNERS, type ModuleSyntax, type Runner } from './templates.js';
 
+/** `pg-sync-link generate --help`. */
 export const GENERATE_HELP = `Usage: pg-sync-link generate <knex|kysely|umzug> <name> [--dir <folder>] [--ext <ext>]
 
 Writes <folder>/<timestamp>_<name>.<ext>, a migration for that runner with a link and a foreign

@@ -5,6 +5,7 @@ import { CannotRunError, UsageError } from './exit-codes.js';
 import { migrationsIn } from './find-migrations.js';
 import { exportsOf, isFolder, loadModule, moduleFilesIn } from './load-module.js';
 
+/** `pg-sync-link sql --help`. */
 export const SQL_HELP = `Usage: pg-sync-link sql <module | folder> [--down]
 
 Prints the SQL that the migrations defined in <module> run, for review. <module> is a

@@ -25,6 +25,7 @@ const parts = [
 /** The runners `generate` writes a migration for. */
 export const RUNNERS = ['knex', 'kysely', 'umzug'] as const;
 
+/** A migration runner: knex, kysely or umzug. */
 export type Runner = (typeof RUNNERS)[number];
 
 /** How the file is written: ES module (`import`/`export`) or CommonJS (`require`/`module.exports`). */

@@ -4,6 +4,7 @@ import { COMPARE_HELP, COMPARE_OPTIONS, compareTargets, wholeNumber } from './co
 import { explained } from './exit-codes.js';
 import { progressReporter } from './progress.js';
 
+/** `pg-sync-link verify --help`. */
 export const VERIFY_HELP = `Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
 
 Compares a table with its counterpart on the other side, after the sync's column mapping, and
@@ -38,6 +39,7 @@ export function describeResult(result: VerifyResult, limit: number): string {
   return lines.join('\n');
 }
 
+/** Runs `pg-sync-link verify`; returns the exit code (0 equal, 1 different). */
 export async function verifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...COMPARE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } } });
   if (values.help) {

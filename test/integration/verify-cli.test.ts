@@ -42,10 +42,10 @@ function cli(...args: string[]): Promise<Run> {
   });
 }
 
-async function syncModule(): Promise<string> {
-  const file = path.join(await scratch, `sync-${Math.random().toString(36).slice(2)}.mjs`);
+async function syncModule(extension = 'mjs'): Promise<string> {
+  const file = path.join(await scratch, `sync-${Math.random().toString(36).slice(2)}.${extension}`);
   await writeFile(file, `import { syncTrigger, sqlExpression } from 'pg-sync-link';
-export const productsSync = syncTrigger({
+${extension === 'ts' ? `const key: string[] = ['id'];\n` : ''}export const productsSync = syncTrigger({
   server: 'legacy', table: 'products', key: ['id'],
   columns: ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }, 'price', 'created_at', 'updated_at'],
 });
@@ -70,6 +70,9 @@ describe('pg-sync-link verify', () => {
     expect(differ.code).toBe(1);
     expect(differ.stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 1\n  id="4"\n');
     expect(differ.stderr).toContain('counting rows'); // plain progress lines: stderr is not a terminal
+    const typescript = await cli('verify', ...connections, await syncModule('ts'));
+    expect(typescript.code, typescript.stderr).toBe(1);
+    expect(typescript.stdout).toBe(differ.stdout);
     const two = path.join(await scratch, 'two.mjs');
     await writeFile(two, `import { syncTrigger } from 'pg-sync-link';
 export const parts = [syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'price'] })];
