@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { previewMigration, type Migration } from 'pg-sync-link';
@@ -52,7 +53,11 @@ export async function sqlCommand(args: string[]): Promise<number> {
     found += migrations.length;
     sections.push(migrations.length === 0 ? `-- ${shown}: no pg-sync-link migration` : [`-- ${shown}`, ...render(migrations, direction)].join('\n\n'));
   }
-  if (found === 0) throw new CannotRunError(`No pg-sync-link migration found in the ${files.length} module files of ${target}: ${NONE}.`);
+  if (found === 0) {
+    const folders = (await readdir(target, { withFileTypes: true })).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name);
+    const inside = folders.length > 0 ? ` It has folders (${folders.sort().join(', ')}): give one of them.` : '';
+    throw new CannotRunError(`No pg-sync-link migration found in the ${files.length} module files of ${target}: ${NONE}.${inside}`);
+  }
   console.log(sections.join('\n\n'));
   return 0;
 }

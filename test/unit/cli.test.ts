@@ -113,6 +113,7 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     const folder = path.join(await scratch, 'empty');
     await mkdir(folder);
     expect(await cli('sql', folder)).toMatchObject({ code: 3, stderr: expect.stringContaining('No pg-sync-link migration found in the 0 module files of') });
+    expect(await cli('sql', 'migrations')).toMatchObject({ code: 3, stderr: expect.stringContaining('It has folders (app, legacy): give one of them.') });
   });
 
   it('under --json, a failure is JSON on stdout too', async () => {
