@@ -35,7 +35,10 @@ export interface TestServers {
   readonly servers: Readonly<Record<string, TestServer>>;
   /** Stops every server and deletes its data. Calling it again does nothing. */
   dispose(): Promise<void>;
-  /** The same as dispose(), for `await using`. */
+  /**
+   * The same as dispose(), for `await using` (TypeScript 5.2+; its type needs @types/node, or
+   * `esnext.disposable` / `esnext` in the tsconfig's lib).
+   */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
