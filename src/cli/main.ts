@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isSyncLinkError } from 'pg-sync-link';
 import { backfillCommand } from './backfill-command.js';
 import { doctorCommand } from './doctor.js';
-import { EXIT, firstLine } from './exit-codes.js';
+import { EXIT, firstLine, UsageError } from './exit-codes.js';
 import { generateCommand } from './generate.js';
 import { sqlCommand } from './sql-command.js';
 import { verifyCommand } from './verify-command.js';
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const run = COMMANDS[command];
-    if (!run) throw Object.assign(new Error(`Unknown command "${command}": use sql, generate, doctor, verify or backfill (pg-sync-link --help).`), { code: 'USAGE', exitCode: EXIT.usage });
+    if (!run) throw new UsageError(`Unknown command "${command}": use sql, generate, doctor, verify or backfill (pg-sync-link --help).`);
     return await run(rest);
   } catch (error) {
     const { exitCode, code } = classify(error);
