@@ -32,6 +32,16 @@ async function importTypeScript(resolved: string): Promise<unknown> {
   return createJiti(import.meta.url, { interopDefault: false, moduleCache: false, fsCache: false }).import(resolved);
 }
 
+/** Node loads JavaScript itself; one that imports TypeScript (a knexfile.js reading config.ts) goes through jiti. */
+async function importJavaScript(resolved: string): Promise<unknown> {
+  try {
+    return await import(pathToFileURL(resolved).href);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    return importTypeScript(resolved);
+  }
+}
+
 /**
  * Loads a JavaScript or TypeScript module the user wrote (a migration, a sync, a knexfile).
  * Every failure is a CannotRunError of one line: no such file, a folder, a kind of file we do
@@ -44,7 +54,7 @@ export async function loadModule(file: string, what = 'module'): Promise<Record<
   const extension = path.extname(resolved);
   if (!MODULE_EXTENSIONS.includes(extension)) throw new CannotRunError(`${file} is not a module: give a ${MODULE_EXTENSIONS.join(', ')} file.`);
   try {
-    const loaded = TYPESCRIPT.includes(extension) ? await importTypeScript(resolved) : await import(pathToFileURL(resolved).href);
+    const loaded = TYPESCRIPT.includes(extension) ? await importTypeScript(resolved) : await importJavaScript(resolved);
     return (loaded ?? {}) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof CannotRunError) throw error;

@@ -55,7 +55,7 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     expect(result.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy');`);
   });
 
-  it('reads TypeScript modules (extensionless imports included) and whole folders, in order', async () => {
+  it('reads TypeScript modules (extensionless imports included), JavaScript that imports TypeScript, and whole folders, in order', async () => {
     const folder = path.join(await scratch, 'ts-migrations');
     await mkdir(folder);
     await writeFile(path.join(folder, 'host.ts'), `export const host: string = 'db';\n`);
@@ -82,6 +82,9 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     const order = ['20260101000001_link.ts', 'CREATE SERVER legacy', '20260101000002_table.mts', 'CREATE FOREIGN TABLE legacy_products', 'host.ts: no pg-sync-link migration'];
     expect(order.map((text) => up.stdout.indexOf(text))).toEqual(order.map((text) => up.stdout.indexOf(text)).sort((a, b) => a - b));
     expect(up.stdout).not.toContain('types.d.ts');
+    const mixed = path.join(await scratch, 'mixed.mjs');
+    await writeFile(mixed, `import { fdwLink } from 'pg-sync-link';\nimport { host } from './ts-migrations/host.ts';\nexport const legacy = fdwLink({ name: 'legacy', host, dbname: 'legacy' });\n`);
+    expect((await cli('sql', mixed)).stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy');`);
     const down = await cli('sql', folder, '--down');
     expect(down.stdout.indexOf('DROP FOREIGN TABLE legacy_products')).toBeLessThan(down.stdout.indexOf('DROP SERVER legacy'));
   });
