@@ -37,16 +37,36 @@ export function knexMigrationFrom(migration: Migration, options: RunOptions = {}
 }
 
 /**
+ * One entry of {@link knexMigrationSource}: the migration, with the `file` and `name` Knex prints
+ * (`npx knex migrate:list` shows a pending migration's `file`), both its id.
+ */
+export interface KnexSourceMigration {
+  /** What `npx knex migrate:list` prints for a pending migration: the migration's id. */
+  readonly file: string;
+  /** The name Knex records in its migrations table once it has run: the migration's id. */
+  readonly name: string;
+  /** The pg-sync-link migration this entry runs. */
+  readonly migration: Migration;
+}
+
+/**
  * A Knex migration source for a whole set (planMigrations, versionedMigrations), for a knexfile's
  * `migrations: { migrationSource }` or `knex.migrate.latest({ migrationSource })`. Knex records
  * each migration under its id, so ids must never change once run: they do not, for the same parts.
+ * Each entry carries its id as `file` and `name`, so `npx knex migrate:list` lists them by id.
+ *
+ * @example
+ * // knexfile.js
+ * export default { client: 'pg', connection: process.env.DATABASE_URL,
+ *   migrations: { migrationSource: knexMigrationSource(planMigrations('app', link, sync)) } };
  */
-export function knexMigrationSource(migrations: readonly Migration[], options: RunOptions = {}): Knex.MigrationSource<Migration> {
+export function knexMigrationSource(migrations: readonly Migration[], options: RunOptions = {}): Knex.MigrationSource<KnexSourceMigration> {
   checkUniqueIds(migrations);
+  const entries: KnexSourceMigration[] = migrations.map((migration) => ({ file: migration.id, name: migration.id, migration }));
   return {
-    getMigrations: async () => [...migrations],
-    getMigrationName: (migration) => migration.id,
-    getMigration: async (migration) => knexMigrationFrom(migration, options),
+    getMigrations: async () => [...entries],
+    getMigrationName: (entry) => entry.name,
+    getMigration: async (entry) => knexMigrationFrom(entry.migration, options),
   };
 }
 

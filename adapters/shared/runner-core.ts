@@ -1,5 +1,5 @@
 import type { CompiledQuery } from 'kysely';
-import { InvalidOptionError, withSession, type Migration, type PgClientLike, type PgPoolLike, type SqlExecutor } from 'pg-sync-link';
+import { InvalidOptionError, loadOptionalPeer, withSession, type Migration, type PgClientLike, type PgPoolLike, type SqlExecutor } from 'pg-sync-link';
 
 // What the Knex, Kysely and Umzug adapters share: the id check of a set, the Kysely executor,
 // and how each kind of connection runs work in a transaction or not. Type-only imports of the
@@ -36,7 +36,7 @@ export interface KyselyTransactionRunner extends KyselyQueryRunner {
  */
 export function kyselyExecutor(db: KyselyQueryRunner): SqlExecutor {
   return async (sql, values) => {
-    const { CompiledQuery } = await import('kysely');
+    const { CompiledQuery } = await loadOptionalPeer('kysely', () => import('kysely'), 'A migration run through Kysely');
     return db.executeQuery(CompiledQuery.raw(sql, [...values]));
   };
 }

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { backfillTables, reconcileTables, type BackfillResult } from 'pg-sync-link';
 import { COMPARE_HELP, COMPARE_OPTIONS, compareTargets, wholeNumber } from './compare-args.js';
-import { explained } from './run-errors.js';
+import { explained } from './exit-codes.js';
 import { progressReporter } from './progress.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from './exit-codes.js';
 
+/** `pg-sync-link backfill --help`. */
 export const BACKFILL_HELP = `Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
 
 Copies the rows of the local table that are missing or different on the remote side, after the
@@ -12,8 +13,8 @@ sync's column mapping, in batches (one transaction each). Interrupted (Ctrl-C, -
 crash), it is finished by running it again: each run copies only what still differs. With
 --winner, it reconciles instead: the other side is made equal to the winner, and rows only on
 the losing side are deleted. Exit code 0 when done, 1 when differences remain (stopped early),
-2 for a usage error (an unknown table or column included), 3 when it fails to run (a
-connection or server error).
+2 when the command line is wrong, 3 when it could not run (a module, variable, table or
+column it names is missing, no connection, a server error).
 
 ${COMPARE_HELP}
 
@@ -23,6 +24,7 @@ Options:
   --winner <local|remote>  reconcile: make the other side equal to this one, deletes included
   --help                 show this help`;
 
+/** Runs `pg-sync-link backfill`; returns the exit code (0 done, 1 stopped before the end). */
 export async function backfillCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { flattenParts, type Part, type SyncNodeToCompare, type SyncTriggerOptions, type TablePairOptions } from 'pg-sync-link';
-import { UsageError } from './usage-error.js';
+import { CannotRunError, UsageError } from './exit-codes.js';
+import { exportsOf, loadModule } from './load-module.js';
 
 type Tables = TablePairOptions | SyncNodeToCompare;
 
@@ -20,12 +18,13 @@ export const COMPARE_OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
+/** The part of verify's and backfill's help about connections and tables. */
 export const COMPARE_HELP = `Connections (names of environment variables that hold the URLs, so no password is typed):
   --local-env <VAR>        the side whose table the sync reads, e.g. APP_DATABASE_URL
   --remote-env <VAR>       the side that receives, e.g. LEGACY_DATABASE_URL
 
 Tables, either from a module:
-  <module>                 a JavaScript file that exports a syncTrigger(...) node (or a list
+  <module>                 a JavaScript or TypeScript file that exports a syncTrigger(...) node (or a list
                            holding one) or a { table, remote?, key, columns } object
   --export <name>          which export, when the module has more than one
 or from options (plain columns only):
@@ -53,7 +52,7 @@ function urlFrom(name: string | undefined, option: string): string {
     throw new UsageError(`--${option}-env takes the name of an environment variable, not a URL: a password on the command line ends up in the shell history and the process list.`);
   }
   const url = process.env[name];
-  if (!url) throw new UsageError(`The environment variable ${name} (--${option}-env) is not set.`);
+  if (!url) throw new CannotRunError(`The environment variable ${name} (--${option}-env) is not set.`);
   return url;
 }
 
@@ -93,16 +92,13 @@ async function tablesFrom(values: CompareValues, positionals: readonly string[])
   if (extra.length > 0) throw new UsageError(`Give one module, got ${positionals.length}.`);
   if (file !== undefined) {
     if (values.table || values.key || values.columns) throw new UsageError('Give either a module or --table/--key/--columns, not both.');
-    const resolved = path.resolve(file);
-    if (!existsSync(resolved)) throw new UsageError(`No such file: ${file}`);
-    const module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
-    const found = tablesIn({ ...module, ...((module.default as Record<string, unknown> | undefined) ?? {}) });
+    const found = tablesIn(exportsOf(await loadModule(file)));
     if (values.export !== undefined) {
       const chosen = found.get(values.export);
-      if (!chosen) throw new UsageError(`${file} has no sync or table description named "${values.export}"; it has: ${[...found.keys()].join(', ') || 'none'}.`);
+      if (!chosen) throw new CannotRunError(`${file} has no sync or table description named "${values.export}"; it has: ${[...found.keys()].join(', ') || 'none'}.`);
       return chosen;
     }
-    if (found.size === 0) throw new UsageError(`${file} exports no syncTrigger(...) node and no { table, key, columns } object.`);
+    if (found.size === 0) throw new CannotRunError(`${file} exports no syncTrigger(...) node and no { table, key, columns } object.`);
     if (found.size > 1) throw new UsageError(`${file} exports several: ${[...found.keys()].join(', ')}. Choose one with --export <name>.`);
     return [...found.values()][0]!;
   }

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { diagnose, formatDiagnosis, type DatabaseTarget } from 'pg-sync-link';
+import { diagnose, formatDiagnosis, loadOptionalPeer, type DatabaseTarget } from 'pg-sync-link';
+import { CannotRunError, UsageError, firstLine } from './exit-codes.js';
+import { loadModule } from './load-module.js';
 
+/** `pg-sync-link doctor --help`. */
 export const DOCTOR_HELP = `Usage: pg-sync-link doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
 
 Checks the health of a database where pg-sync-link objects are installed: postgres_fdw, every
@@ -15,7 +15,8 @@ fix it. The doctor changes nothing: it works in a transaction it rolls back.
 Connection (a password never goes on the command line):
   --url-env <NAME>      read the database URL from the environment variable NAME
                         (default: DATABASE_URL)
-  --knexfile <file>     use the connection of a knexfile environment instead
+  --knexfile <file>     use the connection of a knexfile environment instead (.js, .mjs,
+                        .cjs, or TypeScript: .ts, .mts, .cts)
   --env <name>          that environment (default: NODE_ENV, else development)
 
 Options:
@@ -24,13 +25,9 @@ Options:
                         (default 0.8)
   --help                show this help
 
-Exit code: 0 every finding ok, 1 the worst is a warning, 2 the worst is an error,
-3 the doctor could not run (bad arguments, no connection).`;
-
-/** The doctor did not run: bad arguments, no connection. */
-export const CANNOT_RUN = 3;
-
-class DoctorUsageError extends Error {}
+Exit code: 0 every finding ok, 1 a warning or an error (the output says which), 2 the
+command line is wrong, 3 the doctor could not run (no such variable, knexfile or environment,
+no connection). With --json, a failure is printed on stdout as {"error": {...}} too.`;
 
 const OPTIONS = {
   'url-env': { type: 'string' },
@@ -49,9 +46,8 @@ function parse(args: string[]) {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'--(url|password|host)'/.test((error as Error).message)) {
-      throw new DoctorUsageError('doctor takes no URL or password on the command line: put the URL in an environment variable and pass its name with --url-env NAME.');
+      throw new UsageError('doctor takes no URL or password on the command line: put the URL in an environment variable and pass its name with --url-env NAME.');
     }
-    if (code?.startsWith('ERR_PARSE_ARGS')) throw new DoctorUsageError(`${(error as Error).message.split('. ')[0]}.\n\n${DOCTOR_HELP}`);
     throw error;
   }
 }
@@ -73,19 +69,17 @@ function urlSecrets(url: string): string[] {
 }
 
 async function fromKnexfile(file: string, environment: string): Promise<Connection> {
-  const resolved = path.resolve(file);
-  if (!existsSync(resolved)) throw new DoctorUsageError(`No such knexfile: ${file}`);
-  const module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  const module = await loadModule(file, 'knexfile');
   let config = (module.default ?? module) as unknown;
   if (typeof config === 'function') config = await (config as () => unknown)();
   const all = (config ?? {}) as Record<string, unknown>;
   const chosen = ('client' in all || 'connection' in all ? all : all[environment]) as Record<string, unknown> | undefined;
   if (!chosen || typeof chosen !== 'object') {
-    throw new DoctorUsageError(`${file} has no environment "${environment}"; it has: ${Object.keys(all).join(', ') || 'none'}. Choose one with --env.`);
+    throw new CannotRunError(`${file} has no environment "${environment}"; it has: ${Object.keys(all).join(', ') || 'none'}. Choose one with --env.`);
   }
   const client = chosen.client;
   if (typeof client === 'string' && !['pg', 'postgres', 'postgresql'].includes(client)) {
-    throw new DoctorUsageError(`The "${environment}" environment of ${file} uses client "${client}"; the doctor needs a PostgreSQL (pg) connection.`);
+    throw new CannotRunError(`The "${environment}" environment of ${file} uses client "${client}"; the doctor needs a PostgreSQL (pg) connection.`);
   }
   let connection = chosen.connection;
   if (typeof connection === 'function') connection = await (connection as () => unknown)();
@@ -95,13 +89,13 @@ async function fromKnexfile(file: string, environment: string): Promise<Connecti
     const secrets = [options.password, options.connectionString].filter((value): value is string => typeof value === 'string' && value !== '');
     return { target: options, secrets: secrets.flatMap((value) => (value.includes('://') ? urlSecrets(value) : [value])), describe: `the "${environment}" environment of ${file}` };
   }
-  throw new DoctorUsageError(`The "${environment}" environment of ${file} has no connection.`);
+  throw new CannotRunError(`The "${environment}" environment of ${file} has no connection.`);
 }
 
 function fromEnvironment(variable: string): Connection {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new DoctorUsageError('--url-env takes the name of an environment variable (letters, digits and _), not a URL.');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new UsageError('--url-env takes the name of an environment variable (letters, digits and _), not a URL.');
   const url = process.env[variable];
-  if (!url) throw new DoctorUsageError(`Environment variable ${variable} is not set: set it to the database URL (postgres://user:password@host:5432/db), or name another with --url-env.`);
+  if (!url) throw new CannotRunError(`Environment variable ${variable} is not set: set it to the database URL (postgres://user:password@host:5432/db), or name another with --url-env.`);
   return { target: url, secrets: urlSecrets(url), describe: `$${variable}` };
 }
 
@@ -119,12 +113,12 @@ export async function doctorCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (positionals.length > 0) {
-      throw new DoctorUsageError('doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile).');
+      throw new UsageError('doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile).');
     }
-    if (values.knexfile !== undefined && values['url-env'] !== undefined) throw new DoctorUsageError('Give either --url-env or --knexfile, not both.');
-    if (values.env !== undefined && values.knexfile === undefined) throw new DoctorUsageError('--env chooses a knexfile environment: give --knexfile too.');
+    if (values.knexfile !== undefined && values['url-env'] !== undefined) throw new UsageError('Give either --url-env or --knexfile, not both.');
+    if (values.env !== undefined && values.knexfile === undefined) throw new UsageError('--env chooses a knexfile environment: give --knexfile too.');
     const warnAt = values['sequence-warn'] === undefined ? undefined : Number(values['sequence-warn']);
-    if (warnAt !== undefined && !(warnAt > 0 && warnAt <= 1)) throw new DoctorUsageError('--sequence-warn takes a share above 0 and at most 1, e.g. 0.8.');
+    if (warnAt !== undefined && !(warnAt > 0 && warnAt <= 1)) throw new UsageError('--sequence-warn takes a share above 0 and at most 1, e.g. 0.8.');
     connection =
       values.knexfile !== undefined
         ? await fromKnexfile(values.knexfile, values.env ?? process.env.NODE_ENV ?? 'development')
@@ -133,20 +127,17 @@ export async function doctorCommand(args: string[]): Promise<number> {
     console.log(values.json ? JSON.stringify(diagnosis, null, 2) : formatDiagnosis(diagnosis));
     return diagnosis.exitCode;
   } catch (error) {
-    if (error instanceof DoctorUsageError) {
-      console.error(`pg-sync-link doctor: ${error.message}`);
-      return CANNOT_RUN;
-    }
-    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError) throw error;
+    const secrets = connection?.secrets ?? [];
+    if (error instanceof CannotRunError && !connection) throw new CannotRunError(scrub(error.message, secrets), { cause: error });
     const where = connection ? ` (${connection.describe})` : '';
-    console.error(`pg-sync-link doctor: could not check the database${where}: ${scrub(message, connection?.secrets ?? [])}`);
-    return CANNOT_RUN;
+    throw new CannotRunError(`could not check the database${where}: ${scrub(firstLine(error), secrets)}`, { cause: error });
   }
 }
 
 async function diagnoseThrough(target: Connection['target'], sequenceWarnAt: number | undefined) {
   if (typeof target === 'string') return diagnose(target, { sequenceWarnAt });
-  const pg = await import('pg');
+  const pg = await loadOptionalPeer('pg', () => import('pg'), 'The doctor');
   const Client = pg.default?.Client ?? pg.Client;
   const client = new Client(target);
   await client.connect();

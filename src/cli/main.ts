@@ -1,24 +1,18 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { isSyncLinkError, previewMigration, SyncLinkError } from 'pg-sync-link';
-import { doctorCommand } from './doctor.js';
-import { migrationsIn } from './find-migrations.js';
-import { TEMPLATES, type Runner } from './templates.js';
+import { readFileSync } from 'node:fs';
+import { isSyncLinkError } from 'pg-sync-link';
 import { backfillCommand } from './backfill-command.js';
-import { RunError } from './run-errors.js';
-import { UsageError } from './usage-error.js';
+import { doctorCommand } from './doctor.js';
+import { EXIT, firstLine, UsageError } from './exit-codes.js';
+import { generateCommand } from './generate.js';
+import { sqlCommand } from './sql-command.js';
 import { verifyCommand } from './verify-command.js';
 
-const HELP = {
-  main: `Usage: pg-sync-link <command> [options]
+const HELP = `Usage: pg-sync-link <command> [options]
 
 Commands:
-  sql <module> [--down]            print the SQL a link or migration module runs, secrets redacted
-  generate <knex|kysely|umzug> <name> [--dir <folder>]
+  sql <module | folder> [--down]   print the SQL a link or migration module runs, secrets redacted
+  generate <knex|kysely|umzug> <name> [--dir <folder>] [--ext <ext>]
                                    write a migration file to start from
   doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
                                    check the health of a database with pg-sync-link objects
@@ -27,97 +21,78 @@ Commands:
   backfill --local-env <VAR> --remote-env <VAR> <module> [--winner <local|remote>]
                                    copy (or reconcile) the rows that differ, in resumable batches
 
-Run pg-sync-link <command> --help for a command's options.`,
-  sql: `Usage: pg-sync-link sql <module> [--down]
+Modules and knexfiles may be JavaScript or TypeScript (.ts, .mts, .cts).
 
-Prints the SQL that the migrations defined in <module> run, for review. <module> is a
-JavaScript file that exports links and nodes (fdwLink, syncTrigger...), migrations
-(buildMigration, planMigrations...), or is a migration file made with knexMigration or
-kyselyMigration. Passwords and other deferred values show as their label, never their value.
-
-Options:
-  --down    print the statements of down instead of up
-  --help    show this help`,
-  generate: `Usage: pg-sync-link generate <knex|kysely|umzug> <name> [--dir <folder>]
-
-Writes <folder>/<timestamp>_<name>.mjs, a migration for that runner with a link and a foreign
-table to edit. <name> is lower-case letters, digits, _ and -.
+Exit codes (every command):
+  0  done: nothing wrong found, both sides equal
+  1  findings: the doctor found a warning or an error, verify found differences,
+     backfill stopped before the end
+  2  usage: the command line is wrong (unknown command or option, a missing argument...)
+  3  could not run: a file, module, variable, database, table or column is missing or
+     unusable, or the server failed
+With --json, a failure is also printed on stdout as {"error": {"code", "message", "exitCode"}}.
 
 Options:
-  --dir     the folder to write into (default: migrations)
-  --help    show this help`,
+  --version, -v   print the version
+  --help, -h      show this help
+
+Run pg-sync-link <command> --help for a command's options.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  sql: sqlCommand,
+  generate: generateCommand,
+  doctor: doctorCommand,
+  verify: verifyCommand,
+  backfill: backfillCommand,
 };
 
-async function sqlCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { down: { type: 'boolean' }, help: { type: 'boolean' } } });
-  if (values.help) return console.log(HELP.sql);
-  const [file, ...extra] = positionals;
-  if (!file || extra.length > 0) throw new UsageError(`sql takes one module.\n\n${HELP.sql}`);
-  const resolved = path.resolve(file);
-  if (!existsSync(resolved)) throw new UsageError(`No such file: ${file}`);
-  const module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
-  const migrations = migrationsIn({ ...module, ...((module.default as Record<string, unknown> | undefined) ?? {}) });
-  if (migrations.length === 0) {
-    throw new SyncLinkError(
-      'INVALID_OPTION',
-      `No pg-sync-link migration found in ${file}: export links or nodes (fdwLink, syncTrigger...), migrations (buildMigration, planMigrations...), or make it with knexMigration / kyselyMigration.`,
-    );
-  }
-  const direction = values.down ? 'down' : 'up';
-  console.log(migrations.map((migration) => `-- ${migration.id} (${direction})\n${previewMigration(migration, direction)}`).join('\n\n'));
+function version(): string {
+  // dist/cli.js sits next to the package's package.json, one folder up.
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-function timestamp(now = new Date()): string {
-  return now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+/** The exit code and the error code under --json for whatever a command threw. */
+function classify(error: unknown): { exitCode: number; code: string } {
+  const own = error as { exitCode?: unknown; code?: unknown } | null;
+  if (error instanceof Error && typeof own?.exitCode === 'number' && typeof own.code === 'string') return { exitCode: own.exitCode, code: own.code };
+  if (error instanceof Error && String(own?.code).startsWith('ERR_PARSE_ARGS')) return { exitCode: EXIT.usage, code: 'USAGE' };
+  if (isSyncLinkError(error)) return { exitCode: EXIT.cannotRun, code: error.code };
+  return { exitCode: EXIT.cannotRun, code: 'CANNOT_RUN' };
 }
 
-async function generateCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dir: { type: 'string' }, help: { type: 'boolean' } } });
-  if (values.help) return console.log(HELP.generate);
-  const [runner, name, ...extra] = positionals;
-  if (!runner || !name || extra.length > 0) throw new UsageError(`generate takes a runner and a name.\n\n${HELP.generate}`);
-  if (!(runner in TEMPLATES)) throw new UsageError(`Unknown runner "${runner}": use knex, kysely or umzug.`);
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw new UsageError(`The name "${name}" must be lower-case letters, digits, _ and -, e.g. link_legacy.`);
-  const folder = path.resolve(values.dir ?? 'migrations');
-  const file = path.join(folder, `${timestamp()}_${name}.mjs`);
-  if (existsSync(file)) throw new UsageError(`${file} exists already.`);
-  await mkdir(folder, { recursive: true });
-  await writeFile(file, TEMPLATES[runner as Runner].replace("'NAME'", JSON.stringify(name)), { flag: 'wx' });
-  console.log(`Wrote ${path.relative(process.cwd(), file)}`);
+/** Node's own parse errors go on about `--`: the first sentence says it. */
+function messageOf(error: unknown): string {
+  const line = firstLine(error);
+  return String((error as { code?: unknown } | null)?.code).startsWith('ERR_PARSE_ARGS') ? `${line.split('. ')[0]!.replace(/\.$/, '')}.` : line;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v') {
+    console.log(version());
+    return EXIT.ok;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP);
+    return EXIT.ok;
+  }
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
+  const name = command && command in COMMANDS ? `pg-sync-link ${command}` : 'pg-sync-link';
   try {
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      console.log(HELP.main);
-      return command === undefined ? 2 : 0;
+    if (command === undefined) {
+      console.error(HELP);
+      return EXIT.usage;
     }
-    if (command === 'sql') await sqlCommand(rest);
-    else if (command === 'generate') await generateCommand(rest);
-    else if (command === 'doctor') return await doctorCommand(rest);
-    else if (command === 'verify') return await verifyCommand(rest);
-    else if (command === 'backfill') return await backfillCommand(rest);
-    else throw new UsageError(`Unknown command "${command}".\n\n${HELP.main}`);
-    return 0;
+    const run = COMMANDS[command];
+    if (!run) throw new UsageError(`Unknown command "${command}": use sql, generate, doctor, verify or backfill (pg-sync-link --help).`);
+    return await run(rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(error.message);
-      return 2;
-    }
-    if (error instanceof RunError) {
-      console.error(error.message);
-      return 3;
-    }
-    if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(error.message);
-      return 2;
-    }
-    if (isSyncLinkError(error)) {
-      console.error(`pg-sync-link: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    const { exitCode, code } = classify(error);
+    const message = messageOf(error);
+    const hint = exitCode === EXIT.usage && command && command in COMMANDS ? ` See ${name} --help.` : '';
+    console.error(`${name}: ${message}${hint}`);
+    if (json) console.log(JSON.stringify({ error: { code, message, exitCode } }));
+    return exitCode;
   }
 }
 

@@ -22,29 +22,36 @@ const parts = [
   }),
 ];`;
 
-export const TEMPLATES = {
-  knex: `import { env, fdwLink } from 'pg-sync-link';
-import { knexMigration } from 'pg-sync-link/knex';
+/** The runners `generate` writes a migration for. */
+export const RUNNERS = ['knex', 'kysely', 'umzug'] as const;
 
-${LINK}
+/** A migration runner: knex, kysely or umzug. */
+export type Runner = (typeof RUNNERS)[number];
 
-export const { up, down, config } = knexMigration(...parts);
-`,
-  kysely: `import { env, fdwLink } from 'pg-sync-link';
-import { kyselyMigration } from 'pg-sync-link/kysely';
+/** How the file is written: ES module (`import`/`export`) or CommonJS (`require`/`module.exports`). */
+export type ModuleSyntax = 'esm' | 'cjs';
 
-${LINK}
+const IMPORTS: Record<Runner, { core: string; adapter: string; name: string }> = {
+  knex: { core: 'env, fdwLink', adapter: 'knex', name: 'knexMigration' },
+  kysely: { core: 'env, fdwLink', adapter: 'kysely', name: 'kyselyMigration' },
+  umzug: { core: 'buildMigration, env, fdwLink', adapter: 'umzug', name: 'umzugMigrationFrom' },
+};
 
-export const { up, down } = kyselyMigration(...parts);
-`,
-  umzug: `import { buildMigration, env, fdwLink } from 'pg-sync-link';
-import { umzugMigrationFrom } from 'pg-sync-link/umzug';
+function body(runner: Runner, name: string): { exported: string; value: string } {
+  if (runner === 'knex') return { exported: '{ up, down, config }', value: 'knexMigration(...parts)' };
+  if (runner === 'kysely') return { exported: '{ up, down }', value: 'kyselyMigration(...parts)' };
+  return { exported: '{ up, down }', value: `umzugMigrationFrom(buildMigration(${JSON.stringify(name)}, ...parts))` };
+}
 
-${LINK}
-
-// Umzug calls up({ context }) and down({ context }); the context is a pg Client or Pool, Knex or Kysely.
-export const { up, down } = umzugMigrationFrom(buildMigration('NAME', ...parts));
-`,
-} as const;
-
-export type Runner = keyof typeof TEMPLATES;
+/** The text of a new migration file for `runner`, named `name`, in ES module or CommonJS syntax. */
+export function migrationTemplate(runner: Runner, name: string, syntax: ModuleSyntax): string {
+  const { core, adapter, name: helper } = IMPORTS[runner];
+  const { exported, value } = body(runner, name);
+  const imports =
+    syntax === 'esm'
+      ? `import { ${core} } from 'pg-sync-link';\nimport { ${helper} } from 'pg-sync-link/${adapter}';`
+      : `const { ${core} } = require('pg-sync-link');\nconst { ${helper} } = require('pg-sync-link/${adapter}');`;
+  const note = runner === 'umzug' ? '// Umzug calls up({ context }) and down({ context }); the context is a pg Client or Pool, Knex or Kysely.\n' : '';
+  const exports = syntax === 'esm' ? `export const ${exported} = ${value};` : `module.exports = ${value};`;
+  return `${imports}\n\n${LINK}\n\n${note}${exports}\n`;
+}

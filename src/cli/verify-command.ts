@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 import { verifyTables, type KeyValues, type VerifyResult } from 'pg-sync-link';
 import { COMPARE_HELP, COMPARE_OPTIONS, compareTargets, wholeNumber } from './compare-args.js';
-import { explained } from './run-errors.js';
+import { explained } from './exit-codes.js';
 import { progressReporter } from './progress.js';
 
+/** `pg-sync-link verify --help`. */
 export const VERIFY_HELP = `Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
 
 Compares a table with its counterpart on the other side, after the sync's column mapping, and
 prints the counts and the keys missing on each side or whose values differ. Exit code 0 when
-both sides are equal, 1 when they differ, 2 for a usage error (an unknown table or column
-included), 3 when it fails to run (a connection or server error).
+both sides are equal, 1 when they differ, 2 when the command line is wrong, 3 when it could
+not run (a module, variable, table or column it names is missing, no connection, a server
+error). With --json, a failure is printed on stdout as {"error": {...}} too.
 
 ${COMPARE_HELP}
 
@@ -37,6 +39,7 @@ export function describeResult(result: VerifyResult, limit: number): string {
   return lines.join('\n');
 }
 
+/** Runs `pg-sync-link verify`; returns the exit code (0 equal, 1 different). */
 export async function verifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...COMPARE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } } });
   if (values.help) {

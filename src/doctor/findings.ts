@@ -1,4 +1,4 @@
-/** How bad a finding is. The doctor's exit code is that of the worst one: ok 0, warning 1, error 2. */
+/** How bad a finding is. The doctor exits 0 when every finding is ok, 1 when any is a warning or an error (`worst` says which). */
 export type Severity = 'ok' | 'warning' | 'error';
 
 /** Which check a finding comes from. */
@@ -31,8 +31,11 @@ export interface Diagnosis {
   readonly serverVersionNum: number;
   readonly findings: readonly Finding[];
   readonly worst: Severity;
-  /** 0 when every finding is ok, 1 when the worst is a warning, 2 when it is an error. */
-  readonly exitCode: 0 | 1 | 2;
+  /**
+   * The command's exit code: 0 when every finding is ok, 1 when any is a warning or an error
+   * (findings, as for every pg-sync-link command; 2 and 3 are usage and could-not-run).
+   */
+  readonly exitCode: 0 | 1;
 }
 
 const RANK: Record<Severity, 0 | 1 | 2> = { ok: 0, warning: 1, error: 2 };
@@ -41,8 +44,9 @@ export function worstOf(findings: readonly Finding[]): Severity {
   return findings.reduce<Severity>((worst, finding) => (RANK[finding.severity] > RANK[worst] ? finding.severity : worst), 'ok');
 }
 
-export function exitCodeOf(severity: Severity): 0 | 1 | 2 {
-  return RANK[severity];
+/** The doctor's exit code for its worst finding: 0 ok, 1 a warning or an error. */
+export function exitCodeOf(severity: Severity): 0 | 1 {
+  return severity === 'ok' ? 0 : 1;
 }
 
 export function finding(check: DoctorCheck, severity: Severity, subject: string, message: string, fix?: string): Finding {

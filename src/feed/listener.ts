@@ -171,7 +171,7 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
   }
 
   async function connected(): Promise<FeedClient> {
-    const client = (await newPgClient(options.connection, 'listenToChanges needs the pg package: npm install pg.')) as unknown as FeedClient;
+    const client = (await newPgClient(options.connection, 'listenToChanges')) as unknown as FeedClient;
     lost = false;
     const gone = () => {
       lost = true;

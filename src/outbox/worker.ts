@@ -46,7 +46,7 @@ interface ListeningClient {
 }
 
 async function newClient(connection: string | Record<string, unknown>): Promise<ListeningClient> {
-  return (await newPgClient(connection, 'The outbox worker needs the pg package: npm install pg.')) as unknown as ListeningClient;
+  return (await newPgClient(connection, 'The outbox worker')) as unknown as ListeningClient;
 }
 
 function positive(value: unknown, fallback: number, path: string): number {

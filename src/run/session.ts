@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import type { SqlExecutor } from './execute.js';
+import { loadOptionalPeer } from '../optional-peer.js';
 
 /** The part of a node-postgres Client (or PoolClient) this library uses. */
 export interface PgClientLike {
@@ -46,23 +47,19 @@ function sessionOf(client: PgClientLike): Session {
 
 /**
  * A new, unconnected node-postgres Client (pg is an optional peer dependency, loaded here only)
- * for a connection string or a Client config; `missing` is the error message without pg.
+ * for a connection string or a Client config; `purpose` says what needs pg in the error when pg
+ * is missing or fails to load (an OptionalPeerError, the import error as its cause).
  */
-export async function newPgClient(connection: string | Record<string, unknown>, missing: string, path = 'connection'): Promise<import('pg').Client> {
-  let Client: typeof import('pg').Client;
-  try {
-    const pg = await import('pg');
-    Client = pg.default?.Client ?? pg.Client;
-  } catch {
-    throw new InvalidOptionError(missing, path);
-  }
+export async function newPgClient(connection: string | Record<string, unknown>, purpose: string): Promise<import('pg').Client> {
+  const pg = await loadOptionalPeer('pg', () => import('pg'), purpose, 'npm install pg (or pass a connected pg Client or Pool)');
+  const Client = pg.default?.Client ?? pg.Client;
   return new Client(typeof connection === 'string' ? { connectionString: connection } : connection);
 }
 
 /** Runs `work` on one connection of `target`, opened and closed here when it is a URL or a Pool. */
 export async function withSession<T>(target: DatabaseTarget, work: (session: Session) => Promise<T>): Promise<T> {
   if (typeof target === 'string') {
-    const client = await newPgClient(target, 'A connection string needs the pg package: npm install pg (or pass a connected pg Client or Pool).', 'db');
+    const client = await newPgClient(target, 'A connection string');
     await client.connect();
     try {
       return await work(sessionOf(client));

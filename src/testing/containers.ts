@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { loadOptionalPeer } from '../optional-peer.js';
 import { urlOf, type TestServer } from './server.js';
 
 /** Why no Docker engine can be used here, or undefined when one seems reachable. */
@@ -21,12 +22,11 @@ export interface ContainerServersOptions {
 export async function startContainerServers(options: ContainerServersOptions): Promise<TestServer[]> {
   const reason = dockerUnavailableReason();
   if (reason) throw new Error(`The testcontainers backend needs Docker: ${reason}.`);
-  let modules: [typeof import('@testcontainers/postgresql'), typeof import('testcontainers')];
-  try {
-    modules = await Promise.all([import('@testcontainers/postgresql'), import('testcontainers')]);
-  } catch {
-    throw new Error('The testcontainers backend needs: npm install --save-dev testcontainers @testcontainers/postgresql');
-  }
+  const install = 'npm install --save-dev testcontainers @testcontainers/postgresql';
+  const modules = await Promise.all([
+    loadOptionalPeer('@testcontainers/postgresql', () => import('@testcontainers/postgresql'), 'The testcontainers backend of pg-sync-link/testing', install),
+    loadOptionalPeer('testcontainers', () => import('testcontainers'), 'The testcontainers backend of pg-sync-link/testing', install),
+  ]);
   const [{ PostgreSqlContainer }, { Network }] = modules;
   const network = await new Network().start();
   const image = options.image ?? 'postgres:17';

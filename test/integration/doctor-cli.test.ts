@@ -60,7 +60,7 @@ describe('npx pg-sync-link doctor', () => {
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
-  it('exits 1 when the worst finding is a warning, 2 when it is an error, with what to run', async () => {
+  it('exits 1 when a finding is a warning or an error, with what to run', async () => {
     await app.query('ALTER TABLE products ENABLE REPLICA TRIGGER sync_to_legacy_insert');
     const warning = await doctor([], { DATABASE_URL: appUrl });
     expect(warning.code).toBe(1);
@@ -69,7 +69,8 @@ describe('npx pg-sync-link doctor', () => {
 
     await app.query('DROP USER MAPPING FOR CURRENT_USER SERVER legacy');
     const error = await doctor(['--json'], { DATABASE_URL: appUrl });
-    expect(error.code).toBe(2);
+    expect(error.code).toBe(1);
+    expect(JSON.parse(error.stdout)).toMatchObject({ worst: 'error', exitCode: 1 });
     expect(JSON.parse(error.stdout).findings).toContainEqual(expect.objectContaining({ check: 'user-mapping', severity: 'error', subject: 'server legacy, role postgres' }));
   });
 
@@ -92,21 +93,45 @@ describe('npx pg-sync-link doctor', () => {
     expect(mysql.stderr).toContain('uses client "mysql2"; the doctor needs a PostgreSQL (pg) connection.');
   });
 
-  it('exits 3 with what to fix when it cannot run, and never prints a password it was given', async () => {
+  it('reads a TypeScript knexfile, and a broken one fails in one line', async () => {
+    const file = path.join(await scratch, 'knexfile.ts');
+    await writeFile(file, `import type { Knex } from 'knex';
+const config: Record<string, Knex.Config> = {
+  development: { client: 'pg', connection: process.env.APP_DATABASE_URL as string },
+};
+export default config;\n`);
+    const run = await doctor(['--knexfile', file], { APP_DATABASE_URL: appUrl, NODE_ENV: undefined });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^pg-sync-link doctor: PostgreSQL \d+/);
+
+    const broken = path.join(await scratch, 'broken-knexfile.ts');
+    await writeFile(broken, `const config: = {;\n`);
+    const failed = await doctor(['--knexfile', broken, '--json']);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/^pg-sync-link doctor: Could not load .*broken-knexfile\.ts: /);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).not.toMatch(/ERR_UNKNOWN_FILE_EXTENSION| {4}at /);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ error: { code: 'CANNOT_RUN', exitCode: 3 } });
+  });
+
+  it('exits 2 on a wrong command line, 3 when it cannot run, and never prints a password it was given', async () => {
     const secret = 'hunter2-doctor-secret';
     const url = `postgres://postgres:${secret}@127.0.0.1:1/nowhere`;
     const positional = await doctor([url]);
-    expect(positional).toMatchObject({ code: 3, stdout: '' });
-    expect(positional.stderr).toBe('pg-sync-link doctor: doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile).\n');
-    const option = await doctor([`--url=${url}`]);
-    expect(option.code).toBe(3);
+    expect(positional).toMatchObject({ code: 2, stdout: '' });
+    expect(positional.stderr).toBe('pg-sync-link doctor: doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile). See pg-sync-link doctor --help.\n');
+    const option = await doctor([`--url=${url}`, '--json']);
+    expect(option.code).toBe(2);
+    expect(JSON.parse(option.stdout)).toMatchObject({ error: { code: 'USAGE', exitCode: 2, message: expect.stringContaining('--url-env NAME') } });
     expect(option.stderr).toContain('put the URL in an environment variable and pass its name with --url-env NAME.');
     expect((await doctor(['--url-env', url])).stderr).toContain('--url-env takes the name of an environment variable');
     expect(await doctor([])).toMatchObject({ code: 3, stderr: expect.stringContaining('Environment variable DATABASE_URL is not set') });
-    expect(await doctor(['--sequence-warn', '2'], { DATABASE_URL: url })).toMatchObject({ code: 3, stderr: expect.stringContaining('--sequence-warn takes a share above 0 and at most 1') });
-    expect(await doctor(['--env', 'app'])).toMatchObject({ code: 3, stderr: expect.stringContaining('--env chooses a knexfile environment: give --knexfile too.') });
-    const unreachable = await doctor([], { DATABASE_URL: url });
+    expect(await doctor(['--sequence-warn', '2'], { DATABASE_URL: url })).toMatchObject({ code: 2, stderr: expect.stringContaining('--sequence-warn takes a share above 0 and at most 1') });
+    expect(await doctor(['--env', 'app'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--env chooses a knexfile environment: give --knexfile too.') });
+    const unreachable = await doctor(['--json'], { DATABASE_URL: url });
     expect(unreachable.code).toBe(3);
+    expect(JSON.parse(unreachable.stdout)).toMatchObject({ error: { code: 'CANNOT_RUN', exitCode: 3, message: expect.stringContaining('ECONNREFUSED') } });
     expect(unreachable.stderr).toMatch(/^pg-sync-link doctor: could not check the database \(\$DATABASE_URL\): connect ECONNREFUSED 127\.0\.0\.1:1/);
     for (const run of [positional, option, unreachable]) expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
     expect((await doctor(['--help'])).stdout).toMatch(/^Usage: pg-sync-link doctor \[--url-env <NAME> \| --knexfile <file> \[--env <name>\]\] \[--json\]/);

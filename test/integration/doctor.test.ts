@@ -81,7 +81,7 @@ describe('doctor on a healthy installation', () => {
         fix: `Roll back and reinstall the syncEndpoint migration that made it (or ALTER TABLE public.${views.upsert.name} ENABLE RULE sync_upsert, if it was disabled).`,
       },
     ]);
-    expect(broken.exitCode).toBe(2);
+    expect(broken.exitCode).toBe(1);
   });
 
   it('runs on a pg Client it is given, and leaves it outside any transaction', async () => {
@@ -168,7 +168,7 @@ describe('doctor on a broken installation', () => {
     );
     expect(mapping!.fix).toMatch(/^CREATE USER MAPPING FOR postgres SERVER legacy OPTIONS \(user '<remote role>', password '<password>'\)/);
     expect(findingsOf(diagnosis, 'server-reachable')).toMatchObject([{ severity: 'warning', message: 'Not tested: neither the doctor\'s role postgres nor PUBLIC has a user mapping on server legacy.' }]);
-    expect(diagnosis.exitCode).toBe(2);
+    expect(diagnosis.exitCode).toBe(1);
   });
 
   it('the triggers\' function owner is the role that needs a mapping; each mapping is tried with its own password', async () => {
@@ -189,7 +189,7 @@ describe('doctor on a broken installation', () => {
       expect(reach.map((item) => item.severity)).toEqual(['ok', 'error']);
       expect(reach[1]!.message).toMatch(/^Cannot reach database \S+ at 127\.0\.0\.1:\d+ through the user mapping for doctor_sync_owner, as doctor_sync_owner: could not connect to server "legacy": .*password authentication failed for user "postgres"/);
       expect(JSON.stringify(diagnosis)).not.toContain(wrong);
-      expect(diagnosis.exitCode).toBe(2);
+      expect(diagnosis.exitCode).toBe(1);
     } finally {
       await app.query('DROP OWNED BY doctor_sync_owner CASCADE; DROP ROLE doctor_sync_owner');
     }
@@ -206,7 +206,7 @@ describe('doctor on a broken installation', () => {
     expect(reach!.fix).toContain(`ALTER SERVER legacy OPTIONS (SET port '5432')`);
     expect(reach!.message).not.toContain(pair.legacy.password);
     expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([{ severity: 'warning', message: 'The 6 foreign tables of server legacy were not compared with the remote: it could not be reached.' }]);
-    expect(diagnosis.exitCode).toBe(2);
+    expect(diagnosis.exitCode).toBe(1);
     expect(await catalogSnapshot(app)).toEqual(changed);
     expect(changed).not.toEqual(before);
   });
@@ -233,7 +233,7 @@ describe('doctor on a broken installation', () => {
     const dropped = await diagnose(appUrl);
     expect(findingsOf(dropped, 'foreign-table-drift')[0]).toMatchObject({ severity: 'error', subject: 'foreign table public.legacy_catalogue' });
     expect(findingsOf(dropped, 'foreign-table-drift')[0]!.message).toMatch(/^public\.catalogue on server legacy no longer has price: every query that reads or writes it through public\.legacy_catalogue fails\. Also changed: title/);
-    expect(dropped.exitCode).toBe(2);
+    expect(dropped).toMatchObject({ worst: 'error', exitCode: 1 });
   });
 
   it('the remote role of a mapping must be allowed to write the endpoints and read the shared-id and plain tables', async () => {
@@ -255,7 +255,7 @@ describe('doctor on a broken installation', () => {
         message: `The remote role doctor_remote, which the sync of public.products connects as, may not INSERT into the endpoint view public.${views.upsert.name} on server legacy: every write to public.products fails.`,
         fix: `In the database of server legacy: GRANT SELECT, INSERT ON public.${views.upsert.name} TO doctor_remote, or give its syncEndpoint grantTo: "doctor_remote".`,
       });
-      expect(denied.exitCode).toBe(2);
+      expect(denied).toMatchObject({ worst: 'error', exitCode: 1 });
       expect(JSON.stringify(denied)).not.toContain(secret);
 
       await legacy.query(`GRANT SELECT, INSERT ON ${views.upsert.name}, ${views.delete.name} TO doctor_remote`);
@@ -285,7 +285,7 @@ describe('doctor on a broken installation', () => {
         fix: 'In the database of server legacy, install syncEndpoint({ table, key, columns }) with exactly the columns (id, name, description, price, created_at, updated_at) and key of the syncTrigger (run its migration there).',
       },
     ]);
-    expect(diagnosis.exitCode).toBe(2);
+    expect(diagnosis.exitCode).toBe(1);
   });
 
   it('a disabled sync trigger is an error; one that fires only in replica sessions a warning', async () => {
@@ -306,7 +306,7 @@ describe('doctor on a broken installation', () => {
         fix: 'ALTER TABLE public.products ENABLE TRIGGER sync_to_legacy_insert; ALTER TABLE public.products ENABLE TRIGGER sync_to_legacy_update (then copy the rows changed meanwhile).',
       },
     ]);
-    expect(disabled.exitCode).toBe(2);
+    expect(disabled).toMatchObject({ worst: 'error', exitCode: 1 });
   });
 
   it('sequence headroom: most of the range used is a warning, an exhausted sequence an error', async () => {
@@ -327,7 +327,7 @@ describe('doctor on a broken installation', () => {
     await legacy.query(`SELECT setval('orders_id_seq', 999)`);
     const exhausted = await diagnose(legacyUrl);
     expect(notOk(exhausted)).toMatchObject([{ severity: 'error', subject: 'sequence orders_id_seq', message: expect.stringMatching(/is exhausted \(at 999 of 1\.\.999, step 1\): the next nextval fails/) }]);
-    expect(exhausted.exitCode).toBe(2);
+    expect(exhausted).toMatchObject({ worst: 'error', exitCode: 1 });
     await expect(legacy.query(`INSERT INTO orders (note) VALUES ('one more')`)).rejects.toThrow(/reached maximum value of sequence "orders_id_seq" \(999\)/);
 
     // The per-row strategy shares the owner's own sequence: a serial (integer) one runs out first.

@@ -42,10 +42,10 @@ function cli(...args: string[]): Promise<Run> {
   });
 }
 
-async function syncModule(): Promise<string> {
-  const file = path.join(await scratch, `sync-${Math.random().toString(36).slice(2)}.mjs`);
+async function syncModule(extension = 'mjs'): Promise<string> {
+  const file = path.join(await scratch, `sync-${Math.random().toString(36).slice(2)}.${extension}`);
   await writeFile(file, `import { syncTrigger, sqlExpression } from 'pg-sync-link';
-export const productsSync = syncTrigger({
+${extension === 'ts' ? `const key: string[] = ['id'];\n` : ''}export const productsSync = syncTrigger({
   server: 'legacy', table: 'products', key: ['id'],
   columns: ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }, 'price', 'created_at', 'updated_at'],
 });
@@ -70,6 +70,9 @@ describe('pg-sync-link verify', () => {
     expect(differ.code).toBe(1);
     expect(differ.stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 1\n  id="4"\n');
     expect(differ.stderr).toContain('counting rows'); // plain progress lines: stderr is not a terminal
+    const typescript = await cli('verify', ...connections, await syncModule('ts'));
+    expect(typescript.code, typescript.stderr).toBe(1);
+    expect(typescript.stdout).toBe(differ.stdout);
     const two = path.join(await scratch, 'two.mjs');
     await writeFile(two, `import { syncTrigger } from 'pg-sync-link';
 export const parts = [syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'price'] })];
@@ -84,23 +87,27 @@ export const plain = { table: 'products', key: ['id'], columns: ['id', 'created_
     expect(json).toMatchObject({ equal: false, missingOnRemote: [{ id: '3' }], differing: [{ id: '4' }] });
   });
 
-  it('takes plain tables from options, and says what to fix with exit code 2', async () => {
+  it('takes plain tables from options; a wrong command line exits 2, what cannot run exits 3', async () => {
     await app.query(ROWS(5));
     await legacy.query(ROWS(5));
     expect((await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,name,price')).code).toBe(0);
     const unknown = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour');
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/has no column "colour"/);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/^pg-sync-link verify: .*has no column "colour"/);
+    const unknownJson = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour', '--json');
+    expect(unknownJson.code).toBe(3);
+    expect(JSON.parse(unknownJson.stdout)).toMatchObject({ error: { code: 'CANNOT_RUN', exitCode: 3, message: expect.stringMatching(/has no column "colour"/) } });
     expect((await cli('verify', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/--local-env is required/);
     expect((await cli('verify', '--local-env', 'NOT_SET_ANYWHERE', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/NOT_SET_ANYWHERE \(--local-env\) is not set/);
     expect((await cli('verify', ...connections, '--table', 'products', '--columns', 'id')).code).toBe(2);
     expect((await cli('verify', ...connections, 'no/such/module.mjs')).stderr).toContain('No such file: no/such/module.mjs');
     const down = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
-    expect(down.code).toBe(2);
+    expect(down.code).toBe(3);
     env.GONE_URL = 'postgres://nobody@127.0.0.1:1/none';
     const refused = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/^pg-sync-link: .*ECONNREFUSED/);
+    expect(refused.stderr).toMatch(/^pg-sync-link verify: .*ECONNREFUSED/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 

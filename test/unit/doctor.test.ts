@@ -112,7 +112,9 @@ describe('doctor: names and messages', () => {
     const findings = [finding('version', 'ok', 'server', 'PostgreSQL 18.1.'), finding('sync-trigger', 'error', 'sync of public.p to server s', 'Disabled.', 'ALTER TABLE ...')];
     expect(worstOf(findings)).toBe('error');
     expect(exitCodeOf('warning')).toBe(1);
-    expect(formatDiagnosis({ serverVersion: '18.1', serverVersionNum: 180001, findings, worst: 'error', exitCode: 2 })).toBe(
+    expect(exitCodeOf('error')).toBe(1);
+    expect(exitCodeOf('ok')).toBe(0);
+    expect(formatDiagnosis({ serverVersion: '18.1', serverVersionNum: 180001, findings, worst: 'error', exitCode: 1 })).toBe(
       [
         'pg-sync-link doctor: PostgreSQL 18.1',
         '',
@@ -120,7 +122,7 @@ describe('doctor: names and messages', () => {
         '        fix: ALTER TABLE ...',
         'ok      [version] server: PostgreSQL 18.1.',
         '',
-        '1 error, 0 warnings, 1 ok (exit code 2).',
+        '1 error, 0 warnings, 1 ok (exit code 1).',
       ].join('\n'),
     );
   });

