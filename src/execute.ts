@@ -67,18 +67,25 @@ export async function runMigration(
         (text, executable) => (executable ? withoutRunnerPrefix(text, executable) : text),
         String(server.message ?? 'unknown error'),
       );
+      // The message is the one sentence that matters; the statement (often a long DO block) is on `.sql`.
       const parts = [
         `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${message}`,
         typeof server.detail === 'string' && server.detail !== '' ? `Detail: ${server.detail}` : undefined,
         typeof server.hint === 'string' && server.hint !== '' ? `Hint: ${server.hint}` : undefined,
-        `SQL: ${preview}`,
       ];
+      const scrub = (text: string) => scrubSecrets(text, secrets);
+      const cause = Object.assign(new Error(scrub(message)), {
+        code: server.code,
+        detail: typeof server.detail === 'string' ? scrub(server.detail) : undefined,
+        hint: typeof server.hint === 'string' ? scrub(server.hint) : undefined,
+      });
       throw new MigrationFailedError(
-        scrubSecrets(parts.filter((part) => part !== undefined).join('\n'), secrets),
+        scrub(parts.filter((part) => part !== undefined).join('\n')),
         migration.id,
         direction,
         preview,
         typeof server.code === 'string' ? server.code : undefined,
+        { cause },
       );
     }
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dollarQuoted, ident, integer, join, literal, qualified, sql, type Fragment } from '../sql/index.js';
 import { outboxObjects, senderObjects } from './sync-names.js';
-import { displayName, ignoreGuard, keyColumnsOf, triggerList, valueOf } from './sync-sender-sql.js';
+import { destinationLabel, displayName, ignoreGuard, keyColumnsOf, triggerList, valueOf } from './sync-sender-sql.js';
 import type { SyncTriggerNode } from './sync-trigger.js';
 
 /** Two int4 keys for pg_advisory_xact_lock, fixed per outbox, so one drain runs at a time. */
@@ -29,7 +29,7 @@ export function renderOutbox(node: SyncTriggerNode): { up: Fragment[]; down: Fra
   const localKeyList = join(localKeys);
   const sameKey = join(localKeys.map((key) => sql`t.${key} = src.${key}`), ' AND ');
   const [lockClass, lockObject] = drainLockKeys(node);
-  const what = literal(`${displayName(node.table)} to ${node.remote.schema}.${node.remote.name} on server ${node.server}`);
+  const what = literal(`${displayName(node.table)} to ${destinationLabel(node.remote, node.server)}`);
 
   const createOutbox = [
     // The key columns with the table's own types, then the outbox's order and age.

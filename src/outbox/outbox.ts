@@ -1,7 +1,8 @@
 import { InvalidOptionError } from '../errors.js';
 import { outboxObjects } from '../nodes/sync-names.js';
 import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
-import { previewSql, qualified, sql, type QualifiedName } from '../sql/index.js';
+import { displayName } from '../nodes/sync-sender-sql.js';
+import { previewSql, qualified, quoteIdentifier, sql, type QualifiedName } from '../sql/index.js';
 import { withSession, type DatabaseTarget } from '../session.js';
 
 /** Where an outbox sync keeps its state: tables, the drain function, its NOTIFY channel. */
@@ -14,7 +15,7 @@ export interface OutboxNames {
   readonly lag: QualifiedName;
   /** NOTIFY'd (empty payload) when a transaction that recorded changes commits. */
   readonly channel: string;
-  /** For messages: `products to server legacy`. */
+  /** For messages: `public.products to server legacy` (names quoted where SQL would need it). */
   readonly label: string;
 }
 
@@ -23,7 +24,7 @@ export function outboxNames(sync: SyncTriggerNode): OutboxNames {
     throw new InvalidOptionError("Expected a syncTrigger({ ..., delivery: 'outbox' }).", 'sync');
   }
   const objects = outboxObjects(sync.table, sync.server);
-  return { outbox: objects.outbox, drain: objects.drain, lag: objects.lag, channel: objects.channel, label: `${sync.table.name} to server ${sync.server}` };
+  return { outbox: objects.outbox, drain: objects.drain, lag: objects.lag, channel: objects.channel, label: `${displayName(sync.table)} to server ${quoteIdentifier(sync.server)}` };
 }
 
 /** The result of one drain: how many recorded changes were delivered, or why none were. */
