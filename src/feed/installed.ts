@@ -1,4 +1,4 @@
-import { feedObjects, type ChangeFeedNode } from '../nodes/change-feed.js';
+import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
 import { quoteIdentifier, quoteQualifiedName } from '../sql/index.js';
 
 interface Queryable {

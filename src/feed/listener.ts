@@ -1,10 +1,10 @@
 import { InvalidOptionError } from '../errors.js';
-import { feedObjects, type ChangeFeedNode } from '../nodes/change-feed.js';
+import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
 import { wakeableSleep } from '../outbox/backoff.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
-import { checkFeedInstalled } from './installed.js';
-import { newPgClient } from '../session.js';
+import { newPgClient } from '../run/session.js';
 import { ident, integer, previewSql, qualified, quoteQualifiedName, sql, type Fragment } from '../sql/index.js';
+import { checkFeedInstalled } from './installed.js';
 import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
 
 /** One change of a table with a change feed. */

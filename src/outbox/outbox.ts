@@ -1,10 +1,10 @@
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_MAX_ATTEMPTS } from '../nodes/sync-outbox-drain.js';
-import { outboxObjects } from '../nodes/sync-names.js';
-import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
-import { displayName } from '../nodes/sync-sender-sql.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../kinds/sync/sender/sync-outbox-drain.js';
+import { displayName } from '../kinds/sync/sender/sync-sender-sql.js';
+import { outboxObjects } from '../kinds/sync/sync-names.js';
+import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { previewSql, qualified, quoteIdentifier, sql, type QualifiedName } from '../sql/index.js';
-import { withSession, type DatabaseTarget } from '../session.js';
+import { withSession, type DatabaseTarget } from '../run/session.js';
 
 /** Where an outbox sync keeps its state: tables, the drain function, its NOTIFY channel. */
 export interface OutboxNames {

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
-import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
+import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { ident, previewSql, sql } from '../sql/index.js';
-import { newPgClient } from '../session.js';
+import { newPgClient } from '../run/session.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
 import { wakeableSleep } from './backoff.js';
 import { checkOutboxesInstalled } from './installed.js';

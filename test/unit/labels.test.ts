@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { outboxNames, previewSql, syncTrigger } from '../../src/index.js';
-import { renderNode } from '../../src/nodes/index.js';
+import { renderNode } from '../../src/kinds/index.js';
 
 describe('names in messages', () => {
   it('a table name with a dot is quoted, never read as a schema', () => {

@@ -1,0 +1,120 @@
+import { dollarQuoted, ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
+import { outboxObjects, senderObjects } from '../sync-names.js';
+import { renderDrain, renderFailedKeys } from './sync-outbox-drain.js';
+import { destinationLabel, displayName, ignoreGuard, keyColumnsOf, triggerList } from './sync-sender-sql.js';
+import type { SyncTriggerNode } from '../sync-trigger.js';
+
+/**
+ * Outbox delivery: the local write never waits for the other side. Statement triggers record
+ * the changed keys in an outbox table, in the writer's transaction, and NOTIFY a channel; a
+ * drain sends each batch of keys as the rows are now (deleted keys as deletes), through the
+ * same endpoint a write-through sync uses. Sending the current row makes a drain idempotent
+ * and keeps per-key order by construction: the last state of a key always arrives last.
+ */
+export function renderOutbox(node: SyncTriggerNode): { up: Fragment[]; down: Fragment[] } {
+  const sender = senderObjects(node.table, node.server);
+  const objects = outboxObjects(node.table, node.server);
+  const table = qualified(node.table);
+  const outbox = qualified(objects.outbox);
+  const status = qualified(objects.status);
+  const keyColumns = keyColumnsOf(node);
+  // Outbox delivery needs plain key columns (checked when the spec is built).
+  const localKeys = keyColumns.map((column) => ident((column.source as { column: string }).column));
+  const localKeyList = join(localKeys);
+  const what = literal(`${displayName(node.table)} to ${destinationLabel(node.remote, node.server)}`);
+
+  const createOutbox = [
+    // The key columns with the table's own types, then the outbox's order and age.
+    sql`CREATE TABLE ${outbox} AS SELECT ${localKeyList} FROM ${table} WITH NO DATA`,
+    sql`ALTER TABLE ${outbox}
+  ADD COLUMN pg_sync_seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  ADD COLUMN pg_sync_recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  ADD COLUMN pg_sync_attempts integer NOT NULL DEFAULT 0`,
+    sql`CREATE TABLE ${status} (
+  last_delivered_at timestamptz,
+  delivered_total bigint NOT NULL DEFAULT 0,
+  last_error text,
+  last_error_at timestamptz,
+  consecutive_failures integer NOT NULL DEFAULT 0
+)`,
+    sql`INSERT INTO ${status} DEFAULT VALUES`,
+  ];
+
+  const failed = qualified(objects.failed);
+  const heldKey = join(localKeys.map((key) => sql`f.${key} = o.${key}`), ' AND ');
+  // current_error is set only while deliveries fail; last_error keeps the last one for the record.
+  const lagView = sql`CREATE VIEW ${qualified(objects.lag)} AS
+SELECT (SELECT pg_catalog.count(*) FROM ${outbox}) AS pending,
+       (SELECT pg_catalog.now() - pg_catalog.min(o.pg_sync_recorded_at) FROM ${outbox} AS o) AS oldest_pending_age,
+       s.last_delivered_at, s.delivered_total, s.last_error, s.last_error_at, s.consecutive_failures,
+       ${literal(objects.channel)}::text AS channel,
+       CASE WHEN s.consecutive_failures > 0 THEN s.last_error END AS current_error,
+       (SELECT pg_catalog.count(*) FROM ${failed}) AS set_aside,
+       (SELECT pg_catalog.count(*) FROM ${outbox} AS o WHERE EXISTS (SELECT 1 FROM ${failed} AS f WHERE ${heldKey})) AS held
+FROM ${status} AS s`;
+
+  const record = sql`CREATE FUNCTION ${qualified(sender.function)}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
+BEGIN${ignoreGuard(node.ignoreWritesBy)}
+  CASE TG_ARGV[0]
+    WHEN 'new' THEN
+      INSERT INTO ${outbox} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_new;
+    WHEN 'old' THEN
+      INSERT INTO ${outbox} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_old;
+    WHEN 'both' THEN
+      -- New keys, and old keys an update moved away from (they are deletes there).
+      INSERT INTO ${outbox} (${localKeyList})
+        SELECT ${localKeyList} FROM pg_sync_new UNION SELECT ${localKeyList} FROM pg_sync_old;
+  END CASE;
+  IF FOUND THEN
+    -- Delivered at commit, and only then: a drain never wakes for a rolled-back change.
+    PERFORM pg_catalog.pg_notify(${literal(objects.channel)}, '');
+  END IF;
+  RETURN NULL;
+END
+`)}`;
+
+  const failedKeys = renderFailedKeys(node);
+
+  const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(sender.function)}(${literal(mode)})`;
+  const triggers = triggerList(node);
+  if (node.operations.includes('insert')) {
+    triggers.add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('new')}`);
+  }
+  if (node.operations.includes('update')) {
+    triggers.add('update', sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('both')}`);
+  }
+  if (node.operations.includes('delete')) {
+    triggers.add('delete', sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('old')}`);
+  }
+  return {
+    up: [...createOutbox, ...failedKeys.up, lagView, record, renderDrain(node), ...triggers.up],
+    down: [
+      // Pending changes would be lost with the outbox: deliver (or discard) them first.
+      sql`DO ${dollarQuoted(sql`
+DECLARE
+  pending bigint := (SELECT pg_catalog.count(*) FROM ${outbox});
+  set_aside bigint := (SELECT pg_catalog.count(*) FROM ${failed});
+BEGIN
+  IF set_aside > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+      MESSAGE = pg_catalog.format('pg-sync-link: the outbox of %s holds %s set-aside keys', ${what}, set_aside),
+      HINT = pg_catalog.format('Retry them with SELECT %s() and deliver, or discard them with SELECT %s(), then run this again.', ${literal(displayName(objects.retry))}, ${literal(displayName(objects.discard))});
+  END IF;
+  IF pending > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+      MESSAGE = pg_catalog.format('pg-sync-link: the outbox of %s still holds %s undelivered changes', ${what}, pending),
+      HINT = pg_catalog.format('Deliver them with SELECT * FROM %s(), or discard them with DELETE FROM %s, then run this again.', ${literal(displayName(objects.drain))}, ${literal(displayName(objects.outbox))});
+  END IF;
+END
+`)}`,
+      ...triggers.down,
+      sql`DROP FUNCTION ${qualified(objects.drain)}(integer, integer)`,
+      sql`DROP FUNCTION ${qualified(sender.function)}()`,
+      sql`DROP VIEW ${qualified(objects.lag)}`,
+      ...failedKeys.down,
+      sql`DROP TABLE ${status}`,
+      sql`DROP TABLE ${outbox}`,
+    ],
+  };
+}
