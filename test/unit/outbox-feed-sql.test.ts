@@ -75,8 +75,12 @@ describe('change feed SQL', () => {
     expect(text[4]).toContain(`e.key = ANY (ARRAY['id', 'email'])`);
     expect(text[4]).toContain('IF pg_catalog.octet_length(payload) > 7900 THEN');
     expect(text[5]).toBe('CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.users__changes_record()');
+    // Pruning keeps what a named consumer has not received, unless forced; a view shows each consumer's lag.
+    expect(text[6]).toMatch(/^CREATE FUNCTION public\.users__changes_prune\(older_than interval, force boolean DEFAULT false\) RETURNS bigint[\s\S]*NOT EXISTS \(SELECT 1 FROM public\.users__changes_cursors AS c WHERE \(l\.xid, l\.seq\) > \(c\.xid, c\.seq\)\)/);
+    expect(text[7]).toMatch(/^CREATE VIEW public\.users__changes_lag AS\nSELECT c\.consumer,/);
     expect(down.map(previewSql)).toEqual([
-      'DROP FUNCTION public.users__changes_prune(interval)',
+      'DROP VIEW public.users__changes_lag',
+      'DROP FUNCTION public.users__changes_prune(interval, boolean)',
       'DROP TRIGGER change_feed ON public.users',
       'DROP FUNCTION public.users__changes_record()',
       'DROP TABLE public.users__changes_cursors',
