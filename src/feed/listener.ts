@@ -92,6 +92,8 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
   const checkpointMs = options.checkpointIntervalMs ?? 5_000;
   const retry = retrySettings(options.retry);
   const emit = (status: ChangeListenerStatus) => options.onStatus?.(status);
+  // Every error it reports names the feed (and the consumer).
+  const label = `the change feed of ${quoteQualifiedName(options.feed.table)}${options.consumer === undefined ? '' : ` (consumer ${JSON.stringify(options.consumer)})`}`;
   const sleep = wakeableSleep();
   const queue: string[] = [];
   // Changes delivered after `position`, by seq, with their transaction: skipped if seen again.
@@ -117,7 +119,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
     try {
       await options.onChange(change);
     } catch (error) {
-      throw Object.assign(new HandlerError(`onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`), { cause: error });
+      throw Object.assign(new HandlerError(`pg-sync-link: ${label}: onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`), { cause: error });
     }
     delivered.set(event.seq, event.xid);
     return true;
@@ -216,7 +218,6 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
     }
   }
 
-  const label = `the change feed of ${quoteQualifiedName(options.feed.table)}${options.consumer === undefined ? '' : ` (consumer ${JSON.stringify(options.consumer)})`}`;
   const loop = reconnectLoop<FeedClient>({
     retry,
     open,

@@ -175,6 +175,8 @@ describe('outbox delivery', () => {
     }
     expect(events.at(-1)).toEqual({ type: 'stopped' });
     expect(events[0]).toEqual({ type: 'connected' });
+    // Every error the worker reported in the outage names the sync, whatever raised it.
+    for (const event of events) if ('error' in event) expect(event.error).toMatch(/^pg-sync-link: could not deliver the outbox of public\.products /);
     const { rows } = await app.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
     expect(rows[0].n).toBe(0);
   });
