@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
-import { wakeableSleep } from '../outbox/backoff.js';
+import { wakeableSleep } from '../run/backoff.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
 import { newPgClient } from '../run/session.js';
 import { ident, integer, previewSql, qualified, quoteQualifiedName, sql, type Fragment } from '../sql/index.js';

@@ -48,6 +48,7 @@ export function drainStatement(names: OutboxNames): string {
   return previewSql(sql`SELECT delivered, set_aside, error FROM ${qualified(names.drain)}($1, $2)`);
 }
 
+/** The drain's `max_attempts`: a whole number, 1 or more; DEFAULT_MAX_ATTEMPTS when not given. */
 export function checkMaxAttempts(value: unknown, path: string): number {
   const attempts = value ?? DEFAULT_MAX_ATTEMPTS;
   if (typeof attempts !== 'number' || !Number.isSafeInteger(attempts) || attempts < 1 || attempts > 2_147_483_647) {
@@ -56,6 +57,7 @@ export function checkMaxAttempts(value: unknown, path: string): number {
   return attempts;
 }
 
+/** The drain's `max_changes`: a whole number, 1 or more; 1000 when not given. */
 export function checkBatchSize(value: unknown, path: string): number {
   const size = value ?? 1000;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {

@@ -3,7 +3,7 @@ import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { ident, previewSql, sql } from '../sql/index.js';
 import { newPgClient } from '../run/session.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
-import { wakeableSleep } from './backoff.js';
+import { wakeableSleep } from '../run/backoff.js';
 import { checkOutboxesInstalled } from './installed.js';
 import { checkBatchSize, checkMaxAttempts, drainStatement, outboxNames, type OutboxNames } from './outbox.js';
 

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { backoff } from '../outbox/backoff.js';
+import { backoff } from './backoff.js';
 
 /** How a long-running client waits between connection attempts. */
 export interface RetryOptions {
