@@ -83,9 +83,11 @@ export async function drainOutbox(
     let delivered = 0;
     let setAside = 0;
     for (;;) {
-      const result = (await session.execute(drainStatement(names), [String(batchSize), String(maxAttempts)])) as {
-        rows: Array<{ delivered: number; set_aside: number; error: string | null }>;
-      };
+      const result = (await session.execute(drainStatement(names), [String(batchSize), String(maxAttempts)]).catch((error: unknown) => {
+        // Raised outside the drain's own handler (e.g. the other side died at commit): name the sync.
+        const text = error instanceof Error ? error.message : String(error);
+        throw new Error(`pg-sync-link: could not deliver the outbox of ${names.label}: ${text}`, { cause: error });
+      })) as { rows: Array<{ delivered: number; set_aside: number; error: string | null }> };
       const row = result.rows[0]!;
       delivered += row.delivered;
       setAside += row.set_aside;

@@ -107,6 +107,11 @@ describe('outbox poison rows', () => {
     expect(await catalogSnapshot(app)).toEqual(before.app);
   });
 
+  it('drainOutbox names the sync also for an error raised outside the drain', async () => {
+    const elsewhere = syncTrigger({ server: 'nowhere', table: 'products', key: ['id'], columns: COLUMNS, delivery: 'outbox' });
+    await expect(drainOutbox(app, elsewhere)).rejects.toThrow(/^pg-sync-link: could not deliver the outbox of public\.products to server nowhere: function public\.products__drain_nowhere\(/);
+  });
+
   it('the worker sets a refused key aside, says so, and keeps delivering the rest', async () => {
     await install();
     const events: OutboxWorkerEvent[] = [];
