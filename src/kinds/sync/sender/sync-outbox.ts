@@ -9,7 +9,8 @@ import type { SyncTriggerNode } from '../sync-trigger.js';
  * the changed keys in an outbox table, in the writer's transaction, and NOTIFY a channel; a
  * drain sends each batch of keys as the rows are now (deleted keys as deletes), through the
  * same endpoint a write-through sync uses. Sending the current row makes a drain idempotent
- * and keeps per-key order by construction: the last state of a key always arrives last.
+ * and keeps per-key order by construction: the last state of a key always arrives last. A key
+ * the other side keeps refusing is set aside (see renderDrain), and its later changes are held.
  */
 export function renderOutbox(node: SyncTriggerNode): { up: Fragment[]; down: Fragment[] } {
   const sender = senderObjects(node.table, node.server);
