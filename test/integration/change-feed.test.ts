@@ -112,7 +112,8 @@ describe('change feed', () => {
       });
       await new Promise((resolve) => setTimeout(resolve, 150));
       await cut();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Cut again once it is back (it waits its backoff first), so the second cut finds it.
+      await until(() => statuses.filter((status) => status.type === 'connected').length >= 2);
       await cut();
       await Promise.all(writing);
       const { rows } = await app.query(`SELECT op || ':' || key::text AS change FROM portal.users__changes ORDER BY seq`);
