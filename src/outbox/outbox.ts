@@ -12,7 +12,7 @@ export interface OutboxNames {
   readonly outbox: QualifiedName;
   /** `SELECT * FROM <drain>(max_changes, max_attempts)` delivers one batch: `(delivered integer, set_aside integer, error text)`. */
   readonly drain: QualifiedName;
-  /** Keys the other side rejected `max_attempts` times, with `attempts`, `error`, `first_recorded_at`, `set_aside_at`. */
+  /** Keys the other side rejected `max_attempts` times, with `pg_sync_attempts`, `pg_sync_error`, `pg_sync_first_recorded_at`, `pg_sync_set_aside_at`. */
   readonly failed: QualifiedName;
   /** `SELECT <retry>()` (or `<retry>('{"id": 2}')`) puts set-aside keys back in the outbox; returns how many. */
   readonly retry: QualifiedName;

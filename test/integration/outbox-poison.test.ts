@@ -60,7 +60,7 @@ describe('outbox poison rows', () => {
     // The third refusal sets it aside: the failure is no longer current, the key is in the failed table.
     expect(await drain(3)).toEqual({ delivered: 0, set_aside: 1, error: null });
     expect(await outboxLag(app, sync())).toMatchObject({ pending: 0, setAside: 1, held: 0, currentError: null, consecutiveFailures: 0 });
-    const { rows: failed } = await app.query('SELECT id::int AS id, attempts, error FROM products__outbox_legacy_failed');
+    const { rows: failed } = await app.query('SELECT id::int AS id, pg_sync_attempts AS attempts, pg_sync_error AS error FROM products__outbox_legacy_failed');
     expect(failed).toEqual([{ id: 3, attempts: 3, error: first.error }]);
 
     // A later change to the set-aside key waits behind it; other keys still flow.

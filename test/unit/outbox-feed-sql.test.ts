@@ -20,7 +20,7 @@ describe('outbox delivery SQL', () => {
     // Keys the other side keeps rejecting are set aside here, with SQL to retry or discard them.
     expect(text.slice(5, 9)).toEqual([
       'CREATE TABLE shop.products__outbox_legacy_failed AS SELECT id FROM shop.products WITH NO DATA',
-      expect.stringMatching(/^ALTER TABLE shop\.products__outbox_legacy_failed\n  ADD COLUMN attempts integer NOT NULL,/),
+      expect.stringMatching(/^ALTER TABLE shop\.products__outbox_legacy_failed\n  ADD COLUMN pg_sync_attempts integer NOT NULL,/),
       expect.stringMatching(/^CREATE FUNCTION shop\.products__retry_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/),
       expect.stringMatching(/^CREATE FUNCTION shop\.products__discard_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/),
     ]);

@@ -121,7 +121,7 @@ BEGIN
         END IF;
         UPDATE ${outbox} AS o SET pg_sync_attempts = o.pg_sync_attempts + 1 WHERE ${inBatchOfKey};
         IF (SELECT pg_catalog.max(o.pg_sync_attempts) FROM ${outbox} AS o WHERE ${inBatchOfKey}) >= max_attempts THEN
-          INSERT INTO ${failed} (${localKeyList}, attempts, error, first_recorded_at)
+          INSERT INTO ${failed} (${localKeyList}, pg_sync_attempts, pg_sync_error, pg_sync_first_recorded_at)
             SELECT ${join(localKeys.map((key) => sql`k.${key}`))}, pg_catalog.max(o.pg_sync_attempts), key_error, pg_catalog.min(o.pg_sync_recorded_at)
             FROM ${outbox} AS o WHERE ${inBatchOfKey};
           DELETE FROM ${outbox} AS o WHERE ${inBatchOfKey};
@@ -161,10 +161,10 @@ export function renderFailedKeys(node: SyncTriggerNode): { up: Fragment[]; down:
     up: [
       sql`CREATE TABLE ${failed} AS SELECT ${localKeyList} FROM ${qualified(node.table)} WITH NO DATA`,
       sql`ALTER TABLE ${failed}
-  ADD COLUMN attempts integer NOT NULL,
-  ADD COLUMN error text NOT NULL,
-  ADD COLUMN first_recorded_at timestamptz NOT NULL,
-  ADD COLUMN set_aside_at timestamptz NOT NULL DEFAULT pg_catalog.now()`,
+  ADD COLUMN pg_sync_attempts integer NOT NULL,
+  ADD COLUMN pg_sync_error text NOT NULL,
+  ADD COLUMN pg_sync_first_recorded_at timestamptz NOT NULL,
+  ADD COLUMN pg_sync_set_aside_at timestamptz NOT NULL DEFAULT pg_catalog.now()`,
       // Back into the outbox: the next drain sends the row as it is then, with any held changes.
       sql`CREATE FUNCTION ${qualified(objects.retry)}(only_keys jsonb DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
