@@ -80,8 +80,10 @@ export class SecretResolutionError extends SyncLinkError {
 }
 
 /**
- * A statement failed on the server. `sql` is the statement with secrets redacted; the
- * server's message is kept (with any secret value scrubbed) and its SQLSTATE is in `sqlState`.
+ * A statement failed on the server. The message names the migration, the direction, the
+ * statement's number and the server's message, detail and hint; `sql` is the whole statement
+ * with secrets redacted. The server's error is `cause` (its text scrubbed of secret values) and
+ * its SQLSTATE is in `sqlState`.
  */
 export class MigrationFailedError extends SyncLinkError {
   constructor(
@@ -90,8 +92,9 @@ export class MigrationFailedError extends SyncLinkError {
     readonly direction: 'up' | 'down',
     readonly sql: string,
     readonly sqlState: string | undefined,
+    options?: { cause?: unknown },
   ) {
-    super('MIGRATION_FAILED', message);
+    super('MIGRATION_FAILED', message, options);
   }
 }
 

@@ -87,3 +87,4 @@ export { outboxNames, drainOutbox, outboxLag, type OutboxNames, type DrainResult
 export { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions, type OutboxWorkerEvent } from './outbox/worker.js';
 export { listenToChanges, type ChangeListener, type ChangeListenerOptions, type ChangeListenerStatus, type ChangeEvent } from './feed/listener.js';
 export type { FeedPosition } from './feed/position.js';
+export { feedLag, type FeedConsumerLag } from './feed/lag.js';

@@ -12,7 +12,8 @@ export type DoctorCheck =
   | 'foreign-table-drift'
   | 'remote-privilege'
   | 'sequence-headroom'
-  | 'outbox';
+  | 'outbox'
+  | 'feed-consumer';
 
 export interface Finding {
   readonly check: DoctorCheck;

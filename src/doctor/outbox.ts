@@ -23,11 +23,21 @@ export async function outboxFindings(query: Query): Promise<Finding[]> {
     const lagView = quoteQualifiedName({ schema: view.schema, name: view.name });
     const drain = quoteQualifiedName({ schema: view.schema, name: view.drain });
     const subject = `outbox ${lagView}`;
-    const [lag] = await query<{ pending: string; age: number | null; failures: number; last_error: string | null }>(
-      `SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, consecutive_failures AS failures, last_error FROM ${lagView}`,
+    // Read as JSON: an outbox made by an older version has no set_aside column.
+    const [lag] = await query<{ pending: string; age: number | null; failures: number; last_error: string | null; set_aside: string | null; held: string | null }>(
+      `SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, consecutive_failures AS failures, last_error,
+         pg_catalog.to_jsonb(l) ->> 'set_aside' AS set_aside, pg_catalog.to_jsonb(l) ->> 'held' AS held FROM ${lagView} AS l`,
     );
     if (!lag) continue;
     const pending = Number(lag.pending);
+    const setAside = Number(lag.set_aside ?? 0);
+    if (setAside > 0) {
+      const [, table, server] = /^(.*)__outbox_(.*)_lag$/.exec(view.name)!;
+      const named = (name: string) => quoteQualifiedName({ schema: view.schema, name });
+      findings.push(finding('outbox', 'error', subject,
+        `${setAside} keys were set aside after the other side kept rejecting them (see ${named(`${table}__outbox_${server}_failed`)} for the error); ${Number(lag.held ?? 0)} later changes to them are held. Those rows differ on the two sides.`,
+        `Fix the cause, then SELECT ${named(`${table}__retry_${server}`)}(); or give them up with SELECT ${named(`${table}__discard_${server}`)}().`));
+    }
     if (lag.failures > 0) {
       findings.push(finding('outbox', 'warning', subject,
         `${pending} changes wait; the last ${lag.failures} deliveries failed: ${lag.last_error ?? 'no message'}.`,

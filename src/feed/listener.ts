@@ -1,8 +1,10 @@
 import { InvalidOptionError } from '../errors.js';
 import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
-import { backoff, wakeableSleep } from '../outbox/backoff.js';
+import { wakeableSleep } from '../run/backoff.js';
+import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
 import { newPgClient } from '../run/session.js';
-import { ident, integer, previewSql, qualified, sql, type Fragment } from '../sql/index.js';
+import { ident, integer, previewSql, qualified, quoteQualifiedName, sql, type Fragment } from '../sql/index.js';
+import { checkFeedInstalled } from './installed.js';
 import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
 
 /** One change of a table with a change feed. */
@@ -40,7 +42,9 @@ export interface ChangeListenerOptions<Row> {
   readonly from?: 'now' | 'beginning' | FeedPosition;
   /** How often to read the log for anything NOTIFY did not bring, and advance the kept position; default 5 s. */
   readonly checkpointIntervalMs?: number;
-  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Waits between connection attempts: from initialMs (default 500), doubling up to maxMs (default 30 s), less up to a quarter (jitter). */
+  readonly retry?: RetryOptions;
+  /** Told of each connection, catch-up, loss (`disconnected`: the error, naming the feed, and the wait before the next attempt) and the stop. */
   readonly onStatus?: (status: ChangeListenerStatus) => void;
 }
 
@@ -86,14 +90,15 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
   const log = qualified(objects.log);
   const cursors = qualified(objects.cursors);
   const checkpointMs = options.checkpointIntervalMs ?? 5_000;
-  const retry = backoff(options.retry?.initialMs ?? 500, options.retry?.maxMs ?? 30_000);
+  const retry = retrySettings(options.retry);
   const emit = (status: ChangeListenerStatus) => options.onStatus?.(status);
+  // Every error it reports names the feed (and the consumer).
+  const label = `the change feed of ${quoteQualifiedName(options.feed.table)}${options.consumer === undefined ? '' : ` (consumer ${JSON.stringify(options.consumer)})`}`;
   const sleep = wakeableSleep();
   const queue: string[] = [];
   // Changes delivered after `position`, by seq, with their transaction: skipped if seen again.
   const delivered = new Map<string, string>();
   let position: FeedPosition | undefined;
-  let stopping = false;
   let lost = false;
 
   const select = (where: Fragment) =>
@@ -114,7 +119,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
     try {
       await options.onChange(change);
     } catch (error) {
-      throw Object.assign(new HandlerError(`onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`), { cause: error });
+      throw Object.assign(new HandlerError(`pg-sync-link: ${label}: onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`), { cause: error });
     }
     delivered.set(event.seq, event.xid);
     return true;
@@ -170,7 +175,7 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
     return positionText(from);
   }
 
-  async function connected(): Promise<FeedClient> {
+  async function open(): Promise<FeedClient> {
     const client = (await newPgClient(options.connection, 'listenToChanges')) as unknown as FeedClient;
     lost = false;
     const gone = () => {
@@ -183,52 +188,56 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
     });
     client.on('error', gone);
     client.on('end', gone);
-    await client.connect();
-    // Listen first, then read the log: a change is in the log read, or notified after it.
-    await client.query(previewSql(sql`LISTEN ${ident(options.feed.channel)}`));
+    try {
+      await client.connect();
+      await checkFeedInstalled(client, options.feed, options.consumer !== undefined);
+      // Listen first, then read the log: a change is in the log read, or notified after it.
+      await client.query(previewSql(sql`LISTEN ${ident(options.feed.channel)}`));
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     return client;
   }
 
-  async function run(): Promise<void> {
-    while (!stopping) {
-      let client: FeedClient | undefined;
-      try {
-        client = await connected();
-        position ??= await startingPosition(client);
-        queue.length = 0; // the log read below covers anything queued before it
-        emit({ type: 'connected' });
+  async function use(client: FeedClient, connection: ConnectionInUse): Promise<void> {
+    position ??= await startingPosition(client);
+    queue.length = 0; // the log read below covers anything queued before it
+    emit({ type: 'connected' });
+    await checkpoint(client);
+    connection.healthy();
+    let next = Date.now() + checkpointMs;
+    while (!loop.stopping) {
+      while (queue.length > 0 && !loop.stopping) await deliver(client, JSON.parse(queue.shift()!));
+      if (lost) throw new Error('The connection to the database was lost.');
+      if (Date.now() >= next) {
         await checkpoint(client);
-        retry.reset();
-        let next = Date.now() + checkpointMs;
-        while (!stopping) {
-          while (queue.length > 0 && !stopping) await deliver(client, JSON.parse(queue.shift()!));
-          if (lost) throw new Error('The connection to the database was lost.');
-          if (Date.now() >= next) {
-            await checkpoint(client);
-            next = Date.now() + checkpointMs;
-          }
-          if (queue.length === 0) await sleep.wait(Math.max(0, next - Date.now()));
-        }
-      } catch (error) {
-        if (error instanceof HandlerError) throw error;
-        if (stopping) break;
-        const retryInMs = retry.delay();
-        emit({ type: 'disconnected', error: error instanceof Error ? error.message : String(error), retryInMs });
-        await sleep.wait(retryInMs);
-      } finally {
-        await client?.end().catch(() => undefined);
+        next = Date.now() + checkpointMs;
       }
+      if (queue.length === 0) await sleep.wait(Math.max(0, next - Date.now()));
     }
   }
 
-  const stopped = run().finally(() => emit({ type: 'stopped' }));
+  const loop = reconnectLoop<FeedClient>({
+    retry,
+    open,
+    use,
+    close: (client) => client.end(),
+    isFatal: (error) => error instanceof HandlerError,
+    onRetry: (error, retryInMs) => {
+      const text = error instanceof Error ? error.message : String(error);
+      emit({ type: 'disconnected', error: text.startsWith('pg-sync-link:') ? text : `pg-sync-link: ${label}: ${text}`, retryInMs });
+    },
+  });
+
+  const stopped = loop.done.finally(() => emit({ type: 'stopped' }));
   // A rejection nobody awaits yet must not crash the process; `stopped` still rejects.
   stopped.catch(() => undefined);
   return {
     stopped,
     position: () => position,
     async stop() {
-      stopping = true;
+      loop.stop();
       sleep.wake();
       await stopped.catch(() => undefined);
     },

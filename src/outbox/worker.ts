@@ -2,15 +2,21 @@ import { InvalidOptionError } from '../errors.js';
 import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { ident, previewSql, sql } from '../sql/index.js';
 import { newPgClient } from '../run/session.js';
-import { backoff, wakeableSleep } from './backoff.js';
-import { checkBatchSize, drainStatement, outboxNames, type OutboxNames } from './outbox.js';
+import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
+import { wakeableSleep } from '../run/backoff.js';
+import { checkOutboxesInstalled } from './installed.js';
+import { checkBatchSize, checkMaxAttempts, drainStatement, outboxNames, type OutboxNames } from './outbox.js';
 
-/** What a worker reports as it goes; useful for logs and metrics. */
+/** What a worker reports as it goes; useful for logs and metrics. Every error names the sync(s) it concerns. */
 export type OutboxWorkerEvent =
   | { readonly type: 'connected' }
   | { readonly type: 'delivered'; readonly sync: string; readonly count: number }
+  /** A delivery failed; the worker waits `retryInMs` (the shared backoff), then tries again. */
   | { readonly type: 'failed'; readonly sync: string; readonly error: string; readonly retryInMs: number }
-  | { readonly type: 'disconnected'; readonly error: string; readonly retryInMs: number }
+  /** Changes the other side kept rejecting were set aside (see the outbox's `_failed` table); the rest flows on. */
+  | { readonly type: 'set-aside'; readonly sync: string; readonly keys: number }
+  /** The connection was lost or could not be opened; `sync` is set when a drain of that sync was running. */
+  | { readonly type: 'disconnected'; readonly error: string; readonly retryInMs: number; readonly sync?: string }
   | { readonly type: 'stopped' };
 
 export interface OutboxWorkerOptions {
@@ -22,8 +28,10 @@ export interface OutboxWorkerOptions {
   readonly batchSize?: number;
   /** Drain at least this often even when no notification arrives; default 30 s. */
   readonly pollIntervalMs?: number;
-  /** Waits after a failure: from initialMs (default 500), doubling up to maxMs (default 30 s). */
-  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Waits after a failure: from initialMs (default 500), doubling up to maxMs (default 30 s), less up to a quarter (jitter). Only stop() and idle() end a wait early. */
+  readonly retry?: RetryOptions;
+  /** Deliveries of a key the other side rejects (a constraint, a data error) before it is set aside; default 5. See the outbox's `_failed` table. */
+  readonly maxAttempts?: number;
   readonly onEvent?: (event: OutboxWorkerEvent) => void;
   /** Stop cleanly on SIGTERM and SIGINT (finish the current batch, close the connection); default false. */
   readonly handleSignals?: boolean;
@@ -40,7 +48,7 @@ export interface OutboxWorker {
 
 interface ListeningClient {
   connect(): Promise<void>;
-  query(text: string, values?: unknown[]): Promise<{ rows: Array<{ delivered: number; error: string | null }> }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
   on(event: 'notification' | 'error' | 'end', listener: (...args: unknown[]) => void): void;
   end(): Promise<void>;
 }
@@ -57,12 +65,21 @@ function positive(value: unknown, fallback: number, path: string): number {
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** A drain that failed: the message names the sync, and says whether the connection is still good. */
+function drainFailure(label: string, error: unknown, connectionLost: boolean): Error {
+  const text = message(error);
+  const tagged = text.startsWith('pg-sync-link: could not deliver') ? text : `pg-sync-link: could not deliver the outbox of ${label}: ${text}`;
+  return Object.assign(new Error(tagged, { cause: error }), { sync: label, delivery: !connectionLost });
+}
+
 /**
  * Starts a worker that delivers outbox syncs: it drains every outbox, then sleeps until a
  * NOTIFY says changes were recorded (or the poll interval passes). While the other side is
- * down, it retries with exponential backoff; a lost connection is reopened the same way.
- * Changes are never lost by the worker: a batch leaves the outbox only in the transaction
- * that delivered it.
+ * down, it retries with exponential backoff (capped, with jitter); a lost connection is reopened
+ * the same way, by the reconnect loop it shares with the change-feed listener. A key the other
+ * side keeps rejecting is set aside after `maxAttempts` (see `OutboxLag.setAside`), so the rest
+ * flows on. Changes are never lost by the worker: a batch leaves the outbox only in the
+ * transaction that delivered it (or set it aside).
  *
  * @example
  * const worker = startOutboxWorker({ connection: process.env.APP_DATABASE_URL!, syncs: [productsToLegacy], handleSignals: true });
@@ -74,11 +91,12 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
   const outboxes: OutboxNames[] = options.syncs.map(outboxNames);
   const batchSize = checkBatchSize(options.batchSize, 'startOutboxWorker batchSize');
+  const maxAttempts = checkMaxAttempts(options.maxAttempts, 'startOutboxWorker maxAttempts');
   const pollIntervalMs = positive(options.pollIntervalMs, 30_000, 'pollIntervalMs');
-  const retry = backoff(positive(options.retry?.initialMs, 500, 'retry.initialMs'), positive(options.retry?.maxMs, 30_000, 'retry.maxMs'));
+  const retry = retrySettings(options.retry);
   const emit = (event: OutboxWorkerEvent) => options.onEvent?.(event);
+  const label = `the outbox worker of ${outboxes.map((names) => names.label).join(', ')}`;
   const sleep = wakeableSleep();
-  let stopping = false;
   // Passes are numbered; idle() waits for an empty pass that began after it was called.
   let passes = 0;
   let idleWaiters: Array<{ after: number; resolve: () => void; reject: (error: Error) => void }> = [];
@@ -90,21 +108,19 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let allEmpty = true;
     for (const names of outboxes) {
       for (;;) {
-        let rows: Array<{ delivered: number; error: string | null }>;
+        let rows: Array<Record<string, unknown>>;
         try {
-          ({ rows } = await client.query(drainStatement(names), [batchSize]));
+          ({ rows } = await client.query(drainStatement(names), [batchSize, maxAttempts]));
         } catch (error) {
           // On a live connection this is the other side failing at commit: a delivery failure.
-          if (lost) throw error;
-          throw Object.assign(new Error(message(error)), { sync: names.label, delivery: true });
+          throw drainFailure(names.label, error, lost);
         }
-        const { delivered, error } = rows[0]!;
-        if (delivered > 0) {
-          allEmpty = false;
-          emit({ type: 'delivered', sync: names.label, count: delivered });
-        }
-        if (error !== null) throw Object.assign(new Error(error), { sync: names.label, delivery: true });
-        if (delivered < batchSize || stopping) break;
+        const { delivered, set_aside: setAside, error } = rows[0] as { delivered: number; set_aside: number; error: string | null };
+        if (delivered > 0) emit({ type: 'delivered', sync: names.label, count: delivered });
+        if (setAside > 0) emit({ type: 'set-aside', sync: names.label, keys: setAside });
+        if (delivered > 0 || setAside > 0) allEmpty = false;
+        if (error !== null) throw drainFailure(names.label, error, false);
+        if (delivered + setAside < batchSize || loop.stopping) break;
       }
     }
     if (allEmpty) {
@@ -114,7 +130,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return allEmpty;
   }
 
-  async function connected(): Promise<ListeningClient> {
+  async function open(): Promise<ListeningClient> {
     const client = await newClient(options.connection);
     lost = false;
     const gone = () => {
@@ -125,52 +141,55 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // Without a listener an 'error' event would throw; the next query reports it anyway.
     client.on('error', gone);
     client.on('end', gone);
-    await client.connect();
-    for (const names of outboxes) await client.query(previewSql(sql`LISTEN ${ident(names.channel)}`));
+    try {
+      await client.connect();
+      await checkOutboxesInstalled(client, outboxes);
+      for (const names of outboxes) await client.query(previewSql(sql`LISTEN ${ident(names.channel)}`));
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     return client;
   }
 
-  async function run(): Promise<void> {
-    while (!stopping) {
-      let client: ListeningClient | undefined;
+  async function use(client: ListeningClient, connection: ConnectionInUse): Promise<void> {
+    emit({ type: 'connected' });
+    connection.healthy();
+    while (!loop.stopping) {
       try {
-        client = await connected();
-        emit({ type: 'connected' });
-        retry.reset();
-        while (!stopping) {
-          try {
-            const empty = await pass(client);
-            retry.reset();
-            if (lost) throw new Error('The connection to the database was lost.');
-            // Changes may have been recorded while delivering: look again before sleeping.
-            if (empty) await sleep.wait(pollIntervalMs);
-          } catch (error) {
-            if (!(error as { delivery?: boolean }).delivery) throw error;
-            const retryInMs = retry.delay();
-            emit({ type: 'failed', sync: (error as { sync: string }).sync, error: message(error), retryInMs });
-            await sleep.wait(retryInMs);
-          }
-        }
+        const empty = await pass(client);
+        connection.healthy();
+        if (lost) throw new Error('The connection to the database was lost.');
+        // Changes may have been recorded while delivering: look again before sleeping.
+        if (empty) await sleep.wait(pollIntervalMs);
       } catch (error) {
-        if (stopping) break;
-        // The connection is gone (or a drain failed at commit): start over on a new one.
-        const retryInMs = retry.delay();
-        emit({ type: 'disconnected', error: message(error), retryInMs });
-        await client?.end().catch(() => undefined);
-        client = undefined;
-        await sleep.wait(retryInMs);
-      } finally {
-        await client?.end().catch(() => undefined);
+        if (!(error as { delivery?: boolean }).delivery) throw error;
+        // The other side is down or refuses: wait the backoff; a NOTIFY does not cut it short.
+        const retryInMs = connection.nextDelay();
+        emit({ type: 'failed', sync: (error as { sync: string }).sync, error: message(error), retryInMs });
+        await connection.pause(retryInMs);
       }
     }
   }
+
+  const loop = reconnectLoop<ListeningClient>({
+    retry,
+    open,
+    use,
+    close: (client) => client.end(),
+    onRetry: (error, retryInMs) => {
+      const sync = (error as { sync?: string }).sync;
+      const text = sync !== undefined || message(error).startsWith('pg-sync-link:') ? message(error) : `pg-sync-link: ${label}: ${message(error)}`;
+      emit(sync === undefined ? { type: 'disconnected', error: text, retryInMs } : { type: 'disconnected', error: text, retryInMs, sync });
+    },
+  });
 
   const onSignal = () => void worker.stop();
   if (options.handleSignals) {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
-  const stopped = run().finally(() => {
+  const stopped = loop.done.finally(() => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     for (const waiter of idleWaiters) waiter.reject(new Error('The outbox worker stopped before its outboxes were empty.'));
@@ -180,13 +199,14 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const worker: OutboxWorker = {
     stopped,
     async stop() {
-      stopping = true;
+      loop.stop();
       sleep.wake();
       await stopped;
     },
     idle() {
       const waiting = new Promise<void>((resolve, reject) => idleWaiters.push({ after: passes, resolve, reject }));
       sleep.wake();
+      loop.retryNow();
       return waiting;
     },
   };

@@ -43,18 +43,26 @@ export async function runMigration(
     } catch (error) {
       if (error instanceof SyncLinkError) throw error;
       const server = serverErrorOf(error);
+      const message = server.message ?? 'unknown error';
+      // The message is the one sentence that matters; the statement (often a long DO block) is on `.sql`.
       const parts = [
-        `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${server.message ?? 'unknown error'}`,
+        `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${fragments.length}: ${message}`,
         server.detail === undefined ? undefined : `Detail: ${server.detail}`,
         server.hint === undefined ? undefined : `Hint: ${server.hint}`,
-        `SQL: ${preview}`,
       ];
+      const scrub = (text: string) => scrubSecrets(text, secrets);
+      const cause = Object.assign(new Error(scrub(message)), {
+        code: server.code,
+        detail: typeof server.detail === 'string' ? scrub(server.detail) : undefined,
+        hint: typeof server.hint === 'string' ? scrub(server.hint) : undefined,
+      });
       throw new MigrationFailedError(
-        scrubSecrets(parts.filter((part) => part !== undefined).join('\n'), secrets),
+        scrub(parts.filter((part) => part !== undefined).join('\n')),
         migration.id,
         direction,
         preview,
         server.code,
+        { cause },
       );
     }
   }

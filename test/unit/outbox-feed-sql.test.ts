@@ -12,17 +12,25 @@ describe('outbox delivery SQL', () => {
       'CREATE TABLE shop.products__outbox_legacy AS SELECT id FROM shop.products WITH NO DATA',
       `ALTER TABLE shop.products__outbox_legacy
   ADD COLUMN pg_sync_seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  ADD COLUMN pg_sync_recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now()`,
+  ADD COLUMN pg_sync_recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  ADD COLUMN pg_sync_attempts integer NOT NULL DEFAULT 0`,
       expect.stringMatching(/^CREATE TABLE shop\.products__outbox_legacy_status \(/),
       'INSERT INTO shop.products__outbox_legacy_status DEFAULT VALUES',
     ]);
-    expect(text[5]).toMatch(/^CREATE VIEW shop\.products__outbox_legacy_lag AS[\s\S]*'sync_outbox_[0-9a-f]{8}'::text AS channel/);
-    expect(text[6]).toMatch(/^CREATE FUNCTION shop\.products__sync_to_legacy\(\) RETURNS trigger[\s\S]*PERFORM pg_catalog\.pg_notify\('sync_outbox_[0-9a-f]{8}', ''\)/);
-    expect(text[7]).toContain('CREATE FUNCTION shop.products__drain_legacy(max_changes integer DEFAULT 1000, OUT delivered integer, OUT error text)');
+    // Keys the other side keeps rejecting are set aside here, with SQL to retry or discard them.
+    expect(text.slice(5, 9)).toEqual([
+      'CREATE TABLE shop.products__outbox_legacy_failed AS SELECT id FROM shop.products WITH NO DATA',
+      expect.stringMatching(/^ALTER TABLE shop\.products__outbox_legacy_failed\n {2}ADD COLUMN pg_sync_attempts integer NOT NULL,/),
+      expect.stringMatching(/^CREATE FUNCTION shop\.products__retry_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/),
+      expect.stringMatching(/^CREATE FUNCTION shop\.products__discard_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/),
+    ]);
+    expect(text[9]).toMatch(/^CREATE VIEW shop\.products__outbox_legacy_lag AS[\s\S]*'sync_outbox_[0-9a-f]{8}'::text AS channel,[\s\S]*AS current_error,[\s\S]*AS set_aside,[\s\S]*AS held/);
+    expect(text[10]).toMatch(/^CREATE FUNCTION shop\.products__sync_to_legacy\(\) RETURNS trigger[\s\S]*PERFORM pg_catalog\.pg_notify\('sync_outbox_[0-9a-f]{8}', ''\)/);
+    expect(text[11]).toContain('CREATE FUNCTION shop.products__drain_legacy(max_changes integer DEFAULT 1000, max_attempts integer DEFAULT 5, OUT delivered integer, OUT set_aside integer, OUT error text)');
     // The drain sends the rows as they are now, renamed as the sync says, and deletes what is gone.
-    expect(text[7]).toContain('INSERT INTO shop.products__sync_to_legacy_upsert (id, title)\n      SELECT src.id, src.name FROM shop.products AS src');
-    expect(text[7]).toContain('WHERE src.pg_sync_seq = ANY (batch) AND NOT EXISTS (SELECT 1 FROM shop.products AS t WHERE t.id = src.id)');
-    expect(text.slice(8)).toEqual([
+    expect(text[11]).toContain('INSERT INTO shop.products__sync_to_legacy_upsert (id, title)\n      SELECT src.id, src.name FROM shop.products AS src');
+    expect(text[11]).toContain('WHERE src.pg_sync_seq = ANY (batch) AND NOT EXISTS (SELECT 1 FROM shop.products AS t WHERE t.id = src.id)');
+    expect(text.slice(12)).toEqual([
       `CREATE TRIGGER sync_to_legacy_insert AFTER INSERT ON shop.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('new')`,
       `CREATE TRIGGER sync_to_legacy_update AFTER UPDATE ON shop.products REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('both')`,
       `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON shop.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('old')`,
@@ -31,14 +39,17 @@ describe('outbox delivery SQL', () => {
 
   it('down refuses to drop undelivered changes, then removes everything in reverse', () => {
     const downText = down.map(previewSql);
-    expect(downText[0]).toMatch(/^DO \$pgsl\$[\s\S]*still holds %s undelivered changes/);
+    expect(downText[0]).toMatch(/^DO \$pgsl\$[\s\S]*holds %s set-aside keys[\s\S]*still holds %s undelivered changes/);
     expect(downText.slice(1)).toEqual([
       'DROP TRIGGER sync_to_legacy_delete ON shop.products',
       'DROP TRIGGER sync_to_legacy_update ON shop.products',
       'DROP TRIGGER sync_to_legacy_insert ON shop.products',
-      'DROP FUNCTION shop.products__drain_legacy(integer)',
+      'DROP FUNCTION shop.products__drain_legacy(integer, integer)',
       'DROP FUNCTION shop.products__sync_to_legacy()',
       'DROP VIEW shop.products__outbox_legacy_lag',
+      'DROP FUNCTION shop.products__discard_legacy(jsonb)',
+      'DROP FUNCTION shop.products__retry_legacy(jsonb)',
+      'DROP TABLE shop.products__outbox_legacy_failed',
       'DROP TABLE shop.products__outbox_legacy_status',
       'DROP TABLE shop.products__outbox_legacy',
       'DROP FOREIGN TABLE shop.products__sync_to_legacy_delete',
@@ -64,8 +75,12 @@ describe('change feed SQL', () => {
     expect(text[4]).toContain(`e.key = ANY (ARRAY['id', 'email'])`);
     expect(text[4]).toContain('IF pg_catalog.octet_length(payload) > 7900 THEN');
     expect(text[5]).toBe('CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.users__changes_record()');
+    // Pruning keeps what a named consumer has not received, unless forced; a view shows each consumer's lag.
+    expect(text[6]).toMatch(/^CREATE FUNCTION public\.users__changes_prune\(older_than interval, force boolean DEFAULT false\) RETURNS bigint[\s\S]*NOT EXISTS \(SELECT 1 FROM public\.users__changes_cursors AS c WHERE \(l\.xid, l\.seq\) > \(c\.xid, c\.seq\)\)/);
+    expect(text[7]).toMatch(/^CREATE VIEW public\.users__changes_lag AS\nSELECT c\.consumer,/);
     expect(down.map(previewSql)).toEqual([
-      'DROP FUNCTION public.users__changes_prune(interval)',
+      'DROP VIEW public.users__changes_lag',
+      'DROP FUNCTION public.users__changes_prune(interval, boolean)',
       'DROP TRIGGER change_feed ON public.users',
       'DROP FUNCTION public.users__changes_record()',
       'DROP TABLE public.users__changes_cursors',

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, MissingEnvError, previewMigration, runMigration, secret, SecretResolutionError } from '../../src/index.js';
+import { buildMigration, env, fdwLink, type MigrationFailedError, MissingEnvError, previewMigration, runMigration, secret, SecretResolutionError } from '../../src/index.js';
 import type { Knex } from 'knex';
 import { knexExecutor } from '../../adapters/knex.js';
 import { resolveStatements, scrubSecrets } from '../../src/sql/index.js';
@@ -120,7 +120,9 @@ describe('deferred values', () => {
       ),
     );
     expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 4: boom near \[redacted\]/);
-    expect(error.message).toContain(`password '[redacted env:PG_SYNC_LINK_UNIT_PASSWORD]'`);
+    expect(error.message).toBe('Migration "link" (up) failed at statement 3 of 4: boom near [redacted]');
+    expect((error as MigrationFailedError).sql).toContain(`password '[redacted env:PG_SYNC_LINK_UNIT_PASSWORD]'`);
+    expect(((error as Error).cause as Error).message).toBe('boom near [redacted]');
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
   });
 

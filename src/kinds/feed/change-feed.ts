@@ -5,6 +5,7 @@ import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
 import { withSchema } from '../sync/sync-names.js';
+import { renderFeedUpkeep } from './feed-prune.js';
 
 export interface ChangeFeedOptions {
   /** The table whose changes are published. */
@@ -44,6 +45,8 @@ export function feedObjects(table: QualifiedName & { readonly schema: string }) 
     log: name('changes', 'change feed log table'),
     record: name('changes_record', 'change feed trigger function'),
     prune: name('changes_prune', 'change feed prune function'),
+    /** One row per named consumer: its position, pending changes and their age. */
+    lag: name('changes_lag', 'change feed lag view'),
     /** Where named listeners keep how far they got. */
     cursors: name('changes_cursors', 'change feed cursor table'),
     trigger: 'change_feed',
@@ -88,6 +91,7 @@ export function renderChangeFeed(node: ChangeFeedNode): Rendered {
   const payload = (row: Fragment) =>
     sql`pg_catalog.json_build_object('seq', entry_seq, 'xid', entry_xid::text, 'op', operation, 'key', entry_key, 'oldKey', old_key, 'changed', changed, ${row})::text`;
   const what = literal(`change feed of ${displayName(node.table)}`);
+  const upkeep = renderFeedUpkeep(node);
   return {
     up: [
       // Every column named must exist: say which one does not, now rather than never.
@@ -160,14 +164,10 @@ BEGIN
 END
 `)}`,
       sql`CREATE TRIGGER ${ident(objects.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${qualified(objects.record)}()`,
-      sql`CREATE FUNCTION ${qualified(objects.prune)}(older_than interval) RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
-  WITH pruned AS (DELETE FROM ${log} WHERE at < pg_catalog.now() - older_than RETURNING 1)
-  SELECT pg_catalog.count(*) FROM pruned
-`)}`,
+      ...upkeep.up,
     ],
     down: [
-      sql`DROP FUNCTION ${qualified(objects.prune)}(interval)`,
+      ...upkeep.down,
       sql`DROP TRIGGER ${ident(objects.trigger)} ON ${table}`,
       sql`DROP FUNCTION ${qualified(objects.record)}()`,
       sql`DROP TABLE ${qualified(objects.cursors)}`,

@@ -91,6 +91,12 @@ export function outboxObjects(table: QualifiedName, server: string) {
     status: derived(table, `${table.name}__outbox_${server}_status`, 'sync outbox status table'),
     lag: derived(table, `${table.name}__outbox_${server}_lag`, 'sync outbox lag view'),
     drain: derived(table, `${table.name}__drain_${server}`, 'sync outbox drain function'),
+    /** Keys the other side kept rejecting, set aside with their error and attempts. */
+    failed: derived(table, `${table.name}__outbox_${server}_failed`, 'sync outbox failed table'),
+    /** Puts set-aside keys back in the outbox. */
+    retry: derived(table, `${table.name}__retry_${server}`, 'sync outbox retry function'),
+    /** Drops set-aside keys (and their held later changes) without delivering them. */
+    discard: derived(table, `${table.name}__discard_${server}`, 'sync outbox discard function'),
     /** NOTIFY channel that wakes a drain worker when changes are recorded. */
     channel: `sync_outbox_${shortHash([table.schema, table.name, server])}`,
   };

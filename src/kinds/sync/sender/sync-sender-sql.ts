@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../../errors.js';
-import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../../../sql/index.js';
+import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qualified, quoteIdentifier, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../../sql/index.js';
 import type { SyncColumn } from '../sync-columns.js';
 import { endpointViews, senderObjects } from '../sync-names.js';
 import type { IgnoreWrites, SyncTriggerNode } from '../sync-trigger-node.js';
@@ -34,7 +34,13 @@ export function requiredLocalKey(node: SyncTriggerNode, needs: string): readonly
 }
 
 export function displayName(name: QualifiedName): string {
-  return `${name.schema ? `${name.schema}.` : ''}${name.name}`;
+  // Quoted where SQL would need it, so `public."public.timesheet"` cannot read as another name.
+  return quoteQualifiedName(name);
+}
+
+/** How messages name a sync's destination: `public.products on server legacy`, names quoted where needed. */
+export function destinationLabel(remote: QualifiedName, server: string): string {
+  return `${displayName(remote)} on server ${quoteIdentifier(server)}`;
 }
 
 /**
@@ -57,7 +63,7 @@ export function createForeignTables(node: SyncTriggerNode): Fragment {
     || ${asLiteral(sql`) SERVER ${ident(node.server)} OPTIONS (schema_name ${literal(node.remote.schema)}, table_name ${literal(view.name)}, batch_size ${literal(node.batchSize)})`)};`;
   };
   const typeOf = join(node.columns.map((column) => sql`pg_catalog.pg_typeof(${valueOf(column)})::text`), ',\n      ');
-  const setUp = literal(`sync of ${displayName(node.table)} to server ${node.server}`);
+  const setUp = literal(`sync of ${displayName(node.table)} to server ${quoteIdentifier(node.server)}`);
   return sql`DO ${dollarQuoted(sql`
 DECLARE
   saved_path text := pg_catalog.current_setting('search_path');
@@ -82,7 +88,7 @@ BEGIN
     PERFORM pg_catalog.count(*) FROM ${qualified(objects.deleteTable)};
   EXCEPTION WHEN undefined_table THEN
     RAISE EXCEPTION USING ERRCODE = 'undefined_table',
-      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s', ${setUp}, ${literal(`${node.remote.schema}.${node.remote.name}`)}, ${literal(node.key.join(', '))}, ${literal(node.columns.map((column) => column.remote).join(', '))}, SQLERRM),
+      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s', ${setUp}, ${literal(displayName(node.remote))}, ${literal(node.key.join(', '))}, ${literal(node.columns.map((column) => column.remote).join(', '))}, SQLERRM),
       HINT = 'Install syncEndpoint({ table, key, columns }) with the same key and columns in the other database first.';
   END;
 END
@@ -110,7 +116,7 @@ export function ignoreGuard(ignore: IgnoreWrites | undefined): Fragment {
  */
 export function senderFunction(node: SyncTriggerNode, body: Fragment): Fragment {
   const objects = senderObjects(node.table, node.server);
-  const what = literal(`${displayName(node.table)} to ${node.remote.schema}.${node.remote.name} on server ${node.server}`);
+  const what = literal(`${displayName(node.table)} to ${destinationLabel(node.remote, node.server)}`);
   return sql`CREATE FUNCTION ${qualified(objects.function)}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
 DECLARE

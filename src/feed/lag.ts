@@ -1,0 +1,40 @@
+import { InvalidOptionError } from '../errors.js';
+import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
+import { withSession, type DatabaseTarget } from '../run/session.js';
+import { previewSql, qualified, sql } from '../sql/index.js';
+import type { FeedPosition } from './position.js';
+
+/** How far behind one named consumer of a change feed is. */
+export interface FeedConsumerLag {
+  readonly consumer: string;
+  /** The position it last checkpointed. */
+  readonly position: FeedPosition;
+  readonly checkpointedAt: Date;
+  /** Logged changes after its position: what it has not received (and what pruning keeps for it). */
+  readonly pending: number;
+  /** Seconds since the oldest of those was recorded; null when none is pending. */
+  readonly oldestPendingSeconds: number | null;
+}
+
+/**
+ * The feed's named consumers (those that listen with `consumer`), most behind first, read from
+ * the `<table>__changes_lag` view. A consumer that no longer runs holds back pruning: drop its
+ * position with `DELETE FROM <table>__changes_cursors WHERE consumer = '...'`.
+ */
+export async function feedLag(target: DatabaseTarget, feed: ChangeFeedNode): Promise<FeedConsumerLag[]> {
+  if (typeof feed !== 'object' || feed === null || feed.kind !== 'change-feed') {
+    throw new InvalidOptionError('feedLag needs a node made with changeFeed({ table, key }).', 'feed');
+  }
+  const text = previewSql(sql`SELECT consumer, position_xid::text, position_seq::text, checkpointed_at, pending::text,
+  extract(epoch FROM oldest_pending_age)::float8 AS age FROM ${qualified(feedObjects(feed.table).lag)} ORDER BY pending DESC, consumer`);
+  return withSession(target, async (session) => {
+    const { rows } = (await session.execute(text, [])) as { rows: Array<Record<string, unknown>> };
+    return rows.map((row) => ({
+      consumer: row.consumer as string,
+      position: { xid: row.position_xid as string, seq: row.position_seq as string },
+      checkpointedAt: row.checkpointed_at as Date,
+      pending: Number(row.pending),
+      oldestPendingSeconds: row.age === null ? null : Number(row.age),
+    }));
+  });
+}
