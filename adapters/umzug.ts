@@ -12,7 +12,7 @@ import {
   type RunOptions,
   type SqlExecutor,
 } from 'pg-sync-link';
-import { knexExecutor } from './knex.js';
+import { onOneConnection } from './knex.js';
 
 /**
  * What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance.
@@ -36,7 +36,7 @@ function isKysely(context: unknown): context is Kysely<any> {
 /** How to run statements, in a transaction or not, on whatever the context is. */
 function runnerFor(context: unknown): Runner {
   if (isKnex(context)) {
-    return (work, transactional) => (transactional ? context.transaction((trx) => work(knexExecutor(trx))) : work(knexExecutor(context)));
+    return (work, transactional) => (transactional ? context.transaction((trx) => onOneConnection(trx, work)) : onOneConnection(context, work));
   }
   if (isKysely(context)) {
     return async (work, transactional) => {

@@ -65,6 +65,7 @@ export {
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
 export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
+export { noticesOf, formatNotice, type ServerNotice, type NoticeSource } from './notices.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
 export { previewSql, quoteIdentifier, quoteLiteral, quoteQualifiedName, type QualifiedName, type Fragment } from './sql/index.js';
