@@ -12,7 +12,10 @@ export type DoctorCheck =
   | 'foreign-table-drift'
   | 'remote-privilege'
   | 'sequence-headroom'
-  | 'outbox';
+  | 'outbox'
+  | 'subscription'
+  | 'replication-slot'
+  | 'writer-timeout';
 
 export interface Finding {
   readonly check: DoctorCheck;

@@ -109,6 +109,8 @@ export interface Inventory {
   readonly endpoints: readonly EndpointView[];
   readonly publications: number;
   readonly subscriptions: number;
+  /** Subscriptions of this database with origin = none (two-way replication). */
+  readonly subscriptionsOriginNone: number;
 }
 
 function optionMap(options: readonly string[] | null): Map<string, string> {
@@ -225,9 +227,12 @@ export async function readInventory(query: Query): Promise<Inventory> {
            WHERE c.relkind = 'v' AND c.relname ~ '__sync_(upsert|delete)_[0-9a-f]{8}$' AND ${NOT_TEMP}) AS e
      ORDER BY 1, 2`,
   );
-  const [replication] = await query<{ publications: number; subscriptions: number }>(
-    `SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_publication) AS publications,
-       (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS subscriptions`,
+  // suborigin exists from PostgreSQL 16; before it every subscription receives any origin.
+  const originNone = about!.num >= 160000 ? `pg_catalog.count(*) FILTER (WHERE suborigin = 'none')::int` : '0';
+  const [replication] = await query<{ publications: number; subscriptions: number; origin_none: number }>(
+    `SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_publication) AS publications, s.subscriptions, s.origin_none
+     FROM (SELECT pg_catalog.count(*)::int AS subscriptions, ${originNone} AS origin_none FROM pg_catalog.pg_subscription
+           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS s`,
   );
 
   const syncTriggers: SyncTriggerInfo[] = [];
@@ -279,5 +284,6 @@ export async function readInventory(query: Query): Promise<Inventory> {
     endpoints: endpoints.map((row) => ({ schema: row.schema, name: row.name, rule: row.rule, ruleWorks: row.works })),
     publications: replication!.publications,
     subscriptions: replication!.subscriptions,
+    subscriptionsOriginNone: replication!.origin_none,
   };
 }
