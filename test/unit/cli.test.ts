@@ -43,7 +43,7 @@ describe('npx pg-sync-link', () => {
     await writeFile(file, `import { fdwLink } from 'pg-sync-link';\nexport const legacy = fdwLink({ name: 'legacy', host: 'db', dbname: 'legacy' });\n`);
     const result = await cli('sql', file);
     expect(result.stdout).toContain(`-- legacy (up)`);
-    expect(result.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy');`);
+    expect(result.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
   });
 
   it('says what to fix, with a non-zero exit, on bad input', async () => {
