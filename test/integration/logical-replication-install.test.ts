@@ -1,7 +1,9 @@
 import knexFactory from 'knex';
 import { expect, it } from 'vitest';
 import { applySyncLink, buildMigration, env, MigrationFailedError, noticesOf, publication, removeSyncLink, replicationSlot, runMigration, subscription, type ServerNotice, type SubscriptionOptions } from '../../src/index.js';
+import { Umzug } from 'umzug';
 import { knexMigrationFrom } from '../../adapters/knex.js';
+import { umzugMigrations } from '../../adapters/umzug.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { LOGICAL_REPLICATION, slotNames, uniqueSlot, waitFor } from '../harness/replication.js';
 import { connectionString, type PgServer } from '../harness/server.js';
@@ -83,6 +85,21 @@ it("PostgreSQL's warning that a publication is missing fails the migration, thro
     await knex.destroy();
   }
   // The hint's removal works (without a transaction the subscription was made).
+  for (const statement of ['DISABLE', 'SET (slot_name = NONE)']) await app.query(`ALTER SUBSCRIPTION notes_sub ${statement}`);
+  await app.query('DROP SUBSCRIPTION notes_sub');
+  await removeSyncLink(legacy, publisherSide(slot));
+});
+
+it('through Umzug, the warning reaches onNotice and fails the migration', async () => {
+  const { legacy, app } = servers;
+  const slot = uniqueSlot('umzug');
+  await applySyncLink(legacy, publisherSide(slot));
+  const notices: ServerNotice[] = [];
+  const migrations = umzugMigrations([buildMigration('subscribe', toLegacy(slot, { publications: ['notes_pub', 'missing_pub'] }))], { onNotice: (notice) => notices.push(notice) });
+  const umzug = new Umzug({ migrations, context: app, logger: undefined });
+  const error = (await umzug.up().catch((caught: unknown) => caught)) as Error & { cause?: unknown };
+  expect(`${error.message} ${String(error.cause)}`).toContain('publication "missing_pub" does not exist on the publisher');
+  expect(notices).toContainEqual(expect.objectContaining({ severity: 'WARNING', message: 'publication "missing_pub" does not exist on the publisher' }));
   for (const statement of ['DISABLE', 'SET (slot_name = NONE)']) await app.query(`ALTER SUBSCRIPTION notes_sub ${statement}`);
   await app.query('DROP SUBSCRIPTION notes_sub');
   await removeSyncLink(legacy, publisherSide(slot));
