@@ -121,7 +121,8 @@ async function runStatement(
     const remedy = remedyFor(main.text, message);
     throw fail(message, [
       typeof server.detail === 'string' && server.detail !== '' ? `Detail: ${server.detail}` : undefined,
-      typeof server.hint === 'string' && server.hint !== '' ? `Hint: ${server.hint}` : remedy ? `Hint: ${remedy}` : undefined,
+      typeof server.hint === 'string' && server.hint !== '' ? `Hint: ${server.hint}` : undefined,
+      remedy ? `To fix: ${remedy}` : undefined,
     ], typeof server.code === 'string' ? server.code : undefined);
   }
   // A warning that means PostgreSQL did not do what the statement asked fails the migration

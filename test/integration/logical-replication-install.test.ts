@@ -6,7 +6,7 @@ import { knexMigrationFrom } from '../../adapters/knex.js';
 import { umzugMigrations } from '../../adapters/umzug.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { LOGICAL_REPLICATION, slotNames, uniqueSlot, waitFor } from '../harness/replication.js';
-import { connectionString, type PgServer } from '../harness/server.js';
+import { connect, connectionString, type PgServer } from '../harness/server.js';
 import { useServers } from '../harness/suite.js';
 
 // Installing and removing logical replication in the orders a user may pick: each order either
@@ -122,6 +122,37 @@ it('removing a subscription whose slot is missing fails saying what to run; afte
   await runMigration(migration, 'down', autocommit(app));
   expect(await catalogSnapshot(app)).toEqual(before);
   await legacy.query('DROP PUBLICATION notes_pub');
+});
+
+it('removing a subscription whose publisher is down fails saying what to run; the recipe works', { timeout: 120_000 }, async () => {
+  const { legacy, app, pair } = servers;
+  if (!pair.legacy.canRestart) return;
+  const slot = uniqueSlot('gone');
+  await applySyncLink(legacy, publisherSide(slot));
+  const before = await catalogSnapshot(app);
+  const migration = buildMigration('subscribe', toLegacy(slot));
+  await runMigration(migration, 'up', autocommit(app));
+  await pair.legacy.stop();
+  try {
+    const error = await runMigration(migration, 'down', autocommit(app)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    expect((error as Error).message).toContain('could not connect to publisher');
+    expect((error as Error).message).toContain('ALTER SUBSCRIPTION notes_sub DISABLE; ALTER SUBSCRIPTION notes_sub SET (slot_name = NONE); then run this down again');
+    await app.query('ALTER SUBSCRIPTION notes_sub DISABLE');
+    await app.query('ALTER SUBSCRIPTION notes_sub SET (slot_name = NONE)');
+    await runMigration(migration, 'down', autocommit(app));
+    expect(await catalogSnapshot(app)).toEqual(before);
+  } finally {
+    await pair.legacy.start();
+  }
+  // The publisher is back: its own down drops the slot the subscription left.
+  const back = await connect(pair.legacy, servers.names.legacy);
+  try {
+    await removeSyncLink(back, publisherSide(slot));
+    expect(await slotNames(back)).not.toContain(slot);
+  } finally {
+    await back.end();
+  }
 });
 
 it('two-way: both publications and slots first, then both subscriptions (PostgreSQL 16+)', async () => {
