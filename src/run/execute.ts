@@ -128,7 +128,7 @@ async function runStatement(
   // A warning that means PostgreSQL did not do what the statement asked fails the migration
   // (in a transaction, the rollback undoes the statement; without one, the hint says what to run).
   for (const notice of heard()) {
-    const refusal = refusalOf(notice);
+    const refusal = refusalOf(notice, main.text);
     if (refusal) throw fail(refusal.message, [`Hint: ${refusal.hint}`], notice.code ?? '42704');
   }
 }

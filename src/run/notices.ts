@@ -61,13 +61,15 @@ export interface Refusal {
  * naming a publication the publisher does not have (the subscription then receives nothing from
  * it, and rows written before it is refreshed may never be copied).
  */
-export function refusalOf(notice: ServerNotice): Refusal | undefined {
+export function refusalOf(notice: ServerNotice, statement = ''): Refusal | undefined {
   if (notice.severity !== 'WARNING') return undefined;
   const missing = /^publications? (.+) (?:does|do) not exist on the publisher$/.exec(notice.message);
   if (missing) {
+    // The subscription's name as this library wrote it into the statement (quoted when needed).
+    const name = /(?:CREATE|ALTER) SUBSCRIPTION ((?:"(?:[^"]|"")+")|[^\s"]+)/.exec(statement)?.[1] ?? '...';
     return {
       message: `${notice.message}: this subscription would receive nothing from ${missing[1]}.`,
-      hint: `On the publisher, run the migration that creates publication ${missing[1]} (and its replicationSlot) first; then remove this subscription (ALTER SUBSCRIPTION ... DISABLE; ALTER SUBSCRIPTION ... SET (slot_name = NONE); DROP SUBSCRIPTION ...) and run this migration again, or run ALTER SUBSCRIPTION ... REFRESH PUBLICATION here.`,
+      hint: `On the publisher, run the migration that creates publication ${missing[1]} (and its replicationSlot) first; then remove this subscription (ALTER SUBSCRIPTION ${name} DISABLE; ALTER SUBSCRIPTION ${name} SET (slot_name = NONE); DROP SUBSCRIPTION ${name};) and run this migration again, or run ALTER SUBSCRIPTION ${name} REFRESH PUBLICATION here.`,
     };
   }
   return undefined;

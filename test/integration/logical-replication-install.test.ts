@@ -79,7 +79,7 @@ it("PostgreSQL's warning that a publication is missing fails the migration, thro
     const error = await knexMigrationFrom(buildMigration('subscribe', partial)).up(knex).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MigrationFailedError);
     expect((error as Error).message).toContain('publication "missing_pub" does not exist on the publisher: this subscription would receive nothing from "missing_pub".');
-    expect((error as Error).message).toContain('ALTER SUBSCRIPTION ... SET (slot_name = NONE)');
+    expect((error as Error).message).toContain('ALTER SUBSCRIPTION notes_sub DISABLE; ALTER SUBSCRIPTION notes_sub SET (slot_name = NONE); DROP SUBSCRIPTION notes_sub;');
     expect(warnings).toContainEqual(expect.stringContaining('pg-sync-link: WARNING: publication "missing_pub" does not exist on the publisher'));
   } finally {
     await knex.destroy();
