@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { migrationOf, runMigration, type Migration, type Part, type RunOptions, type SqlExecutor } from 'pg-sync-link';
+import { formatNotice, migrationOf, noticesOf, runMigration, type Migration, type Part, type RunOptions, type SqlExecutor } from 'pg-sync-link';
 import { checkUniqueIds } from './shared/runner-core.js';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
@@ -29,7 +29,7 @@ export function knexMigration(...parts: unknown[]): KnexMigrationModule {
 /** Same as knexMigration for a built migration, with options such as a statement log. */
 export function knexMigrationFrom(migration: Migration, options: RunOptions = {}): KnexMigrationModule {
   const run = (direction: 'up' | 'down') => (knex: Knex) =>
-    runMigration(migration, direction, knexExecutor(knex), options);
+    onOneConnection(knex, (execute) => runMigration(migration, direction, execute, withKnexLogger(knex, options)));
   // The migration also rides on `up`, so `npx pg-sync-link sql <file>` finds it in a file that
   // exports only { up, down, config }.
   const up = Object.assign(run('up'), { pgSyncLink: migration });
@@ -70,15 +70,39 @@ export function knexMigrationSource(migrations: readonly Migration[], options: R
   };
 }
 
+/** Without `log` or `onNotice`, server WARNINGs and NOTICEs go to Knex's logger (its `warn`). */
+function withKnexLogger(knex: Knex, options: RunOptions): RunOptions {
+  if (options.log || options.onNotice) return options;
+  const logger = (knex as unknown as { client?: { logger?: { warn?: (message: string) => void } } }).client?.logger;
+  return typeof logger?.warn === 'function' ? { ...options, onNotice: (notice) => logger.warn!(`pg-sync-link: ${formatNotice(notice)}`) } : options;
+}
+
 /**
- * Runs statements through a Knex instance or transaction. Knex binds with `?`; only this
+ * Runs `work` with every statement on one connection of the Knex pool (a transaction's own, in
+ * one), so a statement's session settings hold for the next and its server notices are heard.
+ */
+export async function onOneConnection<T>(knex: Knex, work: (execute: SqlExecutor) => Promise<T>): Promise<T> {
+  const client = (knex as unknown as { client?: { acquireConnection?: () => Promise<unknown>; releaseConnection?: (connection: unknown) => Promise<unknown> } }).client;
+  if (typeof client?.acquireConnection !== 'function' || typeof client.releaseConnection !== 'function') return work(knexExecutor(knex));
+  const connection = await client.acquireConnection();
+  try {
+    const notices = noticesOf(connection);
+    return await work(Object.assign(knexExecutor(knex, connection), notices ? { notices } : {}));
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/**
+ * Runs statements through a Knex instance or transaction (on `connection`, when given). Knex binds with `?`; only this
  * library's own statements carry values, and only as $1, $2... Other statements are sent
  * without bindings, so a `?` in them stays as written.
  */
-export function knexExecutor(knex: Knex): SqlExecutor {
+export function knexExecutor(knex: Knex, connection?: unknown): SqlExecutor {
   return async (sql, values) => {
+    const raw = values.length === 0 ? knex.raw(sql) : knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]);
     try {
-      return await (values.length === 0 ? knex.raw(sql) : knex.raw(sql.replace(/\$(\d+)/g, '?'), [...values]));
+      return await (connection === undefined ? raw : raw.connection(connection));
     } catch (error) {
       if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
         (error as Error).message = withoutKnexPrefix((error as Error).message, sql);

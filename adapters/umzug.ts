@@ -10,7 +10,7 @@ import {
   type PgPoolLike,
   type RunOptions,
 } from 'pg-sync-link';
-import { knexExecutor } from './knex.js';
+import { onOneConnection } from './knex.js';
 import { checkUniqueIds, kyselyRunner, pgRunner, type Runner } from './shared/runner-core.js';
 
 /**
@@ -33,7 +33,7 @@ function isKysely(context: unknown): context is Kysely<any> {
 /** How to run statements, in a transaction or not, on whatever the context is. */
 function runnerFor(context: unknown): Runner {
   if (isKnex(context)) {
-    return (work, transactional) => (transactional ? context.transaction((trx) => work(knexExecutor(trx))) : work(knexExecutor(context)));
+    return (work, transactional) => (transactional ? context.transaction((trx) => onOneConnection(trx, work)) : onOneConnection(context, work));
   }
   if (isKysely(context)) return kyselyRunner(context);
   if (typeof context === 'object' && context !== null && ('query' in context || 'connect' in context)) {

@@ -66,6 +66,7 @@ export { loadOptionalPeer, isPackageNotFound } from './optional-peer.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './run/session.js';
 export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './run/execute.js';
+export { noticesOf, formatNotice, type ServerNotice, type NoticeSource } from './run/notices.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
 export { previewSql, quoteIdentifier, quoteLiteral, quoteQualifiedName, type QualifiedName, type Fragment } from './sql/index.js';

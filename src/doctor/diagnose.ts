@@ -13,6 +13,8 @@ import { privilegeFinding } from './privileges.js';
 import { probeMappings } from './reachability.js';
 import { relationKey, type RemoteColumn } from './remote.js';
 import { versionFindings } from './version-gates.js';
+import { slotFindings, subscriptionFindings } from './replication.js';
+import { writerTimeoutFindings } from './writer-timeouts.js';
 
 export interface DiagnoseOptions {
   /** Share of a sequence's range from which it warns (default 0.8). */
@@ -71,6 +73,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
       fdwOptions,
       publications: inventory.publications,
       subscriptions: inventory.subscriptions,
+      subscriptionsOriginNone: inventory.subscriptionsOriginNone,
     }),
     ...postgresFdwFindings(inventory),
   ];
@@ -111,6 +114,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
     findings.push(...denied);
   }
   findings.push(...syncTriggerFindings(inventory.syncTriggers), ...endpointViewFindings(inventory.endpoints), ...headroomFindings(inventory.sequences, warnAt), ...(await outboxFindings(query)), ...(await feedConsumerFindings(query)));
+  findings.push(...(await writerTimeoutFindings(query, inventory.syncTriggers)), ...(await subscriptionFindings(query, inventory.versionNum)), ...(await slotFindings(query)));
   return findings;
 }
 

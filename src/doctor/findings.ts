@@ -13,7 +13,10 @@ export type DoctorCheck =
   | 'remote-privilege'
   | 'sequence-headroom'
   | 'outbox'
-  | 'feed-consumer';
+  | 'feed-consumer'
+  | 'subscription'
+  | 'replication-slot'
+  | 'writer-timeout';
 
 export interface Finding {
   readonly check: DoctorCheck;

@@ -108,4 +108,6 @@ export interface Inventory {
   readonly endpoints: readonly EndpointView[];
   readonly publications: number;
   readonly subscriptions: number;
+  /** Subscriptions of this database with origin = none (two-way replication). */
+  readonly subscriptionsOriginNone: number;
 }

@@ -121,9 +121,12 @@ export async function readInventory(query: Query): Promise<Inventory> {
     const view = parseEndpointView(row.name);
     return view ? [{ schema: row.schema, name: row.name, rule: view.rule, works: row.rules.includes(view.rule) }] : [];
   });
-  const [replication] = await query<{ publications: number; subscriptions: number }>(
-    `SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_publication) AS publications,
-       (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS subscriptions`,
+  // suborigin exists from PostgreSQL 16; before it every subscription receives any origin.
+  const originNone = about!.num >= 160000 ? `pg_catalog.count(*) FILTER (WHERE suborigin = 'none')::int` : '0';
+  const [replication] = await query<{ publications: number; subscriptions: number; origin_none: number }>(
+    `SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_publication) AS publications, s.subscriptions, s.origin_none
+     FROM (SELECT pg_catalog.count(*)::int AS subscriptions, ${originNone} AS origin_none FROM pg_catalog.pg_subscription
+           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS s`,
   );
 
   const syncTriggers: SyncTriggerInfo[] = [];
@@ -175,5 +178,6 @@ export async function readInventory(query: Query): Promise<Inventory> {
     endpoints: endpoints.map((row) => ({ schema: row.schema, name: row.name, rule: row.rule, ruleWorks: row.works })),
     publications: replication!.publications,
     subscriptions: replication!.subscriptions,
+    subscriptionsOriginNone: replication!.origin_none,
   };
 }

@@ -8,6 +8,8 @@ export interface FeatureUse {
   readonly fdwOptions: ReadonlySet<string>;
   readonly publications: number;
   readonly subscriptions: number;
+  /** Subscriptions with origin = none: only they need PostgreSQL 16. */
+  readonly subscriptionsOriginNone: number;
 }
 
 interface Gate {
@@ -30,7 +32,7 @@ export const VERSION_GATES: readonly Gate[] = [
   { feature: 'postgres_fdw parallel_abort', minimum: 16, inUse: option('parallel_abort') },
   { feature: 'postgres_fdw analyze_sampling', minimum: 16, inUse: option('analyze_sampling') },
   { feature: 'logical replication column lists and row filters', minimum: 15, inUse: (use) => use.publications > 0 },
-  { feature: 'subscription origin = none (two-way logical replication)', minimum: 16, inUse: (use) => use.subscriptions > 0 },
+  { feature: 'subscription origin = none (two-way logical replication)', minimum: 16, inUse: (use) => use.subscriptionsOriginNone > 0 },
 ];
 
 /**

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { SqlExecutor } from './execute.js';
 import { loadOptionalPeer } from '../optional-peer.js';
+import { noticesOf } from './notices.js';
 
 /** The part of a node-postgres Client (or PoolClient) this library uses. */
 export interface PgClientLike {
@@ -28,7 +29,8 @@ function isPool(value: unknown): value is PgPoolLike {
 }
 
 function sessionOf(client: PgClientLike): Session {
-  const execute: SqlExecutor = (sql, values) => client.query(sql, [...values]);
+  const notices = noticesOf(client);
+  const execute: SqlExecutor = Object.assign((sql: string, values: readonly string[]) => client.query(sql, [...values]), notices ? { notices } : {});
   return {
     execute,
     async transaction(work) {

@@ -26,7 +26,7 @@ describe('foreign server', () => {
       options: { fetch_size: 1000, batch_size: 100, use_remote_estimate: true, keep_connections: false, application_name: 'pg-sync-link', sslmode: 'verify-full' },
     });
     expect(up(node)).toEqual([
-      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', port '5432', dbname 'legacy_app', fetch_size '1000', batch_size '100', use_remote_estimate 'true', keep_connections 'false', application_name 'pg-sync-link', sslmode 'verify-full')",
+      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', port '5432', dbname 'legacy_app', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000', fetch_size '1000', batch_size '100', use_remote_estimate 'true', keep_connections 'false', application_name 'pg-sync-link', sslmode 'verify-full')",
     ]);
     expect(down(node)).toEqual(['DROP SERVER legacy']);
   });
@@ -34,7 +34,7 @@ describe('foreign server', () => {
   it('leaves out an absent port and quotes names that need it', () => {
     const node = foreignServer({ name: 'Legacy Server', host: '/var/run/postgresql', dbname: "o'brien" });
     expect(up(node)).toEqual([
-      `CREATE SERVER "Legacy Server" FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/var/run/postgresql', dbname 'o''brien')`,
+      `CREATE SERVER "Legacy Server" FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/var/run/postgresql', dbname 'o''brien', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')`,
     ]);
     expect(down(node)).toEqual(['DROP SERVER "Legacy Server"']);
   });
@@ -42,7 +42,7 @@ describe('foreign server', () => {
   it('shows deferred values by their label', () => {
     const node = foreignServer({ name: 'legacy', host: env('LEGACY_DB_HOST'), port: env('LEGACY_DB_PORT'), dbname: 'legacy' });
     expect(up(node)).toEqual([
-      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '[env:LEGACY_DB_HOST]', port '[env:LEGACY_DB_PORT]', dbname 'legacy')",
+      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '[env:LEGACY_DB_HOST]', port '[env:LEGACY_DB_PORT]', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')",
     ]);
   });
 });
@@ -150,7 +150,7 @@ describe('fdwLink', () => {
     const migration = buildMigration('legacy', link, link.foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: [{ name: 'id', type: 'bigint' }] }));
     expect(migration.up.map(previewSql).map((sql) => sql.split('\n')[0])).toEqual([
       'DO $pgsl$',
-      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', port '5432', dbname 'legacy')",
+      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', port '5432', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')",
       `CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" '[env:LEGACY_DB_USER]', password '[redacted env:LEGACY_DB_PASSWORD]')`,
       'DO $pgsl$',
       'CREATE FOREIGN TABLE legacy_products (',
@@ -202,9 +202,16 @@ describe('fdwLink', () => {
     expect(previewSql(migration.down.at(-1)!)).toContain('DROP EXTENSION postgres_fdw');
   });
 
+  it('bounds connection waits by default; options override a default or leave it out', () => {
+    const server = foreignServer({ name: 'legacy', host: 'h', dbname: 'd', options: { connect_timeout: 3, tcp_user_timeout: undefined } });
+    expect(previewSql(renderNode(server).up[0]!)).toBe(
+      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', connect_timeout '3', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3')",
+    );
+  });
+
   it('previews a whole migration as a reviewable script', () => {
     const migration = buildMigration('srv', foreignServer({ name: 'legacy', host: 'h', dbname: 'd' }));
-    expect(previewMigration(migration)).toBe("CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd');");
+    expect(previewMigration(migration)).toBe("CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');");
     expect(previewMigration(migration, 'down')).toBe('DROP SERVER legacy;');
   });
 });

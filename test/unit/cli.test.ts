@@ -52,7 +52,7 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     await writeFile(file, `import { fdwLink } from 'pg-sync-link';\nexport const legacy = fdwLink({ name: 'legacy', host: 'db', dbname: 'legacy' });\n`);
     const result = await cli('sql', file);
     expect(result.stdout).toContain(`-- legacy (up)`);
-    expect(result.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy');`);
+    expect(result.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
   });
 
   it('reads TypeScript modules (extensionless imports included), JavaScript that imports TypeScript, and whole folders, in order', async () => {

@@ -22,7 +22,7 @@ const sequence = (overrides: Partial<SequenceUse>): SequenceUse => ({
   ...overrides,
 });
 
-const NOTHING: FeatureUse = { syncTriggers: 0, sharedIdObjects: 0, fdwOptions: new Set(), publications: 0, subscriptions: 0 };
+const NOTHING: FeatureUse = { syncTriggers: 0, sharedIdObjects: 0, fdwOptions: new Set(), publications: 0, subscriptions: 0, subscriptionsOriginNone: 0 };
 
 describe('doctor: sequence headroom', () => {
   it('counts the values left and the share used, ascending, descending and stepping', () => {
@@ -63,7 +63,10 @@ describe('doctor: version gates', () => {
     expect(unused.map((item) => item.severity)).toEqual(['ok']);
     expect(unused[0]!.message).toContain('Not available on this version, not used here: postgres_fdw parallel_abort (16+); postgres_fdw analyze_sampling (16+); subscription origin = none (two-way logical replication) (16+).');
 
-    expect(versionFindings('15.4', 150004, { ...NOTHING, subscriptions: 1, fdwOptions: new Set(['parallel_commit', 'parallel_abort']) }).filter((item) => item.severity === 'error').map((item) => item.message)).toEqual([
+    // A subscription with the default origin is not two-way: it is not reported as using origin = none.
+    const plain = versionFindings('18.1', 180001, { ...NOTHING, subscriptions: 1 });
+    expect(plain[0]!.message).not.toContain('subscription origin = none');
+    expect(versionFindings('15.4', 150004, { ...NOTHING, subscriptions: 1, subscriptionsOriginNone: 1, fdwOptions: new Set(['parallel_commit', 'parallel_abort']) }).filter((item) => item.severity === 'error').map((item) => item.message)).toEqual([
       'postgres_fdw parallel_abort needs PostgreSQL 16 or later; this server is 15.4.',
       'subscription origin = none (two-way logical replication) needs PostgreSQL 16 or later; this server is 15.4.',
     ]);

@@ -90,9 +90,14 @@ describe('replication slot', () => {
 describe('subscription', () => {
   it('connects when created, without making a slot; the connection string is redacted when printed', () => {
     const node = subscription(subscriber);
-    expect(up(node)).toEqual([
-      `CREATE SUBSCRIPTION products_sub CONNECTION '[redacted connection host=legacy.internal port=5432 dbname=legacy user=replicator password=env:REPL_PASSWORD]' PUBLICATION products_pub WITH (create_slot = false, slot_name = 'products_sub', copy_data = true)`,
-    ]);
+    expect(up(node)).toHaveLength(1);
+    expect(up(node)[0]).toContain(
+      `CREATE SUBSCRIPTION products_sub CONNECTION '[redacted connection host=legacy.internal port=5432 dbname=legacy user=replicator password=env:REPL_PASSWORD]' PUBLICATION products_pub WITH (create_slot = false, slot_name = 'products_sub', copy_data = true);`,
+    );
+    // In the same statement: a subscription that receives no table is refused, so the CREATE is undone.
+    expect(up(node)[0]).toMatch(/^DO \$pgsl_sub\$/);
+    expect(up(node)[0]).toContain('IF NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = created) THEN');
+    expect(up(node)[0]).toContain(`Run the publisher''s migration first, on database legacy on host legacy.internal port 5432: publication "products_pub" and replicationSlot "products_sub"`);
     expect(down(node)).toEqual(['DROP SUBSCRIPTION products_sub']);
     const migration = buildMigration('subscribe', node);
     expect(migration.transactional).toBe(false);
@@ -110,17 +115,26 @@ describe('subscription', () => {
     const [statement] = statements;
     expect(statement!.setup).toEqual({ text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)`, values: [conninfo] });
     // Executed from the bound setting; a failure is raised again without the context that would quote it.
-    expect(statement!.main.text).toContain(
-      `BEGIN EXECUTE pg_catalog.format('CREATE SUBSCRIPTION products_sub CONNECTION %L PUBLICATION products_pub WITH (create_slot = false, slot_name = ''products_sub'', copy_data = true)', pg_catalog.current_setting('pg_sync_link.secret_1')); EXCEPTION WHEN OTHERS THEN`,
-    );
+    expect(statement!.main.text).toContain(`BEGIN EXECUTE pg_catalog.format('DO $pgsl_sub$DECLARE created oid;`);
+    expect(statement!.main.text).toContain(`CREATE SUBSCRIPTION products_sub CONNECTION %L PUBLICATION products_pub WITH (create_slot = false, slot_name = ''products_sub'', copy_data = true);`);
+    expect(statement!.main.text).toContain(`END$pgsl_sub$', pg_catalog.current_setting('pg_sync_link.secret_1')); EXCEPTION WHEN OTHERS THEN`);
     expect(statements.flatMap((each) => [each.before, each.setup, each.main, each.cleanup, each.after]).map((each) => each?.text).join('\n')).not.toContain('wörd');
   });
 
   it('without a password, the connection string is a plain literal', () => {
     const { password: _password, ...noPassword } = subscriber;
-    expect(up(subscription({ ...noPassword, host: "o'brien" }))[0]).toBe(
-      `CREATE SUBSCRIPTION products_sub CONNECTION E'host=''o\\\\''brien'' port=''5432'' dbname=''legacy'' user=''replicator''' PUBLICATION products_pub WITH (create_slot = false, slot_name = 'products_sub', copy_data = true)`,
+    expect(up(subscription({ ...noPassword, host: "o'brien" }))[0]).toContain(
+      `CREATE SUBSCRIPTION products_sub CONNECTION E'host=''o\\\\''brien'' port=''5432'' dbname=''legacy'' user=''replicator''' PUBLICATION products_pub WITH (create_slot = false, slot_name = 'products_sub', copy_data = true);`,
     );
+  });
+
+  it('checks the expected tables in the same statement, and refuses a connection value holding its quote tag', async () => {
+    const node = subscription({ ...subscriber, expectTables: ['products', { schema: 'sales', name: 'Orders' }] });
+    expect(up(node)[0]).toContain(`pg_catalog.unnest(ARRAY['products', 'sales."Orders"']::text[]) AS wanted`);
+    expect(() => subscription({ ...subscriber, expectTables: [42 as unknown as string] })).toThrow();
+    process.env.REPL_UNIT_TAG = 'x$pgsl_sub$y';
+    const tagged = subscription({ ...subscriber, password: env('REPL_UNIT_TAG') });
+    await expect(resolveStatements(buildMigration('subscribe', tagged).up)).rejects.toThrow(/cannot send/);
   });
 
   it('writes the options, each newer one behind a check of the server version', () => {

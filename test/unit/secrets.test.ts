@@ -58,7 +58,7 @@ describe('deferred values', () => {
       cleanup: { values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)` },
       after: { values: [], text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length'), false)`) },
     });
-    expect(statements[1]).toEqual({ main: { values: [], text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy')" } });
+    expect(statements[1]).toEqual({ main: { values: [], text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')" } });
   });
 
   it('the setting is cleared, and parameter logging restored, even when the statement fails', async () => {

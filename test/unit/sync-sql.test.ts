@@ -138,7 +138,7 @@ describe('remoteSettings', () => {
   it('become libpq options for every remote session, before any given options', () => {
     const server = foreignServer({ name: 's', host: 'h', dbname: 'd', remoteSettings: { lock_timeout: '2s', statement_timeout: 30000 }, options: { options: '-c work_mem=64MB' } });
     expect(previewSql(renderNode(server).up[0]!)).toBe(
-      `CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', options '-c lock_timeout=2s -c statement_timeout=30000 -c work_mem=64MB')`,
+      `CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000', options '-c lock_timeout=2s -c statement_timeout=30000 -c work_mem=64MB')`,
     );
   });
 

@@ -18,6 +18,8 @@ export function conninfoValue(value: string): string {
 function checkValue(key: string, value: string): string | undefined {
   if (value === '') return `is empty: give the ${key} of the publisher.`;
   if (value.includes('\u0000')) return 'contains a NUL character.';
+  // The subscription's statement holds the connection string between these dollar quotes.
+  if (value.includes('$pgsl_sub$')) return 'contains "$pgsl_sub$", which pg-sync-link cannot send.';
   if (key === 'port' && !(/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535)) return 'must be a port number from 1 to 65535.';
   return undefined;
 }

@@ -13,7 +13,10 @@ export interface ForeignServerOptions {
   readonly host: string | Deferred;
   readonly port?: number | string | Deferred;
   readonly dbname: string | Deferred;
-  /** Any other postgres_fdw server option: fetch_size, batch_size, use_remote_estimate, sslmode... */
+  /**
+   * Any other postgres_fdw server option: fetch_size, batch_size, use_remote_estimate, sslmode...
+   * Overrides LINK_CONNECTION_DEFAULTS (give `undefined` to leave one of them out).
+   */
   readonly options?: Readonly<Record<string, OptionValue | undefined>>;
   /**
    * Settings for every session this server opens on the remote, e.g. `{ lock_timeout: '2s' }`
@@ -30,6 +33,23 @@ export interface ForeignServerNode {
 }
 
 const KEYS = ['name', 'host', 'port', 'dbname', 'options', 'remoteSettings'] as const;
+
+/**
+ * Connection options every foreign server gets unless its `options` say otherwise: they bound
+ * what libpq can bound. connect_timeout (seconds) ends a connection attempt to an unreachable
+ * host (libpq applies it; postgres_fdw on PostgreSQL 17+ waits in its own loop and does not,
+ * and no option ends a wait on a peer that accepts and never answers: the writer's
+ * statement_timeout does). Keepalives (seconds) and tcp_user_timeout (milliseconds, Linux)
+ * end a connection whose peer vanished without closing it.
+ */
+export const LINK_CONNECTION_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
+  connect_timeout: '10',
+  keepalives: '1',
+  keepalives_idle: '30',
+  keepalives_interval: '10',
+  keepalives_count: '3',
+  tcp_user_timeout: '60000',
+});
 const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 const SETTING_VALUE = /^[A-Za-z0-9_.:+-]+$/;
 
@@ -52,7 +72,7 @@ export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
     }
   }
   const settings = remoteSettings(spec.remoteSettings, path, extra.options);
-  const options = checkOptions(SERVER_OPTIONS, { host: spec.host, port: spec.port, dbname: spec.dbname, ...extra, ...settings }, path);
+  const options = checkOptions(SERVER_OPTIONS, { host: spec.host, port: spec.port, dbname: spec.dbname, ...LINK_CONNECTION_DEFAULTS, ...extra, ...settings }, path);
   return Object.freeze({ kind: 'foreign-server', name, options: Object.freeze(options) });
 }
 

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../../errors.js';
 import { isDeferred, type Deferred } from '../../secrets.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
-import { checkIdentifier, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
+import { checkIdentifier, checkQualifiedName, ident, join, literal, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import { conninfoLiteral, type ConninfoPart } from '../fdw/conninfo.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
@@ -42,6 +42,12 @@ export interface SubscriptionOptions {
   readonly streaming?: boolean | 'parallel';
   /** Disable the subscription on an apply error instead of retrying forever (PostgreSQL 15+). */
   readonly disableOnError?: boolean;
+  /**
+   * Tables that must arrive through these publications: the migration fails, creating nothing,
+   * when the publisher does not publish one of them. Default: none named, but a subscription
+   * that would receive no table at all always fails.
+   */
+  readonly expectTables?: readonly (string | QualifiedName)[];
 }
 
 /** A subscription option as written in WITH (...), and the oldest major that knows it. */
@@ -58,11 +64,14 @@ export interface SubscriptionNode {
   readonly publications: readonly string[];
   readonly slotName: string;
   readonly settings: readonly SubscriptionSetting[];
+  /** Where the publisher is, for messages: `dbname legacy on host legacy.internal` (labels for deferred values). */
+  readonly publisher: string;
+  readonly expectTables: readonly QualifiedName[];
 }
 
 const KEYS = [
   'name', 'host', 'port', 'dbname', 'user', 'password', 'sslmode', 'connectTimeout', 'publications',
-  'slotName', 'copyData', 'origin', 'enabled', 'binary', 'streaming', 'disableOnError',
+  'slotName', 'copyData', 'origin', 'enabled', 'binary', 'streaming', 'disableOnError', 'expectTables',
 ] as const;
 
 function connectionParts(spec: Record<string, unknown>, path: string): ConninfoPart[] {
@@ -144,6 +153,11 @@ export function subscription(input: SubscriptionOptions): SubscriptionNode {
     throw new InvalidOptionError(`${path}: its name cannot be a replication slot name (lower-case letters, digits, _); give slotName.`, `${path}.slotName`);
   }
   const slotName = checkSlotName(spec.slotName ?? name, `${path}.slotName`);
+  const expectTables = checkArray(spec.expectTables ?? [], `${path}.expectTables`).map((table) => Object.freeze(checkQualifiedName(table, 'expected table')));
+  const shown = (key: string) => {
+    const part = connection.find((candidate) => candidate.key === key);
+    return part === undefined ? undefined : typeof part.value === 'string' ? part.value : part.value.label;
+  };
   return Object.freeze({
     kind: 'subscription',
     name,
@@ -151,6 +165,8 @@ export function subscription(input: SubscriptionOptions): SubscriptionNode {
     publications: Object.freeze([...new Set(publications)]),
     slotName,
     settings: Object.freeze(settingsOf(spec, path, slotName)),
+    publisher: `database ${shown('dbname')} on host ${shown('host')}${shown('port') ? ` port ${shown('port')}` : ''}`,
+    expectTables: Object.freeze(expectTables),
   });
 }
 
@@ -164,11 +180,9 @@ export function renderSubscription(node: SubscriptionNode): Rendered {
     requireServerVersion(major, `Subscription option ${node.settings.filter((setting) => setting.since === major).map((setting) => `${setting.key} = ${String(setting.value)}`).join(', ')}`),
   );
   const connection = conninfoLiteral(node.connection, `subscription "${node.name}", connection`);
+  const create = sql`CREATE SUBSCRIPTION ${ident(node.name)} CONNECTION ${connection} PUBLICATION ${join(node.publications.map(ident))} WITH (${join(node.settings.map(settingSql))})`;
   return {
-    up: [
-      ...guards,
-      sql`CREATE SUBSCRIPTION ${ident(node.name)} CONNECTION ${connection} PUBLICATION ${join(node.publications.map(ident))} WITH (${join(node.settings.map(settingSql))})`,
-    ],
+    up: [...guards, createChecked(node, create)],
     down: [sql`DROP SUBSCRIPTION ${ident(node.name)}`],
     transactional: false,
   };
@@ -188,3 +202,36 @@ export const subscriptionKind: KindDefinition<SubscriptionNode> = {
   identity: (node) => `subscription ${JSON.stringify(node.name)}`,
   step: (node) => `subscription-${node.name}`,
 };
+
+/**
+ * CREATE SUBSCRIPTION and, in the same statement, a check that the publisher sends the tables
+ * wanted: PostgreSQL only warns about a publication the publisher lacks and creates a
+ * subscription that receives nothing. A failed check undoes the CREATE (one statement).
+ * The tag `$pgsl_sub$` cannot occur in the connection string (conninfo.ts refuses it).
+ */
+function createChecked(node: SubscriptionNode, create: Fragment): Fragment {
+  const publications = node.publications.map((name) => `"${name}"`).join(', ');
+  const slot = node.slotName;
+  const noTables = literal(`Subscription "${node.name}" would receive no table: publication${node.publications.length === 1 ? '' : 's'} ${publications} ${node.publications.length === 1 ? 'does' : 'do'} not exist on the publisher (${node.publisher}), or publish${node.publications.length === 1 ? 'es' : ''} no table there. Nothing was created.`);
+  const firstHint = literal(`Run the publisher's migration first, on ${node.publisher}: publication${node.publications.length === 1 ? '' : 's'} ${publications} and replicationSlot "${slot}"; then this one. For two-way replication, install both sides' publications and slots before either subscription.`);
+  const missingMessage = literal(`Subscription "${node.name}" would not receive every expected table: the publisher (${node.publisher}) does not publish %s through ${publications}. Nothing was created.`);
+  const missingHint = literal(`Add the table to the publication on the publisher (or run the migration that does) first, then this one; or leave it out of expectTables.`);
+  const expected = node.expectTables.length === 0
+    ? sql``
+    : sql`
+  SELECT pg_catalog.string_agg(wanted, ', ') INTO missing FROM pg_catalog.unnest(ARRAY[${join(node.expectTables.map((table) => literal(quoteQualifiedName(table))))}]::text[]) AS wanted
+   WHERE pg_catalog.to_regclass(wanted) IS NULL
+      OR NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = created AND r.srrelid = pg_catalog.to_regclass(wanted));
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = pg_catalog.format(${missingMessage}, missing), HINT = ${missingHint};
+  END IF;`;
+  return sql`DO $pgsl_sub$DECLARE created oid; missing text;
+BEGIN
+  ${create};
+  SELECT s.oid INTO created FROM pg_catalog.pg_subscription s
+   WHERE s.subname = ${literal(node.name)} AND s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = created) THEN
+    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = ${noTables}, HINT = ${firstHint};
+  END IF;${expected}
+END$pgsl_sub$`;
+}

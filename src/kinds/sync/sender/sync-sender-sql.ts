@@ -136,12 +136,24 @@ END
  * (`what`), keeping its SQLSTATE, detail and hint. Needs failure_detail and failure_hint declared.
  */
 export function failedSync(what: Fragment, defaultHint: string): Fragment {
-  return sql`EXCEPTION WHEN OTHERS THEN
+  // WHEN OTHERS does not catch a cancel: a statement_timeout that ends a wait for the other
+  // server (frozen, unreachable, or holding a row in a cross-server lock wait) is named here.
+  return sql`EXCEPTION WHEN query_canceled THEN
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
+    MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
+    HINT = ${literal(`The sync waited until this session's statement_timeout: the other server may be frozen or unreachable, or a row there is locked by a writer waiting for one here. Nothing was written on either side; retry the transaction. Give every writing role a statement_timeout and a lock_timeout (ALTER ROLE app SET statement_timeout = '30s'; ALTER ROLE app SET lock_timeout = '5s') so such waits end.`)};
+WHEN connection_exception THEN
   GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
   RAISE EXCEPTION USING ERRCODE = SQLSTATE,
     MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
     DETAIL = failure_detail,
-    HINT = COALESCE(failure_hint, ${literal(defaultHint)});`;
+    HINT = COALESCE(NULLIF(failure_hint, ''), ${literal(`The other server could not be reached (down, frozen, or wrong connection settings; a timeout here is the link's connect_timeout). Nothing was written on either side; retry the transaction when it is back, or use delivery: 'outbox' to keep writing while it is away.`)});
+WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
+    MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
+    DETAIL = failure_detail,
+    HINT = COALESCE(NULLIF(failure_hint, ''), ${literal(defaultHint)});`;
 }
 
 /** Collects CREATE TRIGGER statements and their DROPs in reverse order. */
