@@ -73,7 +73,7 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
 
     const one = await cli('sql', path.join(folder, '20260101000001_link.ts'));
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy');`);
+    expect(one.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
     expect(one.stdout).toContain(`password '[redacted env:LEGACY_DB_PASSWORD]'`);
 
     const up = await cli('sql', folder);
@@ -84,7 +84,7 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     expect(up.stdout).not.toContain('types.d.ts');
     const mixed = path.join(await scratch, 'mixed.mjs');
     await writeFile(mixed, `import { fdwLink } from 'pg-sync-link';\nimport { host } from './ts-migrations/host.ts';\nexport const legacy = fdwLink({ name: 'legacy', host, dbname: 'legacy' });\n`);
-    expect((await cli('sql', mixed)).stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy');`);
+    expect((await cli('sql', mixed)).stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
     const down = await cli('sql', folder, '--down');
     expect(down.stdout.indexOf('DROP FOREIGN TABLE legacy_products')).toBeLessThan(down.stdout.indexOf('DROP SERVER legacy'));
   });
