@@ -27,7 +27,10 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // No server and no build: the fast loop (npm run test:unit).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
+      // The built command (dist/cli.js), run as a user runs it: needs npm run build first.
+      { extends: true, test: { name: 'cli', include: ['test/cli/**/*.test.ts'] } },
       { extends: true, test: { name: 'examples', include: ['test/examples/**/*.test.ts', 'examples/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       ...backends
         .filter((choice) => !choice.unavailable)
