@@ -34,16 +34,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     let text = '';
     request.on('data', (chunk: Buffer) => (text += chunk.toString()));
     request.on('end', () => {
-      answer(pool, request.url, JSON.parse(text || '{}') as Request).then(
-        (result) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result)),
-        (error: unknown) => response.writeHead(500).end(error instanceof Error ? (error.stack ?? error.message) : String(error)),
-      );
+      Promise.resolve()
+        .then(() => answer(pool, request.url, JSON.parse(text || '{}') as Request))
+        .then(
+          (result) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result)),
+          (error: unknown) => response.writeHead(500).end(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+        );
     });
   });
   const socket = path.join(dir, 'socket');
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));
   project.provide('pgSyncLinkServers', socket);
   return async () => {
+    server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await pool.dispose();
     await rm(dir, { recursive: true, force: true });

@@ -19,6 +19,7 @@ export interface SharedServerInfo {
   readonly logFile?: string;
 }
 
+/** A shared pair as the pool describes it to a test file. */
 export interface SharedPairInfo {
   readonly backend: BackendName;
   readonly legacy: SharedServerInfo;
