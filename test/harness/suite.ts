@@ -4,11 +4,13 @@ import { startPair, type PairOptions, type ServerPair } from './pair.js';
 import { connect } from './server.js';
 import { sharedPair } from './shared-servers.js';
 
+/** How a test file gets its servers: `settings` picks the shared pair's profile. */
 export interface UseServersOptions extends PairOptions {
   /**
    * Start a pair for this file alone instead of using the project's shared pair. Needed by a
-   * file that stops, restarts or reconfigures a server (ALTER SYSTEM) or reads a whole
-   * server log, which would disturb or be disturbed by other files. Default false.
+   * file that stops, restarts or reconfigures a server (ALTER SYSTEM), reads a whole server
+   * log, or depends on what other sessions do on the server (e.g. the oldest open
+   * transaction), which would disturb or be disturbed by other files. Default false.
    */
   readonly private?: boolean;
 }
