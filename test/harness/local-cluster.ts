@@ -23,8 +23,14 @@ function run(command: string, args: string[], ids: { uid: number; gid: number } 
 /**
  * A PostgreSQL cluster made with the initdb and postgres binaries of `bindir` (the system's,
  * from `pg_config --bindir`), listening on a free loopback port, owned by this process.
+ * `onLog` receives the server's log output as it comes (it is also kept for `log()`).
  */
-export async function startLocalCluster(bindir: string, label: string, extraSettings: readonly string[] = []): Promise<PgServer> {
+export async function startLocalCluster(
+  bindir: string,
+  label: string,
+  extraSettings: readonly string[] = [],
+  onLog?: (text: string) => void,
+): Promise<PgServer> {
   const ids = serverProcessIds();
   const root = await mkdtemp(path.join(os.tmpdir(), 'pg-sync-link-cluster-'));
   const dataDir = path.join(root, 'data');
@@ -48,6 +54,7 @@ export async function startLocalCluster(bindir: string, label: string, extraSett
       server.stderr.on('data', (chunk: Buffer) => {
         log += chunk.toString();
         startup += chunk.toString();
+        onLog?.(chunk.toString());
         if (startup.includes('ready to accept connections')) resolve();
       });
       server.on('exit', (code) => {

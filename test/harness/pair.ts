@@ -17,22 +17,22 @@ export interface ServerPair {
   dispose(): Promise<void>;
 }
 
-function backendFromEnv(): BackendName {
-  const name = process.env.PG_SYNC_LINK_BACKEND ?? 'embedded';
+/** The backend this test project runs on (`name`, default PG_SYNC_LINK_BACKEND, else embedded). */
+export function backendFromEnv(name: string = process.env.PG_SYNC_LINK_BACKEND ?? 'embedded'): BackendName {
   if (!['embedded', 'system', 'external', 'testcontainers'].includes(name)) {
     throw new Error(`PG_SYNC_LINK_BACKEND must be embedded, system, external or testcontainers, got ${name}.`);
   }
   return name as BackendName;
 }
 
-async function startServer(backend: BackendName, role: 'legacy' | 'app', settings: readonly string[]): Promise<PgServer> {
+async function startServer(backend: BackendName, role: 'legacy' | 'app', settings: readonly string[], onLog?: (text: string) => void): Promise<PgServer> {
   switch (backend) {
     case 'embedded':
-      return startEmbedded(role, settings);
+      return startEmbedded(role, settings, onLog);
     case 'system': {
       const bindir = systemBindir();
       if (!bindir) throw new Error('The system backend needs pg_config on PATH or PG_SYSTEM_BINDIR.');
-      return startLocalCluster(bindir, `system ${role}`, settings);
+      return startLocalCluster(bindir, `system ${role}`, settings, onLog);
     }
     case 'external':
       return startExternal(role);
@@ -48,13 +48,18 @@ export interface PairOptions {
    * containers are used as they are.
    */
   readonly settings?: readonly string[];
+  /** Receives each server's log output as it comes (servers this harness starts only). Default: none. */
+  readonly onLog?: (role: 'legacy' | 'app', text: string) => void;
 }
 
 /** Starts the pair for the backend this test project runs on (PG_SYNC_LINK_BACKEND). */
 export async function startPair(backend: BackendName = backendFromEnv(), options: PairOptions = {}): Promise<ServerPair> {
   const settings = options.settings ?? [];
+  const logTo = (role: 'legacy' | 'app') => (options.onLog ? (text: string) => options.onLog!(role, text) : undefined);
   const [legacy, app] =
-    backend === 'testcontainers' ? await startContainerPair() : await Promise.all([startServer(backend, 'legacy', settings), startServer(backend, 'app', settings)]);
+    backend === 'testcontainers'
+      ? await startContainerPair()
+      : await Promise.all([startServer(backend, 'legacy', settings, logTo('legacy')), startServer(backend, 'app', settings, logTo('app'))]);
   const created: Array<{ server: PgServer; database: string }> = [];
   return {
     backend,

@@ -1,10 +1,22 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { startPair, type PairOptions, type ServerPair } from './pair.js';
 import { connect } from './server.js';
+import { sharedPair } from './shared-servers.js';
+
+/** How a test file gets its servers: `settings` picks the shared pair's profile. */
+export interface UseServersOptions extends PairOptions {
+  /**
+   * Start a pair for this file alone instead of using the project's shared pair. Needed by a
+   * file that stops, restarts or reconfigures a server (ALTER SYSTEM), reads a whole server
+   * log, or depends on what other sessions do on the server (e.g. the oldest open
+   * transaction), which would disturb or be disturbed by other files. Default false.
+   */
+  readonly private?: boolean;
+}
 
 export interface ServersForTest {
-  /** The pair of servers, started once for the file. */
+  /** The pair of servers: the project's shared pair, or the file's own (`private`). */
   readonly pair: ServerPair;
   /** Clients on this test's fresh databases, closed when the test ends. */
   readonly legacy: pg.Client;
@@ -13,11 +25,13 @@ export interface ServersForTest {
 }
 
 /**
- * Starts a server pair for the test file and gives every test a fresh database on each server,
- * with a connected client. `setup` runs after the databases exist, before the test; `options`
- * gives the servers extra settings (e.g. wal_level=logical).
+ * Gives every test of the file a fresh database on each server of a pair, with a connected
+ * client. The pair is the one the project shares among its files for the same `settings`
+ * (e.g. wal_level=logical), whose servers cannot be stopped; with `private: true`, or without
+ * the project's globalSetup, the file starts a pair of its own. `setup` runs after the
+ * databases exist, before the test.
  */
-export function useServers(prefix: string, setup?: (servers: ServersForTest) => Promise<void>, options: PairOptions = {}): ServersForTest {
+export function useServers(prefix: string, setup?: (servers: ServersForTest) => Promise<void>, options: UseServersOptions = {}): ServersForTest {
   let pair: ServerPair | undefined;
   let current: Omit<ServersForTest, 'pair'> | undefined;
   const servers: ServersForTest = {
@@ -40,7 +54,8 @@ export function useServers(prefix: string, setup?: (servers: ServersForTest) => 
     return current;
   };
   beforeAll(async () => {
-    pair = await startPair(undefined, options);
+    const socket = options.private ? undefined : inject('pgSyncLinkServers');
+    pair = socket ? await sharedPair(socket, options.settings ?? []) : await startPair(undefined, options);
   });
   afterAll(async () => {
     await pair?.dispose();

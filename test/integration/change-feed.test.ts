@@ -16,11 +16,17 @@ let pair: ServerPair;
 let app: pg.Client;
 let database: string;
 
-useServers('feed', async (servers) => {
-  ({ pair, app } = servers);
-  database = servers.names.app;
-  await app.query(DDL);
-});
+// Its own servers: a checkpoint moves the position only up to the oldest transaction open
+// anywhere on the server, so another file's transactions would make a restart repeat changes.
+useServers(
+  'feed',
+  async (servers) => {
+    ({ pair, app } = servers);
+    database = servers.names.app;
+    await app.query(DDL);
+  },
+  { private: true },
+);
 
 const install = () => applyInTransaction(app, buildMigration('feed', feed()), 'up');
 
@@ -102,7 +108,8 @@ describe('change feed', () => {
     const writers = await Promise.all([1, 2, 3, 4].map(() => connect(pair.app, database)));
     try {
       await until(() => listener.position() !== undefined);
-      const cut = () => app.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'feed-listener'`);
+      // Only this test's listener: other test files may share the server.
+      const cut = () => app.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'feed-listener' AND datname = $1`, [database]);
       // Four writers, 150 small transactions each, while the listener is cut off twice.
       const writing = writers.map(async (writer, index) => {
         for (let n = 0; n < 150; n += 1) {

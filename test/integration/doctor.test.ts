@@ -7,6 +7,7 @@ import { endpointViews } from '../../src/kinds/sync/sync-names.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { findingsOf, installHealthy, notOk, sequencePositions } from '../harness/doctor-setup.js';
 import type { ServerPair } from '../harness/pair.js';
+import { uniqueRole } from '../harness/roles.js';
 import { connectionString } from '../harness/server.js';
 import { useServers } from '../harness/suite.js';
 
@@ -98,16 +99,17 @@ describe('doctor on a healthy installation', () => {
   });
 
   it('a role it cannot test with is a warning that says how to run it, not an unreachable server', async () => {
+    const role = uniqueRole('doctor_plain');
     // No USAGE on the server: the doctor cannot make its probe as this role.
-    await app.query('CREATE ROLE doctor_plain');
-    await app.query('CREATE USER MAPPING FOR doctor_plain SERVER legacy');
-    await app.query('ALTER FUNCTION products__sync_to_legacy() OWNER TO doctor_plain');
+    await app.query(`CREATE ROLE ${role}`);
+    await app.query(`CREATE USER MAPPING FOR ${role} SERVER legacy`);
+    await app.query(`ALTER FUNCTION products__sync_to_legacy() OWNER TO ${role}`);
     try {
       const diagnosis = await diagnose(app);
-      const tried = findingsOf(diagnosis, 'server-reachable').find((item) => item.message.includes('doctor_plain'));
-      expect(tried).toMatchObject({ severity: 'warning', message: expect.stringMatching(/^Could not test the user mapping for doctor_plain as doctor_plain: permission denied/) });
+      const tried = findingsOf(diagnosis, 'server-reachable').find((item) => item.message.includes(role));
+      expect(tried).toMatchObject({ severity: 'warning', message: expect.stringMatching(new RegExp(`^Could not test the user mapping for ${role} as ${role}: permission denied`)) });
     } finally {
-      await app.query('DROP OWNED BY doctor_plain CASCADE; DROP ROLE doctor_plain');
+      await app.query(`DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`);
     }
   });
 });
@@ -132,11 +134,12 @@ describe('doctor with hostile names', () => {
 
 describe('doctor as a role that is not a superuser', () => {
   it('says what it could not test and why, reads no secret, and changes nothing', async () => {
+    const role = uniqueRole('doctor_reader');
     const password = 'reader-pw-42';
-    await app.query(`CREATE ROLE doctor_reader LOGIN PASSWORD '${password}'`);
+    await app.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
     try {
       const before = await catalogSnapshot(app);
-      const url = appUrl.replace(/^postgres:\/\/[^@]+@/, `postgres://doctor_reader:${password}@`);
+      const url = appUrl.replace(/^postgres:\/\/[^@]+@/, `postgres://${role}:${password}@`);
       const diagnosis = await diagnose(url);
       expect(notOk(diagnosis).map((item) => [item.check, item.severity, item.subject])).toEqual([
         ['server-reachable', 'warning', 'server legacy'],
@@ -145,14 +148,14 @@ describe('doctor as a role that is not a superuser', () => {
         ['sequence-headroom', 'warning', 'sequence tickets_id_seq'],
       ]);
       expect(findingsOf(diagnosis, 'server-reachable')[0]).toMatchObject({
-        message: "Could not test the user mapping for postgres: the doctor's role doctor_reader is not a member of postgres.",
+        message: `Could not test the user mapping for postgres: the doctor's role ${role} is not a member of postgres.`,
         fix: 'Run the doctor as postgres (or a superuser) to test that mapping.',
       });
       expect(diagnosis.exitCode).toBe(1);
       expect(JSON.stringify(diagnosis)).not.toContain(pair.legacy.password);
       expect(await catalogSnapshot(app)).toEqual(before);
     } finally {
-      await app.query('DROP ROLE doctor_reader');
+      await app.query(`DROP ROLE ${role}`);
     }
   });
 });
@@ -172,26 +175,27 @@ describe('doctor on a broken installation', () => {
   });
 
   it('the triggers\' function owner is the role that needs a mapping; each mapping is tried with its own password', async () => {
+    const role = uniqueRole('doctor_sync_owner');
     const wrong = 'not-the-password-123';
-    await app.query('CREATE ROLE doctor_sync_owner');
-    await app.query('GRANT USAGE ON FOREIGN SERVER legacy TO doctor_sync_owner');
-    await app.query('ALTER FUNCTION products__sync_to_legacy() OWNER TO doctor_sync_owner');
+    await app.query(`CREATE ROLE ${role}`);
+    await app.query(`GRANT USAGE ON FOREIGN SERVER legacy TO ${role}`);
+    await app.query(`ALTER FUNCTION products__sync_to_legacy() OWNER TO ${role}`);
     try {
       const missing = await diagnose(appUrl);
       expect(findingsOf(missing, 'user-mapping').map((item) => [item.subject, item.severity]).sort()).toEqual([
-        ['server legacy, role doctor_sync_owner', 'error'],
+        [`server legacy, role ${role}`, 'error'],
         ['server legacy, role postgres', 'ok'],
       ]);
-      await app.query(`CREATE USER MAPPING FOR doctor_sync_owner SERVER legacy OPTIONS (user '${pair.legacy.user}', password '${wrong}')`);
+      await app.query(`CREATE USER MAPPING FOR ${role} SERVER legacy OPTIONS (user '${pair.legacy.user}', password '${wrong}')`);
       const diagnosis = await diagnose(appUrl);
       expect(findingsOf(diagnosis, 'user-mapping').every((item) => item.severity === 'ok')).toBe(true);
       const reach = findingsOf(diagnosis, 'server-reachable');
       expect(reach.map((item) => item.severity)).toEqual(['ok', 'error']);
-      expect(reach[1]!.message).toMatch(/^Cannot reach database \S+ at 127\.0\.0\.1:\d+ through the user mapping for doctor_sync_owner, as doctor_sync_owner: could not connect to server "legacy": .*password authentication failed for user "postgres"/);
+      expect(reach[1]!.message).toMatch(new RegExp(`^Cannot reach database \\S+ at 127\\.0\\.0\\.1:\\d+ through the user mapping for ${role}, as ${role}: could not connect to server "legacy": .*password authentication failed for user "postgres"`));
       expect(JSON.stringify(diagnosis)).not.toContain(wrong);
       expect(diagnosis.exitCode).toBe(1);
     } finally {
-      await app.query('DROP OWNED BY doctor_sync_owner CASCADE; DROP ROLE doctor_sync_owner');
+      await app.query(`DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`);
     }
   });
 
@@ -237,9 +241,10 @@ describe('doctor on a broken installation', () => {
   });
 
   it('the remote role of a mapping must be allowed to write the endpoints and read the shared-id and plain tables', async () => {
+    const role = uniqueRole('doctor_remote');
     const secret = 'doctor-remote-pw-1';
-    await legacy.query(`CREATE ROLE doctor_remote LOGIN PASSWORD '${secret}'`);
-    await app.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS (SET user 'doctor_remote', SET password '${secret}')`);
+    await legacy.query(`CREATE ROLE ${role} LOGIN PASSWORD '${secret}'`);
+    await app.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS (SET user '${role}', SET password '${secret}')`);
     try {
       const views = endpointViews({ schema: 'public', name: 'products' }, ['id'], ['id', 'name', 'description', 'price', 'created_at', 'updated_at']);
       const denied = await diagnose(appUrl);
@@ -252,23 +257,23 @@ describe('doctor on a broken installation', () => {
         ['error', 'foreign table public.products__sync_to_legacy_upsert'],
       ]);
       expect(findingsOf(denied, 'remote-privilege')[5]).toMatchObject({
-        message: `The remote role doctor_remote, which the sync of public.products connects as, may not INSERT into the endpoint view public.${views.upsert.name} on server legacy: every write to public.products fails.`,
-        fix: `In the database of server legacy: GRANT SELECT, INSERT ON public.${views.upsert.name} TO doctor_remote, or give its syncEndpoint grantTo: "doctor_remote".`,
+        message: `The remote role ${role}, which the sync of public.products connects as, may not INSERT into the endpoint view public.${views.upsert.name} on server legacy: every write to public.products fails.`,
+        fix: `In the database of server legacy: GRANT SELECT, INSERT ON public.${views.upsert.name} TO ${role}, or give its syncEndpoint grantTo: "${role}".`,
       });
       expect(denied).toMatchObject({ worst: 'error', exitCode: 1 });
       expect(JSON.stringify(denied)).not.toContain(secret);
 
-      await legacy.query(`GRANT SELECT, INSERT ON ${views.upsert.name}, ${views.delete.name} TO doctor_remote`);
-      await legacy.query('GRANT SELECT ON orders__id_block, catalogue TO doctor_remote');
+      await legacy.query(`GRANT SELECT, INSERT ON ${views.upsert.name}, ${views.delete.name} TO ${role}`);
+      await legacy.query(`GRANT SELECT ON orders__id_block, catalogue TO ${role}`);
       const notes = endpointViews({ schema: 'public', name: 'notes' }, ['id'], ['id', 'body']);
-      await legacy.query(`GRANT INSERT ON ${notes.upsert.name}, ${notes.delete.name} TO doctor_remote`);
+      await legacy.query(`GRANT INSERT ON ${notes.upsert.name}, ${notes.delete.name} TO ${role}`);
       const allowed = await diagnose(appUrl);
       expect(notOk(allowed)).toEqual([]);
       expect(findingsOf(allowed, 'remote-privilege')).toEqual([
         { check: 'remote-privilege', severity: 'ok', subject: 'server legacy', message: 'The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).' },
       ]);
     } finally {
-      await legacy.query('DROP OWNED BY doctor_remote; DROP ROLE doctor_remote');
+      await legacy.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
     }
   });
 

@@ -36,11 +36,16 @@ async function reconnectLegacy(): Promise<pg.Client> {
   return legacy;
 }
 
-useServers('faults', async (servers) => {
-  ({ pair, legacy, app, names } = servers);
-  await legacy.query(DDL);
-  await app.query(DDL);
-});
+// Its own servers: the tests stop and restart legacy.
+useServers(
+  'faults',
+  async (servers) => {
+    ({ pair, legacy, app, names } = servers);
+    await legacy.query(DDL);
+    await app.query(DDL);
+  },
+  { private: true },
+);
 
 describe('faults', () => {
   it('outbox: 10k writes while the other side is stopped and restarted three times; 0 lost, 0 duplicated', async () => {

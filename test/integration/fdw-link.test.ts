@@ -5,7 +5,9 @@ import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
+import { uniqueRole } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
+import { quoteIdentifier } from '../../src/sql/index.js';
 import { freePort } from '../../src/testing/embedded.js';
 
 let pair: ServerPair;
@@ -95,7 +97,8 @@ describe('fdw link and foreign table', () => {
   });
 
   it('creates user mappings for PUBLIC and for a named role, and removes them', async () => {
-    await app.query(`CREATE ROLE "report reader"`);
+    const reader = uniqueRole('report reader');
+    await app.query(`CREATE ROLE ${quoteIdentifier(reader)}`);
     const before = await catalogSnapshot(app);
     const link = fdwLink({
       name: 'legacy',
@@ -104,16 +107,16 @@ describe('fdw link and foreign table', () => {
       dbname: legacyDb,
       userMappings: [
         { for: 'PUBLIC', user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') },
-        { for: { role: 'report reader' }, user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') },
+        { for: { role: reader }, user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') },
       ],
     });
     const migration = buildMigration('mappings', link);
     await applyInTransaction(app, migration, 'up');
     const { rows } = await app.query(`SELECT usename FROM pg_user_mappings WHERE srvname = 'legacy' ORDER BY 1`);
-    expect(rows).toEqual([{ usename: 'public' }, { usename: 'report reader' }]);
+    expect(rows).toEqual([{ usename: 'public' }, { usename: reader }]);
     await applyInTransaction(app, migration, 'down');
     expect(await catalogSnapshot(app)).toEqual(before);
-    await app.query(`DROP ROLE "report reader"`);
+    await app.query(`DROP ROLE ${quoteIdentifier(reader)}`);
   });
 
   it('resolves host, port and database from the environment when the migration runs', async () => {

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { buildMigration, env, runMigration, userMapping } from '../../src/index.js';
+import { uniqueRole } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // A bound secret is a bind parameter, which a server logging statements logs too unless
@@ -28,18 +29,19 @@ it('a superuser session gets its own log_parameter_max_length back afterwards', 
 
 it('a role that may not change it still runs the statement, and the setting stays as it was', async () => {
   const { app } = servers;
-  await app.query('CREATE ROLE secretlog_limited');
-  await app.query('GRANT USAGE ON FOREIGN SERVER remote TO secretlog_limited');
-  await app.query('SET ROLE secretlog_limited');
+  const role = uniqueRole('secretlog_limited');
+  await app.query(`CREATE ROLE ${role}`);
+  await app.query(`GRANT USAGE ON FOREIGN SERVER remote TO ${role}`);
+  await app.query(`SET ROLE ${role}`);
   try {
     await runMigration(mapping, 'up', (sql, values) => app.query(sql, [...values]));
     expect(await settings()).toEqual({ logged: '-1', secret: '' });
     const { rows } = await app.query(`SELECT usename FROM pg_user_mappings WHERE srvname = 'remote'`);
-    expect(rows).toEqual([{ usename: 'secretlog_limited' }]);
+    expect(rows).toEqual([{ usename: role }]);
     await runMigration(mapping, 'down', (sql, values) => app.query(sql, [...values]));
   } finally {
     await app.query('RESET ROLE');
-    await app.query(`REVOKE USAGE ON FOREIGN SERVER remote FROM secretlog_limited`);
-    await app.query('DROP ROLE secretlog_limited');
+    await app.query(`REVOKE USAGE ON FOREIGN SERVER remote FROM ${role}`);
+    await app.query(`DROP ROLE ${role}`);
   }
 });

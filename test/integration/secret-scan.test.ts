@@ -30,13 +30,19 @@ let names: { legacy: string; app: string };
 /** Roles belong to the cluster, which outlives each test's databases: one per test. */
 let ROLE: string;
 
-const servers = useServers('scan', async (servers) => {
-  ({ pair, legacy, app, names } = servers);
-  ROLE = `scan_sync_${randomBytes(3).toString('hex')}`;
-  process.env.SCAN_PASSWORD = PASSWORD;
-  process.env.SCAN_WRONG_PASSWORD = PASSWORD.replace(MARK, `${MARK}-wrong`);
-  for (const client of [legacy, app]) await client.query('CREATE TABLE products (id bigint PRIMARY KEY, name text, price integer)');
-});
+// Its own servers: it turns on statement logging for the whole server (ALTER SYSTEM) and
+// reads the whole log, where another file's statements would not belong.
+const servers = useServers(
+  'scan',
+  async (servers) => {
+    ({ pair, legacy, app, names } = servers);
+    ROLE = `scan_sync_${randomBytes(3).toString('hex')}`;
+    process.env.SCAN_PASSWORD = PASSWORD;
+    process.env.SCAN_WRONG_PASSWORD = PASSWORD.replace(MARK, `${MARK}-wrong`);
+    for (const client of [legacy, app]) await client.query('CREATE TABLE products (id bigint PRIMARY KEY, name text, price integer)');
+  },
+  { private: true },
+);
 
 beforeAll(async () => {
   // Every statement logged, with the most detailed error reports, on both servers.

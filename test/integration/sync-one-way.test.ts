@@ -6,6 +6,7 @@ import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
 import { linkTo } from '../harness/links.js';
+import { uniqueRole } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // One-way: every change to app.products is written through to legacy.products.
@@ -89,15 +90,16 @@ describe('one-way sync', () => {
 
   it('works whatever the caller\'s search_path, and for roles without their own user mapping', async () => {
     await install();
-    await app.query('CREATE ROLE clerk');
-    await app.query('GRANT INSERT, UPDATE, DELETE, SELECT ON products TO clerk');
+    const clerk = uniqueRole('clerk');
+    await app.query(`CREATE ROLE ${clerk}`);
+    await app.query(`GRANT INSERT, UPDATE, DELETE, SELECT ON products TO ${clerk}`);
     await app.query('BEGIN');
-    await app.query('SET LOCAL ROLE clerk');
+    await app.query(`SET LOCAL ROLE ${clerk}`);
     await app.query(`SET LOCAL search_path = ''`);
     await app.query(`INSERT INTO public.products VALUES (5, 'as clerk', NULL, 5, '2020-01-01', '2020-01-01')`);
     await app.query('COMMIT');
     expect(await readProducts(legacy, { name: 'products' })).toEqual(await readProducts(app, { name: 'products' }));
-    await app.query('DROP OWNED BY clerk; DROP ROLE clerk');
+    await app.query(`DROP OWNED BY ${clerk}; DROP ROLE ${clerk}`);
   });
 
   it('maps renamed columns and computes others from the local row (seed 002)', async () => {

@@ -32,11 +32,16 @@ async function drain(batchSize?: number) {
   return rows[0]!;
 }
 
-useServers('outbox', async (servers) => {
-  ({ pair, legacy, app, names } = servers);
-  await legacy.query(PRODUCTS_DDL);
-  await app.query(PRODUCTS_DDL);
-});
+// Its own servers: two tests stop and restart legacy.
+useServers(
+  'outbox',
+  async (servers) => {
+    ({ pair, legacy, app, names } = servers);
+    await legacy.query(PRODUCTS_DDL);
+    await app.query(PRODUCTS_DDL);
+  },
+  { private: true },
+);
 
 const insertRows = `INSERT INTO products (id, name, description, price, created_at, updated_at)
   SELECT g, 'item ' || g, NULL, g * 10, '2020-01-01', '2020-01-01' FROM generate_series(1, 25) AS g`;
