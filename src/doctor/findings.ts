@@ -12,7 +12,9 @@ export type DoctorCheck =
   | 'foreign-table-drift'
   | 'remote-privilege'
   | 'sequence-headroom'
-  | 'outbox';
+  | 'outbox'
+  | 'same-database-sync'
+  | 'change-feed';
 
 export interface Finding {
   readonly check: DoctorCheck;

@@ -122,7 +122,7 @@ function optionMap(options: readonly string[] | null): Map<string, string> {
 
 const NOT_TEMP = `n.oid <> pg_catalog.pg_my_temp_schema() AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)`;
 
-const TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit'];
+const TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit', 'truncate'];
 
 /** The server a sync trigger sends to, when its function and trigger names are those a syncTrigger derives. */
 export function syncServerOf(table: string, fn: string, trigger: string): string | undefined {

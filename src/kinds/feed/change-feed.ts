@@ -4,6 +4,8 @@ import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, join
 import type { Rendered } from '../rendered.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
 import { withSchema } from '../sync/sync-names.js';
+import { uniqueKeyCheck } from '../sync/sync-endpoint.js';
+import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 
 export interface ChangeFeedOptions {
   /** The table whose changes are published. */
@@ -46,6 +48,8 @@ export function feedObjects(table: QualifiedName & { readonly schema: string }) 
     /** Where named listeners keep how far they got. */
     cursors: name('changes_cursors', 'change feed cursor table'),
     trigger: 'change_feed',
+    /** Refuses TRUNCATE, which would empty the table without a change in the feed. */
+    truncateTrigger: 'change_feed_truncate',
   };
 }
 
@@ -103,6 +107,9 @@ BEGIN
   END IF;
 END
 `)}`,
+      // Changes are per key, in order, and oldKey names a row: the key must identify one row.
+      uniqueKeyCheck(node.table, node.key, 'the change feed key',
+        'A change feed orders changes per key and reports key moves as oldKey; add a primary key or unique index on the key columns.'),
       sql`CREATE TABLE ${log} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
@@ -134,7 +141,7 @@ DECLARE
   entry_seq bigint;
   entry_xid xid8;
   payload text;
-BEGIN
+BEGIN${refuseTruncate(`change feed on channel ${node.channel}`, node.table, objects.truncateTrigger)}
   IF TG_OP = 'UPDATE' THEN
     before := pg_catalog.to_jsonb(OLD);
     -- Set only when the update moved the row to another key.
@@ -159,6 +166,9 @@ BEGIN
 END
 `)}`,
       sql`CREATE TRIGGER ${ident(objects.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${qualified(objects.record)}()`,
+      fireAlways(node.table, objects.trigger),
+      sql`CREATE TRIGGER ${ident(objects.truncateTrigger)} ${truncateTrigger(node.table, objects.record)}`,
+      fireAlways(node.table, objects.truncateTrigger),
       sql`CREATE FUNCTION ${qualified(objects.prune)}(older_than interval) RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
   WITH pruned AS (DELETE FROM ${log} WHERE at < pg_catalog.now() - older_than RETURNING 1)
@@ -167,6 +177,7 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQ
     ],
     down: [
       sql`DROP FUNCTION ${qualified(objects.prune)}(interval)`,
+      sql`DROP TRIGGER ${ident(objects.truncateTrigger)} ON ${table}`,
       sql`DROP TRIGGER ${ident(objects.trigger)} ON ${table}`,
       sql`DROP FUNCTION ${qualified(objects.record)}()`,
       sql`DROP TABLE ${qualified(objects.cursors)}`,

@@ -7,6 +7,7 @@ import { uniqueKeyCheck } from './sync-endpoint.js';
 import { withSchema } from './sync-names.js';
 import { displayName, failedSync, valueOf } from './sender/sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
+import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 
 /** A sync between two tables of the same database (seed 004: portal.users and salesforce.accounts). */
 export interface LocalSyncOptions {
@@ -41,7 +42,7 @@ function localObjects(node: Pick<LocalSyncNode, 'table' | 'target'>) {
   const suffix = `${node.target.schema}_${node.target.name}`;
   return {
     function: { schema: node.table.schema, name: checkIdentifier(`${node.table.name}__sync_to_${suffix}`, 'local sync function') },
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete') => checkIdentifier(`sync_to_${suffix}_${event}`, 'local sync trigger'),
+    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'truncate') => checkIdentifier(`sync_to_${suffix}_${event}`, 'local sync trigger'),
   };
 }
 
@@ -93,7 +94,7 @@ DECLARE
   started_at text := pg_catalog.current_setting(${origin}, true);
   failure_detail text;
   failure_hint text;
-BEGIN
+BEGIN${refuseTruncate(`same-database sync to ${displayName(node.target)}`, node.table, objects.trigger('truncate'))}
   -- The change started at our target: copying it back would loop.
   IF started_at = ${literal(displayName(node.target))} THEN
     RETURN NULL;
@@ -135,10 +136,12 @@ END
   const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(objects.function)}(${literal(mode)})`;
   const up: Fragment[] = [uniqueKeyCheck(node.target, node.key), check, fn];
   const down: Fragment[] = [];
+  // Every trigger fires always (replica sessions too), and one more refuses TRUNCATE.
   const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment) => {
-    up.push(sql`CREATE TRIGGER ${ident(objects.trigger(event))} ${definition}`);
+    up.push(sql`CREATE TRIGGER ${ident(objects.trigger(event))} ${definition}`, fireAlways(node.table, objects.trigger(event)));
     down.unshift(sql`DROP TRIGGER ${ident(objects.trigger(event))} ON ${table}`);
   };
+  add('truncate', truncateTrigger(node.table, objects.function));
   if (node.operations.includes('insert')) add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
   if (node.operations.includes('update')) {
     // Moved-away keys exclude the statement's new keys, so the order of the two does not matter.

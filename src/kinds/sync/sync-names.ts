@@ -32,7 +32,7 @@ export function senderObjects(table: QualifiedName, server: string) {
     function: derived(table, `${table.name}__sync_to_${server}`, 'sync trigger function'),
     upsertTable: derived(table, `${table.name}__sync_to_${server}_upsert`, 'sync foreign table'),
     deleteTable: derived(table, `${table.name}__sync_to_${server}_delete`, 'sync foreign table'),
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'commit') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
+    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'commit' | 'truncate') => checkName(`sync_to_${server}_${event}`, 'sync trigger'),
     /** The session's temporary table of keys changed in this transaction (commit timing). */
     pending: `sync_pending_${shortHash([table.schema, table.name, server])}`,
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dollarQuoted, ident, integer, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
-import { displayName, ignoreGuard, keyColumnsOf, triggerList, valueOf } from './sync-sender-sql.js';
+import { displayName, ignoreGuard, keyColumnsOf, refuseTruncateOf, triggerList, valueOf } from './sync-sender-sql.js';
 import type { SyncTriggerNode } from '../sync-trigger.js';
 
 /** Two int4 keys for pg_advisory_xact_lock, fixed per outbox, so one drain runs at a time. */
@@ -55,7 +55,7 @@ FROM ${status} AS s`,
 
   const record = sql`CREATE FUNCTION ${qualified(sender.function)}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
-BEGIN${ignoreGuard(node.ignoreWritesBy)}
+BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]
     WHEN 'new' THEN
       INSERT INTO ${outbox} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_new;

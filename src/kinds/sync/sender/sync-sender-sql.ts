@@ -2,6 +2,7 @@ import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qua
 import type { SyncColumn } from '../sync-columns.js';
 import { endpointViews, senderObjects } from '../sync-names.js';
 import type { IgnoreWrites, SyncTriggerNode } from '../sync-trigger.js';
+import { fireAlways, refuseTruncate, truncateTrigger } from '../../trigger-guards.js';
 
 // SQL shared by both timings of the sending side.
 
@@ -97,7 +98,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dol
 DECLARE
   failure_detail text;
   failure_hint text;
-BEGIN${ignoreGuard(node.ignoreWritesBy)}
+BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]${body}
   END CASE;
   RETURN NULL;
@@ -119,18 +120,25 @@ export function failedSync(what: Fragment, defaultHint: string): Fragment {
     HINT = COALESCE(failure_hint, ${literal(defaultHint)});`;
 }
 
-/** Collects CREATE TRIGGER statements and their DROPs in reverse order. */
+/** Refuses TRUNCATE of the synced table, naming the sync (first thing in its trigger function). */
+export function refuseTruncateOf(node: SyncTriggerNode): Fragment {
+  const objects = senderObjects(node.table, node.server);
+  return refuseTruncate(`sync to ${node.remote.schema}.${node.remote.name} on server ${node.server}`, node.table, objects.trigger('truncate'));
+}
+
+/**
+ * Collects CREATE TRIGGER statements and their DROPs in reverse order. Every trigger fires
+ * always (replica sessions too), and one more refuses TRUNCATE.
+ */
 export function triggerList(node: SyncTriggerNode) {
   const objects = senderObjects(node.table, node.server);
   const up: Fragment[] = [];
   const down: Fragment[] = [];
-  return {
-    up,
-    down,
-    add(event: Parameters<typeof objects.trigger>[0], definition: Fragment, constraint = false) {
-      const name = ident(objects.trigger(event));
-      up.push(sql`CREATE ${constraint ? sql`CONSTRAINT ` : sql``}TRIGGER ${name} ${definition}`);
-      down.unshift(sql`DROP TRIGGER ${name} ON ${qualified(node.table)}`);
-    },
+  const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment, constraint = false) => {
+    const name = objects.trigger(event);
+    up.push(sql`CREATE ${constraint ? sql`CONSTRAINT ` : sql``}TRIGGER ${ident(name)} ${definition}`, fireAlways(node.table, name));
+    down.unshift(sql`DROP TRIGGER ${ident(name)} ON ${qualified(node.table)}`);
   };
+  add('truncate', truncateTrigger(node.table, objects.function));
+  return { up, down, add };
 }
