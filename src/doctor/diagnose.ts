@@ -6,6 +6,7 @@ import { driftFinding, type ForeignTableUse, type LocalType } from './drift.js';
 import { exitCodeOf, finding, worstOf, type Diagnosis, type Finding } from './findings.js';
 import { DEFAULT_SEQUENCE_WARN_AT, headroomFindings } from './headroom.js';
 import { queryOf, readInventory, type ForeignTableInfo, type Inventory, type Query } from './inventory.js';
+import { ignoreGuardFindings } from './ignore-guard.js';
 import { localKindFindings } from './local-kinds.js';
 import { outboxFindings } from './outbox.js';
 import { privilegeFinding } from './privileges.js';
@@ -109,7 +110,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
     }
     findings.push(...denied);
   }
-  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...endpointViewFindings(inventory.endpoints), ...headroomFindings(inventory.sequences, warnAt), ...(await outboxFindings(query)), ...(await localKindFindings(query)));
+  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...endpointViewFindings(inventory.endpoints), ...headroomFindings(inventory.sequences, warnAt), ...(await outboxFindings(query)), ...(await localKindFindings(query)), ...(await ignoreGuardFindings(query, inventory)));
   return findings;
 }
 

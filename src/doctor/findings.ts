@@ -14,7 +14,8 @@ export type DoctorCheck =
   | 'sequence-headroom'
   | 'outbox'
   | 'same-database-sync'
-  | 'change-feed';
+  | 'change-feed'
+  | 'ignore-writes';
 
 export interface Finding {
   readonly check: DoctorCheck;

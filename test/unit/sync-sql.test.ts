@@ -76,7 +76,10 @@ describe('syncTrigger', () => {
   });
 
   it('runs with a fixed search_path as its owner and names the link in its errors', () => {
-    const fn = previewSql(renderNode(syncTrigger({ ...sync, ignoreWritesBy: { role: 'sync_from_legacy' } })).up[1]!);
+    const { up } = renderNode(syncTrigger({ ...sync, ignoreWritesBy: { role: 'sync_from_legacy' } }));
+    // A role that does not exist is refused first: the guard would never match.
+    expect(previewSql(up[0]!)).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'sync_from_legacy') THEN`);
+    const fn = previewSql(up[2]!);
     expect(fn).toContain('LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp');
     expect(fn).toContain(`IF SESSION_USER = 'sync_from_legacy' THEN\n    RETURN NULL;`);
     expect(fn).toContain('INSERT INTO public.products__sync_to_legacy_upsert (id, name) SELECT src.id, src.name FROM pg_sync_new AS src;');

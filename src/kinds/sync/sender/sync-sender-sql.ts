@@ -86,6 +86,25 @@ export function ignoreGuard(ignore: IgnoreWrites | undefined): Fragment {
 }
 
 /**
+ * Refuses an `ignoreWritesBy.role` that does not exist here: the guard would never match, and
+ * every write the other side's sync makes here would be sent back to it.
+ */
+export function ignoredRoleCheck(node: SyncTriggerNode): Fragment | undefined {
+  if (node.ignoreWritesBy === undefined || !('role' in node.ignoreWritesBy)) return undefined;
+  const role = node.ignoreWritesBy.role;
+  const what = `sync of ${displayName(node.table)} to server ${node.server}`;
+  return sql`DO ${dollarQuoted(sql`
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${literal(role)}) THEN
+    RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+      MESSAGE = ${literal(`pg-sync-link: the ${what} ignores writes by role ${JSON.stringify(role)}, which does not exist here: the other side's writes would be sent back to it`)},
+      HINT = 'ignoreWritesBy.role names the role the other side''s user mapping connects to this database as (its user option). Create that role first (syncRole), or correct the name.';
+  END IF;
+END
+`)}`;
+}
+
+/**
  * The trigger function: `body` is a CASE over TG_ARGV[0]. It runs as its owner (so one user
  * mapping serves every role that writes the table) with a fixed search_path, skips the other
  * side's writes, and turns any failure into an error that names the sync.
