@@ -7,6 +7,7 @@ import { exitCodeOf, finding, worstOf, type Diagnosis, type Finding } from './fi
 import { DEFAULT_SEQUENCE_WARN_AT, headroomFindings } from './headroom.js';
 import { queryOf, readInventory, type ForeignTableInfo, type Inventory, type Query } from './inventory.js';
 import { ignoreGuardFindings } from './ignore-guard.js';
+import { senderObjects } from '../kinds/sync/sync-names.js';
 import { localKindFindings } from './local-kinds.js';
 import { outboxFindings } from './outbox.js';
 import { privilegeFinding } from './privileges.js';
@@ -115,9 +116,11 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
 }
 
 function useOf(inventory: Inventory, table: ForeignTableInfo): ForeignTableUse {
-  const sync = inventory.syncTriggers.find(
-    (trigger) => trigger.schema === table.schema && trigger.server === table.server && [`${trigger.table}__sync_to_${trigger.server}_upsert`, `${trigger.table}__sync_to_${trigger.server}_delete`].includes(table.name),
-  );
+  const sync = inventory.syncTriggers.find((trigger) => {
+    if (trigger.schema !== table.schema || trigger.server !== table.server) return false;
+    const objects = senderObjects({ schema: trigger.schema, name: trigger.table }, trigger.server);
+    return [objects.upsertTable.name, objects.deleteTable.name].includes(table.name);
+  });
   if (sync) return { kind: 'sync', table: `${quoteIdentifier(sync.schema)}.${quoteIdentifier(sync.table)}`, runsAs: sync.owner };
   const borrower = inventory.borrowers.find((candidate) => candidate.schema === table.schema && candidate.source === table.name);
   if (borrower) return { kind: 'shared-ids', fn: `${quoteIdentifier(borrower.schema)}.${quoteIdentifier(borrower.function)}`, runsAs: borrower.owner };

@@ -1,3 +1,4 @@
+import { endpointViews } from '../kinds/sync/sync-names.js';
 import { quoteQualifiedName } from '../sql/index.js';
 import { mappingOf } from './checks.js';
 import { finding, type Finding } from './findings.js';
@@ -50,6 +51,11 @@ export async function ignoreGuardFindings(query: Query, inventory: Inventory): P
   return findings;
 }
 
+/** What every upsert view of the table's endpoints starts with, before the 8-character hash of its columns. */
+function upsertPrefix(schema: string, table: string): string {
+  return endpointViews({ schema, name: table }, [], []).upsert.name.slice(0, -8);
+}
+
 /** Whether `role` may INSERT into the table's endpoint views here, and who was granted it; undefined without an endpoint. */
 async function endpointWriters(query: Query, schema: string, table: string, role: string): Promise<{ allowed: boolean; grantees: string[] } | undefined> {
   const rows = await query<{ allowed: boolean; grantees: string[] | null }>(
@@ -57,9 +63,9 @@ async function endpointWriters(query: Query, schema: string, table: string, role
        (SELECT pg_catalog.array_agg(DISTINCT g.grantee::text ORDER BY g.grantee::text) FROM information_schema.role_table_grants g
         WHERE g.table_schema = n.nspname AND g.table_name = c.relname AND g.privilege_type = 'INSERT' AND g.grantee <> g.grantor) AS grantees
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = $1 AND c.relkind = 'v' AND pg_catalog.left(c.relname, pg_catalog.length($2) + 14) = $2 || '__sync_upsert_'
-       AND pg_catalog.length(c.relname) = pg_catalog.length($2) + 22`,
-    [schema, table, role],
+     WHERE n.nspname = $1 AND c.relkind = 'v' AND pg_catalog.left(c.relname, pg_catalog.length($2)) = $2
+       AND pg_catalog.length(c.relname) = pg_catalog.length($2) + 8`,
+    [schema, upsertPrefix(schema, table), role],
   );
   if (rows.length === 0) return undefined;
   return { allowed: rows.some((row) => row.allowed), grantees: [...new Set(rows.flatMap((row) => row.grantees ?? []))] };

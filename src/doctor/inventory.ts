@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../run/execute.js';
+import { senderObjects } from '../kinds/sync/sync-names.js';
 
 // What pg-sync-link (and postgres_fdw) objects the database holds, read from its catalog with
 // fixed queries (names are only ever bound as parameters). Sync and shared-id objects are found
@@ -122,14 +123,15 @@ function optionMap(options: readonly string[] | null): Map<string, string> {
 
 const NOT_TEMP = `n.oid <> pg_catalog.pg_my_temp_schema() AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)`;
 
-const TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit', 'truncate'];
+const TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit', 'truncate'] as const;
 
 /** The server a sync trigger sends to, when its function and trigger names are those a syncTrigger derives. */
-export function syncServerOf(table: string, fn: string, trigger: string): string | undefined {
-  const prefix = `${table}__sync_to_`;
-  if (!fn.startsWith(prefix)) return undefined;
-  const server = fn.slice(prefix.length);
-  return TRIGGER_EVENTS.some((event) => trigger === `sync_to_${server}_${event}`) ? server : undefined;
+export function syncServerOf(schema: string, table: string, fn: string, trigger: string, servers: readonly string[]): string | undefined {
+  // Names as syncTrigger derives them (shortened with a hash when a table or server name is long).
+  return servers.find((server) => {
+    const objects = senderObjects({ schema, name: table }, server);
+    return objects.function.name === fn && TRIGGER_EVENTS.some((event) => trigger === objects.trigger(event));
+  });
 }
 
 export async function readInventory(query: Query): Promise<Inventory> {
@@ -232,7 +234,7 @@ export async function readInventory(query: Query): Promise<Inventory> {
 
   const syncTriggers: SyncTriggerInfo[] = [];
   for (const row of triggers) {
-    const server = syncServerOf(row.table, row.function, row.trigger);
+    const server = syncServerOf(row.schema, row.table, row.function, row.trigger, servers.map((candidate) => candidate.name));
     if (server === undefined) continue;
     syncTriggers.push({ schema: row.schema, table: row.table, server, trigger: row.trigger, enabled: row.enabled, function: row.function, owner: row.owner, securityDefiner: row.security_definer });
   }

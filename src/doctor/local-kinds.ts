@@ -1,3 +1,4 @@
+import { feedObjects } from '../kinds/feed/change-feed.js';
 import { quoteQualifiedName } from '../sql/index.js';
 import { finding, type Finding } from './findings.js';
 import type { Query } from './inventory.js';
@@ -19,7 +20,7 @@ interface TriggerRow {
 /** Findings for every same-database sync and change feed of the database. */
 export async function localKindFindings(query: Query): Promise<Finding[]> {
   // A same-database sync's function keeps its loop guard in the pg_sync_link.local_origin setting;
-  // a feed's triggers are change_feed and change_feed_truncate, calling <table>__changes_record.
+  // a feed's triggers are change_feed and change_feed_truncate, calling <table>__changes_record().
   const rows = await query<TriggerRow & { kind: 'local' | 'feed' }>(
     `SELECT n.nspname::text AS schema, c.relname::text AS table, p.proname::text AS function, t.tgname::text AS trigger, t.tgenabled::text AS enabled,
        CASE WHEN p.prosrc LIKE '%pg_sync_link.local_origin%' THEN 'local' ELSE 'feed' END AS kind
@@ -27,11 +28,12 @@ export async function localKindFindings(query: Query): Promise<Finding[]> {
      JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
      WHERE NOT t.tgisinternal AND p.pronamespace = c.relnamespace AND ${NOT_TEMP}
        AND (p.prosrc LIKE '%pg_sync_link.local_origin%'
-            OR (t.tgname IN ('change_feed', 'change_feed_truncate') AND p.proname = c.relname || '__changes_record'))
+            OR (t.tgname IN ('change_feed', 'change_feed_truncate') AND p.proname LIKE '%\\_\\_changes\\_record'))
      ORDER BY 1, 2, 3, 4`,
   );
   const groups = new Map<string, { kind: 'local' | 'feed'; schema: string; table: string; function: string; triggers: TriggerState[] }>();
-  for (const row of rows) {
+  // A feed's function is named as changeFeed derives it from the table (shortened when long).
+  for (const row of rows.filter((candidate) => candidate.kind === 'local' || feedObjects({ schema: candidate.schema, name: candidate.table }).record.name === candidate.function)) {
     const key = JSON.stringify([row.schema, row.table, row.function]);
     const group = groups.get(key) ?? { kind: row.kind, schema: row.schema, table: row.table, function: row.function, triggers: [] };
     group.triggers.push({ trigger: row.trigger, enabled: row.enabled });
@@ -54,7 +56,7 @@ export async function localKindFindings(query: Query): Promise<Finding[]> {
 
 /** The named consumers of a feed and when each last checkpointed, or why they cannot be read. */
 async function consumers(query: Query, schema: string, table: string): Promise<string> {
-  const cursors = quoteQualifiedName({ schema, name: `${table}__changes_cursors` });
+  const cursors = quoteQualifiedName(feedObjects({ schema, name: table }).cursors);
   const [access] = await query<{ readable: boolean | null }>(
     `SELECT pg_catalog.has_table_privilege(pg_catalog.to_regclass($1), 'SELECT') AS readable`,
     [cursors],

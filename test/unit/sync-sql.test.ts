@@ -146,8 +146,12 @@ describe('syncTrigger', () => {
     expect(() => syncTrigger({ ...sync, operations: ['upsert' as never] })).toThrow(/"upsert" is not one of insert, update, delete/);
     expect(() => syncTrigger({ ...sync, ignoreWritesBy: { role: 'a', applicationName: 'b' } as never })).toThrow(/either \{ role \} or \{ applicationName \}/);
     expect(() => syncTrigger({ ...sync, batchSize: 0 })).toThrow(InvalidOptionError);
-    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(50) })).toThrow(InvalidIdentifierError);
-    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(50) })).toThrow(/derived from the table and server names; shorten one of them/);
+    // Any name PostgreSQL holds is accepted: long derived names are shortened with a hash.
+    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(64) })).toThrow(InvalidIdentifierError);
+    const long = renderNode(syncTrigger({ ...sync, server: 's'.repeat(63), table: 'p'.repeat(63), columns: ['id', 'c'.repeat(63)] }));
+    const created = [...long.up, ...long.down].map(previewSql).join('\n').match(/(?:TABLE|FUNCTION|TRIGGER) [^\s(]+/g) ?? [];
+    expect(created.length).toBeGreaterThan(5);
+    for (const name of created.flatMap((statement) => statement.split(' ')[1]!.split('.'))) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(63);
     expect(() => sqlExpression('  ')).toThrow(InvalidOptionError);
   });
 });

@@ -1,9 +1,9 @@
-import { InvalidIdentifierError, InvalidOptionError } from '../../errors.js';
+import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
-import { withSchema } from '../sync/sync-names.js';
+import { fitFamily, withSchema } from '../sync/sync-names.js';
 import { uniqueKeyCheck } from '../sync/sync-endpoint.js';
 import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 
@@ -32,25 +32,20 @@ const KEYS = ['table', 'key', 'columns', 'channel'] as const;
 export const PAYLOAD_LIMIT = 7900;
 
 export function feedObjects(table: QualifiedName & { readonly schema: string }) {
-  const name = (suffix: string, what: string) => {
-    try {
-      return { schema: table.schema, name: checkIdentifier(`${table.name}__${suffix}`, what) };
-    } catch (error) {
-      if (error instanceof InvalidIdentifierError) throw new InvalidIdentifierError(`${error.message} The name is derived from the table name; it is too long for a change feed.`, what);
-      throw error;
-    }
-  };
-  return {
-    /** Every published change, kept so a listener that was away can catch up. */
-    log: name('changes', 'change feed log table'),
-    record: name('changes_record', 'change feed trigger function'),
-    prune: name('changes_prune', 'change feed prune function'),
-    /** Where named listeners keep how far they got. */
-    cursors: name('changes_cursors', 'change feed cursor table'),
-    trigger: 'change_feed',
-    /** Refuses TRUNCATE, which would empty the table without a change in the feed. */
-    truncateTrigger: 'change_feed_truncate',
-  };
+  return fitFamily([table.name], ([base]) => {
+    const name = (suffix: string, what: string) => ({ schema: table.schema, name: checkIdentifier(`${base}__${suffix}`, what) });
+    return {
+      /** Every published change, kept so a listener that was away can catch up. */
+      log: name('changes', 'change feed log table'),
+      record: name('changes_record', 'change feed trigger function'),
+      prune: name('changes_prune', 'change feed prune function'),
+      /** Where named listeners keep how far they got. */
+      cursors: name('changes_cursors', 'change feed cursor table'),
+      trigger: 'change_feed',
+      /** Refuses TRUNCATE, which would empty the table without a change in the feed. */
+      truncateTrigger: 'change_feed_truncate',
+    };
+  });
 }
 
 /**
@@ -73,7 +68,7 @@ export function changeFeed(input: ChangeFeedOptions): ChangeFeedNode {
     if (columns.length === 0) throw new InvalidOptionError(`${path}.columns is empty; leave it out to publish every column.`, `${path}.columns`);
     if (new Set(columns).size !== columns.length) throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
   }
-  const channel = spec.channel === undefined ? checkIdentifier(`${table.name}_changes`, 'notify channel') : checkIdentifier(spec.channel, 'notify channel');
+  const channel = spec.channel === undefined ? fitFamily([table.name], ([base]) => ({ channel: checkIdentifier(`${base}_changes`, 'notify channel') })).channel : checkIdentifier(spec.channel, 'notify channel');
   feedObjects(table);
   return Object.freeze({ kind: 'change-feed', table, key: Object.freeze(key), columns: columns && Object.freeze(columns), channel });
 }

@@ -4,7 +4,7 @@ import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal
 import type { Rendered } from '../rendered.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { uniqueKeyCheck } from './sync-endpoint.js';
-import { withSchema } from './sync-names.js';
+import { fitFamily, withSchema } from './sync-names.js';
 import { displayName, failedSync, valueOf } from './sender/sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
@@ -39,11 +39,10 @@ const KEYS = ['table', 'target', 'key', 'columns', 'operations'] as const;
 const ORIGIN_SETTING = 'pg_sync_link.local_origin';
 
 function localObjects(node: Pick<LocalSyncNode, 'table' | 'target'>) {
-  const suffix = `${node.target.schema}_${node.target.name}`;
-  return {
-    function: { schema: node.table.schema, name: checkIdentifier(`${node.table.name}__sync_to_${suffix}`, 'local sync function') },
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'truncate') => checkIdentifier(`sync_to_${suffix}_${event}`, 'local sync trigger'),
-  };
+  return fitFamily([node.table.name, node.target.schema, node.target.name], ([name, schema, target]) => ({
+    function: { schema: node.table.schema, name: checkIdentifier(`${name}__sync_to_${schema}_${target}`, 'local sync function') },
+    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'truncate') => checkIdentifier(`sync_to_${schema}_${target}_${event}`, 'local sync trigger'),
+  }), (objects) => (['insert', 'update', 'update_key', 'delete', 'truncate'] as const).map(objects.trigger));
 }
 
 export function localSync(input: LocalSyncOptions): LocalSyncNode {
