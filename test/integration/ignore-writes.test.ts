@@ -48,6 +48,19 @@ function appSender(ignored: string): Migration {
 
 const appUrl = () => connectionString(pair.app, names.app);
 
+/** legacy's link to app (connecting as sync_from_legacy) and its sync, ignoring sync_from_app. */
+function legacySender(): Migration {
+  const link = fdwLink({
+    name: 'app',
+    host: pair.app.peerHost,
+    port: pair.app.peerPort,
+    dbname: names.app,
+    remoteSettings: { lock_timeout: '400ms' },
+    userMappings: [{ user: 'sync_from_legacy', password: env('IGNORE_ROLE_PASSWORD') }],
+  });
+  return buildMigration('legacy sender', link, syncTrigger({ server: 'app', table: 'products', key: ['id'], columns: COLUMNS, ignoreWritesBy: { role: 'sync_from_app' } }));
+}
+
 describe('ignoreWritesBy', () => {
   it('the right role: the doctor confirms it may write into this side\'s endpoint', async () => {
     await applyInTransaction(app, appSender('sync_from_legacy'), 'up');
@@ -55,6 +68,15 @@ describe('ignoreWritesBy', () => {
     expect(findingsOf(diagnosis, 'ignore-writes')).toEqual([
       expect.objectContaining({ severity: 'ok', subject: 'sync of public.products to server legacy', message: expect.stringContaining('Ignores writes by role "sync_from_legacy", which may write into') }),
     ]);
+  });
+
+  it('writes of replica sessions travel both ways once: the guard holds for triggers that fire always', async () => {
+    await applyInTransaction(app, appSender('sync_from_legacy'), 'up');
+    await applyInTransaction(legacy, legacySender(), 'up');
+    // A write sent back would wait on the row its own transaction holds, and fail at the lock timeout.
+    await app.query(`SET session_replication_role = replica; INSERT INTO products VALUES (1, 'restored on app'); RESET session_replication_role`);
+    await legacy.query(`SET session_replication_role = replica; UPDATE products SET name = 'restored on legacy' WHERE id = 1; RESET session_replication_role`);
+    for (const client of [app, legacy]) expect((await client.query('SELECT id::int, name FROM products')).rows).toEqual([{ id: 1, name: 'restored on legacy' }]);
   });
 
   it('a role that does not exist is refused at migration time, naming the sync; nothing is left', async () => {
