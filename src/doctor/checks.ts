@@ -1,6 +1,7 @@
 import { quoteIdentifier, quoteLiteral, quoteQualifiedName } from '../sql/index.js';
 import { finding, type Finding } from './findings.js';
 import type { EndpointView, Inventory, SyncTriggerInfo } from './inventory.js';
+import { triggerStateFinding } from './trigger-state.js';
 
 // Checks answered by the local catalog alone.
 
@@ -75,8 +76,6 @@ export function userMappingFindings(inventory: Inventory, needs: Map<string, Map
   return findings;
 }
 
-const ENABLED: Record<string, string> = { O: 'enabled', A: 'enabled always', R: 'fires only in replica sessions', D: 'disabled' };
-
 export function syncTriggerFindings(triggers: readonly SyncTriggerInfo[]): Finding[] {
   const groups = new Map<string, SyncTriggerInfo[]>();
   for (const trigger of triggers) {
@@ -86,15 +85,7 @@ export function syncTriggerFindings(triggers: readonly SyncTriggerInfo[]): Findi
   return [...groups.values()].map((group) => {
     const first = group[0]!;
     const table = quoteQualifiedName({ schema: first.schema, name: first.table });
-    const subject = `sync of ${table} to server ${first.server}`;
-    const off = group.filter((trigger) => trigger.enabled === 'D' || trigger.enabled === 'R');
-    const listed = group.map((trigger) => `${trigger.trigger} (${ENABLED[trigger.enabled] ?? trigger.enabled})`).join(', ');
-    if (off.length === 0) return finding('sync-trigger', 'ok', subject, `Triggers ${listed}.`);
-    const fix = off.map((trigger) => `ALTER TABLE ${table} ENABLE TRIGGER ${quoteIdentifier(trigger.trigger)}`).join('; ');
-    const disabled = off.some((trigger) => trigger.enabled === 'D');
-    return finding('sync-trigger', disabled ? 'error' : 'warning', subject,
-      `${off.map((trigger) => trigger.trigger).join(', ')} ${disabled ? 'will not fire' : 'fire only when session_replication_role = replica'}: changes to ${table} are not sent to server ${first.server}, and the two sides drift apart. Triggers: ${listed}.`,
-      `${fix} (then copy the rows changed meanwhile).`);
+    return triggerStateFinding('sync-trigger', `sync of ${table} to server ${first.server}`, table, `changes to ${table} are not sent to server ${first.server}, and the two sides drift apart`, group);
   });
 }
 

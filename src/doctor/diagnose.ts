@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { senderTableName } from '../kinds/sync/sync-names.js';
+import { senderObjects } from '../kinds/sync/sync-names.js';
 import { withSession, type DatabaseTarget } from '../run/session.js';
 import { quoteIdentifier } from '../sql/index.js';
 import { endpointViewFindings, mappingNeeds, mappingOf, postgresFdwFindings, syncTriggerFindings, userMappingFindings } from './checks.js';
@@ -8,6 +8,8 @@ import { exitCodeOf, finding, worstOf, type Diagnosis, type Finding } from './fi
 import { DEFAULT_SEQUENCE_WARN_AT, headroomFindings } from './headroom.js';
 import { queryOf, readInventory, type ForeignTableInfo, type Inventory, type Query } from './inventory.js';
 import { feedConsumerFindings } from './feed-consumers.js';
+import { ignoreGuardFindings } from './ignore-guard.js';
+import { localKindFindings } from './local-kinds.js';
 import { outboxFindings } from './outbox.js';
 import { privilegeFinding } from './privileges.js';
 import { probeMappings } from './reachability.js';
@@ -113,15 +115,17 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
     }
     findings.push(...denied);
   }
-  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...endpointViewFindings(inventory.endpoints), ...headroomFindings(inventory.sequences, warnAt), ...(await outboxFindings(query)), ...(await feedConsumerFindings(query)));
+  findings.push(...syncTriggerFindings(inventory.syncTriggers), ...endpointViewFindings(inventory.endpoints), ...headroomFindings(inventory.sequences, warnAt), ...(await outboxFindings(query)), ...(await feedConsumerFindings(query)), ...(await localKindFindings(query)), ...(await ignoreGuardFindings(query, inventory)));
   findings.push(...(await writerTimeoutFindings(query, inventory.syncTriggers)), ...(await subscriptionFindings(query, inventory.versionNum)), ...(await slotFindings(query)));
   return findings;
 }
 
 function useOf(inventory: Inventory, table: ForeignTableInfo): ForeignTableUse {
-  const sync = inventory.syncTriggers.find(
-    (trigger) => trigger.schema === table.schema && trigger.server === table.server && [senderTableName(trigger.table, trigger.server, 'upsert'), senderTableName(trigger.table, trigger.server, 'delete')].includes(table.name),
-  );
+  const sync = inventory.syncTriggers.find((trigger) => {
+    if (trigger.schema !== table.schema || trigger.server !== table.server) return false;
+    const objects = senderObjects({ schema: trigger.schema, name: trigger.table }, trigger.server);
+    return [objects.upsertTable.name, objects.deleteTable.name].includes(table.name);
+  });
   if (sync) return { kind: 'sync', table: `${quoteIdentifier(sync.schema)}.${quoteIdentifier(sync.table)}`, runsAs: sync.owner };
   const borrower = inventory.borrowers.find((candidate) => candidate.schema === table.schema && candidate.source === table.name);
   if (borrower) return { kind: 'shared-ids', fn: `${quoteIdentifier(borrower.schema)}.${quoteIdentifier(borrower.function)}`, runsAs: borrower.owner };

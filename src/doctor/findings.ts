@@ -16,7 +16,10 @@ export type DoctorCheck =
   | 'feed-consumer'
   | 'subscription'
   | 'replication-slot'
-  | 'writer-timeout';
+  | 'writer-timeout'
+  | 'same-database-sync'
+  | 'change-feed'
+  | 'ignore-writes';
 
 export interface Finding {
   readonly check: DoctorCheck;

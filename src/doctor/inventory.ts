@@ -1,5 +1,5 @@
 import { ID_STEM_SEPARATOR, idSuffix } from '../kinds/ids/ids-names.js';
-import { ENDPOINT_VIEW_PATTERN, parseEndpointView, senderServerOf } from '../kinds/sync/sync-names.js';
+import { ENDPOINT_VIEW_PATTERN, parseEndpointView, SENDER_TRIGGER_EVENTS, senderObjects } from '../kinds/sync/sync-names.js';
 import type { Inventory, Query, SequenceUse, SyncTriggerInfo } from './inventory-types.js';
 
 // What pg-sync-link (and postgres_fdw) objects the database holds, read from its catalog with
@@ -20,8 +20,16 @@ function optionMap(options: readonly string[] | null): Map<string, string> {
 
 const NOT_TEMP = `n.oid <> pg_catalog.pg_my_temp_schema() AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)`;
 
-/** The server a sync trigger sends to, when its function and trigger names are those a syncTrigger derives. */
-export const syncServerOf = senderServerOf;
+/**
+ * The server a sync trigger sends to, when its function and trigger names are those a syncTrigger
+ * derives for one of `servers` (shortened with a hash when a table or server name is long).
+ */
+export function syncServerOf(schema: string, table: string, fn: string, trigger: string, servers: readonly string[]): string | undefined {
+  return servers.find((server) => {
+    const objects = senderObjects({ schema, name: table }, server);
+    return objects.function.name === fn && SENDER_TRIGGER_EVENTS.some((event) => trigger === objects.trigger(event));
+  });
+}
 
 export async function readInventory(query: Query): Promise<Inventory> {
   const [about] = await query<{ version: string; num: number; role: string }>(
@@ -131,7 +139,7 @@ export async function readInventory(query: Query): Promise<Inventory> {
 
   const syncTriggers: SyncTriggerInfo[] = [];
   for (const row of triggers) {
-    const server = syncServerOf(row.table, row.function, row.trigger);
+    const server = syncServerOf(row.schema, row.table, row.function, row.trigger, servers.map((candidate) => candidate.name));
     if (server === undefined) continue;
     syncTriggers.push({ schema: row.schema, table: row.table, server, trigger: row.trigger, enabled: row.enabled, function: row.function, owner: row.owner, securityDefiner: row.security_definer });
   }

@@ -65,7 +65,7 @@ describe('npx pg-sync-link doctor', () => {
     const warning = await doctor([], { DATABASE_URL: appUrl });
     expect(warning.code).toBe(1);
     expect(warning.stdout).toMatch(/^pg-sync-link doctor: PostgreSQL [^\n]+\n\nWARNING \[sync-trigger\] sync of public\.products to server legacy: sync_to_legacy_insert fire only when session_replication_role = replica/);
-    expect(warning.stdout).toContain('\n        fix: ALTER TABLE public.products ENABLE TRIGGER sync_to_legacy_insert (then copy the rows changed meanwhile).\n');
+    expect(warning.stdout).toContain('\n        fix: ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert (then copy the rows changed meanwhile).\n');
 
     await app.query('DROP USER MAPPING FOR CURRENT_USER SERVER legacy');
     const error = await doctor(['--json'], { DATABASE_URL: appUrl });

@@ -47,8 +47,8 @@ describe('doctor on a healthy installation', () => {
     expect(findingsOf(diagnosis, 'remote-privilege').map((item) => item.message)).toEqual(['The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).']);
     expect(findingsOf(diagnosis, 'foreign-table-drift').map((item) => item.subject)).toEqual(['foreign table public.legacy_catalogue', 'foreign table public.orders__id_source']);
     expect(findingsOf(diagnosis, 'sync-trigger').map((item) => item.message)).toEqual([
-      'Triggers sync_to_legacy_commit (enabled), sync_to_legacy_delete (enabled), sync_to_legacy_insert (enabled), sync_to_legacy_update (enabled).',
-      'Triggers sync_to_legacy_delete (enabled), sync_to_legacy_insert (enabled), sync_to_legacy_update (enabled), sync_to_legacy_update_key (enabled).',
+      'Triggers sync_to_legacy_commit (enabled always), sync_to_legacy_delete (enabled always), sync_to_legacy_insert (enabled always), sync_to_legacy_truncate (enabled always), sync_to_legacy_update (enabled always).',
+      'Triggers sync_to_legacy_delete (enabled always), sync_to_legacy_insert (enabled always), sync_to_legacy_truncate (enabled always), sync_to_legacy_update (enabled always), sync_to_legacy_update_key (enabled always).',
     ]);
     expect(findingsOf(diagnosis, 'sequence-headroom').map((item) => item.subject)).toEqual(['sequence orders__id_cache', 'sequence tickets_id_seq']);
     expect(findingsOf(diagnosis, 'sequence-headroom')[1]!.message).toMatch(/^The id sequence of tickets\.id, interleaved \(steps by 2\) has used 0\.0 % of its range; 1073741824 values are left\.$/);
@@ -293,10 +293,20 @@ describe('doctor on a broken installation', () => {
     expect(diagnosis.exitCode).toBe(1);
   });
 
-  it('a disabled sync trigger is an error; one that fires only in replica sessions a warning', async () => {
+  it('a disabled sync trigger is an error; one that skips or fires only in replica sessions a warning', async () => {
+    await app.query('ALTER TABLE products ENABLE TRIGGER sync_to_legacy_delete');
+    const origin = await diagnose(appUrl);
+    expect(notOk(origin)).toMatchObject([{
+      check: 'sync-trigger',
+      severity: 'warning',
+      message: expect.stringContaining('sync_to_legacy_delete skip writes made with session_replication_role = replica'),
+      fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_delete (then copy the rows changed meanwhile).',
+    }]);
+    await app.query('ALTER TABLE products ENABLE ALWAYS TRIGGER sync_to_legacy_delete');
+
     await app.query('ALTER TABLE products ENABLE REPLICA TRIGGER sync_to_legacy_insert');
     const replica = await diagnose(appUrl);
-    expect(notOk(replica)).toMatchObject([{ check: 'sync-trigger', severity: 'warning', fix: 'ALTER TABLE public.products ENABLE TRIGGER sync_to_legacy_insert (then copy the rows changed meanwhile).' }]);
+    expect(notOk(replica)).toMatchObject([{ check: 'sync-trigger', severity: 'warning', fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert (then copy the rows changed meanwhile).' }]);
     expect(replica.exitCode).toBe(1);
 
     await app.query('ALTER TABLE products DISABLE TRIGGER sync_to_legacy_update');
@@ -307,8 +317,8 @@ describe('doctor on a broken installation', () => {
         severity: 'error',
         subject: 'sync of public.products to server legacy',
         message:
-          'sync_to_legacy_insert, sync_to_legacy_update will not fire: changes to public.products are not sent to server legacy, and the two sides drift apart. Triggers: sync_to_legacy_delete (enabled), sync_to_legacy_insert (fires only in replica sessions), sync_to_legacy_update (disabled), sync_to_legacy_update_key (enabled).',
-        fix: 'ALTER TABLE public.products ENABLE TRIGGER sync_to_legacy_insert; ALTER TABLE public.products ENABLE TRIGGER sync_to_legacy_update (then copy the rows changed meanwhile).',
+          'sync_to_legacy_insert, sync_to_legacy_update will not fire: changes to public.products are not sent to server legacy, and the two sides drift apart. Triggers: sync_to_legacy_delete (enabled always), sync_to_legacy_insert (fires only in replica sessions), sync_to_legacy_truncate (enabled always), sync_to_legacy_update (disabled), sync_to_legacy_update_key (enabled always).',
+        fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert; ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_update (then copy the rows changed meanwhile).',
       },
     ]);
     expect(disabled).toMatchObject({ worst: 'error', exitCode: 1 });

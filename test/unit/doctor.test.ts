@@ -4,6 +4,7 @@ import { driftFinding } from '../../src/doctor/drift.js';
 import { exitCodeOf, finding, worstOf } from '../../src/doctor/findings.js';
 import { headroomFindings, headroomOf, widening } from '../../src/doctor/headroom.js';
 import { syncServerOf, type ForeignTableInfo, type SequenceUse } from '../../src/doctor/inventory.js';
+import { senderObjects } from '../../src/kinds/sync/sync-names.js';
 import { errorText } from '../../src/doctor/remote.js';
 import { versionFindings, type FeatureUse } from '../../src/doctor/version-gates.js';
 
@@ -75,10 +76,17 @@ describe('doctor: version gates', () => {
 
 describe('doctor: names and messages', () => {
   it('finds the server of a sync trigger from the names syncTrigger derives', () => {
-    expect(syncServerOf('products', 'products__sync_to_legacy', 'sync_to_legacy_update_key')).toBe('legacy');
-    expect(syncServerOf('products', 'products__sync_to_old_db', 'sync_to_old_db_commit')).toBe('old_db');
-    expect(syncServerOf('products', 'products__sync_to_legacy', 'sync_to_other_insert')).toBeUndefined();
-    expect(syncServerOf('products', 'audit', 'sync_to_legacy_insert')).toBeUndefined();
+    const servers = ['legacy', 'old_db', 'other'];
+    expect(syncServerOf('public', 'products', 'products__sync_to_legacy', 'sync_to_legacy_update_key', servers)).toBe('legacy');
+    expect(syncServerOf('public', 'products', 'products__sync_to_old_db', 'sync_to_old_db_commit', servers)).toBe('old_db');
+    expect(syncServerOf('public', 'products', 'products__sync_to_legacy', 'sync_to_other_insert', servers)).toBeUndefined();
+    expect(syncServerOf('public', 'products', 'audit', 'sync_to_legacy_insert', servers)).toBeUndefined();
+    // A long table and server: the shortened names syncTrigger derives are found all the same.
+    const table = 't'.repeat(63);
+    const server = 's'.repeat(63);
+    const objects = senderObjects({ schema: 'public', name: table }, server);
+    expect(Buffer.byteLength(objects.upsertTable.name)).toBeLessThanOrEqual(63);
+    expect(syncServerOf('public', table, objects.function.name, objects.trigger('truncate'), [...servers, server])).toBe(server);
   });
 
   it('scrubs secrets from a remote error, raw or quoted, and keeps it on one line', () => {

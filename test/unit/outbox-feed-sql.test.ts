@@ -31,9 +31,14 @@ describe('outbox delivery SQL', () => {
     expect(text[11]).toContain('INSERT INTO shop.products__sync_to_legacy_upsert (id, title)\n      SELECT src.id, src.name FROM shop.products AS src');
     expect(text[11]).toContain('WHERE src.pg_sync_seq = ANY (batch) AND NOT EXISTS (SELECT 1 FROM shop.products AS t WHERE t.id = src.id)');
     expect(text.slice(12)).toEqual([
+      `CREATE TRIGGER sync_to_legacy_truncate BEFORE TRUNCATE ON shop.products FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('truncate')`,
+      'ALTER TABLE shop.products ENABLE ALWAYS TRIGGER sync_to_legacy_truncate',
       `CREATE TRIGGER sync_to_legacy_insert AFTER INSERT ON shop.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('new')`,
+      'ALTER TABLE shop.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert',
       `CREATE TRIGGER sync_to_legacy_update AFTER UPDATE ON shop.products REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('both')`,
+      'ALTER TABLE shop.products ENABLE ALWAYS TRIGGER sync_to_legacy_update',
       `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON shop.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('old')`,
+      'ALTER TABLE shop.products ENABLE ALWAYS TRIGGER sync_to_legacy_delete',
     ]);
   });
 
@@ -44,6 +49,7 @@ describe('outbox delivery SQL', () => {
       'DROP TRIGGER sync_to_legacy_delete ON shop.products',
       'DROP TRIGGER sync_to_legacy_update ON shop.products',
       'DROP TRIGGER sync_to_legacy_insert ON shop.products',
+      'DROP TRIGGER sync_to_legacy_truncate ON shop.products',
       'DROP FUNCTION shop.products__drain_legacy(integer, integer)',
       'DROP FUNCTION shop.products__sync_to_legacy()',
       'DROP VIEW shop.products__outbox_legacy_lag',
@@ -69,18 +75,26 @@ describe('change feed SQL', () => {
   it('logs and notifies from one row trigger; down drops what up made', () => {
     const { up, down } = renderNode(changeFeed({ table: 'users', key: ['id'], columns: ['id', 'email'], channel: 'user changes' }));
     const text = up.map(previewSql);
-    expect(text[1]).toMatch(/^CREATE TABLE public\.users__changes \(\n {2}seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n {2}xid xid8 NOT NULL DEFAULT pg_catalog\.pg_current_xact_id\(\)/);
-    expect(text[2]).toBe('CREATE INDEX ON public.users__changes (xid, seq)');
-    expect(text[4]).toContain(`PERFORM pg_catalog.pg_notify('user changes', payload);`);
-    expect(text[4]).toContain(`e.key = ANY (ARRAY['id', 'email'])`);
-    expect(text[4]).toContain('IF pg_catalog.octet_length(payload) > 7900 THEN');
-    expect(text[5]).toBe('CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.users__changes_record()');
+    expect(text[1]).toContain(`WHERE i.indrelid = 'public.users'::pg_catalog.regclass AND i.indisunique`);
+    expect(text[1]).toContain('no primary key or unique index on exactly %s (%s)');
+    expect(text[2]).toMatch(/^CREATE TABLE public\.users__changes \(\n {2}seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n {2}xid xid8 NOT NULL DEFAULT pg_catalog\.pg_current_xact_id\(\)/);
+    expect(text[3]).toBe('CREATE INDEX ON public.users__changes (xid, seq)');
+    expect(text[5]).toContain(`PERFORM pg_catalog.pg_notify('user changes', payload);`);
+    expect(text[5]).toContain(`e.key = ANY (ARRAY['id', 'email'])`);
+    expect(text[5]).toContain('IF pg_catalog.octet_length(payload) > 7900 THEN');
+    expect(text.slice(6, 10)).toEqual([
+      'CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.users__changes_record()',
+      'ALTER TABLE public.users ENABLE ALWAYS TRIGGER change_feed',
+      `CREATE TRIGGER change_feed_truncate BEFORE TRUNCATE ON public.users FOR EACH STATEMENT EXECUTE FUNCTION public.users__changes_record('truncate')`,
+      'ALTER TABLE public.users ENABLE ALWAYS TRIGGER change_feed_truncate',
+    ]);
     // Pruning keeps what a named consumer has not received, unless forced; a view shows each consumer's lag.
-    expect(text[6]).toMatch(/^CREATE FUNCTION public\.users__changes_prune\(older_than interval, force boolean DEFAULT false\) RETURNS bigint[\s\S]*NOT EXISTS \(SELECT 1 FROM public\.users__changes_cursors AS c WHERE \(l\.xid, l\.seq\) > \(c\.xid, c\.seq\)\)/);
-    expect(text[7]).toMatch(/^CREATE VIEW public\.users__changes_lag AS\nSELECT c\.consumer,/);
+    expect(text[10]).toMatch(/^CREATE FUNCTION public\.users__changes_prune\(older_than interval, force boolean DEFAULT false\) RETURNS bigint[\s\S]*NOT EXISTS \(SELECT 1 FROM public\.users__changes_cursors AS c WHERE \(l\.xid, l\.seq\) > \(c\.xid, c\.seq\)\)/);
+    expect(text[11]).toMatch(/^CREATE VIEW public\.users__changes_lag AS\nSELECT c\.consumer,/);
     expect(down.map(previewSql)).toEqual([
       'DROP VIEW public.users__changes_lag',
       'DROP FUNCTION public.users__changes_prune(interval, boolean)',
+      'DROP TRIGGER change_feed_truncate ON public.users',
       'DROP TRIGGER change_feed ON public.users',
       'DROP FUNCTION public.users__changes_record()',
       'DROP TABLE public.users__changes_cursors',
@@ -107,16 +121,23 @@ describe('same-database sync SQL', () => {
       ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name;`);
     expect(text[2]).toContain(`IF started_at = 'salesforce.accounts' THEN`);
     expect(text.slice(3)).toEqual([
+      `CREATE TRIGGER sync_to_salesforce_accounts_truncate BEFORE TRUNCATE ON portal.users FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('truncate')`,
+      'ALTER TABLE portal.users ENABLE ALWAYS TRIGGER sync_to_salesforce_accounts_truncate',
       `CREATE TRIGGER sync_to_salesforce_accounts_insert AFTER INSERT ON portal.users REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('upsert')`,
+      'ALTER TABLE portal.users ENABLE ALWAYS TRIGGER sync_to_salesforce_accounts_insert',
       `CREATE TRIGGER sync_to_salesforce_accounts_update AFTER UPDATE ON portal.users REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('upsert')`,
+      'ALTER TABLE portal.users ENABLE ALWAYS TRIGGER sync_to_salesforce_accounts_update',
       `CREATE TRIGGER sync_to_salesforce_accounts_update_key AFTER UPDATE ON portal.users REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('vanished')`,
+      'ALTER TABLE portal.users ENABLE ALWAYS TRIGGER sync_to_salesforce_accounts_update_key',
       `CREATE TRIGGER sync_to_salesforce_accounts_delete AFTER DELETE ON portal.users REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('delete')`,
+      'ALTER TABLE portal.users ENABLE ALWAYS TRIGGER sync_to_salesforce_accounts_delete',
     ]);
     expect(down.map(previewSql)).toEqual([
       'DROP TRIGGER sync_to_salesforce_accounts_delete ON portal.users',
       'DROP TRIGGER sync_to_salesforce_accounts_update_key ON portal.users',
       'DROP TRIGGER sync_to_salesforce_accounts_update ON portal.users',
       'DROP TRIGGER sync_to_salesforce_accounts_insert ON portal.users',
+      'DROP TRIGGER sync_to_salesforce_accounts_truncate ON portal.users',
       'DROP FUNCTION portal.users__sync_to_salesforce_accounts()',
     ]);
   });

@@ -50,17 +50,25 @@ describe('syncEndpoint', () => {
 describe('syncTrigger', () => {
   it('writes statement triggers with transition tables, and a row trigger for moved keys', () => {
     const { up, down } = renderNode(syncTrigger(sync));
+    // Every trigger fires always (replica sessions too); the first refuses TRUNCATE.
     expect(up.slice(2).map(previewSql)).toEqual([
+      `CREATE TRIGGER sync_to_legacy_truncate BEFORE TRUNCATE ON public.products FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('truncate')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_truncate',
       `CREATE TRIGGER sync_to_legacy_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('upsert')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert',
       `CREATE TRIGGER sync_to_legacy_update AFTER UPDATE ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('upsert')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_update',
       `CREATE TRIGGER sync_to_legacy_update_key AFTER UPDATE OF id ON public.products FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION public.products__sync_to_legacy('moved')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_update_key',
       `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('delete')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_delete',
     ]);
     expect(down.map(previewSql)).toEqual([
       'DROP TRIGGER sync_to_legacy_delete ON public.products',
       'DROP TRIGGER sync_to_legacy_update_key ON public.products',
       'DROP TRIGGER sync_to_legacy_update ON public.products',
       'DROP TRIGGER sync_to_legacy_insert ON public.products',
+      'DROP TRIGGER sync_to_legacy_truncate ON public.products',
       'DROP FUNCTION public.products__sync_to_legacy()',
       'DROP FOREIGN TABLE public.products__sync_to_legacy_delete',
       'DROP FOREIGN TABLE public.products__sync_to_legacy_upsert',
@@ -68,7 +76,10 @@ describe('syncTrigger', () => {
   });
 
   it('runs with a fixed search_path as its owner and names the link in its errors', () => {
-    const fn = previewSql(renderNode(syncTrigger({ ...sync, ignoreWritesBy: { role: 'sync_from_legacy' } })).up[1]!);
+    const { up } = renderNode(syncTrigger({ ...sync, ignoreWritesBy: { role: 'sync_from_legacy' } }));
+    // A role that does not exist is refused first: the guard would never match.
+    expect(previewSql(up[0]!)).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'sync_from_legacy') THEN`);
+    const fn = previewSql(up[2]!);
     expect(fn).toContain('LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp');
     expect(fn).toContain(`IF SESSION_USER = 'sync_from_legacy' THEN\n    RETURN NULL;`);
     expect(fn).toContain('INSERT INTO public.products__sync_to_legacy_upsert (id, name) SELECT src.id, src.name FROM pg_sync_new AS src;');
@@ -89,24 +100,31 @@ describe('syncTrigger', () => {
     expect(fn).toContain(`INSERT INTO app.timesheets__sync_to_legacy_upsert (ref, worker_id) SELECT ('T-' || src.id), src.worker FROM pg_sync_new AS src;`);
     expect(fn).toContain(`IF pg_catalog.current_setting('application_name') = 'pg-sync-link from legacy' THEN`);
     expect(previewSql(up[0]!)).toContain(`table_name ''${endpointViews({ schema: 'old', name: 'timesheet_old' }, ['ref'], ['ref', 'worker_id']).upsert.name}''`);
-    expect(previewSql(up[4]!)).toBe(
+    expect(previewSql(up[8]!)).toBe(
       `CREATE TRIGGER sync_to_legacy_update_key AFTER UPDATE ON app.timesheets REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION app.timesheets__sync_to_legacy('vanished')`,
     );
   });
 
   it('creates only the triggers of the chosen operations', () => {
     const { up } = renderNode(syncTrigger({ ...sync, operations: ['delete'] }));
-    expect(up).toHaveLength(3);
-    expect(previewSql(up[2]!)).toMatch(/^CREATE TRIGGER sync_to_legacy_delete AFTER DELETE/);
+    expect(up.map(previewSql).filter((statement) => statement.startsWith('CREATE TRIGGER'))).toEqual([
+      expect.stringMatching(/^CREATE TRIGGER sync_to_legacy_truncate BEFORE TRUNCATE/),
+      expect.stringMatching(/^CREATE TRIGGER sync_to_legacy_delete AFTER DELETE/),
+    ]);
   });
 
   it('at commit: statement triggers note keys, one deferred constraint trigger sends', () => {
     const { up, down } = renderNode(syncTrigger({ ...sync, timing: 'commit', operations: ['insert', 'delete'] }));
     const statements = up.map(previewSql);
     expect(statements.slice(2)).toEqual([
+      `CREATE TRIGGER sync_to_legacy_truncate BEFORE TRUNCATE ON public.products FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('truncate')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_truncate',
       `CREATE TRIGGER sync_to_legacy_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('record_new')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert',
       `CREATE TRIGGER sync_to_legacy_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_legacy('record_old')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_delete',
       `CREATE CONSTRAINT TRIGGER sync_to_legacy_commit AFTER INSERT OR DELETE ON public.products DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.products__sync_to_legacy('flush')`,
+      'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_commit',
     ]);
     expect(statements[1]).toMatch(/CREATE TEMPORARY TABLE sync_pending_[0-9a-f]{8} ON COMMIT DELETE ROWS AS SELECT id FROM public\.products WHERE false;/);
     expect(previewSql(down[0]!)).toBe('DROP TRIGGER sync_to_legacy_commit ON public.products');
@@ -128,8 +146,12 @@ describe('syncTrigger', () => {
     expect(() => syncTrigger({ ...sync, operations: ['upsert' as never] })).toThrow(/"upsert" is not one of insert, update, delete/);
     expect(() => syncTrigger({ ...sync, ignoreWritesBy: { role: 'a', applicationName: 'b' } as never })).toThrow(/either \{ role \} or \{ applicationName \}/);
     expect(() => syncTrigger({ ...sync, batchSize: 0 })).toThrow(InvalidOptionError);
-    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(50) })).toThrow(InvalidIdentifierError);
-    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(50) })).toThrow(/derived from the table and server names; shorten one of them/);
+    // Any name PostgreSQL holds is accepted: long derived names are shortened with a hash.
+    expect(() => syncTrigger({ ...sync, table: 'p'.repeat(64) })).toThrow(InvalidIdentifierError);
+    const long = renderNode(syncTrigger({ ...sync, server: 's'.repeat(63), table: 'p'.repeat(63), columns: ['id', 'c'.repeat(63)] }));
+    const created = [...long.up, ...long.down].map(previewSql).join('\n').match(/(?:TABLE|FUNCTION|TRIGGER) [^\s(]+/g) ?? [];
+    expect(created.length).toBeGreaterThan(5);
+    for (const name of created.flatMap((statement) => statement.split(' ')[1]!.split('.'))) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(63);
     expect(() => sqlExpression('  ')).toThrow(InvalidOptionError);
   });
 });

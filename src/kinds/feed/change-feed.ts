@@ -1,11 +1,16 @@
-import { InvalidIdentifierError, InvalidOptionError } from '../../errors.js';
+import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkObject } from '../../spec/object.js';
 import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
-import { withSchema } from '../sync/sync-names.js';
+import { fitFamily, withSchema } from '../sync/sync-names.js';
+import { uniqueKeyCheck } from '../sync/sync-endpoint.js';
+import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 import { renderFeedUpkeep } from './feed-prune.js';
+import { feedObjects, type ChangeFeedNode } from './feed-names.js';
+
+export { feedObjects, type ChangeFeedNode } from './feed-names.js';
 
 export interface ChangeFeedOptions {
   /** The table whose changes are published. */
@@ -18,40 +23,12 @@ export interface ChangeFeedOptions {
   readonly channel?: string;
 }
 
-export interface ChangeFeedNode {
-  readonly kind: 'change-feed';
-  readonly table: QualifiedName & { readonly schema: string };
-  readonly key: readonly string[];
-  readonly columns: readonly string[] | undefined;
-  readonly channel: string;
-}
 
 const KEYS = ['table', 'key', 'columns', 'channel'] as const;
 
 /** A NOTIFY payload must stay under 8000 bytes; a larger row is sent by reference. */
 export const PAYLOAD_LIMIT = 7900;
 
-export function feedObjects(table: QualifiedName & { readonly schema: string }) {
-  const name = (suffix: string, what: string) => {
-    try {
-      return { schema: table.schema, name: checkIdentifier(`${table.name}__${suffix}`, what) };
-    } catch (error) {
-      if (error instanceof InvalidIdentifierError) throw new InvalidIdentifierError(`${error.message} The name is derived from the table name; it is too long for a change feed.`, what);
-      throw error;
-    }
-  };
-  return {
-    /** Every published change, kept so a listener that was away can catch up. */
-    log: name('changes', 'change feed log table'),
-    record: name('changes_record', 'change feed trigger function'),
-    prune: name('changes_prune', 'change feed prune function'),
-    /** One row per named consumer: its position, pending changes and their age. */
-    lag: name('changes_lag', 'change feed lag view'),
-    /** Where named listeners keep how far they got. */
-    cursors: name('changes_cursors', 'change feed cursor table'),
-    trigger: 'change_feed',
-  };
-}
 
 /**
  * A change feed (seed 004): every insert, update and delete of a table is written to a change
@@ -73,7 +50,7 @@ export function changeFeed(input: ChangeFeedOptions): ChangeFeedNode {
     if (columns.length === 0) throw new InvalidOptionError(`${path}.columns is empty; leave it out to publish every column.`, `${path}.columns`);
     if (new Set(columns).size !== columns.length) throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
   }
-  const channel = spec.channel === undefined ? checkIdentifier(`${table.name}_changes`, 'notify channel') : checkIdentifier(spec.channel, 'notify channel');
+  const channel = spec.channel === undefined ? fitFamily([table.name], ([base]) => ({ channel: checkIdentifier(`${base}_changes`, 'notify channel') })).channel : checkIdentifier(spec.channel, 'notify channel');
   feedObjects(table);
   return Object.freeze({ kind: 'change-feed', table, key: Object.freeze(key), columns: columns && Object.freeze(columns), channel });
 }
@@ -108,6 +85,9 @@ BEGIN
   END IF;
 END
 `)}`,
+      // Changes are per key, in order, and oldKey names a row: the key must identify one row.
+      uniqueKeyCheck(node.table, node.key, 'the change feed key',
+        'A change feed orders changes per key and reports key moves as oldKey; add a primary key or unique index on the key columns.'),
       sql`CREATE TABLE ${log} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
@@ -139,7 +119,7 @@ DECLARE
   entry_seq bigint;
   entry_xid xid8;
   payload text;
-BEGIN
+BEGIN${refuseTruncate(`change feed on channel ${node.channel}`, node.table, objects.truncateTrigger)}
   IF TG_OP = 'UPDATE' THEN
     before := pg_catalog.to_jsonb(OLD);
     -- Set only when the update moved the row to another key.
@@ -164,10 +144,14 @@ BEGIN
 END
 `)}`,
       sql`CREATE TRIGGER ${ident(objects.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${qualified(objects.record)}()`,
+      fireAlways(node.table, objects.trigger),
+      sql`CREATE TRIGGER ${ident(objects.truncateTrigger)} ${truncateTrigger(node.table, objects.record)}`,
+      fireAlways(node.table, objects.truncateTrigger),
       ...upkeep.up,
     ],
     down: [
       ...upkeep.down,
+      sql`DROP TRIGGER ${ident(objects.truncateTrigger)} ON ${table}`,
       sql`DROP TRIGGER ${ident(objects.trigger)} ON ${table}`,
       sql`DROP FUNCTION ${qualified(objects.record)}()`,
       sql`DROP TABLE ${qualified(objects.cursors)}`,

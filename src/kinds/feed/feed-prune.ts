@@ -1,6 +1,5 @@
 import { dollarQuoted, literal, qualified, sql, type Fragment } from '../../sql/index.js';
-import type { ChangeFeedNode } from './change-feed.js';
-import { feedObjects } from './change-feed.js';
+import { feedObjects, type ChangeFeedNode } from './feed-names.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
 
 /**

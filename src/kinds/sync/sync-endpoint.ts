@@ -49,7 +49,12 @@ export function syncEndpoint(input: SyncEndpointOptions): SyncEndpointNode {
 }
 
 /** ON CONFLICT needs a unique index on exactly the key: say so at migration time, not at the first sync. */
-export function uniqueKeyCheck(table: QualifiedName, key: readonly string[]): Fragment {
+export function uniqueKeyCheck(
+  table: QualifiedName,
+  key: readonly string[],
+  keyName = 'the sync key',
+  hint = 'Synced rows are upserted by key; add a primary key or unique index on the key columns.',
+): Fragment {
   const tableText = literal(`${table.schema ? `${table.schema}.` : ''}${table.name}`);
   return sql`DO ${dollarQuoted(sql`
 BEGIN
@@ -61,8 +66,8 @@ BEGIN
         = (SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.unnest(ARRAY[${join(key.map(literal))}]::text[]) AS k)
   ) THEN
     RAISE EXCEPTION USING ERRCODE = 'invalid_object_definition',
-      MESSAGE = pg_catalog.format('pg-sync-link: table %s has no primary key or unique index on exactly the sync key (%s)', ${tableText}, ${literal(key.join(', '))}),
-      HINT = 'Synced rows are upserted by key; add a primary key or unique index on the key columns.';
+      MESSAGE = pg_catalog.format('pg-sync-link: table %s has no primary key or unique index on exactly %s (%s)', ${tableText}, ${literal(keyName)}, ${literal(key.join(', '))}),
+      HINT = ${literal(hint)};
   END IF;
 END
 `)}`;

@@ -5,9 +5,10 @@ import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { uniqueKeyCheck } from './sync-endpoint.js';
-import { withSchema } from './sync-names.js';
+import { fitFamily, withSchema } from './sync-names.js';
 import { displayName, failedSync, valueOf } from './sender/sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
+import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 
 /** A sync between two tables of the same database (seed 004: portal.users and salesforce.accounts). */
 export interface LocalSyncOptions {
@@ -39,11 +40,10 @@ const KEYS = ['table', 'target', 'key', 'columns', 'operations'] as const;
 const ORIGIN_SETTING = 'pg_sync_link.local_origin';
 
 function localObjects(node: Pick<LocalSyncNode, 'table' | 'target'>) {
-  const suffix = `${node.target.schema}_${node.target.name}`;
-  return {
-    function: { schema: node.table.schema, name: checkIdentifier(`${node.table.name}__sync_to_${suffix}`, 'local sync function') },
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete') => checkIdentifier(`sync_to_${suffix}_${event}`, 'local sync trigger'),
-  };
+  return fitFamily([node.table.name, node.target.schema, node.target.name], ([name, schema, target]) => ({
+    function: { schema: node.table.schema, name: checkIdentifier(`${name}__sync_to_${schema}_${target}`, 'local sync function') },
+    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'truncate') => checkIdentifier(`sync_to_${schema}_${target}_${event}`, 'local sync trigger'),
+  }), (objects) => (['insert', 'update', 'update_key', 'delete', 'truncate'] as const).map(objects.trigger));
 }
 
 export function localSync(input: LocalSyncOptions): LocalSyncNode {
@@ -94,7 +94,7 @@ DECLARE
   started_at text := pg_catalog.current_setting(${origin}, true);
   failure_detail text;
   failure_hint text;
-BEGIN
+BEGIN${refuseTruncate(`same-database sync to ${displayName(node.target)}`, node.table, objects.trigger('truncate'))}
   -- The change started at our target: copying it back would loop.
   IF started_at = ${literal(displayName(node.target))} THEN
     RETURN NULL;
@@ -136,10 +136,12 @@ END
   const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(objects.function)}(${literal(mode)})`;
   const up: Fragment[] = [uniqueKeyCheck(node.target, node.key), check, fn];
   const down: Fragment[] = [];
+  // Every trigger fires always (replica sessions too), and one more refuses TRUNCATE.
   const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment) => {
-    up.push(sql`CREATE TRIGGER ${ident(objects.trigger(event))} ${definition}`);
+    up.push(sql`CREATE TRIGGER ${ident(objects.trigger(event))} ${definition}`, fireAlways(node.table, objects.trigger(event)));
     down.unshift(sql`DROP TRIGGER ${ident(objects.trigger(event))} ON ${table}`);
   };
+  add('truncate', truncateTrigger(node.table, objects.function));
   if (node.operations.includes('insert')) add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
   if (node.operations.includes('update')) {
     // Moved-away keys exclude the statement's new keys, so the order of the two does not matter.

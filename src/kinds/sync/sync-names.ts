@@ -16,10 +16,12 @@ export function endpointViews(
   key: readonly string[],
   columns: readonly string[],
 ): { upsert: QualifiedName; delete: QualifiedName } {
-  return {
-    upsert: derived(table, `${table.name}__sync_upsert_${shortHash([...columns].sort())}`, 'sync endpoint view'),
-    delete: derived(table, `${table.name}__sync_delete_${shortHash([[...key].sort(), [...columns].sort()])}`, 'sync endpoint view'),
-  };
+  const upsertHash = shortHash([...columns].sort());
+  const deleteHash = shortHash([[...key].sort(), [...columns].sort()]);
+  return fitFamily([table.name], ([name]) => ({
+    upsert: derived(table, `${name}__sync_upsert_${upsertHash}`, 'sync endpoint view'),
+    delete: derived(table, `${name}__sync_delete_${deleteHash}`, 'sync endpoint view'),
+  }));
 }
 
 /** A POSIX regular expression (for `~` in a catalog query) matching every endpoint view name. */
@@ -39,7 +41,7 @@ function shortHash(value: unknown): string {
 }
 
 /** The events a sender has a trigger for, each named `sync_to_<server>_<event>`. */
-export const SENDER_TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit'] as const;
+export const SENDER_TRIGGER_EVENTS = ['insert', 'update', 'update_key', 'delete', 'commit', 'truncate'] as const;
 
 /** One of SENDER_TRIGGER_EVENTS. */
 export type SenderTriggerEvent = (typeof SENDER_TRIGGER_EVENTS)[number];
@@ -72,34 +74,99 @@ export function senderServerOf(table: string, fn: string, trigger: string): stri
 
 /** The objects on the sending side: the trigger function and the foreign tables over the endpoint. */
 export function senderObjects(table: QualifiedName, server: string) {
-  return {
-    function: derived(table, senderFunctionName(table.name, server), 'sync trigger function'),
-    upsertTable: derived(table, senderTableName(table.name, server, 'upsert'), 'sync foreign table'),
-    deleteTable: derived(table, senderTableName(table.name, server, 'delete'), 'sync foreign table'),
-    trigger: (event: SenderTriggerEvent) => checkName(senderTriggerName(server, event), 'sync trigger'),
+  const pending = `sync_pending_${shortHash([table.schema, table.name, server])}`;
+  return fitFamily([table.name, server], ([name, to]) => ({
+    function: derived(table, senderFunctionName(name!, to!), 'sync trigger function'),
+    upsertTable: derived(table, senderTableName(name!, to!, 'upsert'), 'sync foreign table'),
+    deleteTable: derived(table, senderTableName(name!, to!, 'delete'), 'sync foreign table'),
+    trigger: (event: SenderTriggerEvent) => checkName(senderTriggerName(to!, event), 'sync trigger'),
     /** The session's temporary table of keys changed in this transaction (commit timing). */
-    pending: `sync_pending_${shortHash([table.schema, table.name, server])}`,
-  };
+    pending,
+  }), (objects) => SENDER_TRIGGER_EVENTS.map(objects.trigger));
 }
 
 /** The objects of outbox delivery, next to the synced table. */
 export function outboxObjects(table: QualifiedName, server: string) {
-  return {
+  const channel = `sync_outbox_${shortHash([table.schema, table.name, server])}`;
+  return fitFamily([table.name, server], ([name, to]) => ({
     /** Keys changed and not yet delivered, in the order they were recorded. */
-    outbox: derived(table, `${table.name}__outbox_${server}`, 'sync outbox table'),
+    outbox: derived(table, `${name}__outbox_${to}`, 'sync outbox table'),
     /** One row: when the last delivery succeeded or failed, and why. */
-    status: derived(table, `${table.name}__outbox_${server}_status`, 'sync outbox status table'),
-    lag: derived(table, `${table.name}__outbox_${server}_lag`, 'sync outbox lag view'),
-    drain: derived(table, `${table.name}__drain_${server}`, 'sync outbox drain function'),
+    status: derived(table, `${name}__outbox_${to}_status`, 'sync outbox status table'),
+    lag: derived(table, `${name}__outbox_${to}_lag`, 'sync outbox lag view'),
+    drain: derived(table, `${name}__drain_${to}`, 'sync outbox drain function'),
     /** Keys the other side kept rejecting, set aside with their error and attempts. */
-    failed: derived(table, `${table.name}__outbox_${server}_failed`, 'sync outbox failed table'),
+    failed: derived(table, `${name}__outbox_${to}_failed`, 'sync outbox failed table'),
     /** Puts set-aside keys back in the outbox. */
-    retry: derived(table, `${table.name}__retry_${server}`, 'sync outbox retry function'),
+    retry: derived(table, `${name}__retry_${to}`, 'sync outbox retry function'),
     /** Drops set-aside keys (and their held later changes) without delivering them. */
-    discard: derived(table, `${table.name}__discard_${server}`, 'sync outbox discard function'),
+    discard: derived(table, `${name}__discard_${to}`, 'sync outbox discard function'),
     /** NOTIFY channel that wakes a drain worker when changes are recorded. */
-    channel: `sync_outbox_${shortHash([table.schema, table.name, server])}`,
+    channel,
+  }));
+}
+
+const MAX_NAME_BYTES = 63;
+const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/**
+ * Builds a family of derived names from the user's names in `parts` (a table, a server...). When
+ * every name fits in PostgreSQL's 63 bytes they are used as given, so existing objects keep their
+ * names. Otherwise the longer parts are shortened, the same way in every name of the family, to
+ * a prefix and a hash of the whole part (distinct parts stay distinct), until the longest fits.
+ * `extra` lists names built that are not plain strings or QualifiedNames of the result.
+ */
+export function fitFamily<T extends object>(parts: readonly string[], build: (parts: readonly string[]) => T, extra: (built: T) => readonly string[] = () => []): T {
+  const attempt = (candidate: readonly string[]) => {
+    try {
+      const built = build(candidate);
+      const longest = Math.max(0, ...namesOf(built).map(bytesOf), ...extra(built).map(bytesOf));
+      return longest <= MAX_NAME_BYTES ? built : longest;
+    } catch (error) {
+      if (error instanceof InvalidIdentifierError && /bytes long/.test(error.message)) return Infinity;
+      throw error;
+    }
   };
+  const first = attempt(parts);
+  if (typeof first !== 'number') return first;
+  // Shrink the budget for the parts until the longest name fits (each step cuts at least a byte).
+  let budget = parts.reduce((total, part) => total + bytesOf(part), 0);
+  for (;;) {
+    budget -= 1;
+    const squeezed = squeezeParts(parts, budget);
+    const result = attempt(squeezed);
+    if (typeof result !== 'number') return result;
+    if (budget <= parts.length * 10) return build(squeezed); // throws the InvalidIdentifierError that says why
+  }
+}
+
+function namesOf(built: object): string[] {
+  return Object.values(built).flatMap((value: unknown) =>
+    typeof value === 'string' ? [value] : typeof value === 'object' && value !== null && 'name' in value && typeof value.name === 'string' ? [value.name] : [],
+  );
+}
+
+/** Parts cut to share `budget` bytes: short parts keep their length, long ones get the rest evenly. */
+function squeezeParts(parts: readonly string[], budget: number): string[] {
+  const order = parts.map((_, index) => index).sort((a, b) => bytesOf(parts[a]!) - bytesOf(parts[b]!));
+  const limit: number[] = [];
+  let remaining = budget;
+  order.forEach((index, position) => {
+    const share = Math.floor(remaining / (order.length - position));
+    limit[index] = Math.min(bytesOf(parts[index]!), share);
+    remaining -= limit[index]!;
+  });
+  return parts.map((part, index) => (bytesOf(part) <= limit[index]! ? part : `${cutToBytes(part, Math.max(1, limit[index]! - 9))}_${shortHash(part)}`));
+}
+
+/** The longest prefix of `text` that fits in `max` bytes, whole characters only. */
+function cutToBytes(text: string, max: number): string {
+  let cut = '';
+  for (const character of text) {
+    if (bytesOf(cut + character) > max) break;
+    cut += character;
+  }
+  return cut;
 }
 
 /** A sync names its tables with their schema, `public` unless given. */

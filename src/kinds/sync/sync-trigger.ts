@@ -6,7 +6,7 @@ import type { KindDefinition } from '../kind.js';
 import { renderAtCommit } from './sender/sync-at-commit.js';
 import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
 import { renderImmediate } from './sender/sync-immediate.js';
-import { createForeignTables } from './sender/sync-sender-sql.js';
+import { createForeignTables, ignoredRoleCheck } from './sender/sync-sender-sql.js';
 import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
 import { renderOutbox } from './sender/sync-outbox.js';
 import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
@@ -138,13 +138,15 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
 export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
   const objects = senderObjects(node.table, node.server);
   const dropForeignTables = [sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`, sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`];
+  const roleCheck = ignoredRoleCheck(node);
+  const checks = roleCheck === undefined ? [] : [roleCheck];
   if (node.delivery === 'outbox') {
     const outbox = renderOutbox(node);
-    return { up: [createForeignTables(node), ...outbox.up], down: [...outbox.down, ...dropForeignTables] };
+    return { up: [...checks, createForeignTables(node), ...outbox.up], down: [...outbox.down, ...dropForeignTables] };
   }
   const { fn, triggers } = node.timing === 'commit' ? renderAtCommit(node) : renderImmediate(node);
   return {
-    up: [createForeignTables(node), fn, ...triggers.up],
+    up: [...checks, createForeignTables(node), fn, ...triggers.up],
     down: [
       ...triggers.down,
       sql`DROP FUNCTION ${qualified(objects.function)}()`,

@@ -1,7 +1,7 @@
 import { dollarQuoted, ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
 import { renderDrain, renderFailedKeys } from './sync-outbox-drain.js';
-import { destinationLabel, displayName, ignoreGuard, requiredLocalKey, triggerList } from './sync-sender-sql.js';
+import { destinationLabel, displayName, ignoreGuard, refuseTruncateOf, requiredLocalKey, triggerList } from './sync-sender-sql.js';
 import type { OutboxSyncNode } from '../sync-trigger-node.js';
 
 /**
@@ -54,7 +54,7 @@ FROM ${status} AS s`;
 
   const record = sql`CREATE FUNCTION ${qualified(sender.function)}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
-BEGIN${ignoreGuard(node.ignoreWritesBy)}
+BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]
     WHEN 'new' THEN
       INSERT INTO ${outbox} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_new;

@@ -3,6 +3,7 @@ import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qua
 import type { SyncColumn } from '../sync-columns.js';
 import { endpointViews, senderObjects } from '../sync-names.js';
 import type { IgnoreWrites, SyncTriggerNode } from '../sync-trigger-node.js';
+import { fireAlways, refuseTruncate, truncateTrigger } from '../../trigger-guards.js';
 
 // SQL shared by both timings of the sending side.
 
@@ -110,6 +111,25 @@ export function ignoreGuard(ignore: IgnoreWrites | undefined): Fragment {
 }
 
 /**
+ * Refuses an `ignoreWritesBy.role` that does not exist here: the guard would never match, and
+ * every write the other side's sync makes here would be sent back to it.
+ */
+export function ignoredRoleCheck(node: SyncTriggerNode): Fragment | undefined {
+  if (node.ignoreWritesBy === undefined || !('role' in node.ignoreWritesBy)) return undefined;
+  const role = node.ignoreWritesBy.role;
+  const what = `sync of ${displayName(node.table)} to server ${node.server}`;
+  return sql`DO ${dollarQuoted(sql`
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${literal(role)}) THEN
+    RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+      MESSAGE = ${literal(`pg-sync-link: the ${what} ignores writes by role ${JSON.stringify(role)}, which does not exist here: the other side's writes would be sent back to it`)},
+      HINT = 'ignoreWritesBy.role names the role the other side''s user mapping connects to this database as (its user option). Create that role first (syncRole), or correct the name.';
+  END IF;
+END
+`)}`;
+}
+
+/**
  * The trigger function: `body` is a CASE over TG_ARGV[0]. It runs as its owner (so one user
  * mapping serves every role that writes the table) with a fixed search_path, skips the other
  * side's writes, and turns any failure into an error that names the sync.
@@ -122,7 +142,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dol
 DECLARE
   failure_detail text;
   failure_hint text;
-BEGIN${ignoreGuard(node.ignoreWritesBy)}
+BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]${body}
   END CASE;
   RETURN NULL;
@@ -156,18 +176,25 @@ WHEN OTHERS THEN
     HINT = COALESCE(NULLIF(failure_hint, ''), ${literal(defaultHint)});`;
 }
 
-/** Collects CREATE TRIGGER statements and their DROPs in reverse order. */
+/** Refuses TRUNCATE of the synced table, naming the sync (first thing in its trigger function). */
+export function refuseTruncateOf(node: SyncTriggerNode): Fragment {
+  const objects = senderObjects(node.table, node.server);
+  return refuseTruncate(`sync to ${destinationLabel(node.remote, node.server)}`, node.table, objects.trigger('truncate'));
+}
+
+/**
+ * Collects CREATE TRIGGER statements and their DROPs in reverse order. Every trigger fires
+ * always (replica sessions too), and one more refuses TRUNCATE.
+ */
 export function triggerList(node: SyncTriggerNode) {
   const objects = senderObjects(node.table, node.server);
   const up: Fragment[] = [];
   const down: Fragment[] = [];
-  return {
-    up,
-    down,
-    add(event: Parameters<typeof objects.trigger>[0], definition: Fragment, constraint = false) {
-      const name = ident(objects.trigger(event));
-      up.push(sql`CREATE ${constraint ? sql`CONSTRAINT ` : sql``}TRIGGER ${name} ${definition}`);
-      down.unshift(sql`DROP TRIGGER ${name} ON ${qualified(node.table)}`);
-    },
+  const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment, constraint = false) => {
+    const name = objects.trigger(event);
+    up.push(sql`CREATE ${constraint ? sql`CONSTRAINT ` : sql``}TRIGGER ${ident(name)} ${definition}`, fireAlways(node.table, name));
+    down.unshift(sql`DROP TRIGGER ${ident(name)} ON ${qualified(node.table)}`);
   };
+  add('truncate', truncateTrigger(node.table, objects.function));
+  return { up, down, add };
 }
