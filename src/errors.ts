@@ -12,6 +12,7 @@ export const SYNC_LINK_ERROR_CODES = [
   'ALREADY_APPLIED_DIFFERENTLY',
 ] as const;
 
+/** The stable code of a SyncLinkError: one of SYNC_LINK_ERROR_CODES. */
 export type SyncLinkErrorCode = (typeof SYNC_LINK_ERROR_CODES)[number];
 
 /**
@@ -24,10 +25,18 @@ export function isSyncLinkError(error: unknown): error is SyncLinkError {
   return error instanceof Error && (SYNC_LINK_ERROR_CODES as readonly unknown[]).includes(code);
 }
 
+/** The base class of every error pg-sync-link throws: `code` says which kind of problem it is. */
 export class SyncLinkError extends Error {
   readonly code: SyncLinkErrorCode;
 
-  constructor(code: SyncLinkErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: SyncLinkErrorCode,
+    message: string,
+    options?: {
+      /** The error that led to this one. */
+      cause?: unknown;
+    },
+  ) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -73,7 +82,13 @@ export class MissingEnvError extends SyncLinkError {
 
 /** A `secret()` resolver that threw or returned something other than a string. */
 export class SecretResolutionError extends SyncLinkError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: {
+      /** The error the resolver threw. */
+      cause?: unknown;
+    },
+  ) {
     super('SECRET_RESOLUTION_FAILED', message, options);
   }
 }

@@ -13,6 +13,7 @@ import { probeMappings } from './reachability.js';
 import { relationKey, type RemoteColumn } from './remote.js';
 import { versionFindings } from './version-gates.js';
 
+/** What diagnose() takes besides the database: thresholds and limits of the checks. */
 export interface DiagnoseOptions {
   /** Share of a sequence's range from which it warns (default 0.8). */
   readonly sequenceWarnAt?: number;

@@ -19,6 +19,9 @@ export interface OutboxNames {
   readonly label: string;
 }
 
+/**
+ * The names of an outbox sync's objects, for your own queries and monitoring. Throws for a sync that is not `delivery: 'outbox'`.
+ */
 export function outboxNames(sync: SyncTriggerNode): OutboxNames {
   if (typeof sync !== 'object' || sync === null || sync.kind !== 'sync-trigger' || sync.delivery !== 'outbox') {
     throw new InvalidOptionError("Expected a syncTrigger({ ..., delivery: 'outbox' }).", 'sync');
@@ -29,6 +32,7 @@ export function outboxNames(sync: SyncTriggerNode): OutboxNames {
 
 /** The result of one drain: how many recorded changes were delivered, or why none were. */
 export interface DrainResult {
+  /** Recorded changes delivered. */
   readonly delivered: number;
   /** Set when the other side could not be written; the batch stays for the next drain. */
   readonly error: string | null;
@@ -54,8 +58,16 @@ export function checkBatchSize(value: unknown, path: string): number {
 export async function drainOutbox(
   target: DatabaseTarget,
   sync: SyncTriggerNode,
-  options: { readonly batchSize?: number } = {},
-): Promise<{ delivered: number; error: string | null }> {
+  options: {
+    /** Changes per batch (one transaction each); default 1000. */
+    readonly batchSize?: number;
+  } = {},
+): Promise<{
+  /** Changes delivered. */
+  delivered: number;
+  /** Why the last batch failed; null when the outbox was emptied. */
+  error: string | null;
+}> {
   const names = outboxNames(sync);
   const batchSize = checkBatchSize(options.batchSize, 'drainOutbox batchSize');
   return withSession(target, async (session) => {
@@ -70,16 +82,25 @@ export async function drainOutbox(
 
 /** How far behind an outbox is. */
 export interface OutboxLag {
+  /** Changed keys recorded and not yet delivered. */
   readonly pending: number;
   /** Seconds since the oldest undelivered change was recorded; null when none is pending. */
   readonly oldestPendingSeconds: number | null;
+  /** When a drain last delivered something; null if never. */
   readonly lastDeliveredAt: Date | null;
+  /** Changes delivered since the outbox was created. */
   readonly deliveredTotal: number;
+  /** The error of the last failed drain; null after a drain succeeds. */
   readonly lastError: string | null;
+  /** When the last drain failed; null if none has. */
   readonly lastErrorAt: Date | null;
+  /** Drains that failed in a row since the last success. */
   readonly consecutiveFailures: number;
 }
 
+/**
+ * How far behind an outbox sync is: pending changes, their age, the last delivery and the last error. Reads the outbox's lag view.
+ */
 export async function outboxLag(target: DatabaseTarget, sync: SyncTriggerNode): Promise<OutboxLag> {
   const names = outboxNames(sync);
   const text = previewSql(sql`SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, last_delivered_at, delivered_total::text,

@@ -7,12 +7,42 @@ import { checkBatchSize, drainStatement, outboxNames, type OutboxNames } from '.
 
 /** What a worker reports as it goes; useful for logs and metrics. */
 export type OutboxWorkerEvent =
-  | { readonly type: 'connected' }
-  | { readonly type: 'delivered'; readonly sync: string; readonly count: number }
-  | { readonly type: 'failed'; readonly sync: string; readonly error: string; readonly retryInMs: number }
-  | { readonly type: 'disconnected'; readonly error: string; readonly retryInMs: number }
-  | { readonly type: 'stopped' };
+  | {
+      /** Connected and listening. */
+      readonly type: 'connected';
+    }
+  | {
+      /** A drain delivered changes. */
+      readonly type: 'delivered';
+      /** Which sync, e.g. `products to server legacy`. */
+      readonly sync: string;
+      /** Changes delivered. */
+      readonly count: number;
+    }
+  | {
+      /** A drain could not deliver; the changes stay for the next one. */
+      readonly type: 'failed';
+      /** Which sync, e.g. `products to server legacy`. */
+      readonly sync: string;
+      /** Why. */
+      readonly error: string;
+      /** When it tries again, in milliseconds. */
+      readonly retryInMs: number;
+    }
+  | {
+      /** Lost the connection, or could not connect. */
+      readonly type: 'disconnected';
+      /** Why. */
+      readonly error: string;
+      /** When it tries again, in milliseconds. */
+      readonly retryInMs: number;
+    }
+  | {
+      /** Stopped for good. */
+      readonly type: 'stopped';
+    };
 
+/** What startOutboxWorker() takes: the database, the outbox syncs to drain, and how. */
 export interface OutboxWorkerOptions {
   /** The database that holds the outboxes: a connection string or a pg Client config. The worker keeps one connection of its own (LISTEN needs one). */
   readonly connection: string | Record<string, unknown>;
@@ -23,12 +53,19 @@ export interface OutboxWorkerOptions {
   /** Drain at least this often even when no notification arrives; default 30 s. */
   readonly pollIntervalMs?: number;
   /** Waits after a failure: from initialMs (default 500), doubling up to maxMs (default 30 s). */
-  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly retry?: {
+    /** The first wait, in milliseconds (default 500). */
+    readonly initialMs?: number;
+    /** The longest wait, in milliseconds (default 30000). */
+    readonly maxMs?: number;
+  };
+  /** Called with each event (connected, delivered, failed, disconnected, stopped); nothing by default. */
   readonly onEvent?: (event: OutboxWorkerEvent) => void;
   /** Stop cleanly on SIGTERM and SIGINT (finish the current batch, close the connection); default false. */
   readonly handleSignals?: boolean;
 }
 
+/** A running outbox worker, as startOutboxWorker() returns it. */
 export interface OutboxWorker {
   /** Finishes the batch in flight, closes the connection; resolves when the worker has stopped. */
   stop(): Promise<void>;

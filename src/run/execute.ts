@@ -9,6 +9,7 @@ import { serverErrorOf } from './server-error.js';
  */
 export type SqlExecutor = (sql: string, values: readonly string[]) => Promise<unknown>;
 
+/** Options for running a migration (runMigration and the runner adapters). */
 export interface RunOptions {
   /** Receives each statement, secrets redacted, before it runs. */
   readonly log?: (line: string) => void;

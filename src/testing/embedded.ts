@@ -40,9 +40,11 @@ export function serverProcessIds(): { uid: number; gid: number } | undefined {
 /** Settings for a throwaway server: fast (durability does not matter) and loopback only. */
 export const THROWAWAY_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'listen_addresses=127.0.0.1'];
 
+/** What startEmbeddedServer() takes. */
 export interface EmbeddedServerOptions {
   /** Names the server in messages; also the database created, unless `database` is given. */
   readonly name: string;
+  /** The database to create; default the server's name (none is created for `postgres`). */
   readonly database?: string;
   /** Extra `name=value` settings, e.g. `wal_level=logical`. */
   readonly settings?: readonly string[];

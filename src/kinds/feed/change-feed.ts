@@ -6,6 +6,7 @@ import { type KindDefinition, nameIdentity } from '../kind.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
 import { withSchema } from '../sync/sync-names.js';
 
+/** What changeFeed() takes: the table whose changes are logged and NOTIFYd. */
 export interface ChangeFeedOptions {
   /** The table whose changes are published. */
   readonly table: string | QualifiedName;
@@ -17,11 +18,20 @@ export interface ChangeFeedOptions {
   readonly channel?: string;
 }
 
+/** A checked change feed, as changeFeed() builds it. */
 export interface ChangeFeedNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'change-feed';
-  readonly table: QualifiedName & { readonly schema: string };
+  /** The table whose changes are published, schema given. */
+  readonly table: QualifiedName & {
+    /** The schema, always given. */
+    readonly schema: string;
+  };
+  /** Its key columns. */
   readonly key: readonly string[];
+  /** The columns a change carries; undefined for all. */
   readonly columns: readonly string[] | undefined;
+  /** The NOTIFY channel. */
   readonly channel: string;
 }
 
@@ -51,11 +61,24 @@ export function feedObjects(table: QualifiedName & { readonly schema: string }) 
 }
 
 /**
- * A change feed (seed 004): every insert, update and delete of a table is written to a change
+ * A change feed: every insert, update and delete of a table is written to a change
  * log and NOTIFYd as JSON — `{ seq, xid, op, key, oldKey, changed, row }`, with `row` left out (and
  * `rowByReference: true`) when the payload would pass PostgreSQL's 8000-byte limit. The log
  * lets a listener catch up after a disconnect: NOTIFY alone loses what is sent while nobody
  * listens. See `listenToChanges` for the listener.
+ *
+ * @example
+ * changeFeed({ table: 'products', key: ['id'] })
+ * // CREATE TABLE public.products__changes (
+ * //   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+ * //   xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+ * //   op text NOT NULL, key jsonb NOT NULL, old_key jsonb, changed text[], row jsonb,
+ * //   at timestamptz NOT NULL DEFAULT pg_catalog.now()
+ * // );
+ * // CREATE TABLE public.products__changes_cursors (...);
+ * // CREATE FUNCTION public.products__changes_record() RETURNS trigger ...
+ * // CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON public.products FOR EACH ROW EXECUTE FUNCTION public.products__changes_record();
+ * // CREATE FUNCTION public.products__changes_prune(older_than interval) RETURNS bigint ...
  */
 export function changeFeed(input: ChangeFeedOptions): ChangeFeedNode {
   const spec = checkObject(input, 'changeFeed', KEYS);
