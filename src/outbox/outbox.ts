@@ -86,15 +86,15 @@ export interface OutboxLag {
   readonly pending: number;
   /** Seconds since the oldest undelivered change was recorded; null when none is pending. */
   readonly oldestPendingSeconds: number | null;
-  /** When a drain last delivered something; null if never. */
+  /** When a drain last delivered a batch; null if never. */
   readonly lastDeliveredAt: Date | null;
   /** Changes delivered since the outbox was created. */
   readonly deliveredTotal: number;
-  /** The error of the last failed drain; null after a drain succeeds. */
+  /** The error of the last failed drain, kept after later successes; null if none has failed. */
   readonly lastError: string | null;
-  /** When the last drain failed; null if none has. */
+  /** When a drain last failed; null if none has. */
   readonly lastErrorAt: Date | null;
-  /** Drains that failed in a row since the last success. */
+  /** Drains that failed in a row; back to 0 when a batch is delivered. */
   readonly consecutiveFailures: number;
 }
 

@@ -12,9 +12,7 @@ export interface ForeignServerOptions {
   readonly name: string;
   /** Host name, IP address or socket directory of the remote PostgreSQL server. */
   readonly host: string | Deferred;
-  /**
-   * The remote server's port; when left out, libpq's default applies (5432 unless PGPORT is set where the server runs).
-   */
+  /** The remote server's port; when left out, libpq's default (normally 5432). */
   readonly port?: number | string | Deferred;
   /** The database to connect to on the remote server. */
   readonly dbname: string | Deferred;

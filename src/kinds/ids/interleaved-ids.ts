@@ -12,7 +12,7 @@ import { findSequence, idsIdentity, idsStep, type IdTable } from './id-options.j
 export interface InterleavedIdsOptions {
   /** The table whose ids are interleaved, on this side; schema default public. */
   readonly table: string | QualifiedName;
-  /** Its id column; its default must be a sequence's nextval (serial) that steps by 1. */
+  /** Its id column; the sequence behind it (pg_get_serial_sequence) must step by 1. */
   readonly column: string;
   /** This side's residue: its ids are slot, slot + of, slot + 2·of... (0 ≤ slot < of). */
   readonly slot: number;

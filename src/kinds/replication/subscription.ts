@@ -16,9 +16,7 @@ export interface SubscriptionOptions {
   readonly name: string;
   /** The publisher, as this server reaches it. */
   readonly host: string | Deferred;
-  /**
-   * The publisher's port; when left out, libpq's default applies (5432 unless PGPORT is set where this server runs).
-   */
+  /** The publisher's port; when left out, libpq's default (normally 5432). */
   readonly port?: number | string | Deferred;
   /** The publisher's database. */
   readonly dbname: string | Deferred;
