@@ -27,6 +27,7 @@ export function isSyncLinkError(error: unknown): error is SyncLinkError {
 
 /** The base class of every error pg-sync-link throws: `code` says which kind of problem it is. */
 export class SyncLinkError extends Error {
+  /** Which kind of problem it is, stable across versions: branch on this, not on the message. */
   readonly code: SyncLinkErrorCode;
 
   constructor(
@@ -47,6 +48,7 @@ export class SyncLinkError extends Error {
 export class InvalidIdentifierError extends SyncLinkError {
   constructor(
     message: string,
+    /** What the name was for, e.g. `foreign server` or `sync column`. */
     readonly what: string,
   ) {
     super('INVALID_IDENTIFIER', message);
@@ -64,6 +66,7 @@ export class InvalidLiteralError extends SyncLinkError {
 export class InvalidOptionError extends SyncLinkError {
   constructor(
     message: string,
+    /** Which option, e.g. `server.port` or `foreign server "legacy".options.host`. */
     readonly path: string,
   ) {
     super('INVALID_OPTION', message);
@@ -73,6 +76,7 @@ export class InvalidOptionError extends SyncLinkError {
 /** An `env('NAME')` value whose variable is not set when the migration runs. */
 export class MissingEnvError extends SyncLinkError {
   constructor(
+    /** The environment variable that is not set. */
     readonly variable: string,
     usedFor: string,
   ) {
@@ -100,9 +104,13 @@ export class SecretResolutionError extends SyncLinkError {
 export class MigrationFailedError extends SyncLinkError {
   constructor(
     message: string,
+    /** The id of the migration that failed. */
     readonly migration: string,
+    /** Which of its directions was running. */
     readonly direction: 'up' | 'down',
+    /** The statement that failed, secrets redacted. */
     readonly sql: string,
+    /** The server's SQLSTATE, e.g. `42P01`; undefined when the error did not come from the server. */
     readonly sqlState: string | undefined,
   ) {
     super('MIGRATION_FAILED', message);
@@ -111,7 +119,10 @@ export class MigrationFailedError extends SyncLinkError {
 
 /** applySyncLink found a step applied earlier with different SQL: it would not re-apply it silently. */
 export class AlreadyAppliedDifferentlyError extends SyncLinkError {
-  constructor(readonly migration: string) {
+  constructor(
+    /** The id of the step applied earlier with different SQL. */
+    readonly migration: string,
+  ) {
     super(
       'ALREADY_APPLIED_DIFFERENTLY',
       `Step "${migration}" was applied earlier with different SQL. Remove the old version first (removeSyncLink with the old spec), or move to the new one with a changeMigration.`,

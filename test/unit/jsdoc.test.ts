@@ -68,6 +68,27 @@ function findUndocumented(): string[] {
     }
   };
 
+  // A class's public fields, methods and constructor parameter properties (`readonly path: string`).
+  const checkClassMembers = (owner: string, declaration: ts.ClassDeclaration): void => {
+    const isPublic = (node: ts.Node): boolean =>
+      !(
+        ts.getCombinedModifierFlags(node as ts.Declaration) &
+        (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)
+      ) &&
+      !(ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node) ? ts.isPrivateIdentifier(node.name) : false);
+    for (const member of declaration.members) {
+      const members: ts.NamedDeclaration[] = ts.isConstructorDeclaration(member)
+        ? member.parameters.filter((parameter) => ts.isParameterPropertyDeclaration(parameter, member))
+        : ts.isPropertyDeclaration(member) || ts.isMethodDeclaration(member) || ts.isGetAccessorDeclaration(member)
+          ? [member]
+          : [];
+      for (const named of members) {
+        if (isPublic(named) && !hasDocComment(named))
+          offenders.add(`${where(named)} member ${owner}.${named.name?.getText()}`);
+      }
+    }
+  };
+
   // Walks the public shape of a declaration (its types), never its bodies or initial values.
   const walkTypes = (node: ts.Node, owner: string): void => {
     if (ts.isBlock(node)) return;
@@ -121,6 +142,7 @@ function findUndocumented(): string[] {
         ? declaration.name.text
         : ((declaration as ts.NamedDeclaration).name?.getText() ?? '(anonymous)');
     if (ts.isInterfaceDeclaration(declaration)) checkMembers(owner, declaration.members);
+    if (ts.isClassDeclaration(declaration)) checkClassMembers(owner, declaration);
     walkTypes(declaration, owner);
   }
   return [...offenders].sort();
