@@ -4,9 +4,15 @@ import { checkUniqueIds } from './shared/runner-core.js';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
 export interface KnexMigrationModule {
+  /** Runs the migration's up statements on Knex's connection (or transaction). */
   up(knex: Knex): Promise<void>;
+  /** Runs its down statements. */
   down(knex: Knex): Promise<void>;
-  config: { transaction: boolean };
+  /** Tells Knex whether to wrap the migration in a transaction. */
+  config: {
+    /** False when the migration has a statement PostgreSQL refuses in a transaction. */
+    transaction: boolean;
+  };
   /** The migration it runs, for `npx pg-sync-link sql <file>`. */
   readonly pgSyncLink: Migration;
 }

@@ -4,6 +4,7 @@ import { checkUniqueIds, kyselyRunner } from './shared/runner-core.js';
 
 /** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
 export interface KyselySyncMigration extends KyselyMigration {
+  /** The migration it runs, for `npx pg-sync-link sql <file>`. */
   readonly pgSyncLink: Migration;
 }
 

@@ -60,7 +60,12 @@ export function umzugMigrations<Context extends UmzugContext>(migrations: readon
  * Umzug storage that keeps the migration log in a table of the same database the migrations
  * change (through the same context), so the log and the schema move together.
  */
-export function umzugStorage<Context extends UmzugContext>(options: { tableName?: string } = {}): UmzugStorage<Context> {
+export function umzugStorage<Context extends UmzugContext>(
+  options: {
+    /** The log table, in the connection's search_path; default `pg_sync_link_umzug`. */
+    tableName?: string;
+  } = {},
+): UmzugStorage<Context> {
   const table = quoteIdentifier(options.tableName ?? 'pg_sync_link_umzug');
   const query = async (context: unknown, sql: string, values: string[] = []) => {
     let rows: { name: string }[] = [];

@@ -13,6 +13,7 @@ export const SYNC_LINK_ERROR_CODES = [
   'OPTIONAL_PEER',
 ] as const;
 
+/** The stable code of a SyncLinkError: one of SYNC_LINK_ERROR_CODES. */
 export type SyncLinkErrorCode = (typeof SYNC_LINK_ERROR_CODES)[number];
 
 /**
@@ -25,10 +26,19 @@ export function isSyncLinkError(error: unknown): error is SyncLinkError {
   return error instanceof Error && (SYNC_LINK_ERROR_CODES as readonly unknown[]).includes(code);
 }
 
+/** The base class of every error pg-sync-link throws: `code` says which kind of problem it is. */
 export class SyncLinkError extends Error {
+  /** Which kind of problem it is, stable across versions: branch on this, not on the message. */
   readonly code: SyncLinkErrorCode;
 
-  constructor(code: SyncLinkErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: SyncLinkErrorCode,
+    message: string,
+    options?: {
+      /** The error that led to this one. */
+      cause?: unknown;
+    },
+  ) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -39,6 +49,7 @@ export class SyncLinkError extends Error {
 export class InvalidIdentifierError extends SyncLinkError {
   constructor(
     message: string,
+    /** What the name was for, e.g. `foreign server` or `sync column`. */
     readonly what: string,
   ) {
     super('INVALID_IDENTIFIER', message);
@@ -56,6 +67,7 @@ export class InvalidLiteralError extends SyncLinkError {
 export class InvalidOptionError extends SyncLinkError {
   constructor(
     message: string,
+    /** Which option, e.g. `server.port` or `foreign server "legacy".options.host`. */
     readonly path: string,
   ) {
     super('INVALID_OPTION', message);
@@ -65,6 +77,7 @@ export class InvalidOptionError extends SyncLinkError {
 /** An `env('NAME')` value whose variable is not set when the migration runs. */
 export class MissingEnvError extends SyncLinkError {
   constructor(
+    /** The environment variable that is not set. */
     readonly variable: string,
     usedFor: string,
   ) {
@@ -74,7 +87,13 @@ export class MissingEnvError extends SyncLinkError {
 
 /** A `secret()` resolver that threw or returned something other than a string. */
 export class SecretResolutionError extends SyncLinkError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: {
+      /** The error the resolver threw. */
+      cause?: unknown;
+    },
+  ) {
     super('SECRET_RESOLUTION_FAILED', message, options);
   }
 }
@@ -88,11 +107,18 @@ export class SecretResolutionError extends SyncLinkError {
 export class MigrationFailedError extends SyncLinkError {
   constructor(
     message: string,
+    /** The id of the migration that failed. */
     readonly migration: string,
+    /** Which of its directions was running. */
     readonly direction: 'up' | 'down',
+    /** The statement that failed, secrets redacted. */
     readonly sql: string,
+    /** The server's SQLSTATE, e.g. `42P01`; undefined when the error did not come from the server. */
     readonly sqlState: string | undefined,
-    options?: { cause?: unknown },
+    options?: {
+      /** The server's error, its text scrubbed of secret values. */
+      cause?: unknown;
+    },
   ) {
     super('MIGRATION_FAILED', message, options);
   }
@@ -100,7 +126,10 @@ export class MigrationFailedError extends SyncLinkError {
 
 /** applySyncLink found a step applied earlier with different SQL: it would not re-apply it silently. */
 export class AlreadyAppliedDifferentlyError extends SyncLinkError {
-  constructor(readonly migration: string) {
+  constructor(
+    /** The id of the step applied earlier with different SQL. */
+    readonly migration: string,
+  ) {
     super(
       'ALREADY_APPLIED_DIFFERENTLY',
       `Step "${migration}" was applied earlier with different SQL. Remove the old version first (removeSyncLink with the old spec), or move to the new one with a changeMigration.`,

@@ -16,6 +16,7 @@ import {
 } from './kinds/index.js';
 import { checkArray, checkBoolean } from './spec/object.js';
 
+/** What fdwLink() takes: the foreign server's options, its user mappings, and whether to check the link. */
 export interface FdwLinkOptions extends ForeignServerOptions {
   /** Who connects to the remote as whom; the password is always env() or secret(). */
   readonly userMappings?: readonly Omit<UserMappingOptions, 'server'>[];
@@ -42,14 +43,35 @@ export interface FdwLinkOptions extends ForeignServerOptions {
  * // CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" '[env:LEGACY_DB_USER]', password '[redacted env:LEGACY_DB_PASSWORD]')
  */
 export interface FdwLink {
+  /** Tells a link from a node. */
   readonly kind: 'fdw-link';
   /** The foreign server's name. */
   readonly server: string;
+  /**
+   * What the link installs, in order: the postgres_fdw extension, the server, its mappings, and the connection check.
+   */
   readonly nodes: readonly SyncNode[];
+  /** A foreign table on this link's server: foreignTable() without `server`. */
   foreignTable(options: Omit<ForeignTableOptions, 'server'>): ForeignTableNode;
+  /** A schema import from this link's server: importForeignSchema() without `server`. */
   importForeignSchema(options: Omit<ImportForeignSchemaOptions, 'server'>): ImportForeignSchemaNode;
 }
 
+/**
+ * A postgres_fdw link to one remote database, as one reversible unit: the postgres_fdw extension
+ * (created if missing, dropped in down only if this created it), the foreign server, its user
+ * mappings, and (with `verify`, the default) one connection through it when the migration runs.
+ * Build foreign tables on it with `link.foreignTable(...)` and `link.importForeignSchema(...)`.
+ *
+ * @example
+ * const legacy = fdwLink({
+ *   name: 'legacy', host: 'db.internal', dbname: 'legacy',
+ *   userMappings: [{ user: 'app', password: env('LEGACY_DB_PASSWORD') }],
+ * });
+ * // CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', dbname 'legacy');
+ * // CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" 'app', password '[redacted env:LEGACY_DB_PASSWORD]');
+ * // down: DROP USER MAPPING FOR CURRENT_USER SERVER legacy; DROP SERVER legacy;
+ */
 export function fdwLink(options: FdwLinkOptions): FdwLink {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('fdwLink needs an options object: { name, host, port, dbname, userMappings }.', 'fdwLink');

@@ -7,9 +7,11 @@ const deferredBrand: unique symbol = Symbol('pg-sync-link.deferred');
  * Printing it (String(), JSON, util.inspect, SQL previews) shows its label, never its value.
  */
 export interface Deferred {
+  /** Marks a Deferred made by env(), secret() or this library; a plain object cannot pass for one. */
   readonly [deferredBrand]: true;
   /** What the value is, safe to print: `env:LEGACY_DB_PASSWORD`. */
   readonly label: string;
+  /** Gets the value, when the migration runs; `usedFor` names where it goes, for error messages. */
   resolve(usedFor: string): Promise<string>;
 }
 
@@ -83,6 +85,7 @@ export function deferredFrom(label: string, resolve: (usedFor: string) => Promis
   return makeDeferred(label, resolve);
 }
 
+/** True for a value made by env() or secret() (a Deferred). */
 export function isDeferred(value: unknown): value is Deferred {
   return typeof value === 'object' && value !== null && deferredBrand in value;
 }

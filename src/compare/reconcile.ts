@@ -5,6 +5,7 @@ import { deleteRows, rowsByKey, sidesOf, upsertRows, type Side } from './side.js
 import { tablePair, type TablePair } from './table-pair.js';
 import { compareSides, type KeyValues, type VerifyOptions, type VerifyResult } from './verify.js';
 
+/** What backfillTables() takes: the comparison's options, and how to batch the copy. */
 export interface BackfillOptions extends VerifyOptions {
   /** Rows per batch; each batch is one transaction on the side written. Default 1000. */
   readonly batchSize?: number;
@@ -14,17 +15,21 @@ export interface BackfillOptions extends VerifyOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What reconcileTables() takes: the backfill's options, and which side wins. */
 export interface ReconcileOptions extends BackfillOptions {
   /** The side whose rows are kept: the other one is made equal to it for the differing keys. */
   readonly winner: 'local' | 'remote';
 }
 
+/** What backfillTables() and reconcileTables() did. */
 export interface BackfillResult {
   /** False when stopped by maxBatches or the signal: run again to finish. */
   readonly complete: boolean;
-  /** Rows written (inserted or updated) and deleted on the losing side. */
+  /** Rows written (inserted or updated) on the losing side. */
   readonly written: number;
+  /** Rows deleted on the losing side (always 0 for backfillTables). */
   readonly deleted: number;
+  /** Batches run, each one transaction. */
   readonly batches: number;
   /** The comparison the batches were planned from. */
   readonly before: VerifyResult;

@@ -12,19 +12,36 @@ import { checkIdentifier, checkQualifiedName, type QualifiedName } from '../sql/
  * row `src` (`{ remote, expression: sqlExpression(...) }`).
  */
 export interface TablePairOptions {
+  /** The local table; schema default public. */
   readonly table: string | QualifiedName;
   /** The other side's table; public and the local name by default. */
-  readonly remote?: { readonly schema?: string; readonly name?: string };
+  readonly remote?: {
+    /** The remote schema (default public). */
+    readonly schema?: string;
+    /** The remote table's name (default the local name). */
+    readonly name?: string;
+  };
   /** Remote key columns: how a row is found on both sides. */
   readonly key: readonly string[];
+  /** Remote columns compared, and where each one's value comes from locally (as in syncTrigger()). */
   readonly columns: readonly SyncColumnOptions[];
 }
 
 /** A checked, frozen pair of tables: both names schema-qualified, columns as in a sync. */
 export interface TablePair {
-  readonly local: QualifiedName & { readonly schema: string };
-  readonly remote: QualifiedName & { readonly schema: string };
+  /** The local table, schema given. */
+  readonly local: QualifiedName & {
+    /** The schema, always given. */
+    readonly schema: string;
+  };
+  /** The remote table, schema given. */
+  readonly remote: QualifiedName & {
+    /** The schema, always given. */
+    readonly schema: string;
+  };
+  /** Remote key columns. */
   readonly key: readonly string[];
+  /** Remote columns and where their values come from locally. */
   readonly columns: readonly SyncColumn[];
   /** For messages: `public.products -> public.products`. */
   readonly label: string;

@@ -8,13 +8,17 @@ import { tablePair, type SyncNodeToCompare, type TablePair, type TablePairOption
 /** A row's key: each remote key column's value in its text form. */
 export type KeyValues = Readonly<Record<string, string | null>>;
 
+/** How far a comparison, backfill or reconcile has got, for a progress display. */
 export interface CompareProgress {
+  /** `count` rows, `compare` bucket sums, read the differing `keys`, `copy` rows, `delete` rows. */
   readonly phase: 'count' | 'compare' | 'keys' | 'copy' | 'delete';
   /** Steps (compare passes) or rows (copy, delete) done so far, of `total`. */
   readonly done: number;
+  /** Steps or rows to do in this phase. */
   readonly total: number;
 }
 
+/** What verifyTables() takes: the two databases and the tables to compare. */
 export interface VerifyOptions {
   /** The side whose table the sync reads (where `syncTrigger` is installed): a pg Client, Pool or URL. */
   readonly local: DatabaseTarget;
@@ -24,21 +28,30 @@ export interface VerifyOptions {
   readonly tables: SyncNodeToCompare | TablePairOptions;
   /** Rows per bucket to aim for in the first pass (at most 65536 buckets); default 100. */
   readonly bucketRows?: number;
+  /** Called as the work advances; nothing by default. */
   readonly onProgress?: (progress: CompareProgress) => void;
 }
 
+/** The outcome of a comparison: equal, or the keys that differ. */
 export interface VerifyResult {
   /** True when every key is on both sides with the same mapped values. */
   readonly equal: boolean;
-  readonly counts: { readonly local: number; readonly remote: number };
+  /** Rows on each side. */
+  readonly counts: {
+    /** Rows in the local table. */
+    readonly local: number;
+    /** Rows in the remote table. */
+    readonly remote: number;
+  };
   /** Keys on the local side only. */
   readonly missingOnRemote: readonly KeyValues[];
   /** Keys on the remote side only. */
   readonly missingOnLocal: readonly KeyValues[];
   /** Keys on both sides whose mapped values differ. */
   readonly differing: readonly KeyValues[];
-  /** Passes over the tables that summed buckets, and the (key, hash) pairs read to pinpoint the keys. */
+  /** Passes over the tables that summed buckets. */
   readonly passes: number;
+  /** The (key, hash) pairs read to pinpoint the differing keys. */
   readonly rowsFetched: number;
 }
 

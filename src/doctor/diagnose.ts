@@ -18,6 +18,7 @@ import { versionFindings } from './version-gates.js';
 import { slotFindings, subscriptionFindings } from './replication.js';
 import { writerTimeoutFindings } from './writer-timeouts.js';
 
+/** What diagnose() takes besides the database: thresholds and limits of the checks. */
 export interface DiagnoseOptions {
   /** Share of a sequence's range from which it warns (default 0.8). */
   readonly sequenceWarnAt?: number;

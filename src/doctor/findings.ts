@@ -21,8 +21,11 @@ export type DoctorCheck =
   | 'change-feed'
   | 'ignore-writes';
 
+/** One result of one doctor check. */
 export interface Finding {
+  /** The check it comes from. */
   readonly check: DoctorCheck;
+  /** How bad it is. */
   readonly severity: Severity;
   /** The object it is about, e.g. `server legacy` or `public.products__sync_to_legacy_upsert`. */
   readonly subject: string;
@@ -32,11 +35,15 @@ export interface Finding {
   readonly fix?: string;
 }
 
+/** What diagnose() found: the server's version and every finding. */
 export interface Diagnosis {
-  /** The checked database's PostgreSQL version, e.g. `18.1`, and its server_version_num. */
+  /** The checked database's PostgreSQL version, e.g. `18.1`. */
   readonly serverVersion: string;
+  /** The server's server_version_num, e.g. 180001. */
   readonly serverVersionNum: number;
+  /** Every finding, in the order the checks ran. */
   readonly findings: readonly Finding[];
+  /** The worst severity among the findings (`ok` when there are none). */
   readonly worst: Severity;
   /**
    * The command's exit code: 0 when every finding is ok, 1 when any is a warning or an error

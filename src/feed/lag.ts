@@ -6,9 +6,11 @@ import type { FeedPosition } from './position.js';
 
 /** How far behind one named consumer of a change feed is. */
 export interface FeedConsumerLag {
+  /** The consumer's name, as given to listenToChanges. */
   readonly consumer: string;
   /** The position it last checkpointed. */
   readonly position: FeedPosition;
+  /** When it last checkpointed. */
   readonly checkpointedAt: Date;
   /** Logged changes after its position: what it has not received (and what pruning keeps for it). */
   readonly pending: number;

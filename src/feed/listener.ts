@@ -13,6 +13,7 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   readonly seq: string;
   /** The writing transaction (xid8, as text). */
   readonly xid: string;
+  /** Which kind of change it was. */
   readonly op: 'insert' | 'update' | 'delete';
   /** The row's key: its new key for an update that moved it. */
   readonly key: Record<string, unknown>;
@@ -24,15 +25,40 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   readonly row: Row;
 }
 
+/**
+ * What a change listener reports through onStatus: connected, caught up with the log, disconnected (and when it retries), stopped.
+ */
 export type ChangeListenerStatus =
-  | { readonly type: 'connected' }
-  | { readonly type: 'caught-up'; readonly delivered: number; readonly position: FeedPosition }
-  | { readonly type: 'disconnected'; readonly error: string; readonly retryInMs: number }
-  | { readonly type: 'stopped' };
+  | {
+      /** Connected and listening. */
+      readonly type: 'connected';
+    }
+  | {
+      /** Read the log up to now. */
+      readonly type: 'caught-up';
+      /** Changes delivered while catching up. */
+      readonly delivered: number;
+      /** Where it got to. */
+      readonly position: FeedPosition;
+    }
+  | {
+      /** Lost the connection, or could not connect. */
+      readonly type: 'disconnected';
+      /** Why. */
+      readonly error: string;
+      /** When it tries again, in milliseconds. */
+      readonly retryInMs: number;
+    }
+  | {
+      /** Stopped for good. */
+      readonly type: 'stopped';
+    };
 
+/** What listenToChanges() takes: the database, the feed, and what to do with each change. */
 export interface ChangeListenerOptions<Row> {
   /** The database of the feed: a connection string or a pg Client config. */
   readonly connection: string | Record<string, unknown>;
+  /** The feed to listen to: the changeFeed(...) node of its migration. */
   readonly feed: ChangeFeedNode;
   /** Called once per change, one at a time, in order; the next waits for its promise. A throw stops the listener (see `stopped`). */
   readonly onChange: (event: ChangeEvent<Row>) => void | Promise<void>;
@@ -48,6 +74,7 @@ export interface ChangeListenerOptions<Row> {
   readonly onStatus?: (status: ChangeListenerStatus) => void;
 }
 
+/** A running change listener, as listenToChanges() returns it. */
 export interface ChangeListener {
   /** Finishes the change in hand, closes the connection. */
   stop(): Promise<void>;

@@ -11,8 +11,11 @@ export type Part = SyncNode | FdwLink | readonly Part[];
  * migration is built, so a step that cannot be reversed is refused then, not at rollback.
  */
 export interface Migration {
+  /** Its name, unique in a set: what the runners record as applied. */
   readonly id: string;
+  /** The statements that apply it, in order. */
   readonly up: readonly Fragment[];
+  /** The statements that undo it, in order. */
   readonly down: readonly Fragment[];
   /** False for statements PostgreSQL refuses inside a transaction block. */
   readonly transactional: boolean;
@@ -43,6 +46,18 @@ export function flattenParts(parts: readonly Part[]): readonly SyncNode[] {
   return nodes;
 }
 
+/**
+ * One reversible migration from links and nodes: each part's up in order, each part's down in
+ * reverse order. Refuses an empty id and an empty migration. The runner adapters
+ * (`knexMigration`, `kyselyMigration`, `umzugMigration`) and `applySyncLink` run it.
+ *
+ * @example
+ * const migration = buildMigration('legacy server', foreignServer({ name: 'legacy', host: 'db.internal', dbname: 'legacy' }));
+ * previewMigration(migration);
+ * // CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', dbname 'legacy');
+ * previewMigration(migration, 'down');
+ * // DROP SERVER legacy;
+ */
 export function buildMigration(id: string, ...parts: Part[]): Migration {
   if (typeof id !== 'string' || id.trim() === '') {
     throw new InvalidOptionError('A migration needs a non-empty id.', 'id');
@@ -67,6 +82,9 @@ export function previewMigration(migration: Migration, direction: 'up' | 'down' 
   return migration[direction].map((statement) => `${previewSql(statement)};`).join('\n\n');
 }
 
+/**
+ * True for a built migration (anything with id, up, down and transactional), as buildMigration() and planMigrations() make them.
+ */
 export function isMigration(value: unknown): value is Migration {
   return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
 }

@@ -65,9 +65,11 @@ export function changeMigration(id: string, before: readonly Part[], after: read
   return Object.freeze({ id, up: Object.freeze(up), down: Object.freeze(down), transactional: allTransactional([...removals, ...forward]) });
 }
 
+/** One version of a side's sync setup, for versionedMigrations(). */
 export interface Version {
   /** Short name of the version, part of its migration id: 'v2', '2026-11-add-sku'... */
   readonly version: string;
+  /** Everything this version installs: links and nodes, as for planMigrations(). */
   readonly parts: readonly Part[];
 }
 

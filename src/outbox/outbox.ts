@@ -27,6 +27,9 @@ export interface OutboxNames {
   readonly label: string;
 }
 
+/**
+ * The names of an outbox sync's objects, for your own queries and monitoring. Throws for a sync that is not `delivery: 'outbox'`.
+ */
 export function outboxNames(sync: SyncTriggerNode): OutboxNames {
   if (typeof sync !== 'object' || sync === null || sync.kind !== 'sync-trigger' || sync.delivery !== 'outbox') {
     throw new InvalidOptionError("Expected a syncTrigger({ ..., delivery: 'outbox' }).", 'sync');
@@ -37,6 +40,7 @@ export function outboxNames(sync: SyncTriggerNode): OutboxNames {
 
 /** The result of one drain: how many recorded changes were delivered, or why none were. */
 export interface DrainResult {
+  /** Recorded changes delivered. */
   readonly delivered: number;
   /** Keys set aside by this drain: the other side rejected them `maxAttempts` times. */
   readonly setAside: number;
@@ -75,7 +79,12 @@ export function checkBatchSize(value: unknown, path: string): number {
 export async function drainOutbox(
   target: DatabaseTarget,
   sync: SyncTriggerNode,
-  options: { readonly batchSize?: number; readonly maxAttempts?: number } = {},
+  options: {
+    /** Changes per batch (one transaction each); default 1000. */
+    readonly batchSize?: number;
+    /** Deliveries of a key the other side rejects before it is set aside; default 5. */
+    readonly maxAttempts?: number;
+  } = {},
 ): Promise<DrainResult> {
   const names = outboxNames(sync);
   const batchSize = checkBatchSize(options.batchSize, 'drainOutbox batchSize');
@@ -102,14 +111,19 @@ export async function drainOutbox(
 
 /** How far behind an outbox is. */
 export interface OutboxLag {
+  /** Changed keys recorded and not yet delivered. */
   readonly pending: number;
   /** Seconds since the oldest undelivered change was recorded; null when none is pending. */
   readonly oldestPendingSeconds: number | null;
+  /** When a drain last delivered a batch; null if never. */
   readonly lastDeliveredAt: Date | null;
+  /** Changes delivered since the outbox was created. */
   readonly deliveredTotal: number;
   /** The last delivery failure, kept after deliveries succeed again (see `currentError`). */
   readonly lastError: string | null;
+  /** When a drain last failed; null if none has. */
   readonly lastErrorAt: Date | null;
+  /** Drains that failed in a row; back to 0 when a batch is delivered. */
   readonly consecutiveFailures: number;
   /** The failure of the latest delivery; null once a delivery succeeds (alert on this one). */
   readonly currentError: string | null;
@@ -119,6 +133,9 @@ export interface OutboxLag {
   readonly held: number;
 }
 
+/**
+ * How far behind an outbox sync is: pending changes, their age, the last delivery and the last error. Reads the outbox's lag view.
+ */
 export async function outboxLag(target: DatabaseTarget, sync: SyncTriggerNode): Promise<OutboxLag> {
   const names = outboxNames(sync);
   const text = previewSql(sql`SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, last_delivered_at, delivered_total::text,

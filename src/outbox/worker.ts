@@ -9,16 +9,52 @@ import { checkBatchSize, checkMaxAttempts, drainStatement, outboxNames, type Out
 
 /** What a worker reports as it goes; useful for logs and metrics. Every error names the sync(s) it concerns. */
 export type OutboxWorkerEvent =
-  | { readonly type: 'connected' }
-  | { readonly type: 'delivered'; readonly sync: string; readonly count: number }
-  /** A delivery failed; the worker waits `retryInMs` (the shared backoff), then tries again. */
-  | { readonly type: 'failed'; readonly sync: string; readonly error: string; readonly retryInMs: number }
-  /** Changes the other side kept rejecting were set aside (see the outbox's `_failed` table); the rest flows on. */
-  | { readonly type: 'set-aside'; readonly sync: string; readonly keys: number }
-  /** The connection was lost or could not be opened; `sync` is set when a drain of that sync was running. */
-  | { readonly type: 'disconnected'; readonly error: string; readonly retryInMs: number; readonly sync?: string }
-  | { readonly type: 'stopped' };
+  | {
+      /** Connected and listening. */
+      readonly type: 'connected';
+    }
+  | {
+      /** A drain delivered changes. */
+      readonly type: 'delivered';
+      /** Which sync, e.g. `public.products on server legacy`. */
+      readonly sync: string;
+      /** Changes delivered. */
+      readonly count: number;
+    }
+  | {
+      /** A delivery failed; the worker waits `retryInMs` (the shared backoff), then tries again. */
+      readonly type: 'failed';
+      /** Which sync. */
+      readonly sync: string;
+      /** Why, naming the sync. */
+      readonly error: string;
+      /** When it tries again, in milliseconds. */
+      readonly retryInMs: number;
+    }
+  | {
+      /** Changes the other side kept rejecting were set aside (see the outbox's `_failed` table); the rest flows on. */
+      readonly type: 'set-aside';
+      /** Which sync. */
+      readonly sync: string;
+      /** Keys set aside by this drain. */
+      readonly keys: number;
+    }
+  | {
+      /** The connection was lost or could not be opened. */
+      readonly type: 'disconnected';
+      /** Why, naming the worker's syncs. */
+      readonly error: string;
+      /** When it tries again, in milliseconds. */
+      readonly retryInMs: number;
+      /** Set when a drain of that sync was running. */
+      readonly sync?: string;
+    }
+  | {
+      /** Stopped for good. */
+      readonly type: 'stopped';
+    };
 
+/** What startOutboxWorker() takes: the database, the outbox syncs to drain, and how. */
 export interface OutboxWorkerOptions {
   /** The database that holds the outboxes: a connection string or a pg Client config. The worker keeps one connection of its own (LISTEN needs one). */
   readonly connection: string | Record<string, unknown>;
@@ -32,11 +68,13 @@ export interface OutboxWorkerOptions {
   readonly retry?: RetryOptions;
   /** Deliveries of a key the other side rejects (a constraint, a data error) before it is set aside; default 5. See the outbox's `_failed` table. */
   readonly maxAttempts?: number;
+  /** Called with each event (connected, delivered, failed, set-aside, disconnected, stopped); nothing by default. */
   readonly onEvent?: (event: OutboxWorkerEvent) => void;
   /** Stop cleanly on SIGTERM and SIGINT (finish the current batch, close the connection); default false. */
   readonly handleSignals?: boolean;
 }
 
+/** A running outbox worker, as startOutboxWorker() returns it. */
 export interface OutboxWorker {
   /** Finishes the batch in flight, closes the connection; resolves when the worker has stopped. */
   stop(): Promise<void>;

@@ -34,11 +34,13 @@ const BOOKKEEPING = {
   END $$`,
 } as const;
 
+/** What applySyncLink() and removeSyncLink() take besides the database and the link. */
 export interface ApplyOptions extends RunOptions {
   /** Prefix of the step ids when parts are given (see planMigrations); default 'sync-link'. */
   readonly prefix?: string;
 }
 
+/** What applySyncLink() did: the steps it ran and those it found applied already. */
 export interface ApplyResult {
   /** Steps run now. */
   readonly applied: readonly string[];
@@ -139,7 +141,14 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
  * Removes what applySyncLink applied for this link, newest step first, with the down
  * statements recorded when it was applied. Removing what is not there is not an error.
  */
-export async function removeSyncLink(db: DatabaseTarget, link: Link, options: ApplyOptions = {}): Promise<{ readonly removed: readonly string[] }> {
+export async function removeSyncLink(
+  db: DatabaseTarget,
+  link: Link,
+  options: ApplyOptions = {},
+): Promise<{
+  /** The steps removed now, newest first. */
+  readonly removed: readonly string[];
+}> {
   const migrations = migrationsOf(link, options);
   return locked(db, migrations, async (session, step) => {
     const [state] = (await appliedRows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];

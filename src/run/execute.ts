@@ -13,6 +13,7 @@ export type SqlExecutor = ((sql: string, values: readonly string[]) => Promise<u
   readonly notices?: NoticeSource;
 };
 
+/** Options for running a migration (runMigration and the runner adapters). */
 export interface RunOptions {
   /**
    * Receives each statement, secrets redacted, before it runs; and each WARNING or NOTICE the

@@ -6,9 +6,13 @@
 export interface ServerNotice {
   /** WARNING, NOTICE, INFO, LOG or DEBUG (the server's word for it). */
   readonly severity: string;
+  /** The server's message. */
   readonly message: string;
+  /** Its SQLSTATE, e.g. `01000` for a plain warning. */
   readonly code?: string;
+  /** The server's DETAIL line, when it sent one. */
   readonly detail?: string;
+  /** The server's HINT line, when it sent one. */
   readonly hint?: string;
 }
 

@@ -5,12 +5,19 @@ import { noticesOf } from './notices.js';
 
 /** The part of a node-postgres Client (or PoolClient) this library uses. */
 export interface PgClientLike {
+  /** Runs one statement, with `$1`, `$2`... bound to `values`. */
   query(sql: string, values?: unknown[]): Promise<unknown>;
 }
 
 /** The part of a node-postgres Pool this library uses. */
 export interface PgPoolLike {
-  connect(): Promise<PgClientLike & { release(error?: Error | boolean): void }>;
+  /** Checks out a client; the library releases it when done. */
+  connect(): Promise<
+    PgClientLike & {
+      /** Returns the client to the pool (with an error: discards it). */
+      release(error?: Error | boolean): void;
+    }
+  >;
 }
 
 /** Where to run: a connected pg Client, a pg Pool, or a connection string. */
@@ -18,7 +25,9 @@ export type DatabaseTarget = string | PgClientLike | PgPoolLike;
 
 /** One connection: run statements, or a block of them in a transaction. */
 export interface Session {
+  /** Runs one statement on this connection. */
   readonly execute: SqlExecutor;
+  /** Runs `work` in a transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
 }
 

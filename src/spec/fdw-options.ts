@@ -98,8 +98,11 @@ export type OptionValue = string | number | boolean | Deferred;
 
 /** A checked option: a literal now, or a deferred value checked again once resolved. */
 export interface CheckedOption {
+  /** The option's name, as postgres_fdw spells it. */
   readonly name: string;
+  /** Its value as text, or a deferred value resolved when the migration runs. */
   readonly value: string | Deferred;
+  /** The kind of value it takes, which decides how it is checked. */
   readonly kind: OptionKind;
 }
 

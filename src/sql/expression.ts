@@ -7,7 +7,9 @@ const expressionBrand: unique symbol = Symbol('pg-sync-link.expression');
  * text from outside this library is trusted, so it must never carry end-user input.
  */
 export interface SqlExpression {
+  /** Marks an SqlExpression made by sqlExpression(); a plain object cannot pass for one. */
   readonly [expressionBrand]: true;
+  /** The SQL text, used as is. */
   readonly text: string;
 }
 

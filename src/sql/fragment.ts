@@ -6,6 +6,7 @@ import type { SqlExpression } from './expression.js';
 
 /** A literal whose value is known only when the migration runs. */
 export interface DeferredLiteral {
+  /** The value: env() or secret(). */
   readonly deferred: Deferred;
   /** Redacted in every printed form and scrubbed from error messages. */
   readonly sensitive: boolean;
@@ -24,7 +25,9 @@ const fragmentBrand: unique symbol = Symbol('pg-sync-link.fragment');
  * through quoting here. Builders can only combine fragments, never raw user strings.
  */
 export interface Fragment {
+  /** Marks a Fragment made by this library's sql tag; a plain object cannot pass for one. */
   readonly [fragmentBrand]: true;
+  /** Its parts: trusted SQL text, and literals known only when the migration runs. */
   readonly chunks: readonly Chunk[];
 }
 

@@ -6,7 +6,9 @@ export const MAX_IDENTIFIER_BYTES = 63;
 
 /** A name in a schema. Never written as "schema.name": a dot is a legal character in a name. */
 export interface QualifiedName {
+  /** The schema; when left out, search_path decides (foreign tables, publications), or public (syncs, feeds, ids). */
   readonly schema?: string;
+  /** The name in the schema. */
   readonly name: string;
 }
 
@@ -68,6 +70,7 @@ export function quoteIdentifier(name: string): string {
   return `"${checked.replaceAll('"', '""')}"`;
 }
 
+/** A schema-qualified name as SQL: each part checked and quoted when needed, e.g. `legacy."Order"`. */
 export function quoteQualifiedName(value: QualifiedName): string {
   return value.schema === undefined
     ? quoteIdentifier(value.name)

@@ -10,6 +10,7 @@ export function dockerUnavailableReason(): string | undefined {
 }
 
 export interface ContainerServersOptions {
+  /** Names of the servers (each also a network alias), each with a database of the same name. */
   readonly names: readonly string[];
   /** Default postgres:17. */
   readonly image?: string;

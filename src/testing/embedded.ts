@@ -63,7 +63,10 @@ export class TestServerStartError extends Error {
     message: string,
     /** The name of the server that did not start. */
     readonly server: string,
-    options?: { cause?: unknown },
+    options?: {
+      /** The first error that stopped the start. */
+      cause?: unknown;
+    },
   ) {
     super(message, options);
     this.name = 'TestServerStartError';

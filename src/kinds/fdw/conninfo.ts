@@ -4,7 +4,9 @@ import { deferredLiteral, literal, type Fragment } from '../../sql/index.js';
 
 /** One libpq connection keyword and its value, known now or when the migration runs. */
 export interface ConninfoPart {
+  /** The libpq keyword: host, port, dbname, user, password, sslmode, connect_timeout... */
   readonly key: string;
+  /** Its value, or env() / secret() resolved when the migration runs. */
   readonly value: string | Deferred;
   /** The value is a secret: the whole connection string is then redacted and bound, never inlined. */
   readonly secret?: boolean;

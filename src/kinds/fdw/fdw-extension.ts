@@ -4,6 +4,7 @@ import type { KindDefinition } from '../kind.js';
 
 /** The postgres_fdw extension, shared by every link in a database. */
 export interface FdwExtensionNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'fdw-extension';
 }
 

@@ -6,12 +6,15 @@ import { checkIdentifier, ident, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
+/** What foreignServer() (and fdwLink()) take: where the remote PostgreSQL server is. */
 export interface ForeignServerOptions {
   /** Local name of the foreign server, e.g. `legacy`. */
   readonly name: string;
   /** Host name, IP address or socket directory of the remote PostgreSQL server. */
   readonly host: string | Deferred;
+  /** The remote server's port; when left out, libpq's default (normally 5432). */
   readonly port?: number | string | Deferred;
+  /** The database to connect to on the remote server. */
   readonly dbname: string | Deferred;
   /**
    * Any other postgres_fdw server option: fetch_size, batch_size, use_remote_estimate, sslmode...
@@ -26,9 +29,13 @@ export interface ForeignServerOptions {
   readonly remoteSettings?: Readonly<Record<string, string | number>>;
 }
 
+/** A checked foreign server, as foreignServer() builds it. */
 export interface ForeignServerNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'foreign-server';
+  /** The foreign server's local name. */
   readonly name: string;
+  /** Its postgres_fdw options, checked, in the order given. */
   readonly options: readonly CheckedOption[];
 }
 
@@ -53,6 +60,15 @@ export const LINK_CONNECTION_DEFAULTS: Readonly<Record<string, string>> = Object
 const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 const SETTING_VALUE = /^[A-Za-z0-9_.:+-]+$/;
 
+/**
+ * A postgres_fdw foreign server: where the remote database is. fdwLink() makes one with its
+ * extension and user mappings; use this alone to manage the mappings yourself.
+ *
+ * @example
+ * foreignServer({ name: 'legacy', host: 'db.internal', port: 5432, dbname: 'legacy', options: { fetch_size: 1000 } })
+ * // CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', port '5432', dbname 'legacy', fetch_size '1000');
+ * // down: DROP SERVER legacy;
+ */
 export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
   const spec = checkObject(input, 'fdwServer', KEYS);
   const name = checkIdentifier(spec.name, 'foreign server');

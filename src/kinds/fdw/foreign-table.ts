@@ -17,40 +17,67 @@ import {
 import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
 
+/** One column of a foreign table. */
 export interface ForeignColumnOptions {
+  /** The column's local name. */
   readonly name: string;
   /** A PostgreSQL type: `bigint`, `varchar(255)`, `timestamp without time zone`, `numeric(10,2)[]`... */
   readonly type: string;
+  /** Declare the column NOT NULL (default false); PostgreSQL does not check it on a foreign table. */
   readonly notNull?: boolean;
   /** The column's name on the remote table, when it differs. */
   readonly remoteName?: string;
 }
 
+/** What foreignTable() takes: one remote table, seen locally through a foreign server. */
 export interface ForeignTableOptions {
   /** The local foreign server's name. */
   readonly server: string;
   /** Local name of the foreign table: `'legacy_products'` or `{ schema: 'legacy', name: 'products' }`. */
   readonly name: string | QualifiedName;
   /** The remote table; its schema defaults to `public` and its name to the local name. */
-  readonly remote?: { readonly schema?: string; readonly name?: string };
+  readonly remote?: {
+    /** The remote schema (default public). */
+    readonly schema?: string;
+    /** The remote table's name (default the local name). */
+    readonly name?: string;
+  };
+  /** The columns to read (at least one), in the order the foreign table declares them. */
   readonly columns: readonly ForeignColumnOptions[];
   /** Per-table postgres_fdw options: fetch_size, batch_size, updatable, use_remote_estimate... */
   readonly options?: Readonly<Record<string, OptionValue | undefined>>;
 }
 
+/** A checked foreign table column. */
 export interface ForeignColumn {
+  /** The column's local name. */
   readonly name: string;
+  /** Its PostgreSQL type, checked. */
   readonly type: string;
+  /** Declared NOT NULL. */
   readonly notNull: boolean;
+  /** The column's name on the remote table, when it differs. */
   readonly remoteName: string | undefined;
 }
 
+/** A checked foreign table, as foreignTable() builds it. */
 export interface ForeignTableNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'foreign-table';
+  /** The local foreign server's name. */
   readonly server: string;
+  /** The foreign table's local name. */
   readonly name: QualifiedName;
-  readonly remote: { readonly schema: string; readonly name: string };
+  /** The remote table (schema defaulted to public, name to the local name). */
+  readonly remote: {
+    /** The remote schema. */
+    readonly schema: string;
+    /** The remote table's name. */
+    readonly name: string;
+  };
+  /** Its columns, checked. */
   readonly columns: readonly ForeignColumn[];
+  /** Its postgres_fdw options, checked. */
   readonly options: readonly CheckedOption[];
 }
 
@@ -70,6 +97,21 @@ function checkColumn(value: unknown, path: string): ForeignColumn {
   });
 }
 
+/**
+ * A postgres_fdw foreign table: one remote table, read and written locally through a foreign
+ * server. `link.foreignTable({...})` fills in the server of an fdwLink().
+ *
+ * @example
+ * foreignTable({
+ *   server: 'legacy', name: 'legacy_products', remote: { name: 'products' },
+ *   columns: [{ name: 'id', type: 'bigint', notNull: true }, { name: 'name', type: 'text' }],
+ * })
+ * // CREATE FOREIGN TABLE legacy_products (
+ * //   id bigint NOT NULL,
+ * //   name text
+ * // ) SERVER legacy OPTIONS (schema_name 'public', table_name 'products');
+ * // down: DROP FOREIGN TABLE legacy_products;
+ */
 export function foreignTable(input: ForeignTableOptions): ForeignTableNode {
   const spec = checkObject(input, 'foreignTable', KEYS);
   const server = checkIdentifier(spec.server, 'foreign server');

@@ -5,6 +5,7 @@ import { checkIdentifier, dollarQuoted, empty, ident, join, literal, sql, type F
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
+/** What importForeignSchema() takes: a remote schema whose tables become local foreign tables. */
 export interface ImportForeignSchemaOptions {
   /** The local foreign server's name. */
   readonly server: string;
@@ -22,13 +23,28 @@ export interface ImportForeignSchemaOptions {
   readonly options?: Readonly<Record<string, OptionValue | undefined>>;
 }
 
+/** A checked schema import, as importForeignSchema() builds it. */
 export interface ImportForeignSchemaNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'import-foreign-schema';
+  /** The local foreign server's name. */
   readonly server: string;
+  /** The remote schema imported from. */
   readonly remoteSchema: string;
+  /** The local schema that receives the foreign tables. */
   readonly into: string;
+  /** Whether up creates `into` (and down drops it). */
   readonly createSchema: boolean;
-  readonly filter: { readonly mode: 'LIMIT TO' | 'EXCEPT'; readonly tables: readonly string[] } | undefined;
+  /** LIMIT TO or EXCEPT these tables; undefined imports every table. */
+  readonly filter:
+    | {
+        /** Import only the tables listed, or all but them. */
+        readonly mode: 'LIMIT TO' | 'EXCEPT';
+        /** The remote tables listed. */
+        readonly tables: readonly string[];
+      }
+    | undefined;
+  /** The IMPORT FOREIGN SCHEMA options, checked. */
   readonly options: readonly CheckedOption[];
 }
 
@@ -40,6 +56,17 @@ function checkTables(value: unknown, path: string): readonly string[] {
   return Object.freeze(tables);
 }
 
+/**
+ * IMPORT FOREIGN SCHEMA: a foreign table for each table of a remote schema (or those listed).
+ * Each imported table is marked with a comment, so down drops exactly the tables this import
+ * created. `link.importForeignSchema({...})` fills in the server of an fdwLink().
+ *
+ * @example
+ * importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'legacy', createSchema: true, limitTo: ['products'] })
+ * // CREATE SCHEMA legacy;
+ * // DO $pgsl$ ... IMPORT FOREIGN SCHEMA public LIMIT TO (products) FROM SERVER legacy INTO legacy; ... $pgsl$;
+ * // down: DO $pgsl$ ... (drops the foreign tables it imported) ... $pgsl$; DROP SCHEMA legacy;
+ */
 export function importForeignSchema(input: ImportForeignSchemaOptions): ImportForeignSchemaNode {
   const spec = checkObject(input, 'importForeignSchema', KEYS);
   const server = checkIdentifier(spec.server, 'foreign server');

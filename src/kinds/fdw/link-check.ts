@@ -8,7 +8,9 @@ import type { KindDefinition } from '../kind.js';
  * with a message that says what to check, instead of failing the first query days later.
  */
 export interface LinkCheckNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'link-check';
+  /** The foreign server to connect through. */
   readonly server: string;
 }
 

@@ -7,8 +7,17 @@ import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
 /** Who the mapping is for: the role running the migration, every role, or a named role. */
-export type MappingRole = 'CURRENT_USER' | 'CURRENT_ROLE' | 'SESSION_USER' | 'PUBLIC' | { readonly role: string };
+export type MappingRole =
+  | 'CURRENT_USER'
+  | 'CURRENT_ROLE'
+  | 'SESSION_USER'
+  | 'PUBLIC'
+  | {
+      /** A named local role. */
+      readonly role: string;
+    };
 
+/** What userMapping() takes: which local role connects to the foreign server as which remote role. */
 export interface UserMappingOptions {
   /** The local foreign server's name. */
   readonly server: string;
@@ -20,17 +29,25 @@ export interface UserMappingOptions {
   readonly password?: Deferred;
   /** Superuser only: let a non-superuser connect without a password (false). */
   readonly password_required?: boolean;
+  /** File name of the client certificate postgres_fdw presents to the remote (libpq sslcert). */
   readonly sslcert?: string | Deferred;
+  /** File name of the client certificate's key (libpq sslkey). */
   readonly sslkey?: string | Deferred;
+  /** The password of that key (libpq sslpassword); always deferred: env('VARIABLE') or secret(label, resolver). */
   readonly sslpassword?: Deferred;
   /** PostgreSQL 18: connect with the SCRAM keys of the local login (which must be SCRAM too) instead of a stored password. */
   readonly use_scram_passthrough?: boolean;
 }
 
+/** A checked user mapping, as userMapping() builds it. */
 export interface UserMappingNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'user-mapping';
+  /** The local foreign server's name. */
   readonly server: string;
+  /** The local role the mapping is for. */
   readonly role: MappingRole;
+  /** Its options (user, password...), checked; deferred values are resolved when the migration runs. */
   readonly options: readonly CheckedOption[];
 }
 
@@ -56,6 +73,16 @@ function checkRole(value: unknown, path: string): MappingRole {
   return Object.freeze({ role });
 }
 
+/**
+ * A user mapping: the remote role a local role connects as through a foreign server. For a role
+ * that is not a superuser, a mapping without a password is refused when it is created (a check
+ * runs first), since postgres_fdw would refuse every connection through it.
+ *
+ * @example
+ * userMapping({ server: 'legacy', user: env('LEGACY_DB_USER'), password: env('LEGACY_DB_PASSWORD') })
+ * // CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" '[env:LEGACY_DB_USER]', password '[redacted env:LEGACY_DB_PASSWORD]');
+ * // down: DROP USER MAPPING FOR CURRENT_USER SERVER legacy;
+ */
 export function userMapping(input: UserMappingOptions): UserMappingNode {
   const spec = checkObject(input, 'userMapping', KEYS);
   const server = checkIdentifier(spec.server, 'foreign server');

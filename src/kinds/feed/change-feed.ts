@@ -12,6 +12,7 @@ import { feedObjects, type ChangeFeedNode } from './feed-names.js';
 
 export { feedObjects, type ChangeFeedNode } from './feed-names.js';
 
+/** What changeFeed() takes: the table whose changes are logged and NOTIFYd. */
 export interface ChangeFeedOptions {
   /** The table whose changes are published. */
   readonly table: string | QualifiedName;
@@ -31,11 +32,24 @@ export const PAYLOAD_LIMIT = 7900;
 
 
 /**
- * A change feed (seed 004): every insert, update and delete of a table is written to a change
+ * A change feed: every insert, update and delete of a table is written to a change
  * log and NOTIFYd as JSON — `{ seq, xid, op, key, oldKey, changed, row }`, with `row` left out (and
  * `rowByReference: true`) when the payload would pass PostgreSQL's 8000-byte limit. The log
  * lets a listener catch up after a disconnect: NOTIFY alone loses what is sent while nobody
  * listens. See `listenToChanges` for the listener.
+ *
+ * @example
+ * changeFeed({ table: 'products', key: ['id'] })
+ * // CREATE TABLE public.products__changes (
+ * //   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+ * //   xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+ * //   op text NOT NULL, key jsonb NOT NULL, old_key jsonb, changed text[], row jsonb,
+ * //   at timestamptz NOT NULL DEFAULT pg_catalog.now()
+ * // );
+ * // CREATE TABLE public.products__changes_cursors (...);
+ * // CREATE FUNCTION public.products__changes_record() RETURNS trigger ...
+ * // CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON public.products FOR EACH ROW EXECUTE FUNCTION public.products__changes_record();
+ * // CREATE FUNCTION public.products__changes_prune(older_than interval) RETURNS bigint ...
  */
 export function changeFeed(input: ChangeFeedOptions): ChangeFeedNode {
   const spec = checkObject(input, 'changeFeed', KEYS);

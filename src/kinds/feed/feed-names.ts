@@ -6,10 +6,18 @@ import { fitFamily } from '../sync/sync-names.js';
 
 /** A change feed of one table, as built by changeFeed(). */
 export interface ChangeFeedNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'change-feed';
-  readonly table: QualifiedName & { readonly schema: string };
+  /** The table whose changes are published, schema given. */
+  readonly table: QualifiedName & {
+    /** The schema, always given. */
+    readonly schema: string;
+  };
+  /** Its key columns. */
   readonly key: readonly string[];
+  /** The columns a change carries; undefined for all. */
   readonly columns: readonly string[] | undefined;
+  /** The NOTIFY channel. */
   readonly channel: string;
 }
 

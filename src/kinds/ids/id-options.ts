@@ -11,7 +11,10 @@ import { literal, quoteQualifiedName, sql, type Fragment, type QualifiedName } f
 export type SharedIdStrategy = 'per-row' | 'block';
 
 /** A table of shared ids, schema always given. */
-export type IdTable = QualifiedName & { readonly schema: string };
+export type IdTable = QualifiedName & {
+  /** The schema, always given. */
+  readonly schema: string;
+};
 
 const DEFAULT_BLOCK_SIZE = 1000;
 const DEFAULT_BLOCK_BASE = 1_000_000_000_000;

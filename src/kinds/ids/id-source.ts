@@ -8,9 +8,13 @@ import { checkBlocks, checkStrategy, findSequence, idsIdentity, idsStep, type Id
 
 // The owning side: its sequence stays the one its own inserts use.
 
+/** What sharedIdSource() takes: the owning side's table and column whose ids both databases share. */
 export interface SharedIdSourceOptions {
+  /** The table whose ids are shared, on this (the owning) side; schema default public. */
   readonly table: string | QualifiedName;
+  /** Its id column; its default must be a sequence's nextval (serial), not an identity. */
   readonly column: string;
+  /** `per-row`: the other side reads each id through the link; `block`: it takes blocks of `blockSize` ids. */
   readonly strategy: SharedIdStrategy;
   /** The role the other side connects as; it gets SELECT on the view it reads ids from. */
   readonly grantTo?: string;
@@ -20,17 +24,36 @@ export interface SharedIdSourceOptions {
   readonly blockBase?: number;
 }
 
+/** A checked shared id source, as sharedIdSource() builds it. */
 export interface SharedIdSourceNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'shared-id-source';
+  /** The table whose ids are shared, schema given. */
   readonly table: IdTable;
+  /** Its id column. */
   readonly column: string;
+  /** One id per row or blocks of ids. */
   readonly strategy: SharedIdStrategy;
+  /** The role that may read ids, if any. */
   readonly grantTo: string | undefined;
+  /** Ids per block. */
   readonly blockSize: number;
+  /** The first id of the blocks. */
   readonly blockBase: number;
 }
 
-/** The owning side of shared ids: a view the other side reads ids (or blocks of ids) from. */
+/**
+ * The owning side of shared ids: a view the other side reads ids (or blocks of ids) from.
+ * Pair it with sharedIds() on the other side.
+ *
+ * @example
+ * sharedIdSource({ table: 'orders', column: 'id', strategy: 'block', grantTo: 'sync_from_app' })
+ * // CREATE SEQUENCE public.orders__id_blocks AS bigint INCREMENT BY 2 START WITH 1000000000 MINVALUE 1000000000;
+ * // DO $pgsl$ ... ALTER SEQUENCE %s MAXVALUE %s ... $pgsl$;  (caps this side's own sequence below blockBase)
+ * // CREATE VIEW public.orders__id_block AS SELECT pg_catalog.nextval('public.orders__id_blocks'::pg_catalog.regclass) AS block;
+ * // GRANT SELECT ON public.orders__id_block TO sync_from_app;
+ * // GRANT USAGE ON SEQUENCE public.orders__id_blocks TO sync_from_app;
+ */
 export function sharedIdSource(input: SharedIdSourceOptions): SharedIdSourceNode {
   const spec = checkObject(input, 'sharedIdSource', ['table', 'column', 'strategy', 'grantTo', 'blockSize', 'blockBase']);
   const table = withSchema(checkQualifiedName(spec.table, 'shared id table'));

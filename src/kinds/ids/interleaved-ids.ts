@@ -8,26 +8,49 @@ import { findSequence, idsIdentity, idsStep, type IdTable } from './id-options.j
 
 // Interleaving: no link. Each side's own sequence steps by `of`, starting in its `slot`.
 
+/** What interleavedIds() takes: one side's slot among the sides that share an id column, with no link. */
 export interface InterleavedIdsOptions {
+  /** The table whose ids are interleaved, on this side; schema default public. */
   readonly table: string | QualifiedName;
+  /** Its id column; the sequence behind it (pg_get_serial_sequence) must step by 1. */
   readonly column: string;
   /** This side's residue: its ids are slot, slot + of, slot + 2·of... (0 ≤ slot < of). */
   readonly slot: number;
   /** How many sides share the id space (2 for two databases). */
   readonly of: number;
-  /** The largest id in use on any other side: this side restarts above it (and above its own). */
+  /** The largest id in use on any other side: this side restarts above it (and above its own); default 0. */
   readonly startAbove?: number;
 }
 
+/** A checked interleaving, as interleavedIds() builds it. */
 export interface InterleavedIdsNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'interleaved-ids';
+  /** The table whose ids are interleaved, schema given. */
   readonly table: IdTable;
+  /** Its id column. */
   readonly column: string;
+  /** This side's residue. */
   readonly slot: number;
+  /** How many sides share the id space. */
   readonly of: number;
+  /** The sequence restarts above this id (and above its own). */
   readonly startAbove: number;
 }
 
+/**
+ * Interleaved ids, no link needed: this side's sequence steps by `of` and restarts at the first
+ * id of its `slot` above every id in use, so sides never collide. Down sets the step back to 1.
+ * interleavedIdPlan() builds every side's at once.
+ *
+ * @example
+ * interleavedIds({ table: 'orders', column: 'id', slot: 0, of: 2 })
+ * // DO $pgsl$ ...
+ * //   EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s), %s)', sequence_name, 'id', 'public.orders', '0') INTO reached;
+ * //   restart := reached + 1 + pg_catalog.mod(0 - pg_catalog.mod(reached + 1, 2) + 2, 2);
+ * //   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s RESTART WITH %s', sequence_name, '2', restart);
+ * // ... $pgsl$;
+ */
 export function interleavedIds(input: InterleavedIdsOptions): InterleavedIdsNode {
   const spec = checkObject(input, 'interleavedIds', ['table', 'column', 'slot', 'of', 'startAbove']);
   const table = withSchema(checkQualifiedName(spec.table, 'shared id table'));
@@ -49,11 +72,20 @@ export function interleavedIds(input: InterleavedIdsOptions): InterleavedIdsNode
 /**
  * The interleaving of every side at once, so that no two sides share a slot: `{ app: 0, legacy: 1 }`
  * gives app the even ids and legacy the odd ones.
+ *
+ * @example
+ * const ids = interleavedIdPlan({ table: 'orders', column: 'id', slots: { app: 0, legacy: 1 } });
+ * // ids.app is interleavedIds({ table: 'orders', column: 'id', slot: 0, of: 2 }), for app's migration:
+ * //   EXECUTE pg_catalog.format('ALTER SEQUENCE %s INCREMENT BY %s RESTART WITH %s', sequence_name, '2', restart);
  */
 export function interleavedIdPlan(options: {
+  /** The table whose ids are interleaved (the same on every side); schema default public. */
   readonly table: string | QualifiedName;
+  /** Its id column. */
   readonly column: string;
+  /** Each side's slot, by a name of your choosing: `{ app: 0, legacy: 1 }`; `of` is their count. */
   readonly slots: Readonly<Record<string, number>>;
+  /** The largest id in use on any side: every side restarts above it; default 0. */
   readonly startAbove?: number;
 }): Record<string, InterleavedIdsNode> {
   const entries = Object.entries(options.slots);

@@ -9,31 +9,68 @@ import { checkBlocks, checkStrategy, idsIdentity, idsStep, type IdTable, type Sh
 
 // The other side: its column's default becomes a function that takes ids from the owner.
 
+/** What sharedIds() takes: the borrowing side's column, and where the owning side is. */
 export interface SharedIdsOptions {
   /** The link to the owning side. */
   readonly server: string;
+  /** The table that borrows ids, on this side; schema default public. */
   readonly table: string | QualifiedName;
+  /** Its id column; its default becomes the function that takes ids from the owner. */
   readonly column: string;
   /** The owning side's table and column; default the same names, schema public. */
-  readonly remote?: { readonly schema?: string; readonly table?: string; readonly column?: string };
+  readonly remote?: {
+    /** The owning side's schema (default public). */
+    readonly schema?: string;
+    /** The owning side's table (default this table's name). */
+    readonly table?: string;
+    /** The owning side's column (default this column's name). */
+    readonly column?: string;
+  };
+  /** `per-row` or `block`: must equal the owner's sharedIdSource(). */
   readonly strategy: SharedIdStrategy;
-  /** block: must equal the owner's. */
+  /** block: must equal the owner's (default 1000). */
   readonly blockSize?: number;
+  /** block: must equal the owner's (default 10^12). */
   readonly blockBase?: number;
 }
 
+/** A checked shared id column, as sharedIds() builds it. */
 export interface SharedIdsNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'shared-ids';
+  /** The link to the owning side. */
   readonly server: string;
+  /** The table that borrows ids, schema given. */
   readonly table: IdTable;
+  /** Its id column. */
   readonly column: string;
-  readonly remote: { readonly table: IdTable; readonly column: string };
+  /** The owning side's table and column. */
+  readonly remote: {
+    /** The owning side's table. */
+    readonly table: IdTable;
+    /** The owning side's column. */
+    readonly column: string;
+  };
+  /** One id per row or blocks of ids. */
   readonly strategy: SharedIdStrategy;
+  /** Ids per block. */
   readonly blockSize: number;
+  /** The first id of the blocks. */
   readonly blockBase: number;
 }
 
-/** The side that borrows ids: its column's default takes them from the owning side. */
+/**
+ * The side that borrows ids: its column's default takes them from the owning side, through the
+ * link `server`. The owner needs a matching sharedIdSource().
+ *
+ * @example
+ * sharedIds({ server: 'legacy', table: 'orders', column: 'id', strategy: 'block' })
+ * // CREATE FOREIGN TABLE public.orders__id_source (block bigint) SERVER legacy OPTIONS (schema_name 'public', table_name 'orders__id_block');
+ * // CREATE SEQUENCE public.orders__id_cache AS bigint;
+ * // CREATE SEQUENCE public.orders__id_current AS bigint MINVALUE -1 START WITH -1;
+ * // CREATE FUNCTION public.orders__id_next_id() RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER ...
+ * // DO $pgsl$ ... ALTER TABLE public.orders ALTER COLUMN id SET DEFAULT public.orders__id_next_id(); ... $pgsl$;
+ */
 export function sharedIds(input: SharedIdsOptions): SharedIdsNode {
   const spec = checkObject(input, 'sharedIds', ['server', 'table', 'column', 'remote', 'strategy', 'blockSize', 'blockBase']);
   const server = checkIdentifier(spec.server, 'foreign server');

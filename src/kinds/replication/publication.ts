@@ -5,10 +5,12 @@ import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 import { requireServerVersion } from '../server-version.js';
 
+/** A kind of change a publication sends. */
 export type PublishOperation = 'insert' | 'update' | 'delete' | 'truncate';
 
 /** One published table, with PostgreSQL 15's column list and row filter. */
 export interface PublicationTableOptions {
+  /** The table: a name (schema default per search_path) or `{ schema, name }`. */
   readonly table: string | QualifiedName;
   /** Only these columns are sent (PostgreSQL 15+); they must include the replica identity for updates and deletes. */
   readonly columns?: readonly string[];
@@ -16,7 +18,9 @@ export interface PublicationTableOptions {
   readonly where?: SqlExpression;
 }
 
+/** What publication() takes: which tables' changes a subscription on another server receives. */
 export interface PublicationOptions {
+  /** The publication's name. */
   readonly name: string;
   /** Tables to publish: names, { schema, name }, or { table, columns?, where? }. */
   readonly tables?: readonly (string | QualifiedName | PublicationTableOptions)[];
@@ -28,18 +32,27 @@ export interface PublicationOptions {
   readonly publishViaPartitionRoot?: boolean;
 }
 
+/** A checked published table. */
 export interface PublishedTable {
+  /** The table. */
   readonly table: QualifiedName;
+  /** Only these columns are sent; all when undefined. */
   readonly columns?: readonly string[];
+  /** The row filter; none when undefined. */
   readonly where?: SqlExpression;
 }
 
+/** A checked publication, as publication() builds it. */
 export interface PublicationNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'publication';
+  /** The publication's name. */
   readonly name: string;
   /** Undefined for FOR ALL TABLES. */
   readonly tables?: readonly PublishedTable[];
+  /** The operations sent; PostgreSQL's default (all four) when undefined. */
   readonly publish?: readonly PublishOperation[];
+  /** Publish a partition's changes as its root table's. */
   readonly publishViaPartitionRoot?: boolean;
 }
 

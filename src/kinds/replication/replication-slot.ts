@@ -4,6 +4,7 @@ import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 import { checkSlotName } from './slot-name.js';
 
+/** What replicationSlot() takes. */
 export interface ReplicationSlotOptions {
   /** The slot's name; a subscription uses it with `slotName` (default: the subscription's name). */
   readonly name: string;
@@ -16,10 +17,22 @@ export interface ReplicationSlotOptions {
  * creates it. Once a subscription uses it, dropping the subscription drops the slot too.
  */
 export interface ReplicationSlotNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'replication-slot';
+  /** The slot's name. */
   readonly name: string;
 }
 
+/**
+ * A logical replication slot (plugin pgoutput), made by the publisher's migration for a
+ * subscription() on the other server. Not transactional: PostgreSQL refuses to make a slot in a
+ * transaction that has written anything.
+ *
+ * @example
+ * replicationSlot({ name: 'products_sub' })
+ * // SELECT pg_catalog.pg_create_logical_replication_slot('products_sub', 'pgoutput');
+ * // down: SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = 'products_sub' AND database = pg_catalog.current_database();
+ */
 export function replicationSlot(input: ReplicationSlotOptions): ReplicationSlotNode {
   const spec = checkObject(input, 'replicationSlot', ['name']);
   return Object.freeze({ kind: 'replication-slot', name: checkSlotName(spec.name, 'replicationSlot.name') });

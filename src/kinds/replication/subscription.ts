@@ -10,17 +10,21 @@ import { checkSlotName } from './slot-name.js';
 
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 
+/** What subscription() takes: where the publisher is, which publications, and the subscription's settings. */
 export interface SubscriptionOptions {
   /** The subscription's name in this database. */
   readonly name: string;
   /** The publisher, as this server reaches it. */
   readonly host: string | Deferred;
+  /** The publisher's port; when left out, libpq's default (normally 5432). */
   readonly port?: number | string | Deferred;
+  /** The publisher's database. */
   readonly dbname: string | Deferred;
   /** A role of the publisher with the REPLICATION attribute (and SELECT on the tables, for copyData). */
   readonly user: string | Deferred;
   /** Always deferred: env('VARIABLE') or secret(label, resolver). */
   readonly password?: Deferred;
+  /** libpq sslmode for the connection to the publisher: disable, allow, prefer, require, verify-ca or verify-full. */
   readonly sslmode?: (typeof SSL_MODES)[number];
   /** Seconds to wait for the publisher before the migration fails. */
   readonly connectTimeout?: number;
@@ -37,6 +41,7 @@ export interface SubscriptionOptions {
   readonly origin?: 'none' | 'any';
   /** Start receiving at once (default true). */
   readonly enabled?: boolean;
+  /** Exchange data in binary format (PostgreSQL's own default is false). */
   readonly binary?: boolean;
   /** Stream large transactions before they commit; 'parallel' applies them in parallel (PostgreSQL 16+). */
   readonly streaming?: boolean | 'parallel';
@@ -52,20 +57,31 @@ export interface SubscriptionOptions {
 
 /** A subscription option as written in WITH (...), and the oldest major that knows it. */
 interface SubscriptionSetting {
+  /** The option's name, as in WITH (...). */
   readonly key: string;
+  /** Its value. */
   readonly value: string | boolean;
+  /** The oldest PostgreSQL major that knows it. */
   readonly since?: number;
 }
 
+/** A checked subscription, as subscription() builds it. */
 export interface SubscriptionNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'subscription';
+  /** The subscription's name. */
   readonly name: string;
+  /** The connection to the publisher, as libpq keywords. */
   readonly connection: readonly ConninfoPart[];
+  /** The publications received. */
   readonly publications: readonly string[];
+  /** The slot on the publisher. */
   readonly slotName: string;
+  /** The WITH (...) options. */
   readonly settings: readonly SubscriptionSetting[];
   /** Where the publisher is, for messages: `dbname legacy on host legacy.internal` (labels for deferred values). */
   readonly publisher: string;
+  /** Tables the publisher must send (expectTables); the migration fails when one is missing. */
   readonly expectTables: readonly QualifiedName[];
 }
 

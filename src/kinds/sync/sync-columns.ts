@@ -7,12 +7,33 @@ import { checkIdentifier, isSqlExpression, type SqlExpression } from '../../sql/
  * same name (`'price'`), a renamed one (`{ remote: 'title', local: 'name' }`), or an
  * expression over the changed local row `src` (`{ remote: 'is_approved', expression: sqlExpression("src.status = 'approved'") }`).
  */
-export type SyncColumnOptions = string | { readonly remote: string; readonly local?: string; readonly expression?: SqlExpression };
+export type SyncColumnOptions =
+  | string
+  | {
+      /** The remote column. */
+      readonly remote: string;
+      /** The local column its value comes from (default the same name); not with `expression`. */
+      readonly local?: string;
+      /** An expression over the changed local row `src`, made with sqlExpression(); not with `local`. */
+      readonly expression?: SqlExpression;
+    };
 
-export type SyncColumnSource = { readonly column: string } | { readonly expression: SqlExpression };
+/** Where a synced column's value comes from: a local column or an expression. */
+export type SyncColumnSource =
+  | {
+      /** The local column. */
+      readonly column: string;
+    }
+  | {
+      /** An expression over the changed local row `src`. */
+      readonly expression: SqlExpression;
+    };
 
+/** A checked synced column. */
 export interface SyncColumn {
+  /** The remote column. */
   readonly remote: string;
+  /** Where its value comes from. */
   readonly source: SyncColumnSource;
 }
 

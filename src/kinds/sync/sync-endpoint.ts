@@ -5,6 +5,7 @@ import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
 import { endpointViews, withSchema } from './sync-names.js';
 
+/** What syncEndpoint() takes: the table that receives a sync from the other database. */
 export interface SyncEndpointOptions {
   /** The table that receives the synced rows, in this database. */
   readonly table: string | QualifiedName;
@@ -16,11 +17,17 @@ export interface SyncEndpointOptions {
   readonly grantTo?: string;
 }
 
+/** A checked sync endpoint, as syncEndpoint() builds it. */
 export interface SyncEndpointNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'sync-endpoint';
+  /** The receiving table, schema given (default public). */
   readonly table: QualifiedName;
+  /** Its key columns. */
   readonly key: readonly string[];
+  /** The columns the other side writes. */
   readonly columns: readonly string[];
+  /** The role given INSERT on the endpoint's views, if any. */
   readonly grantTo: string | undefined;
 }
 
@@ -30,6 +37,17 @@ const KEYS = ['table', 'key', 'columns', 'grantTo'] as const;
  * The receiving side of a sync: two views the sender inserts batches into, whose rules turn
  * each batch into one set-based upsert or delete on the table. The rules run with the
  * migration owner's rights, so the sync role needs nothing but INSERT on the two views.
+ *
+ * @example
+ * syncEndpoint({ table: 'products', key: ['id'], columns: ['id', 'name', 'price'], grantTo: 'sync_from_app' })
+ * // CREATE VIEW public.products__sync_upsert_f77f776e AS SELECT id, name, price FROM public.products WHERE false;
+ * // CREATE RULE sync_upsert AS ON INSERT TO public.products__sync_upsert_f77f776e DO INSTEAD
+ * //   INSERT INTO public.products AS target (id, name, price) VALUES (NEW.id, NEW.name, NEW.price)
+ * //   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price;
+ * // CREATE VIEW public.products__sync_delete_4b88ddfe AS SELECT id FROM public.products WHERE false;
+ * // CREATE RULE sync_delete AS ON INSERT TO public.products__sync_delete_4b88ddfe DO INSTEAD
+ * //   DELETE FROM public.products AS target WHERE target.id = NEW.id;
+ * // GRANT SELECT, INSERT ON public.products__sync_upsert_f77f776e, public.products__sync_delete_4b88ddfe TO sync_from_app;
  */
 export function syncEndpoint(input: SyncEndpointOptions): SyncEndpointNode {
   const spec = checkObject(input, 'syncEndpoint', KEYS);

@@ -10,7 +10,7 @@ import { displayName, failedSync, valueOf } from './sender/sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 
-/** A sync between two tables of the same database (seed 004: portal.users and salesforce.accounts). */
+/** What syncTrigger() takes for a sync between two tables of the same database (a `target`, no `server`). */
 export interface LocalSyncOptions {
   /** The table whose changes are copied. */
   readonly table: string | QualifiedName;
@@ -20,17 +20,28 @@ export interface LocalSyncOptions {
   readonly key: readonly string[];
   /** Target columns and where their values come from, as for a sync to another database. */
   readonly columns: readonly SyncColumnOptions[];
+  /** Which changes to copy; all three by default. */
   readonly operations?: readonly SyncOperation[];
 }
 
-type Table = QualifiedName & { readonly schema: string };
+type Table = QualifiedName & {
+  /** The schema, always given. */
+  readonly schema: string;
+};
 
+/** A checked sync between two tables of the same database, as syncTrigger() builds it. */
 export interface LocalSyncNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'local-sync';
+  /** The table whose changes are copied, schema given. */
   readonly table: Table;
+  /** The table that receives them, schema given. */
   readonly target: Table;
+  /** Target key columns. */
   readonly key: readonly string[];
+  /** Target columns and where their values come from. */
   readonly columns: readonly SyncColumn[];
+  /** Which changes are copied. */
   readonly operations: readonly SyncOperation[];
 }
 

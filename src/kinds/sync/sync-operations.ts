@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray } from '../../spec/object.js';
 
+/** A kind of change a sync sends. */
 export type SyncOperation = 'insert' | 'update' | 'delete';
 
 const OPERATIONS: readonly SyncOperation[] = ['insert', 'update', 'delete'];

@@ -5,6 +5,7 @@ import { checkIdentifier, deferredLiteral, dollarQuoted, empty, ident, integer, 
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
+/** What syncRole() takes: the login role the other side's link connects as. */
 export interface SyncRoleOptions {
   /** The login role the other side's user mapping connects as, e.g. `sync_from_app`. */
   readonly name: string;
@@ -16,11 +17,17 @@ export interface SyncRoleOptions {
   readonly connectionLimit?: number;
 }
 
+/** A checked sync role, as syncRole() builds it. */
 export interface SyncRoleNode {
+  /** Tells the node kinds apart. */
   readonly kind: 'sync-role';
+  /** The role's name. */
   readonly name: string;
+  /** Its password, resolved when the migration runs. */
   readonly password: Deferred;
+  /** Schemas it gets USAGE on (default none). */
   readonly schemas: readonly string[];
+  /** Its CONNECTION LIMIT; undefined for none. */
   readonly connectionLimit: number | undefined;
 }
 

@@ -15,13 +15,19 @@ import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './
 
 export type { IgnoreWrites, OutboxSyncNode, SyncDelivery, SyncTiming, SyncTriggerNode, WriteThroughSyncNode } from './sync-trigger-node.js';
 
+/** What syncTrigger() takes for a sync to another database, through a link. */
 export interface SyncTriggerOptions {
   /** The link (foreign server) the changes go through. */
   readonly server: string;
   /** The local table whose changes are sent. */
   readonly table: string | QualifiedName;
   /** The remote table that receives them (its sync endpoint must be installed there); defaults to public and the local name. */
-  readonly remote?: { readonly schema?: string; readonly name?: string };
+  readonly remote?: {
+    /** The remote schema (default public). */
+    readonly schema?: string;
+    /** The remote table's name (default the local name). */
+    readonly name?: string;
+  };
   /** Remote key columns: how a row is found on the other side. */
   readonly key: readonly string[];
   /** Remote columns and where their values come from; see SyncColumnOptions. */
@@ -70,9 +76,27 @@ function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
  * statement's rows, in batches, to the other side's sync endpoint through the link. Values
  * are sent exactly as stored; a failed remote write fails the local statement; a local
  * rollback leaves the remote untouched (postgres_fdw commits it only when the local commits).
+ *
+ * @example
+ * syncTrigger({ server: 'app', table: 'products', key: ['id'], columns: ['id', 'name', 'price'] })
+ * // DO $pgsl$ ... EXECUTE 'CREATE FOREIGN TABLE public.products__sync_to_app_upsert (' ...
+ * //   EXECUTE 'CREATE FOREIGN TABLE public.products__sync_to_app_delete (' ... $pgsl$;
+ * // CREATE FUNCTION public.products__sync_to_app() RETURNS trigger ...
+ * // CREATE TRIGGER sync_to_app_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_app('upsert');
+ * // CREATE TRIGGER sync_to_app_update AFTER UPDATE ON public.products REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_app('upsert');
+ * // CREATE TRIGGER sync_to_app_update_key AFTER UPDATE OF id ON public.products FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION public.products__sync_to_app('moved');
+ * // CREATE TRIGGER sync_to_app_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT EXECUTE FUNCTION public.products__sync_to_app('delete');
  */
 export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode;
-/** A sync to another table of the same database: no link, written in the writer's transaction. */
+/**
+ * A sync to another table of the same database: no link, written in the writer's transaction.
+ *
+ * @example
+ * syncTrigger({ table: 'portal_users', target: 'accounts', key: ['id'], columns: ['id', { remote: 'title', local: 'name' }] })
+ * // CREATE FUNCTION public.portal_users__sync_to_public_accounts() RETURNS trigger ...
+ * // CREATE TRIGGER sync_to_public_accounts_insert AFTER INSERT ON public.portal_users REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT EXECUTE FUNCTION public.portal_users__sync_to_public_accounts('upsert');
+ * // ... and triggers for update, a changed key and delete
+ */
 export function syncTrigger(input: LocalSyncOptions): LocalSyncNode;
 export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncTriggerNode | LocalSyncNode {
   if (typeof input === 'object' && input !== null && 'target' in input) {
