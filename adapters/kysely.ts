@@ -1,13 +1,28 @@
-import { CompiledQuery, type Kysely, type Migration as KyselyMigration, type MigrationProvider } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
-
-/** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
-export interface KyselySyncMigration extends KyselyMigration {
-  readonly pgSyncLink: Migration;
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyKysely = Kysely<any>;
+
+/**
+ * The shape of Kysely's `Migration`, written out here because Kysely 0.29 moved the type from
+ * `kysely` to `kysely/migration`: it fits Kysely 0.28 and 0.29 alike.
+ */
+export interface KyselyMigrationShape {
+  up(db: AnyKysely): Promise<void>;
+  down?(db: AnyKysely): Promise<void>;
+}
+
+/** The shape of Kysely's `MigrationProvider` (0.28 and 0.29), for `new Migrator({ db, provider })`. */
+export interface KyselyMigrationProviderShape {
+  getMigrations(): Promise<Record<string, KyselyMigrationShape>>;
+}
+
+/** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
+export interface KyselySyncMigration extends KyselyMigrationShape {
+  down(db: AnyKysely): Promise<void>;
+  readonly pgSyncLink: Migration;
+}
 
 async function run(db: AnyKysely, migration: Migration, direction: 'up' | 'down', options: RunOptions): Promise<void> {
   const execute = (on: AnyKysely) => (sql: string, values: readonly string[]) => on.executeQuery(CompiledQuery.raw(sql, [...values]));
@@ -49,8 +64,8 @@ export function kyselyMigration(...parts: unknown[]): KyselySyncMigration {
  * `disableTransactions: true`; then each migration here runs in its own transaction, except
  * those that cannot (transactional: false), which need that setting.
  */
-export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): MigrationProvider {
-  const byId: Record<string, KyselyMigration> = {};
+export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): KyselyMigrationProviderShape {
+  const byId: Record<string, KyselyMigrationShape> = {};
   for (const migration of migrations) {
     if (migration.id in byId) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
     byId[migration.id] = kyselyMigrationFrom(migration, options);

@@ -15,12 +15,26 @@ import {
 import { knexExecutor } from './knex.js';
 
 /**
+ * A Knex instance or transaction, as far as an Umzug context needs one. Written out rather than
+ * imported so that an app with Umzug but without Knex type-checks our types.
+ */
+export interface KnexContextShape {
+  raw(...args: never[]): unknown;
+  transaction(...args: never[]): unknown;
+}
+
+/** A Kysely instance or transaction, as far as an Umzug context needs one (no import of Kysely's types). */
+export interface KyselyContextShape {
+  executeQuery(...args: never[]): unknown;
+  transaction(...args: never[]): unknown;
+}
+
+/**
  * What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance.
  * Umzug calls a function context as a factory, and a Knex instance is a function: pass
  * `context: () => knex`.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type UmzugContext = PgClientLike | PgPoolLike | Knex | Kysely<any>;
+export type UmzugContext = PgClientLike | PgPoolLike | KnexContextShape | KyselyContextShape;
 
 type Runner = <T>(work: (execute: SqlExecutor) => Promise<T>, transactional: boolean) => Promise<T>;
 

@@ -78,6 +78,7 @@ export {
   MigrationFailedError,
   AlreadyAppliedDifferentlyError,
   isSyncLinkError,
+  syncLinkErrorOf,
   SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,
 } from './errors.js';

@@ -1,4 +1,4 @@
-import { isSyncLinkError } from 'pg-sync-link';
+import { syncLinkErrorOf } from 'pg-sync-link';
 import { UsageError } from './usage-error.js';
 
 /** A failure while running (connection refused, a server error): exit code 3, apart from "differences remain" (1). */
@@ -12,7 +12,8 @@ export async function explained<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isSyncLinkError(error) && (error.code === 'INVALID_OPTION' || error.code === 'INVALID_IDENTIFIER')) throw new UsageError(`pg-sync-link: ${error.message}`);
+    const code = syncLinkErrorOf(error)?.code;
+    if (code === 'INVALID_OPTION' || code === 'INVALID_IDENTIFIER') throw new UsageError(`pg-sync-link: ${(error as Error).message}`);
     throw new RunError(`pg-sync-link: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
