@@ -1,15 +1,34 @@
-import type { Kysely, Migration as KyselyMigration, MigrationProvider } from 'kysely';
+import type { Kysely } from 'kysely';
 import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
 import { checkUniqueIds, kyselyRunner } from './shared/runner-core.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
+type AnyKysely = Kysely<any>;
+
+/**
+ * The shape of Kysely's `Migration`, written out here because Kysely 0.29 moved the type from
+ * `kysely` to `kysely/migration`: it fits Kysely 0.28 and 0.29 alike.
+ */
+export interface KyselyMigrationShape {
+  /** Applies the migration. */
+  up(db: AnyKysely): Promise<void>;
+  /** Reverts it. */
+  down?(db: AnyKysely): Promise<void>;
+}
+
+/** The shape of Kysely's `MigrationProvider` (0.28 and 0.29), for `new Migrator({ db, provider })`. */
+export interface KyselyMigrationProviderShape {
+  /** Every migration by its id, which Kysely sorts by name. */
+  getMigrations(): Promise<Record<string, KyselyMigrationShape>>;
+}
+
 /** A Kysely Migration that also carries the pg-sync-link migration it runs (for `npx pg-sync-link sql`). */
-export interface KyselySyncMigration extends KyselyMigration {
+export interface KyselySyncMigration extends KyselyMigrationShape {
+  /** Reverts it (every pg-sync-link migration has a down). */
+  down(db: AnyKysely): Promise<void>;
   /** The migration it runs, for `npx pg-sync-link sql <file>`. */
   readonly pgSyncLink: Migration;
 }
-
-// biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
-type AnyKysely = Kysely<any>;
 
 async function run(db: AnyKysely, migration: Migration, direction: 'up' | 'down', options: RunOptions): Promise<void> {
   if (!migration.transactional && db.isTransaction) {
@@ -47,9 +66,9 @@ export function kyselyMigration(...parts: unknown[]): KyselySyncMigration {
  * `disableTransactions: true`; then each migration here runs in its own transaction, except
  * those that cannot (transactional: false), which need that setting.
  */
-export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): MigrationProvider {
+export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): KyselyMigrationProviderShape {
   checkUniqueIds(migrations);
-  const byId: Record<string, KyselyMigration> = {};
+  const byId: Record<string, KyselyMigrationShape> = {};
   for (const migration of migrations) byId[migration.id] = kyselyMigrationFrom(migration, options);
   return { getMigrations: async () => byId };
 }

@@ -14,12 +14,30 @@ import { onOneConnection } from './knex.js';
 import { checkUniqueIds, kyselyRunner, pgRunner, type Runner } from './shared/runner-core.js';
 
 /**
+ * A Knex instance or transaction, as far as an Umzug context needs one. Written out rather than
+ * imported so that an app with Umzug but without Knex type-checks our types.
+ */
+export interface KnexContextShape {
+  /** Knex's raw(). */
+  raw(...args: never[]): unknown;
+  /** Knex's transaction(). */
+  transaction(...args: never[]): unknown;
+}
+
+/** A Kysely instance or transaction, as far as an Umzug context needs one (no import of Kysely's types). */
+export interface KyselyContextShape {
+  /** Kysely's executeQuery(). */
+  executeQuery(...args: never[]): unknown;
+  /** Kysely's transaction(). */
+  transaction(...args: never[]): unknown;
+}
+
+/**
  * What an Umzug context may be: a pg Client or Pool, a Knex instance or a Kysely instance.
  * Umzug calls a function context as a factory, and a Knex instance is a function: pass
  * `context: () => knex`.
  */
-// biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
-export type UmzugContext = PgClientLike | PgPoolLike | Knex | Kysely<any>;
+export type UmzugContext = PgClientLike | PgPoolLike | KnexContextShape | KyselyContextShape;
 
 function isKnex(context: unknown): context is Knex {
   return typeof context === 'function' && 'raw' in context && 'transaction' in context;

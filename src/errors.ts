@@ -16,14 +16,35 @@ export const SYNC_LINK_ERROR_CODES = [
 /** The stable code of a SyncLinkError: one of SYNC_LINK_ERROR_CODES. */
 export type SyncLinkErrorCode = (typeof SYNC_LINK_ERROR_CODES)[number];
 
-/**
- * True for an error of this library, also one thrown by another copy of it (a CommonJS module
- * loads its own copy next to an ES module's, and `instanceof` tells them apart).
- */
-export function isSyncLinkError(error: unknown): error is SyncLinkError {
+/** This error itself is ours, also when thrown by another copy of this library. */
+function isOwnError(error: unknown): error is SyncLinkError {
   if (error instanceof SyncLinkError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return error instanceof Error && (SYNC_LINK_ERROR_CODES as readonly unknown[]).includes(code);
+}
+
+/**
+ * The error of this library that `error` is or wraps (through `cause`, e.g. Umzug's
+ * MigrationError around the error our migration threw), or undefined. Also finds one thrown by
+ * another copy of this library (a CommonJS module loads its own copy next to an ES module's, and
+ * `instanceof` tells them apart).
+ */
+export function syncLinkErrorOf(error: unknown): SyncLinkError | undefined {
+  const seen = new Set<unknown>();
+  for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
+    if (isOwnError(current)) return current;
+    seen.add(current);
+  }
+  return undefined;
+}
+
+/**
+ * True for an error of this library, or one that wraps it through `cause` (Umzug wraps the
+ * errors of a migration in its MigrationError). It narrows only to `Error`, since a wrapper has
+ * no `code`: use {@link syncLinkErrorOf} to get our error and its `code`.
+ */
+export function isSyncLinkError(error: unknown): error is Error {
+  return syncLinkErrorOf(error) !== undefined;
 }
 
 /** The base class of every error pg-sync-link throws: `code` says which kind of problem it is. */

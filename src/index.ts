@@ -81,6 +81,7 @@ export {
   AlreadyAppliedDifferentlyError,
   OptionalPeerError,
   isSyncLinkError,
+  syncLinkErrorOf,
   SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,
 } from './errors.js';

@@ -1,4 +1,4 @@
-import { isSyncLinkError } from 'pg-sync-link';
+import { syncLinkErrorOf } from 'pg-sync-link';
 
 /**
  * The exit codes of every command, as the README's CLI section documents them:
@@ -38,7 +38,8 @@ export async function explained<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    const code = isSyncLinkError(error) ? ` [${error.code}]` : '';
+    const own = syncLinkErrorOf(error);
+    const code = own ? ` [${own.code}]` : '';
     throw new CannotRunError(`${firstLine(error)}${code}`, { cause: error });
   }
 }

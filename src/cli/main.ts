@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { isSyncLinkError } from 'pg-sync-link';
+import { syncLinkErrorOf } from 'pg-sync-link';
 import { backfillCommand } from './backfill-command.js';
 import { doctorCommand } from './doctor.js';
 import { EXIT, firstLine, UsageError } from './exit-codes.js';
@@ -56,7 +56,8 @@ function classify(error: unknown): { exitCode: number; code: string } {
   const own = error as { exitCode?: unknown; code?: unknown } | null;
   if (error instanceof Error && typeof own?.exitCode === 'number' && typeof own.code === 'string') return { exitCode: own.exitCode, code: own.code };
   if (error instanceof Error && String(own?.code).startsWith('ERR_PARSE_ARGS')) return { exitCode: EXIT.usage, code: 'USAGE' };
-  if (isSyncLinkError(error)) return { exitCode: EXIT.cannotRun, code: error.code };
+  const ours = syncLinkErrorOf(error);
+  if (ours) return { exitCode: EXIT.cannotRun, code: ours.code };
   return { exitCode: EXIT.cannotRun, code: 'CANNOT_RUN' };
 }
 

@@ -130,4 +130,17 @@ describe('isSyncLinkError', () => {
     expect(isSyncLinkError(new Error('plain'))).toBe(false);
     expect(isSyncLinkError('INVALID_OPTION')).toBe(false);
   });
+
+  it('finds our error through the cause of a wrapper such as Umzug\'s MigrationError', async () => {
+    const { isSyncLinkError, syncLinkErrorOf } = await import('../../src/index.js');
+    const ours = new InvalidOptionError('x', 'p');
+    const wrapped = new Error('Migration 001 (up) failed', { cause: new Error('middle', { cause: ours }) });
+    expect(isSyncLinkError(wrapped)).toBe(true);
+    expect(syncLinkErrorOf(wrapped)).toBe(ours);
+    expect(syncLinkErrorOf(wrapped)?.code).toBe('INVALID_OPTION');
+    expect(syncLinkErrorOf(new Error('plain', { cause: new Error('deeper') }))).toBeUndefined();
+    const loop: Error & { cause?: unknown } = new Error('loop');
+    loop.cause = loop;
+    expect(isSyncLinkError(loop)).toBe(false);
+  });
 });
