@@ -30,7 +30,7 @@ const servers = useServers('bounded', async ({ pair, legacy, app, names }) => {
   await applyInTransaction(legacy, endpoint('bounded_from_app'), 'up');
   await applyInTransaction(app, sender(pair.legacy, names.legacy, 'legacy', 'bounded_from_app', 'bounded_from_legacy'), 'up');
   await applyInTransaction(legacy, sender(pair.app, names.app, 'app', 'bounded_from_legacy', 'bounded_from_app'), 'up');
-});
+}, { private: true });
 
 /** A new session (so a new postgres_fdw connection) with the writer-side bounds the README advises. */
 async function writer(server: PgServer, database: string): Promise<pg.Client> {

@@ -21,7 +21,7 @@ const servers = useServers(
       await client.query('CREATE TABLE tags (id integer PRIMARY KEY)');
     }
   },
-  LOGICAL_REPLICATION,
+  { ...LOGICAL_REPLICATION, private: true },
 );
 
 function subscribeTo(publisher: PgServer, dbname: string, variable: string, slot: string, extra: Partial<SubscriptionOptions> = {}) {

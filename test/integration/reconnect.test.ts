@@ -17,7 +17,7 @@ useServers('reconnect', async (servers) => {
   ({ pair, legacy } = servers);
   database = servers.names.legacy;
   await legacy.query('CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL)');
-});
+}, { private: true });
 
 const feed = () => changeFeed({ table: 'users', key: ['id'] });
 const outboxSync = () => syncTrigger({ server: 'elsewhere', table: 'users', key: ['id'], columns: ['id', 'email'], delivery: 'outbox' });
