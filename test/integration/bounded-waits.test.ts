@@ -21,8 +21,8 @@ function sender(other: PgServer, otherDb: string, server: string, outgoingRole: 
 
 const servers = useServers('bounded', async ({ pair, legacy, app, names }) => {
   process.env.BOUNDED_ROLE_PASSWORD = ROLE_PASSWORD;
-  await legacy.query(`DO $$ BEGIN CREATE ROLE bounded_from_app LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
-  await app.query(`DO $$ BEGIN CREATE ROLE bounded_from_legacy LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+  await legacy.query(`DO $$ BEGIN CREATE ROLE bounded_from_app LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE bounded_from_app LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`);
+  await app.query(`DO $$ BEGIN CREATE ROLE bounded_from_legacy LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE bounded_from_legacy LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`);
   await legacy.query(PRODUCTS_DDL);
   await app.query(PRODUCTS_DDL);
   const endpoint = (role: string) => buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: role }));

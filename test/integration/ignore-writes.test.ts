@@ -19,8 +19,9 @@ let app: pg.Client;
 let names: { legacy: string; app: string };
 
 async function createRole(client: pg.Client, role: string): Promise<void> {
-  // Roles belong to the cluster, which outlives each test's databases.
-  await client.query(`DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+  // Roles belong to the cluster, which outlives each test's databases; another file may have made
+  // this one with its own password, so a duplicate gets this file's.
+  await client.query(`DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`);
 }
 
 useServers('ignore', async (servers) => {
