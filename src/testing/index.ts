@@ -11,6 +11,8 @@ export interface TestServersOptions {
   readonly backend?: 'embedded' | 'testcontainers';
   /** Names of the servers, each with a database of the same name. Default ['legacy', 'app']. */
   readonly names?: readonly string[];
+  /** For `testcontainers`: the PostgreSQL image (official-image compatible). Default postgres:17. */
+  readonly image?: string;
 }
 
 export interface TestServers {
@@ -31,7 +33,7 @@ export async function startTestServers(options: TestServersOptions = {}): Promis
   const names = options.names ?? ['legacy', 'app'];
   const list =
     options.backend === 'testcontainers'
-      ? await startContainerServers({ names })
+      ? await startContainerServers({ names, image: options.image })
       : await Promise.all(names.map((name) => startEmbeddedServer({ name })));
   const servers = Object.fromEntries(list.map((server) => [server.name, server]));
   return { servers, dispose: async () => void (await Promise.all(list.map((server) => server.dispose()))) };

@@ -44,8 +44,8 @@ async function startServer(backend: BackendName, role: 'legacy' | 'app', setting
 export interface PairOptions {
   /**
    * Extra `name=value` server settings, e.g. `wal_level=logical` for logical replication.
-   * Only servers this harness starts take them (embedded, system); external servers and
-   * containers are used as they are.
+   * Only servers this harness starts take them (embedded, system, testcontainers); external
+   * servers are used as they are.
    */
   readonly settings?: readonly string[];
 }
@@ -54,7 +54,7 @@ export interface PairOptions {
 export async function startPair(backend: BackendName = backendFromEnv(), options: PairOptions = {}): Promise<ServerPair> {
   const settings = options.settings ?? [];
   const [legacy, app] =
-    backend === 'testcontainers' ? await startContainerPair() : await Promise.all([startServer(backend, 'legacy', settings), startServer(backend, 'app', settings)]);
+    backend === 'testcontainers' ? await startContainerPair(settings) : await Promise.all([startServer(backend, 'legacy', settings), startServer(backend, 'app', settings)]);
   const created: Array<{ server: PgServer; database: string }> = [];
   return {
     backend,
