@@ -42,10 +42,10 @@ export {
   type ForeignTableOptions,
   type ForeignColumnOptions,
   type ImportForeignSchemaOptions,
-} from './nodes/index.js';
-export { buildMigration, flattenParts, isMigration, migrationOf, previewMigration, type Migration, type Part } from './migration.js';
-export { planMigrations, changeMigration, versionedMigrations, type Version } from './plan.js';
-export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './apply.js';
+} from './kinds/index.js';
+export { buildMigration, flattenParts, isMigration, migrationOf, previewMigration, type Migration, type Part } from './model/migration.js';
+export { planMigrations, changeMigration, versionedMigrations, type Version } from './model/plan.js';
+export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './run/apply.js';
 export {
   verifyTables,
   backfillTables,
@@ -62,9 +62,9 @@ export {
   type TablePairOptions,
   type SyncNodeToCompare,
 } from './compare/index.js';
-export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './session.js';
+export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './run/session.js';
 export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
-export { runMigration, type SqlExecutor, type RunOptions } from './execute.js';
+export { runMigration, type SqlExecutor, type RunOptions } from './run/execute.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
 export { previewSql, quoteIdentifier, quoteLiteral, quoteQualifiedName, type QualifiedName, type Fragment } from './sql/index.js';

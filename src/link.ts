@@ -13,7 +13,7 @@ import {
   type ImportForeignSchemaOptions,
   type SyncNode,
   type UserMappingOptions,
-} from './nodes/index.js';
+} from './kinds/index.js';
 import { checkArray, checkBoolean } from './spec/object.js';
 
 export interface FdwLinkOptions extends ForeignServerOptions {

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import type { Session } from '../session.js';
+import type { Session } from '../run/session.js';
 import { quoteQualifiedName, sql } from '../sql/index.js';
 import { rowsOf } from './connection.js';
 import { probeRows, type Side } from './side.js';

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { withSession, type DatabaseTarget, type Session } from '../session.js';
+import { withSession, type DatabaseTarget, type Session } from '../run/session.js';
 import { isFullyRendered, previewSql, type Fragment } from '../sql/index.js';
 
 /**

@@ -1,8 +1,8 @@
 import { checkObject } from '../spec/object.js';
-import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from '../nodes/sync-columns.js';
-import { withSchema } from '../nodes/sync-names.js';
-import type { LocalSyncNode } from '../nodes/sync-local.js';
-import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
+import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from '../kinds/sync/sync-columns.js';
+import { withSchema } from '../kinds/sync/sync-names.js';
+import type { LocalSyncNode } from '../kinds/sync/sync-local.js';
+import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { checkIdentifier, checkQualifiedName, type QualifiedName } from '../sql/index.js';
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import type { DatabaseTarget, Session } from '../session.js';
+import type { DatabaseTarget, Session } from '../run/session.js';
 import { checkSide, type TableInfo } from './catalog.js';
 import { inTransaction, rowsOf, withBoth } from './connection.js';
 import { bucketSums, countRows, HASH_BITS, HASH_CHECK, rowHashes, sidesOf, type Side } from './side.js';

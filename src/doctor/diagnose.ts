@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { withSession, type DatabaseTarget } from '../session.js';
+import { withSession, type DatabaseTarget } from '../run/session.js';
 import { quoteIdentifier } from '../sql/index.js';
 import { endpointViewFindings, mappingNeeds, mappingOf, postgresFdwFindings, syncTriggerFindings, userMappingFindings } from './checks.js';
 import { driftFinding, type ForeignTableUse, type LocalType } from './drift.js';

@@ -1,8 +1,8 @@
-import type { SqlExecutor } from '../execute.js';
+import type { SqlExecutor } from '../run/execute.js';
 
 // What pg-sync-link (and postgres_fdw) objects the database holds, read from its catalog with
 // fixed queries (names are only ever bound as parameters). Sync and shared-id objects are found
-// by the names src/nodes/sync-names.ts and src/nodes/shared-ids.ts derive.
+// by the names src/kinds/sync/sync-names.ts and src/kinds/ids/shared-ids.ts derive.
 
 export type Query = <T>(text: string, values?: readonly unknown[]) => Promise<T[]>;
 

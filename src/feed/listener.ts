@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
-import { feedObjects, type ChangeFeedNode } from '../nodes/change-feed.js';
+import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
 import { backoff, wakeableSleep } from '../outbox/backoff.js';
-import { newPgClient } from '../session.js';
+import { newPgClient } from '../run/session.js';
 import { ident, integer, previewSql, qualified, sql, type Fragment } from '../sql/index.js';
 import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
 

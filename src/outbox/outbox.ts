@@ -1,8 +1,8 @@
 import { InvalidOptionError } from '../errors.js';
-import { outboxObjects } from '../nodes/sync-names.js';
-import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
+import { outboxObjects } from '../kinds/sync/sync-names.js';
+import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { previewSql, qualified, sql, type QualifiedName } from '../sql/index.js';
-import { withSession, type DatabaseTarget } from '../session.js';
+import { withSession, type DatabaseTarget } from '../run/session.js';
 
 /** Where an outbox sync keeps its state: tables, the drain function, its NOTIFY channel. */
 export interface OutboxNames {

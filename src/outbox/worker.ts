@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
-import type { SyncTriggerNode } from '../nodes/sync-trigger.js';
+import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
 import { ident, previewSql, sql } from '../sql/index.js';
-import { newPgClient } from '../session.js';
+import { newPgClient } from '../run/session.js';
 import { backoff, wakeableSleep } from './backoff.js';
 import { checkBatchSize, drainStatement, outboxNames, type OutboxNames } from './outbox.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildMigration, diagnose, sharedIdSource } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { linkTo } from '../harness/links.js';
-import { endpointViews } from '../../src/nodes/sync-names.js';
+import { endpointViews } from '../../src/kinds/sync/sync-names.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { findingsOf, installHealthy, notOk, sequencePositions } from '../harness/doctor-setup.js';
 import type { ServerPair } from '../harness/pair.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildMigration, env, fdwLink, foreignServer, MigrationFailedError, runMigration, userMapping, type Migration } from '../../src/index.js';
-import { fdwExtensionNode } from '../../src/nodes/index.js';
+import { fdwExtensionNode } from '../../src/kinds/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';

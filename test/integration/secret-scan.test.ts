@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySyncLink, buildMigration, env, fdwLink, foreignServer, previewMigration, runMigration, syncEndpoint, syncRole, syncTrigger, userMapping } from '../../src/index.js';
-import { fdwExtensionNode } from '../../src/nodes/index.js';
+import { fdwExtensionNode } from '../../src/kinds/index.js';
 import { freePort } from '../../src/testing/embedded.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';

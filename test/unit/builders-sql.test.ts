@@ -11,7 +11,7 @@ import {
   userMapping,
   type SyncNode,
 } from '../../src/index.js';
-import { renderNode } from '../../src/nodes/index.js';
+import { renderNode } from '../../src/kinds/index.js';
 
 const up = (node: SyncNode) => renderNode(node).up.map(previewSql);
 const down = (node: SyncNode) => renderNode(node).down.map(previewSql);

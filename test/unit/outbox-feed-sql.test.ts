@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changeFeed, previewSql, syncTrigger } from '../../src/index.js';
-import { renderNode } from '../../src/nodes/index.js';
+import { renderNode } from '../../src/kinds/index.js';
 
 describe('outbox delivery SQL', () => {
   const node = syncTrigger({ server: 'legacy', table: { schema: 'shop', name: 'products' }, key: ['id'], columns: ['id', { remote: 'title', local: 'name' }], delivery: 'outbox' });

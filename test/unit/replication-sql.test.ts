@@ -14,7 +14,7 @@ import {
   subscription,
   type SyncNode,
 } from '../../src/index.js';
-import { renderNode } from '../../src/nodes/index.js';
+import { renderNode } from '../../src/kinds/index.js';
 import { resolveStatements } from '../../src/sql/index.js';
 import { knexMigration } from '../../adapters/knex.js';
 

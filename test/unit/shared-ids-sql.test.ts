@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { interleavedIdPlan, interleavedIds, InvalidOptionError, previewSql, sharedIds, sharedIdSource } from '../../src/index.js';
-import { renderNode } from '../../src/nodes/index.js';
+import { renderNode } from '../../src/kinds/index.js';
 
 describe('shared ids', () => {
   it('per-row: a nextval view on the owner, a function over it on the other side', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildMigration, foreignServer, InvalidIdentifierError, InvalidOptionError, previewSql, sqlExpression, syncEndpoint, syncTrigger } from '../../src/index.js';
-import { renderNode } from '../../src/nodes/index.js';
-import { endpointViews } from '../../src/nodes/sync-names.js';
+import { renderNode } from '../../src/kinds/index.js';
+import { endpointViews } from '../../src/kinds/sync/sync-names.js';
 
 const sync = { server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'] };
 

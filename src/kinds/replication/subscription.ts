@@ -1,0 +1,174 @@
+import { InvalidOptionError } from '../../errors.js';
+import { isDeferred, type Deferred } from '../../secrets.js';
+import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
+import { checkIdentifier, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
+import { conninfoLiteral, type ConninfoPart } from '../fdw/conninfo.js';
+import type { Rendered } from '../rendered.js';
+import { requireServerVersion } from '../server-version.js';
+import { checkSlotName } from './slot-name.js';
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+export interface SubscriptionOptions {
+  /** The subscription's name in this database. */
+  readonly name: string;
+  /** The publisher, as this server reaches it. */
+  readonly host: string | Deferred;
+  readonly port?: number | string | Deferred;
+  readonly dbname: string | Deferred;
+  /** A role of the publisher with the REPLICATION attribute (and SELECT on the tables, for copyData). */
+  readonly user: string | Deferred;
+  /** Always deferred: env('VARIABLE') or secret(label, resolver). */
+  readonly password?: Deferred;
+  readonly sslmode?: (typeof SSL_MODES)[number];
+  /** Seconds to wait for the publisher before the migration fails. */
+  readonly connectTimeout?: number;
+  /** Publications of the publisher to receive. */
+  readonly publications: readonly string[];
+  /**
+   * The slot on the publisher, made there by replicationSlot() before this runs. Default: the
+   * subscription's name. Dropping the subscription drops the slot.
+   */
+  readonly slotName?: string;
+  /** Copy the rows the tables hold already (default true). */
+  readonly copyData?: boolean;
+  /** 'none': skip changes that came to the publisher from another subscription, for two-way replication (PostgreSQL 16+). */
+  readonly origin?: 'none' | 'any';
+  /** Start receiving at once (default true). */
+  readonly enabled?: boolean;
+  readonly binary?: boolean;
+  /** Stream large transactions before they commit; 'parallel' applies them in parallel (PostgreSQL 16+). */
+  readonly streaming?: boolean | 'parallel';
+  /** Disable the subscription on an apply error instead of retrying forever (PostgreSQL 15+). */
+  readonly disableOnError?: boolean;
+}
+
+/** A subscription option as written in WITH (...), and the oldest major that knows it. */
+interface SubscriptionSetting {
+  readonly key: string;
+  readonly value: string | boolean;
+  readonly since?: number;
+}
+
+export interface SubscriptionNode {
+  readonly kind: 'subscription';
+  readonly name: string;
+  readonly connection: readonly ConninfoPart[];
+  readonly publications: readonly string[];
+  readonly slotName: string;
+  readonly settings: readonly SubscriptionSetting[];
+}
+
+const KEYS = [
+  'name', 'host', 'port', 'dbname', 'user', 'password', 'sslmode', 'connectTimeout', 'publications',
+  'slotName', 'copyData', 'origin', 'enabled', 'binary', 'streaming', 'disableOnError',
+] as const;
+
+function connectionParts(spec: Record<string, unknown>, path: string): ConninfoPart[] {
+  const parts: ConninfoPart[] = [];
+  for (const key of ['host', 'port', 'dbname', 'user'] as const) {
+    const value = spec[key];
+    if (value === undefined) {
+      if (key === 'port') continue;
+      throw new InvalidOptionError(`${path} needs ${key}: the publisher's ${key === 'host' ? 'host name or address' : key === 'dbname' ? 'database name' : 'role to connect as'}.`, `${path}.${key}`);
+    }
+    const text = key === 'port' && typeof value === 'number' ? String(value) : value;
+    if (typeof text !== 'string' && !isDeferred(text)) throw new InvalidOptionError(`${path}.${key} must be a string or env()/secret(), got ${JSON.stringify(value)}.`, `${path}.${key}`);
+    parts.push({ key, value: text });
+  }
+  if (spec.password !== undefined) {
+    if (!isDeferred(spec.password)) {
+      throw new InvalidOptionError(`${path}.password must be deferred, env('VARIABLE') or secret(label, resolver), so it is never written into a migration.`, `${path}.password`);
+    }
+    parts.push({ key: 'password', value: spec.password, secret: true });
+  }
+  if (spec.sslmode !== undefined) {
+    if (!SSL_MODES.includes(spec.sslmode as (typeof SSL_MODES)[number])) throw new InvalidOptionError(`${path}.sslmode must be one of ${SSL_MODES.join(', ')}.`, `${path}.sslmode`);
+    parts.push({ key: 'sslmode', value: spec.sslmode as string });
+  }
+  if (spec.connectTimeout !== undefined) {
+    if (!Number.isSafeInteger(spec.connectTimeout) || (spec.connectTimeout as number) < 1) throw new InvalidOptionError(`${path}.connectTimeout must be a whole number of seconds, at least 1.`, `${path}.connectTimeout`);
+    parts.push({ key: 'connect_timeout', value: String(spec.connectTimeout) });
+  }
+  return parts.map((part) => Object.freeze(part));
+}
+
+function settingsOf(spec: Record<string, unknown>, path: string, slotName: string): SubscriptionSetting[] {
+  const settings: SubscriptionSetting[] = [{ key: 'create_slot', value: false }, { key: 'slot_name', value: slotName }];
+  const flag = (option: string, key: string, since?: number) => {
+    const value = checkBoolean(spec[option], `${path}.${option}`);
+    if (value !== undefined) settings.push({ key, value, ...(since ? { since } : {}) });
+  };
+  settings.push({ key: 'copy_data', value: checkBoolean(spec.copyData, `${path}.copyData`) ?? true });
+  if (spec.origin !== undefined) {
+    if (spec.origin !== 'none' && spec.origin !== 'any') throw new InvalidOptionError(`${path}.origin must be 'none' or 'any'.`, `${path}.origin`);
+    settings.push({ key: 'origin', value: spec.origin, since: 16 });
+  }
+  flag('enabled', 'enabled');
+  flag('binary', 'binary');
+  if (spec.streaming !== undefined) {
+    if (spec.streaming !== 'parallel' && typeof spec.streaming !== 'boolean') throw new InvalidOptionError(`${path}.streaming must be true, false or 'parallel'.`, `${path}.streaming`);
+    settings.push({ key: 'streaming', value: spec.streaming, ...(spec.streaming === 'parallel' ? { since: 16 } : {}) });
+  }
+  flag('disableOnError', 'disable_on_error', 15);
+  return settings.map((setting) => Object.freeze(setting));
+}
+
+/**
+ * A subscription on the receiving server to publications of another one.
+ *
+ * It connects to the publisher when it is created, so a wrong host, port or password fails
+ * the migration and nothing is created; it does not create the replication slot (the
+ * publisher's replicationSlot() does): creating a slot needs a statement PostgreSQL refuses
+ * inside a function or transaction, and only inside one (a DO block built from a bound
+ * setting) can the password stay out of every statement's text. Down drops the subscription
+ * and, through its stored connection, its slot on the publisher; DROP SUBSCRIPTION cannot
+ * run in a transaction, so the migration is not transactional.
+ *
+ * @example
+ * subscription({ name: 'app_products', host: 'legacy.internal', dbname: 'legacy', user: 'replicator', password: env('REPL_PASSWORD'), publications: ['products_pub'] })
+ * // CREATE SUBSCRIPTION app_products CONNECTION '[redacted connection ...]' PUBLICATION products_pub
+ * //   WITH (create_slot = false, slot_name = 'app_products', copy_data = true)
+ */
+export function subscription(input: SubscriptionOptions): SubscriptionNode {
+  const spec = checkObject(input, 'subscription', KEYS);
+  const name = checkIdentifier(spec.name, 'subscription');
+  const path = `subscription "${name}"`;
+  const connection = connectionParts(spec, path);
+  // Values known now are checked now (port range, empty values); deferred ones when resolved.
+  conninfoLiteral(connection, `${path}, connection`);
+  const publications = checkArray(spec.publications ?? [], `${path}.publications`).map((value) => checkIdentifier(value, 'publication'));
+  if (publications.length === 0) throw new InvalidOptionError(`${path} needs publications: the names of the publisher's publications to receive.`, `${path}.publications`);
+  if (spec.slotName === undefined && !/^[a-z0-9_]{1,63}$/.test(name)) {
+    throw new InvalidOptionError(`${path}: its name cannot be a replication slot name (lower-case letters, digits, _); give slotName.`, `${path}.slotName`);
+  }
+  const slotName = checkSlotName(spec.slotName ?? name, `${path}.slotName`);
+  return Object.freeze({
+    kind: 'subscription',
+    name,
+    connection: Object.freeze(connection),
+    publications: Object.freeze([...new Set(publications)]),
+    slotName,
+    settings: Object.freeze(settingsOf(spec, path, slotName)),
+  });
+}
+
+function settingSql(setting: SubscriptionSetting): Fragment {
+  const value = typeof setting.value === 'boolean' ? (setting.value ? sql`true` : sql`false`) : literal(setting.value);
+  return sql`${ident(setting.key)} = ${value}`;
+}
+
+export function renderSubscription(node: SubscriptionNode): Rendered {
+  const guards = [...new Set(node.settings.filter((setting) => setting.since).map((setting) => setting.since!))].map((major) =>
+    requireServerVersion(major, `Subscription option ${node.settings.filter((setting) => setting.since === major).map((setting) => `${setting.key} = ${String(setting.value)}`).join(', ')}`),
+  );
+  const connection = conninfoLiteral(node.connection, `subscription "${node.name}", connection`);
+  return {
+    up: [
+      ...guards,
+      sql`CREATE SUBSCRIPTION ${ident(node.name)} CONNECTION ${connection} PUBLICATION ${join(node.publications.map(ident))} WITH (${join(node.settings.map(settingSql))})`,
+    ],
+    down: [sql`DROP SUBSCRIPTION ${ident(node.name)}`],
+    transactional: false,
+  };
+}

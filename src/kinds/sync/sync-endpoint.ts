@@ -1,0 +1,99 @@
+import { InvalidOptionError } from '../../errors.js';
+import { checkArray, checkObject } from '../../spec/object.js';
+import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
+import type { Rendered } from '../rendered.js';
+import { endpointViews, withSchema } from './sync-names.js';
+
+export interface SyncEndpointOptions {
+  /** The table that receives the synced rows, in this database. */
+  readonly table: string | QualifiedName;
+  /** Its columns that identify a row; a unique index or primary key must cover exactly them. */
+  readonly key: readonly string[];
+  /** The columns the other side writes (key included). */
+  readonly columns: readonly string[];
+  /** The role the other side's user mapping connects as: it gets INSERT (and SELECT, on views that are always empty) on the endpoint, nothing else. */
+  readonly grantTo?: string;
+}
+
+export interface SyncEndpointNode {
+  readonly kind: 'sync-endpoint';
+  readonly table: QualifiedName;
+  readonly key: readonly string[];
+  readonly columns: readonly string[];
+  readonly grantTo: string | undefined;
+}
+
+const KEYS = ['table', 'key', 'columns', 'grantTo'] as const;
+
+/**
+ * The receiving side of a sync: two views the sender inserts batches into, whose rules turn
+ * each batch into one set-based upsert or delete on the table. The rules run with the
+ * migration owner's rights, so the sync role needs nothing but INSERT on the two views.
+ */
+export function syncEndpoint(input: SyncEndpointOptions): SyncEndpointNode {
+  const spec = checkObject(input, 'syncEndpoint', KEYS);
+  const table = withSchema(checkQualifiedName(spec.table, 'sync endpoint table'));
+  const path = `sync endpoint for "${table.name}"`;
+  const columns = checkArray(spec.columns, `${path}.columns`).map((name) => checkIdentifier(name, 'sync column'));
+  if (columns.length === 0) throw new InvalidOptionError(`${path} needs at least one column.`, `${path}.columns`);
+  if (new Set(columns).size !== columns.length) throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
+  const key = checkArray(spec.key, `${path}.key`).map((name) => checkIdentifier(name, 'key column'));
+  if (key.length === 0) throw new InvalidOptionError(`${path} needs a key, e.g. ['id'].`, `${path}.key`);
+  for (const name of key) {
+    if (!columns.includes(name)) throw new InvalidOptionError(`${path}: key column "${name}" is not among the columns.`, `${path}.key`);
+  }
+  const grantTo = spec.grantTo === undefined ? undefined : checkIdentifier(spec.grantTo, 'sync role');
+  endpointViews(table, key, columns); // refuses table names whose derived view names would be too long
+  return Object.freeze({ kind: 'sync-endpoint', table, key: Object.freeze(key), columns: Object.freeze(columns), grantTo });
+}
+
+/** ON CONFLICT needs a unique index on exactly the key: say so at migration time, not at the first sync. */
+export function uniqueKeyCheck(table: QualifiedName, key: readonly string[]): Fragment {
+  const tableText = literal(`${table.schema ? `${table.schema}.` : ''}${table.name}`);
+  return sql`DO ${dollarQuoted(sql`
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_index i
+    WHERE i.indrelid = ${literal(quoteQualifiedName(table))}::pg_catalog.regclass AND i.indisunique AND i.indpred IS NULL
+      AND (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))
+        = (SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.unnest(ARRAY[${join(key.map(literal))}]::text[]) AS k)
+  ) THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_object_definition',
+      MESSAGE = pg_catalog.format('pg-sync-link: table %s has no primary key or unique index on exactly the sync key (%s)', ${tableText}, ${literal(key.join(', '))}),
+      HINT = 'Synced rows are upserted by key; add a primary key or unique index on the key columns.';
+  END IF;
+END
+`)}`;
+}
+
+export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
+  const views = endpointViews(node.table, node.key, node.columns);
+  const target = qualified(node.table);
+  const columns = join(node.columns.map(ident));
+  const keys = join(node.key.map(ident));
+  const values = join(node.columns.map((column) => sql`NEW.${ident(column)}`));
+  const others = node.columns.filter((column) => !node.key.includes(column));
+  const onConflict =
+    others.length === 0
+      ? sql`DO NOTHING`
+      : sql`DO UPDATE SET ${join(others.map((column) => sql`${ident(column)} = EXCLUDED.${ident(column)}`))}`;
+  const matchesKey = join(node.key.map((column) => sql`target.${ident(column)} = NEW.${ident(column)}`), ' AND ');
+  const up = [
+    uniqueKeyCheck(node.table, node.key),
+    sql`CREATE VIEW ${qualified(views.upsert)} AS SELECT ${columns} FROM ${target} WHERE false`,
+    sql`CREATE RULE sync_upsert AS ON INSERT TO ${qualified(views.upsert)} DO INSTEAD
+  INSERT INTO ${target} AS target (${columns}) VALUES (${values})
+  ON CONFLICT (${keys}) ${onConflict}`,
+    sql`CREATE VIEW ${qualified(views.delete)} AS SELECT ${keys} FROM ${target} WHERE false`,
+    sql`CREATE RULE sync_delete AS ON INSERT TO ${qualified(views.delete)} DO INSTEAD
+  DELETE FROM ${target} AS target WHERE ${matchesKey}`,
+    // SELECT only lets the sender check the endpoint is there: the views never hold a row.
+    ...(node.grantTo === undefined ? [] : [sql`GRANT SELECT, INSERT ON ${qualified(views.upsert)}, ${qualified(views.delete)} TO ${ident(node.grantTo)}`]),
+  ];
+  return {
+    up,
+    // The rules and grants go with their views.
+    down: [sql`DROP VIEW ${qualified(views.delete)}`, sql`DROP VIEW ${qualified(views.upsert)}`],
+  };
+}

@@ -1,0 +1,172 @@
+import { InvalidOptionError } from '../../errors.js';
+import { checkObject } from '../../spec/object.js';
+import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName } from '../../sql/index.js';
+import type { Rendered } from '../rendered.js';
+import { renderAtCommit } from './sender/sync-at-commit.js';
+import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
+import { renderImmediate } from './sender/sync-immediate.js';
+import { createForeignTables } from './sender/sync-sender-sql.js';
+import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
+import { renderOutbox } from './sender/sync-outbox.js';
+import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
+import { checkOperations, type SyncOperation } from './sync-operations.js';
+
+/** Writes that arrived through the other side's link, which must not travel back. */
+export type IgnoreWrites = { readonly role: string } | { readonly applicationName: string };
+
+export interface SyncTriggerOptions {
+  /** The link (foreign server) the changes go through. */
+  readonly server: string;
+  /** The local table whose changes are sent. */
+  readonly table: string | QualifiedName;
+  /** The remote table that receives them (its sync endpoint must be installed there); defaults to public and the local name. */
+  readonly remote?: { readonly schema?: string; readonly name?: string };
+  /** Remote key columns: how a row is found on the other side. */
+  readonly key: readonly string[];
+  /** Remote columns and where their values come from; see SyncColumnOptions. */
+  readonly columns: readonly SyncColumnOptions[];
+  /** Which changes to send; all three by default. */
+  readonly operations?: readonly SyncOperation[];
+  /**
+   * Skip changes made by the other side's sync: the role its user mapping connects as
+   * (preferred: no client can pretend to be it without its password), or the
+   * application_name its server sets (any client can set it, and would skip sync silently).
+   */
+  readonly ignoreWritesBy?: IgnoreWrites;
+  /** Rows per round trip to the other side (postgres_fdw batch_size); default 1000. */
+  readonly batchSize?: number;
+  /**
+   * `immediate` (default): each statement's rows are sent when the statement ends.
+   * `commit`: rows are sent as they are at commit, so computed columns may read rows written
+   * later in the same transaction; needs key columns that are plain local columns.
+   */
+  readonly timing?: SyncTiming;
+  /**
+   * `write-through` (default): the other side is written in the writer's transaction, and a
+   * write fails when it cannot be. `outbox`: the write only records the changed keys locally;
+   * a drain (SQL function or `startOutboxWorker`) delivers them later, so writes go on while
+   * the other side is down. Needs key columns that are plain local columns.
+   */
+  readonly delivery?: SyncDelivery;
+}
+
+export type SyncDelivery = 'write-through' | 'outbox';
+
+export type SyncTiming = 'immediate' | 'commit';
+
+export interface SyncTriggerNode {
+  readonly kind: 'sync-trigger';
+  readonly server: string;
+  readonly table: QualifiedName;
+  readonly remote: { readonly schema: string; readonly name: string };
+  readonly key: readonly string[];
+  readonly columns: readonly SyncColumn[];
+  readonly operations: readonly SyncOperation[];
+  readonly ignoreWritesBy: IgnoreWrites | undefined;
+  readonly batchSize: number;
+  readonly timing: SyncTiming;
+  readonly delivery: SyncDelivery;
+}
+
+const KEYS = ['server', 'table', 'remote', 'key', 'columns', 'operations', 'ignoreWritesBy', 'batchSize', 'timing', 'delivery'] as const;
+function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
+  if (value === undefined) return undefined;
+  const spec = checkObject(value, `${path}.ignoreWritesBy`, ['role', 'applicationName']);
+  if ((spec.role === undefined) === (spec.applicationName === undefined)) {
+    throw new InvalidOptionError(`${path}.ignoreWritesBy takes either { role } or { applicationName }.`, `${path}.ignoreWritesBy`);
+  }
+  if (spec.role !== undefined) return Object.freeze({ role: checkIdentifier(spec.role, 'sync role') });
+  if (typeof spec.applicationName !== 'string' || spec.applicationName === '' || spec.applicationName.includes('\u0000')) {
+    throw new InvalidOptionError(`${path}.ignoreWritesBy.applicationName must be a non-empty string.`, `${path}.ignoreWritesBy`);
+  }
+  return Object.freeze({ applicationName: spec.applicationName });
+}
+
+/**
+ * The sending side of a sync: statement-level triggers on a local table that send each
+ * statement's rows, in batches, to the other side's sync endpoint through the link. Values
+ * are sent exactly as stored; a failed remote write fails the local statement; a local
+ * rollback leaves the remote untouched (postgres_fdw commits it only when the local commits).
+ */
+export function syncTrigger(input: SyncTriggerOptions): SyncTriggerNode;
+/** A sync to another table of the same database: no link, written in the writer's transaction. */
+export function syncTrigger(input: LocalSyncOptions): LocalSyncNode;
+export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncTriggerNode | LocalSyncNode {
+  if (typeof input === 'object' && input !== null && 'target' in input) {
+    if ('server' in input) {
+      throw new InvalidOptionError('syncTrigger takes server (and remote) for another database, or target for a table of the same database; not both.', 'syncTrigger.target');
+    }
+    return localSync(input);
+  }
+  const spec = checkObject(input, 'syncTrigger', KEYS);
+  const server = checkIdentifier(spec.server, 'foreign server');
+  // The trigger runs with search_path = pg_catalog, so every name it uses is schema-qualified.
+  const table = withSchema(checkQualifiedName(spec.table, 'synced table'));
+  const path = `sync of "${table.name}" to server "${server}"`;
+  const remoteSpec = spec.remote === undefined ? {} : checkObject(spec.remote, `${path}.remote`, ['schema', 'name']);
+  const remote = Object.freeze({
+    schema: remoteSpec.schema === undefined ? 'public' : checkIdentifier(remoteSpec.schema, 'remote schema'),
+    name: remoteSpec.name === undefined ? table.name : checkIdentifier(remoteSpec.name, 'remote table'),
+  });
+  const { columns, key } = checkSyncColumns(spec.columns, spec.key, path);
+  const batchSize = spec.batchSize ?? 1000;
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
+    throw new InvalidOptionError(`${path}.batchSize must be a whole number, 1 or more.`, `${path}.batchSize`);
+  }
+  const timing = spec.timing ?? 'immediate';
+  if (timing !== 'immediate' && timing !== 'commit') {
+    throw new InvalidOptionError(`${path}.timing must be 'immediate' or 'commit', got ${JSON.stringify(timing)}.`, `${path}.timing`);
+  }
+  const delivery = spec.delivery ?? 'write-through';
+  if (delivery !== 'write-through' && delivery !== 'outbox') {
+    throw new InvalidOptionError(`${path}.delivery must be 'write-through' or 'outbox', got ${JSON.stringify(delivery)}.`, `${path}.delivery`);
+  }
+  if (delivery === 'outbox' && spec.timing !== undefined) {
+    throw new InvalidOptionError(`${path}: timing applies to write-through delivery; an outbox always sends rows as they are when drained. Leave timing out.`, `${path}.timing`);
+  }
+  const keyedLocally = timing === 'commit' ? "timing 'commit'" : delivery === 'outbox' ? "delivery 'outbox'" : undefined;
+  if (keyedLocally) {
+    for (const name of key) {
+      if (!('column' in columns.find((column) => column.remote === name)!.source)) {
+        throw new InvalidOptionError(
+          `${path}: with ${keyedLocally}, key column "${name}" must come from a local column, not an expression (deleted rows are found by their local key).`,
+          `${path}.key`,
+        );
+      }
+    }
+  }
+  senderObjects(table, server); // refuses names that would be too long
+  if (delivery === 'outbox') outboxObjects(table, server);
+  endpointViews(remote, key, columns.map((column) => column.remote));
+  return Object.freeze({
+    kind: 'sync-trigger',
+    server,
+    table,
+    remote,
+    key,
+    columns,
+    operations: checkOperations(spec.operations, path),
+    ignoreWritesBy: checkIgnore(spec.ignoreWritesBy, path),
+    batchSize,
+    timing,
+    delivery,
+  });
+}
+
+export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
+  const objects = senderObjects(node.table, node.server);
+  const dropForeignTables = [sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`, sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`];
+  if (node.delivery === 'outbox') {
+    const outbox = renderOutbox(node);
+    return { up: [createForeignTables(node), ...outbox.up], down: [...outbox.down, ...dropForeignTables] };
+  }
+  const { fn, triggers } = node.timing === 'commit' ? renderAtCommit(node) : renderImmediate(node);
+  return {
+    up: [createForeignTables(node), fn, ...triggers.up],
+    down: [
+      ...triggers.down,
+      sql`DROP FUNCTION ${qualified(objects.function)}()`,
+      ...dropForeignTables,
+    ],
+  };
+}

@@ -1,0 +1,84 @@
+import { InvalidOptionError } from '../errors.js';
+import type { FdwLink } from '../link.js';
+import { allTransactional, describeNode, isSyncNode, renderNode, type Rendered, type SyncNode } from '../kinds/index.js';
+import { previewSql, type Fragment } from '../sql/index.js';
+
+/** Anything a migration can be built from: nodes, links, or lists of them. */
+export type Part = SyncNode | FdwLink | readonly Part[];
+
+/**
+ * One reversible step: `down` undoes `up` exactly, in reverse order. It is computed when the
+ * migration is built, so a step that cannot be reversed is refused then, not at rollback.
+ */
+export interface Migration {
+  readonly id: string;
+  readonly up: readonly Fragment[];
+  readonly down: readonly Fragment[];
+  /** False for statements PostgreSQL refuses inside a transaction block. */
+  readonly transactional: boolean;
+}
+
+function isLink(value: unknown): value is FdwLink {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'fdw-link';
+}
+
+/** The nodes of the parts in order; a node given twice (a shared extension) counts once. */
+export function flattenParts(parts: readonly Part[]): readonly SyncNode[] {
+  const nodes: SyncNode[] = [];
+  const visit = (part: unknown, path: string): void => {
+    if (Array.isArray(part)) part.forEach((inner, index) => visit(inner, `${path}[${index}]`));
+    else if (isLink(part)) part.nodes.forEach((node) => visit(node, path));
+    else if (isSyncNode(part)) {
+      if (!nodes.includes(part)) nodes.push(part);
+    } else {
+      throw new InvalidOptionError(
+        `${path} is not something a migration can be built from; pass links and nodes made by fdwLink(), foreignTable(), importForeignSchema()...`,
+        path,
+      );
+    }
+  };
+  parts.forEach((part, index) => visit(part, `part ${index + 1}`));
+  return nodes;
+}
+
+export function buildMigration(id: string, ...parts: Part[]): Migration {
+  if (typeof id !== 'string' || id.trim() === '') {
+    throw new InvalidOptionError('A migration needs a non-empty id.', 'id');
+  }
+  const nodes = flattenParts(parts);
+  if (nodes.length === 0) throw new InvalidOptionError(`Migration "${id}" has nothing in it.`, id);
+  return migrationFromSteps(id, nodes.map(renderNode));
+}
+
+/** A migration that runs each step's up in order, and each step's down in reverse order. */
+export function migrationFromSteps(id: string, steps: readonly Rendered[]): Migration {
+  return Object.freeze({
+    id,
+    up: Object.freeze(steps.flatMap((step) => step.up)),
+    down: Object.freeze(steps.toReversed().flatMap((step) => step.down)),
+    transactional: allTransactional(steps),
+  });
+}
+
+/** The SQL a migration runs in one direction, secrets redacted: for review by a person. */
+export function previewMigration(migration: Migration, direction: 'up' | 'down' = 'up'): string {
+  return migration[direction].map((statement) => `${previewSql(statement)};`).join('\n\n');
+}
+
+export function isMigration(value: unknown): value is Migration {
+  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
+}
+
+/**
+ * One migration from what a runner adapter is given: a migration built already, or links and
+ * nodes, named after what they create (`server legacy, foreign table legacy_products`).
+ */
+export function migrationOf(parts: readonly unknown[]): Migration {
+  if (parts.length === 1 && isMigration(parts[0])) return parts[0];
+  const nodes = parts as Part[];
+  const id = flattenParts(nodes)
+    .filter((node) => node.kind !== 'fdw-extension')
+    .map(describeNode)
+    .join(', ');
+  return buildMigration(id || 'pg-sync-link migration', ...nodes);
+}

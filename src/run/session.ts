@@ -1,0 +1,85 @@
+import { InvalidOptionError } from '../errors.js';
+import type { SqlExecutor } from './execute.js';
+
+/** The part of a node-postgres Client (or PoolClient) this library uses. */
+export interface PgClientLike {
+  query(sql: string, values?: unknown[]): Promise<unknown>;
+}
+
+/** The part of a node-postgres Pool this library uses. */
+export interface PgPoolLike {
+  connect(): Promise<PgClientLike & { release(error?: Error | boolean): void }>;
+}
+
+/** Where to run: a connected pg Client, a pg Pool, or a connection string. */
+export type DatabaseTarget = string | PgClientLike | PgPoolLike;
+
+/** One connection: run statements, or a block of them in a transaction. */
+export interface Session {
+  readonly execute: SqlExecutor;
+  transaction<T>(work: () => Promise<T>): Promise<T>;
+}
+
+function isPool(value: unknown): value is PgPoolLike {
+  // A Pool has connect() and no per-connection state; a Client has connect() too, but also
+  // processID / connection. Only a Pool has totalCount.
+  return typeof value === 'object' && value !== null && 'totalCount' in value && typeof (value as unknown as PgPoolLike).connect === 'function';
+}
+
+function sessionOf(client: PgClientLike): Session {
+  const execute: SqlExecutor = (sql, values) => client.query(sql, [...values]);
+  return {
+    execute,
+    async transaction(work) {
+      await client.query('BEGIN');
+      try {
+        const result = await work();
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * A new, unconnected node-postgres Client (pg is an optional peer dependency, loaded here only)
+ * for a connection string or a Client config; `missing` is the error message without pg.
+ */
+export async function newPgClient(connection: string | Record<string, unknown>, missing: string, path = 'connection'): Promise<import('pg').Client> {
+  let Client: typeof import('pg').Client;
+  try {
+    const pg = await import('pg');
+    Client = pg.default?.Client ?? pg.Client;
+  } catch {
+    throw new InvalidOptionError(missing, path);
+  }
+  return new Client(typeof connection === 'string' ? { connectionString: connection } : connection);
+}
+
+/** Runs `work` on one connection of `target`, opened and closed here when it is a URL or a Pool. */
+export async function withSession<T>(target: DatabaseTarget, work: (session: Session) => Promise<T>): Promise<T> {
+  if (typeof target === 'string') {
+    const client = await newPgClient(target, 'A connection string needs the pg package: npm install pg (or pass a connected pg Client or Pool).', 'db');
+    await client.connect();
+    try {
+      return await work(sessionOf(client));
+    } finally {
+      await client.end();
+    }
+  }
+  if (isPool(target)) {
+    const client = await target.connect();
+    try {
+      return await work(sessionOf(client));
+    } finally {
+      client.release();
+    }
+  }
+  if (typeof target === 'object' && target !== null && typeof (target as PgClientLike).query === 'function') {
+    return work(sessionOf(target as PgClientLike));
+  }
+  throw new InvalidOptionError('db must be a pg Client, a pg Pool or a postgres:// connection string.', 'db');
+}
