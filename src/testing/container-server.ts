@@ -1,6 +1,6 @@
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type { ContainerRuntimeClient } from 'testcontainers';
-import { newPgClient } from '../session.js';
+import { newPgClient } from '../run/session.js';
 import { urlOf, type TestServer } from './server.js';
 
 /** How long start() waits for a restarted container to accept connections. */
