@@ -21,15 +21,16 @@ interface ContainerServerParts {
 export async function containerServer(parts: ContainerServerParts): Promise<TestServer> {
   const { name, container, runtime, password } = parts;
   const connection = { host: container.getHost(), port: container.getPort(), user: 'postgres', password };
+  const handle = () => runtime.container.getById(container.getId());
   const logs: string[] = [];
+  // The output stream ends when the container stops; start() follows it again from then on.
   const follow = async (since?: number) => {
-    const stream = await runtime.container.logs(runtime.container.getById(container.getId()), { since });
+    const stream = await runtime.container.logs(handle(), { since });
     stream.on('data', (chunk: Buffer | string) => logs.push(chunk.toString()));
     stream.on('error', () => undefined);
   };
   await follow();
   const major = await serverMajor(connection);
-  const handle = () => runtime.container.getById(container.getId());
   let stoppedAt = 0;
   return {
     name,
