@@ -19,11 +19,13 @@ export interface TestServersOptions {
    */
   readonly port?: number;
   /**
-   * Server settings for every server, passed as `postgres -c name=value` (embedded backend),
+   * Server settings for every server, passed as `postgres -c name=value` (both backends),
    * e.g. `{ wal_level: 'logical', max_connections: 50 }`; booleans become on/off. Default none:
    * fast throwaway settings (fsync off), listening on 127.0.0.1 only.
    */
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  /** For `testcontainers`: the PostgreSQL image (official-image compatible). Default postgres:17. */
+  readonly image?: string;
 }
 
 /**
@@ -62,8 +64,8 @@ function checked(options: TestServersOptions): { names: readonly string[]; setti
     if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InvalidOptionError(`The setting ${name} takes a string, a number or a boolean.`, 'settings');
     return `${name}=${typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value)}`;
   });
-  if (options.backend === 'testcontainers' && (port !== undefined || settings.length > 0)) {
-    throw new InvalidOptionError('port and settings are options of the embedded backend; the testcontainers backend does not take them.', port !== undefined ? 'port' : 'settings');
+  if (options.backend === 'testcontainers' && port !== undefined) {
+    throw new InvalidOptionError('port is an option of the embedded backend; containers get free host ports.', 'port');
   }
   return { names, settings };
 }
@@ -93,7 +95,10 @@ async function startEmbeddedServers(names: readonly string[], port: number | und
  */
 export async function startTestServers(options: TestServersOptions = {}): Promise<TestServers> {
   const { names, settings } = checked(options);
-  const list = options.backend === 'testcontainers' ? await startContainerServers({ names }) : await startEmbeddedServers(names, options.port, settings);
+  const list =
+    options.backend === 'testcontainers'
+      ? await startContainerServers({ names, settings, ...(options.image !== undefined ? { image: options.image } : {}) })
+      : await startEmbeddedServers(names, options.port, settings);
   const servers = Object.fromEntries(list.map((server) => [server.name, server]));
   let disposed: Promise<void> | undefined;
   const dispose = () => (disposed ??= Promise.all(list.map((server) => server.dispose())).then(() => undefined));

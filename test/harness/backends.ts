@@ -26,6 +26,8 @@ export function backendChoices(): readonly BackendChoice[] {
     { name: 'embedded' },
     systemBindir() ? { name: 'system' } : { name: 'system', unavailable: 'pg_config is not on PATH (set PG_SYSTEM_BINDIR)' },
     hasExternal ? { name: 'external' } : { name: 'external', unavailable: 'PG_TEST_URL (or PG_TEST_LEGACY_URL and PG_TEST_APP_URL) is not set' },
-    { name: 'testcontainers', unavailable: dockerUnavailableReason() },
+    process.env.PG_TEST_TESTCONTAINERS === 'off'
+      ? { name: 'testcontainers', unavailable: 'PG_TEST_TESTCONTAINERS=off' }
+      : { name: 'testcontainers', unavailable: dockerUnavailableReason() },
   ];
 }

@@ -8,8 +8,11 @@ const QUERIES: Record<string, string> = {
   namespaces: `SELECT n.nspname, pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text FROM pg_namespace n WHERE ${USER_NAMESPACES} ORDER BY 1`,
   classes: `SELECT n.nspname, c.relname, c.relkind, c.reloptions::text, c.relacl::text, pg_get_userbyid(c.relowner) AS owner
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_NAMESPACES} ORDER BY 1, 2`,
+  // PostgreSQL 17.12 stamps every column with its own attoptions entry pg_attver=<n>, new on each
+  // creation: the server's bookkeeping, not something a migration sets or must restore.
   attributes: `SELECT n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
-      a.attoptions::text, a.attfdwoptions::text, a.attisdropped
+      (SELECT pg_catalog.array_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%')::text AS attoptions,
+      a.attfdwoptions::text, a.attisdropped
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE ${USER_NAMESPACES} AND a.attnum > 0 ORDER BY 1, 2, 3`,
   defaults: `SELECT n.nspname, c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid) AS expression

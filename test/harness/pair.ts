@@ -44,8 +44,8 @@ async function startServer(backend: BackendName, role: 'legacy' | 'app', setting
 export interface PairOptions {
   /**
    * Extra `name=value` server settings, e.g. `wal_level=logical` for logical replication.
-   * Only servers this harness starts take them (embedded, system); external servers and
-   * containers are used as they are.
+   * Only servers this harness starts take them (embedded, system, testcontainers); external
+   * servers are used as they are.
    */
   readonly settings?: readonly string[];
   /** Receives each server's log output as it comes (servers this harness starts only). Default: none. */
@@ -58,7 +58,7 @@ export async function startPair(backend: BackendName = backendFromEnv(), options
   const logTo = (role: 'legacy' | 'app') => (options.onLog ? (text: string) => options.onLog!(role, text) : undefined);
   const [legacy, app] =
     backend === 'testcontainers'
-      ? await startContainerPair()
+      ? await startContainerPair(settings)
       : await Promise.all([startServer(backend, 'legacy', settings, logTo('legacy')), startServer(backend, 'app', settings, logTo('app'))]);
   const created: Array<{ server: PgServer; database: string }> = [];
   return {

@@ -1,9 +1,12 @@
 import { startContainerServers } from '../../src/testing/index.js';
 import type { PgServer } from './server.js';
 
-/** Both servers of a pair as containers on one network (image from PG_TEST_IMAGE, default postgres:17). */
-export async function startContainerPair(): Promise<[PgServer, PgServer]> {
-  const [legacy, app] = await startContainerServers({ names: ['legacy', 'app'], image: process.env.PG_TEST_IMAGE });
-  const wrap = (server: NonNullable<typeof legacy>): PgServer => ({ ...server, label: `pg${server.major} container ${server.name}`, canRestart: false });
+/**
+ * Both servers of a pair as containers on one network (image from PG_TEST_IMAGE, default
+ * postgres:17), with the pair's extra settings; each keeps its host port across stop/start.
+ */
+export async function startContainerPair(settings: readonly string[] = []): Promise<[PgServer, PgServer]> {
+  const [legacy, app] = await startContainerServers({ names: ['legacy', 'app'], image: process.env.PG_TEST_IMAGE, settings });
+  const wrap = (server: NonNullable<typeof legacy>): PgServer => ({ ...server, label: `pg${server.major} container ${server.name}`, canRestart: true });
   return [wrap(legacy!), wrap(app!)];
 }

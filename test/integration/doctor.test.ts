@@ -26,6 +26,9 @@ useServers('doctor', async (servers) => {
   await installHealthy(legacy, app, pair.legacy, servers.names.legacy);
 });
 
+/** Where app reaches legacy (127.0.0.1 locally, the container's name on a Docker network), as a pattern. */
+const peerHost = () => pair.legacy.peerHost.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('doctor on a healthy installation', () => {
   it('finds everything ok, states the version, and changes nothing on either side', async () => {
     const before = { app: await catalogSnapshot(app), legacy: await catalogSnapshot(legacy), appSeq: await sequencePositions(app), legacySeq: await sequencePositions(legacy) };
@@ -36,7 +39,7 @@ describe('doctor on a healthy installation', () => {
     const major = Math.floor(versionNum / 10000);
     expect(diagnosis.serverVersionNum).toBe(versionNum);
     expect(findingsOf(diagnosis, 'version')[0]!.message).toMatch(new RegExp(`^PostgreSQL ${major}\\.\\d+.*postgres_fdw batch_size \\(the foreign tables of syncTrigger\\) \\(14\\+\\)`));
-    expect(findingsOf(diagnosis, 'server-reachable').map((item) => item.message)).toEqual([expect.stringMatching(new RegExp(`^Reached database \\S+ at 127\\.0\\.0\\.1:${pair.legacy.peerPort} \\(PostgreSQL ${major}\\.\\d+.*\\) through the user mapping for postgres, as postgres\\.$`))]);
+    expect(findingsOf(diagnosis, 'server-reachable').map((item) => item.message)).toEqual([expect.stringMatching(new RegExp(`^Reached database \\S+ at ${peerHost()}:${pair.legacy.peerPort} \\(PostgreSQL ${major}\\.\\d+.*\\) through the user mapping for postgres, as postgres\\.$`))]);
     expect(findingsOf(diagnosis, 'user-mapping').map((item) => item.subject)).toEqual(['server legacy, role postgres']);
     expect(findingsOf(diagnosis, 'sync-endpoint').map((item) => item.subject)).toEqual([
       'foreign table public.notes__sync_to_legacy_delete',
@@ -191,7 +194,7 @@ describe('doctor on a broken installation', () => {
       expect(findingsOf(diagnosis, 'user-mapping').every((item) => item.severity === 'ok')).toBe(true);
       const reach = findingsOf(diagnosis, 'server-reachable');
       expect(reach.map((item) => item.severity)).toEqual(['ok', 'error']);
-      expect(reach[1]!.message).toMatch(new RegExp(`^Cannot reach database \\S+ at 127\\.0\\.0\\.1:\\d+ through the user mapping for ${role}, as ${role}: could not connect to server "legacy": .*password authentication failed for user "postgres"`));
+      expect(reach[1]!.message).toMatch(new RegExp(`^Cannot reach database \\S+ at ${peerHost()}:\\d+ through the user mapping for ${role}, as ${role}: could not connect to server "legacy": .*password authentication failed for user "postgres"`));
       expect(JSON.stringify(diagnosis)).not.toContain(wrong);
       expect(diagnosis.exitCode).toBe(1);
     } finally {
@@ -206,7 +209,7 @@ describe('doctor on a broken installation', () => {
     const diagnosis = await diagnose(appUrl);
     const [reach] = findingsOf(diagnosis, 'server-reachable');
     expect(reach).toMatchObject({ severity: 'error', subject: 'server legacy' });
-    expect(reach!.message).toMatch(/^Cannot reach database \S+ at 127\.0\.0\.1:1 through the user mapping for postgres, as postgres: could not connect to server "legacy": connection to server at "127\.0\.0\.1", port 1 failed: Connection refused/);
+    expect(reach!.message).toMatch(new RegExp(`^Cannot reach database \\S+ at ${peerHost()}:1 through the user mapping for postgres, as postgres: could not connect to server "legacy": connection to server at "${peerHost()}"( \\([^)]+\\))?, port 1 failed: Connection refused`));
     expect(reach!.fix).toContain(`ALTER SERVER legacy OPTIONS (SET port '5432')`);
     expect(reach!.message).not.toContain(pair.legacy.password);
     expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([{ severity: 'warning', message: 'The 6 foreign tables of server legacy were not compared with the remote: it could not be reached.' }]);

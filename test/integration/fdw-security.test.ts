@@ -74,7 +74,9 @@ describe('password_required', () => {
             message: 'password or GSSAPI delegated credentials required',
             detail: 'Non-superusers must delegate GSSAPI credentials, provide a password, or enable SCRAM pass-through in user mapping.',
           }
-        : { code: '2F003', message: 'password is required', detail: 'Non-superusers must provide a password in the user mapping.' },
+        : pair.app.major >= 16
+          ? { code: '2F003', message: 'password or GSSAPI delegated credentials required', detail: 'Non-superusers must delegate GSSAPI credentials or provide a password in the user mapping.' }
+          : { code: '2F003', message: 'password is required', detail: 'Non-superusers must provide a password in the user mapping.' },
     );
   });
 
