@@ -31,7 +31,15 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       // The built command (dist/cli.js), run as a user runs it: needs npm run build first.
       { extends: true, test: { name: 'cli', include: ['test/cli/**/*.test.ts'] } },
-      { extends: true, test: { name: 'examples', include: ['test/examples/**/*.test.ts', 'examples/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'examples',
+          include: ['test/examples/**/*.test.ts', 'examples/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
       ...backends
         .filter((choice) => !choice.unavailable)
         .map((choice) => ({

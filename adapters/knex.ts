@@ -1,5 +1,14 @@
 import type { Knex } from 'knex';
-import { formatNotice, migrationOf, noticesOf, runMigration, type Migration, type Part, type RunOptions, type SqlExecutor } from 'pg-sync-link';
+import {
+  formatNotice,
+  migrationOf,
+  noticesOf,
+  runMigration,
+  type Migration,
+  type Part,
+  type RunOptions,
+  type SqlExecutor,
+} from 'pg-sync-link';
 import { checkUniqueIds } from './shared/runner-core.js';
 
 /** The shape Knex expects from a migration file: `export const { up, down, config } = ...`. */
@@ -66,9 +75,16 @@ export interface KnexSourceMigration {
  * export default { client: 'pg', connection: process.env.DATABASE_URL,
  *   migrations: { migrationSource: knexMigrationSource(planMigrations('app', link, sync)) } };
  */
-export function knexMigrationSource(migrations: readonly Migration[], options: RunOptions = {}): Knex.MigrationSource<KnexSourceMigration> {
+export function knexMigrationSource(
+  migrations: readonly Migration[],
+  options: RunOptions = {},
+): Knex.MigrationSource<KnexSourceMigration> {
   checkUniqueIds(migrations);
-  const entries: KnexSourceMigration[] = migrations.map((migration) => ({ file: migration.id, name: migration.id, migration }));
+  const entries: KnexSourceMigration[] = migrations.map((migration) => ({
+    file: migration.id,
+    name: migration.id,
+    migration,
+  }));
   return {
     getMigrations: async () => [...entries],
     getMigrationName: (entry) => entry.name,
@@ -80,7 +96,9 @@ export function knexMigrationSource(migrations: readonly Migration[], options: R
 function withKnexLogger(knex: Knex, options: RunOptions): RunOptions {
   if (options.log || options.onNotice) return options;
   const logger = (knex as unknown as { client?: { logger?: { warn?: (message: string) => void } } }).client?.logger;
-  return typeof logger?.warn === 'function' ? { ...options, onNotice: (notice) => logger.warn!(`pg-sync-link: ${formatNotice(notice)}`) } : options;
+  return typeof logger?.warn === 'function'
+    ? { ...options, onNotice: (notice) => logger.warn!(`pg-sync-link: ${formatNotice(notice)}`) }
+    : options;
 }
 
 /**
@@ -88,8 +106,16 @@ function withKnexLogger(knex: Knex, options: RunOptions): RunOptions {
  * one), so a statement's session settings hold for the next and its server notices are heard.
  */
 export async function onOneConnection<T>(knex: Knex, work: (execute: SqlExecutor) => Promise<T>): Promise<T> {
-  const client = (knex as unknown as { client?: { acquireConnection?: () => Promise<unknown>; releaseConnection?: (connection: unknown) => Promise<unknown> } }).client;
-  if (typeof client?.acquireConnection !== 'function' || typeof client.releaseConnection !== 'function') return work(knexExecutor(knex));
+  const client = (
+    knex as unknown as {
+      client?: {
+        acquireConnection?: () => Promise<unknown>;
+        releaseConnection?: (connection: unknown) => Promise<unknown>;
+      };
+    }
+  ).client;
+  if (typeof client?.acquireConnection !== 'function' || typeof client.releaseConnection !== 'function')
+    return work(knexExecutor(knex));
   const connection = await client.acquireConnection();
   try {
     const notices = noticesOf(connection);

@@ -1,5 +1,12 @@
 import type { Kysely } from 'kysely';
-import { InvalidOptionError, migrationOf, runMigration, type Migration, type Part, type RunOptions } from 'pg-sync-link';
+import {
+  InvalidOptionError,
+  migrationOf,
+  runMigration,
+  type Migration,
+  type Part,
+  type RunOptions,
+} from 'pg-sync-link';
 import { checkUniqueIds, kyselyRunner } from './shared/runner-core.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's database type is the user's; the adapter runs raw SQL only
@@ -66,7 +73,10 @@ export function kyselyMigration(...parts: unknown[]): KyselySyncMigration {
  * `disableTransactions: true`; then each migration here runs in its own transaction, except
  * those that cannot (transactional: false), which need that setting.
  */
-export function kyselyMigrationProvider(migrations: readonly Migration[], options: RunOptions = {}): KyselyMigrationProviderShape {
+export function kyselyMigrationProvider(
+  migrations: readonly Migration[],
+  options: RunOptions = {},
+): KyselyMigrationProviderShape {
   checkUniqueIds(migrations);
   const byId: Record<string, KyselyMigrationShape> = {};
   for (const migration of migrations) byId[migration.id] = kyselyMigrationFrom(migration, options);

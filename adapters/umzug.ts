@@ -51,25 +51,37 @@ function isKysely(context: unknown): context is Kysely<any> {
 /** How to run statements, in a transaction or not, on whatever the context is. */
 function runnerFor(context: unknown): Runner {
   if (isKnex(context)) {
-    return (work, transactional) => (transactional ? context.transaction((trx) => onOneConnection(trx, work)) : onOneConnection(context, work));
+    return (work, transactional) =>
+      transactional ? context.transaction((trx) => onOneConnection(trx, work)) : onOneConnection(context, work);
   }
   if (isKysely(context)) return kyselyRunner(context);
   if (typeof context === 'object' && context !== null && ('query' in context || 'connect' in context)) {
     return pgRunner(context as PgClientLike | PgPoolLike);
   }
-  throw new InvalidOptionError('The Umzug context must be a pg Client or Pool, a Knex instance or a Kysely instance.', 'context');
+  throw new InvalidOptionError(
+    'The Umzug context must be a pg Client or Pool, a Knex instance or a Kysely instance.',
+    'context',
+  );
 }
 
 /** One built migration as an Umzug RunnableMigration, run in a transaction unless it cannot be. */
-export function umzugMigrationFrom<Context extends UmzugContext>(migration: Migration, options: RunOptions = {}): RunnableMigration<Context> {
-  const run = (direction: 'up' | 'down') => ({ context }: MigrationParams<Context>) =>
-    runnerFor(context)((execute) => runMigration(migration, direction, execute, options), migration.transactional);
+export function umzugMigrationFrom<Context extends UmzugContext>(
+  migration: Migration,
+  options: RunOptions = {},
+): RunnableMigration<Context> {
+  const run =
+    (direction: 'up' | 'down') =>
+    ({ context }: MigrationParams<Context>) =>
+      runnerFor(context)((execute) => runMigration(migration, direction, execute, options), migration.transactional);
   // The migration also rides on `up`, for `npx pg-sync-link sql <file>`.
   return { name: migration.id, up: Object.assign(run('up'), { pgSyncLink: migration }), down: run('down') };
 }
 
 /** A whole set (planMigrations, versionedMigrations) for `new Umzug({ migrations, context, storage })`. */
-export function umzugMigrations<Context extends UmzugContext>(migrations: readonly Migration[], options: RunOptions = {}): RunnableMigration<Context>[] {
+export function umzugMigrations<Context extends UmzugContext>(
+  migrations: readonly Migration[],
+  options: RunOptions = {},
+): RunnableMigration<Context>[] {
   checkUniqueIds(migrations);
   return migrations.map((migration) => umzugMigrationFrom<Context>(migration, options));
 }
@@ -88,7 +100,10 @@ export function umzugStorage<Context extends UmzugContext>(
   const query = async (context: unknown, sql: string, values: string[] = []) => {
     let rows: { name: string }[] = [];
     await runnerFor(context)(async (execute) => {
-      await execute(`CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, run_at timestamptz NOT NULL DEFAULT now())`, []);
+      await execute(
+        `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, run_at timestamptz NOT NULL DEFAULT now())`,
+        [],
+      );
       const result = (await execute(sql, values)) as { rows?: { name: string }[] };
       rows = result.rows ?? [];
     }, true);

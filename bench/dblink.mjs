@@ -100,16 +100,32 @@ CREATE CONSTRAINT TRIGGER dl_tx_commit AFTER INSERT ON dl_tx DEFERRABLE INITIALL
  * @param {(line: string) => void} say
  */
 export async function benchDblink({ legacy, app }, say) {
-  const run = (/** @type {import('pg').Client} */ client) => (/** @type {string} */ sql, /** @type {readonly string[]} */ values) => client.query(sql, [...values]);
+  const run =
+    (/** @type {import('pg').Client} */ client) =>
+    (/** @type {string} */ sql, /** @type {readonly string[]} */ values) =>
+      client.query(sql, [...values]);
   const remoteTables = ['fdw_sync', 'dl_new', 'dl_named', 'dl_batch', 'dl_tx'];
   for (const name of remoteTables) await legacy.client.query(productTable(name));
   for (const name of ['plain', ...remoteTables]) await app.client.query(productTable(name));
 
   process.env.BENCH_DBLINK_PASSWORD = legacy.password;
   // dblink reuses this link's server and user mapping (it keeps only the libpq options of a server).
-  const link = fdwLink({ name: 'legacy', host: legacy.host, port: legacy.port, dbname: legacy.database, userMappings: [{ user: legacy.user, password: env('BENCH_DBLINK_PASSWORD') }] });
-  const endpoint = buildMigration('endpoint', syncEndpoint({ table: 'fdw_sync', key: ['id'], columns: PRODUCT_COLUMNS }));
-  const sync = buildMigration('sync', link, syncTrigger({ server: 'legacy', table: 'fdw_sync', key: ['id'], columns: PRODUCT_COLUMNS }));
+  const link = fdwLink({
+    name: 'legacy',
+    host: legacy.host,
+    port: legacy.port,
+    dbname: legacy.database,
+    userMappings: [{ user: legacy.user, password: env('BENCH_DBLINK_PASSWORD') }],
+  });
+  const endpoint = buildMigration(
+    'endpoint',
+    syncEndpoint({ table: 'fdw_sync', key: ['id'], columns: PRODUCT_COLUMNS }),
+  );
+  const sync = buildMigration(
+    'sync',
+    link,
+    syncTrigger({ server: 'legacy', table: 'fdw_sync', key: ['id'], columns: PRODUCT_COLUMNS }),
+  );
   await runMigration(endpoint, 'up', run(legacy.client));
   await runMigration(sync, 'up', run(app.client));
   await app.client.query('CREATE EXTENSION dblink');
@@ -119,7 +135,8 @@ export async function benchDblink({ legacy, app }, say) {
     await app.client.query(`TRUNCATE ${table}`);
     if (table !== 'plain') await legacy.client.query(`TRUNCATE ${table}`);
   };
-  const remoteCount = async (/** @type {string} */ table) => (await legacy.client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+  const remoteCount = async (/** @type {string} */ table) =>
+    (await legacy.client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
   const elapsed = async (/** @type {() => Promise<unknown>} */ work) => {
     const start = process.hrtime.bigint();
     await work();
@@ -129,7 +146,8 @@ export async function benchDblink({ legacy, app }, say) {
   const bulkOnce = async (/** @type {string} */ table, /** @type {number} */ rows) => {
     await clear(table);
     const time = await elapsed(() => app.client.query(productRows(table, rows)));
-    if (table !== 'plain' && (await remoteCount(table)) !== rows) throw new Error(`${table}: the remote side does not have all ${rows} rows`);
+    if (table !== 'plain' && (await remoteCount(table)) !== rows)
+      throw new Error(`${table}: the remote side does not have all ${rows} rows`);
     return time;
   };
   const median = (/** @type {number[]} */ times) => times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
@@ -137,7 +155,9 @@ export async function benchDblink({ legacy, app }, say) {
   // of them alike rather than one; bulk figures are medians over the rounds, single-row ones sums.
   /** @param {Record<string, number>} rowsByTable @param {number} rounds */
   const bulkRounds = async (rowsByTable, rounds) => {
-    const times = /** @type {Record<string, number[]>} */ (Object.fromEntries(Object.keys(rowsByTable).map((table) => [table, []])));
+    const times = /** @type {Record<string, number[]>} */ (
+      Object.fromEntries(Object.keys(rowsByTable).map((table) => [table, []]))
+    );
     for (let round = 0; round < rounds; round += 1) {
       for (const [table, rows] of Object.entries(rowsByTable)) times[table]?.push(await bulkOnce(table, rows));
     }
@@ -145,20 +165,28 @@ export async function benchDblink({ legacy, app }, say) {
   };
   /** @param {Record<string, number>} rowsByTable @param {number} rounds */
   const singleRounds = async (rowsByTable, rounds) => {
-    const totals = /** @type {Record<string, number>} */ (Object.fromEntries(Object.keys(rowsByTable).map((table) => [table, 0])));
+    const totals = /** @type {Record<string, number>} */ (
+      Object.fromEntries(Object.keys(rowsByTable).map((table) => [table, 0]))
+    );
     for (const table of Object.keys(rowsByTable)) await clear(table);
     for (let round = 0; round < rounds; round += 1) {
       for (const [table, rows] of Object.entries(rowsByTable)) {
         const per = rows / rounds;
-        totals[table] = (totals[table] ?? 0) + (await elapsed(async () => {
-          for (let id = round * per + 1; id <= (round + 1) * per; id += 1) {
-            await app.client.query(`INSERT INTO ${table} VALUES ($1, 'single', NULL, 1, '2020-01-01', '2020-01-01')`, [id]);
-          }
-        }));
+        totals[table] =
+          (totals[table] ?? 0) +
+          (await elapsed(async () => {
+            for (let id = round * per + 1; id <= (round + 1) * per; id += 1) {
+              await app.client.query(
+                `INSERT INTO ${table} VALUES ($1, 'single', NULL, 1, '2020-01-01', '2020-01-01')`,
+                [id],
+              );
+            }
+          }));
       }
     }
     for (const [table, rows] of Object.entries(rowsByTable)) {
-      if (table !== 'plain' && (await remoteCount(table)) !== rows) throw new Error(`${table}: the remote side does not have all ${rows} rows`);
+      if (table !== 'plain' && (await remoteCount(table)) !== rows)
+        throw new Error(`${table}: the remote side does not have all ${rows} rows`);
     }
     return totals;
   };
@@ -175,11 +203,20 @@ export async function benchDblink({ legacy, app }, say) {
   // takes about a millisecond, too little to divide by.
   const plainPerRow = (named.plain ?? 0) / NAMED_ROWS;
   const plain = big.plain ?? 0;
-  say(`bulk INSERT ... SELECT of ${BULK_ROWS} rows: plain ${plain.toFixed(0)} ms, FDW statement-level sync ${big.fdw_sync?.toFixed(0)} ms, dblink statement-level batches of ${BATCH} ${big.dl_batch?.toFixed(0)} ms, the same in a remote transaction ${big.dl_tx?.toFixed(0)} ms`);
-  say(`dblink per-row trigger, named connection, ${NAMED_ROWS} rows: plain ${named.plain?.toFixed(1)} ms vs ${named.dl_named?.toFixed(0)} ms`);
-  say(`dblink per-row trigger, new connection per row, ${NEW_CONNECTION_ROWS} rows: ${fresh.dl_new?.toFixed(0)} ms (plain: ${(plainPerRow * 1000).toFixed(1)} µs a row)`);
+  say(
+    `bulk INSERT ... SELECT of ${BULK_ROWS} rows: plain ${plain.toFixed(0)} ms, FDW statement-level sync ${big.fdw_sync?.toFixed(0)} ms, dblink statement-level batches of ${BATCH} ${big.dl_batch?.toFixed(0)} ms, the same in a remote transaction ${big.dl_tx?.toFixed(0)} ms`,
+  );
+  say(
+    `dblink per-row trigger, named connection, ${NAMED_ROWS} rows: plain ${named.plain?.toFixed(1)} ms vs ${named.dl_named?.toFixed(0)} ms`,
+  );
+  say(
+    `dblink per-row trigger, new connection per row, ${NEW_CONNECTION_ROWS} rows: ${fresh.dl_new?.toFixed(0)} ms (plain: ${(plainPerRow * 1000).toFixed(1)} µs a row)`,
+  );
 
-  const single = await singleRounds({ plain: SINGLE_ROWS, fdw_sync: SINGLE_ROWS, dl_named: SINGLE_ROWS, dl_batch: SINGLE_ROWS, dl_tx: SINGLE_ROWS }, 4);
+  const single = await singleRounds(
+    { plain: SINGLE_ROWS, fdw_sync: SINGLE_ROWS, dl_named: SINGLE_ROWS, dl_batch: SINGLE_ROWS, dl_tx: SINGLE_ROWS },
+    4,
+  );
   const singleFresh = await singleRounds({ plain: SINGLE_NEW_CONNECTION_ROWS, dl_new: SINGLE_NEW_CONNECTION_ROWS }, 4);
   say(
     `${SINGLE_ROWS} single-row autocommit INSERTs: plain ${single.plain?.toFixed(0)} ms, FDW sync ${single.fdw_sync?.toFixed(0)} ms, dblink named per-row ${single.dl_named?.toFixed(0)} ms, dblink statement-level ${single.dl_batch?.toFixed(0)} ms, in a remote transaction ${single.dl_tx?.toFixed(0)} ms; ` +
@@ -196,18 +233,26 @@ export async function benchDblink({ legacy, app }, say) {
     await app.client.query('ROLLBACK');
     rolledBack[table] = await remoteCount(table);
   }
-  say(`rows left on the other side after a local ROLLBACK: FDW sync ${rolledBack.fdw_sync}, dblink ${rolledBack.dl_named} (named), ${rolledBack.dl_batch} (statement-level), ${rolledBack.dl_new} (new connection), ${rolledBack.dl_tx} (remote transaction)`);
+  say(
+    `rows left on the other side after a local ROLLBACK: FDW sync ${rolledBack.fdw_sync}, dblink ${rolledBack.dl_named} (named), ${rolledBack.dl_batch} (statement-level), ${rolledBack.dl_new} (new connection), ${rolledBack.dl_tx} (remote transaction)`,
+  );
   if (rolledBack.fdw_sync !== 0) throw new Error('the FDW sync left a rolled-back row on the other side');
   // The remote transaction variant left nothing visible, but its remote transaction is still
   // open, holding the row's lock, until this session writes again: a writer on the other side waits.
-  const open = await legacy.client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`);
-  await legacy.client.query(`SET lock_timeout = '500ms'`);
-  const blocked = await legacy.client.query(`INSERT INTO dl_tx VALUES (1, 'on legacy', NULL, 1, '2020-01-01', '2020-01-01')`).then(
-    () => 'no',
-    (/** @type {{ code?: string }} */ error) => error.code ?? 'error',
+  const open = await legacy.client.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
   );
+  await legacy.client.query(`SET lock_timeout = '500ms'`);
+  const blocked = await legacy.client
+    .query(`INSERT INTO dl_tx VALUES (1, 'on legacy', NULL, 1, '2020-01-01', '2020-01-01')`)
+    .then(
+      () => 'no',
+      (/** @type {{ code?: string }} */ error) => error.code ?? 'error',
+    );
   await legacy.client.query('RESET lock_timeout');
-  say(`after that ROLLBACK, dblink in a remote transaction leaves ${open.rows[0].n} remote session idle in transaction; an insert of the same key on the other side ${blocked === '55P03' ? 'waits for its lock and times out (55P03)' : `gives ${blocked}`}`);
+  say(
+    `after that ROLLBACK, dblink in a remote transaction leaves ${open.rows[0].n} remote session idle in transaction; an insert of the same key on the other side ${blocked === '55P03' ? 'waits for its lock and times out (55P03)' : `gives ${blocked}`}`,
+  );
   await app.client.query(`SELECT public.dblink_exec('bench_tx', 'ROLLBACK')`);
 
   // A remote error undone locally by a savepoint: postgres_fdw maps local savepoints onto remote
@@ -220,24 +265,37 @@ export async function benchDblink({ legacy, app }, say) {
     await app.client.query('BEGIN');
     await app.client.query(`INSERT INTO ${table} VALUES (1, 'kept', NULL, 1, '2020-01-01', '2020-01-01')`);
     await app.client.query('SAVEPOINT before_bad_row');
-    const failed = await app.client.query(`INSERT INTO ${table} VALUES (2, 'refused remotely', NULL, -1, '2020-01-01', '2020-01-01')`).then(() => false, () => true);
+    const failed = await app.client
+      .query(`INSERT INTO ${table} VALUES (2, 'refused remotely', NULL, -1, '2020-01-01', '2020-01-01')`)
+      .then(
+        () => false,
+        () => true,
+      );
     if (!failed) throw new Error(`${table}: the remote CHECK did not fail the local statement`);
     await app.client.query('ROLLBACK TO SAVEPOINT before_bad_row');
     await app.client.query('COMMIT');
-    divergence[table] = { local: (await app.client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, remote: await remoteCount(table) };
+    divergence[table] = {
+      local: (await app.client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n,
+      remote: await remoteCount(table),
+    };
     await legacy.client.query(`ALTER TABLE ${table} DROP CONSTRAINT price_not_negative`);
   }
-  say(`a remote error rolled back to a local savepoint, then COMMIT: FDW sync ${divergence.fdw_sync.local} row here, ${divergence.fdw_sync.remote} there; dblink in a remote transaction ${divergence.dl_tx.local} row here, ${divergence.dl_tx.remote} there`);
+  say(
+    `a remote error rolled back to a local savepoint, then COMMIT: FDW sync ${divergence.fdw_sync.local} row here, ${divergence.fdw_sync.remote} there; dblink in a remote transaction ${divergence.dl_tx.local} row here, ${divergence.dl_tx.remote} there`,
+  );
 
   // Leave both databases as they were, for the benchmarks that follow.
   await app.client.query(`SELECT public.dblink_disconnect('bench_sync'), public.dblink_disconnect('bench_tx')`);
-  await app.client.query('DROP TABLE plain, dl_new, dl_named, dl_batch, dl_tx; DROP FUNCTION dl_new_row(), dl_named_row(), dl_batch_statement(), dl_tx_statement(), dl_tx_commit(); DROP EXTENSION dblink');
+  await app.client.query(
+    'DROP TABLE plain, dl_new, dl_named, dl_batch, dl_tx; DROP FUNCTION dl_new_row(), dl_named_row(), dl_batch_statement(), dl_tx_statement(), dl_tx_commit(); DROP EXTENSION dblink',
+  );
   await runMigration(sync, 'down', run(app.client));
   await app.client.query('DROP TABLE fdw_sync');
   await runMigration(endpoint, 'down', run(legacy.client));
   await legacy.client.query('DROP TABLE fdw_sync, dl_new, dl_named, dl_batch, dl_tx');
 
-  const ratio = (/** @type {number | undefined} */ time, /** @type {number | undefined} */ base) => round((time ?? 0) / (base ?? 1));
+  const ratio = (/** @type {number | undefined} */ time, /** @type {number | undefined} */ base) =>
+    round((time ?? 0) / (base ?? 1));
   return {
     dblink_fdw_sync_bulk_ratio: ratio(big.fdw_sync, plain),
     dblink_batch_bulk_ratio: ratio(big.dl_batch, plain),
@@ -257,7 +315,10 @@ export async function benchDblink({ legacy, app }, say) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { startServer } = await import('../examples/support/embedded-server.mjs');
-  const [legacy, app] = await Promise.all([startServer('legacy', { durable: true }), startServer('app', { durable: true })]);
+  const [legacy, app] = await Promise.all([
+    startServer('legacy', { durable: true }),
+    startServer('app', { durable: true }),
+  ]);
   try {
     console.log(JSON.stringify(await benchDblink({ legacy, app }, (line) => console.log(line))));
   } finally {

@@ -31,16 +31,24 @@ export async function benchFdwRead({ legacy, app }, say) {
     'bench link',
     link,
     link.foreignTable({ name: 'products_default_fetch', remote: { name: 'products' }, columns }),
-    link.foreignTable({ name: 'products_fetch_10000', remote: { name: 'products' }, columns, options: { fetch_size: 10000 } }),
+    link.foreignTable({
+      name: 'products_fetch_10000',
+      remote: { name: 'products' },
+      columns,
+      options: { fetch_size: 10000 },
+    }),
   );
   await runMigration(migration, 'up', (sql, values) => app.client.query(sql, [...values]));
 
   // OFFSET 0 keeps the aggregate local, so every row really crosses the link.
-  const read = (/** @type {string} */ table) => () => app.client.query(`SELECT sum(length(name) + length(description) + price) FROM (SELECT * FROM ${table} OFFSET 0) s`);
+  const read = (/** @type {string} */ table) => () =>
+    app.client.query(`SELECT sum(length(name) + length(description) + price) FROM (SELECT * FROM ${table} OFFSET 0) s`);
   const local = await medianMs(read('local_products'));
   const fetch100 = await medianMs(read('products_default_fetch'));
   const fetch10000 = await medianMs(read('products_fetch_10000'));
-  say(`read ${ROWS} rows: local ${local.toFixed(1)} ms, through the link ${fetch100.toFixed(1)} ms (fetch_size 100), ${fetch10000.toFixed(1)} ms (fetch_size 10000)`);
+  say(
+    `read ${ROWS} rows: local ${local.toFixed(1)} ms, through the link ${fetch100.toFixed(1)} ms (fetch_size 100), ${fetch10000.toFixed(1)} ms (fetch_size 10000)`,
+  );
   await runMigration(migration, 'down', (sql, values) => app.client.query(sql, [...values]));
   return { fdw_read_ratio: round(fetch100 / local), fdw_read_fetch_10000_ratio: round(fetch10000 / local) };
 }

@@ -17,7 +17,15 @@ export async function benchReplication({ legacy, app }, say) {
   await app.client.query(productTable('published'));
   process.env.BENCH_REPLICATION_PASSWORD = legacy.password;
   const publisher = [publication({ name: 'bench_pub', tables: ['published'] }), replicationSlot({ name: 'bench_sub' })];
-  const subscriber = subscription({ name: 'bench_sub', host: legacy.host, port: legacy.port, dbname: legacy.database, user: legacy.user, password: env('BENCH_REPLICATION_PASSWORD'), publications: ['bench_pub'] });
+  const subscriber = subscription({
+    name: 'bench_sub',
+    host: legacy.host,
+    port: legacy.port,
+    dbname: legacy.database,
+    user: legacy.user,
+    password: env('BENCH_REPLICATION_PASSWORD'),
+    publications: ['bench_pub'],
+  });
   await applySyncLink(legacy.client, publisher);
   await applySyncLink(app.client, subscriber);
   const count = async () => Number((await app.client.query('SELECT count(*) AS n FROM published')).rows[0].n);
@@ -26,7 +34,9 @@ export async function benchReplication({ legacy, app }, say) {
     await work();
     return Number(process.hrtime.bigint() - start) / 1e6;
   };
-  const plain = [], published = [], applied = [];
+  const plain = [],
+    published = [],
+    applied = [];
   for (let round = 0; round < 3; round += 1) {
     plain.push(await time(() => legacy.client.query(productRows('unpublished', ROWS, round * ROWS + 1))));
     const start = process.hrtime.bigint();
@@ -35,7 +45,9 @@ export async function benchReplication({ legacy, app }, say) {
     applied.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   const median = (/** @type {number[]} */ times) => [...times].sort((a, b) => a - b)[1] ?? 0;
-  say(`logical replication: bulk INSERT of ${ROWS} rows: unpublished ${median(plain).toFixed(0)} ms, published ${median(published).toFixed(0)} ms; every row on the subscriber after ${median(applied).toFixed(0)} ms`);
+  say(
+    `logical replication: bulk INSERT of ${ROWS} rows: unpublished ${median(plain).toFixed(0)} ms, published ${median(published).toFixed(0)} ms; every row on the subscriber after ${median(applied).toFixed(0)} ms`,
+  );
   await removeSyncLink(app.client, subscriber);
   await removeSyncLink(legacy.client, publisher);
   await app.client.query('DROP TABLE published');

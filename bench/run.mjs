@@ -13,7 +13,10 @@ const say = (/** @type {string} */ line) => console.log(line);
 // wal_level=logical for the replication benchmark; every other figure is a ratio within the
 // same servers, so it weighs on both sides of it.
 const settings = ['wal_level=logical'];
-const [legacy, app] = await Promise.all([startServer('legacy', { durable: true, settings }), startServer('app', { durable: true, settings })]);
+const [legacy, app] = await Promise.all([
+  startServer('legacy', { durable: true, settings }),
+  startServer('app', { durable: true, settings }),
+]);
 try {
   const pair = { legacy, app };
   const results = {

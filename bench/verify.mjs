@@ -12,7 +12,11 @@ const TABLE = `CREATE TABLE verified (
   created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL)`;
 const FILL = `INSERT INTO verified SELECT g, 'product ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE repeat('x', 60) END, g % 5000,
   timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${ROWS}) g`;
-const TABLES = { table: 'verified', key: ['id'], columns: ['id', 'name', 'description', 'price', 'created_at', 'updated_at'] };
+const TABLES = {
+  table: 'verified',
+  key: ['id'],
+  columns: ['id', 'name', 'description', 'price', 'created_at', 'updated_at'],
+};
 
 /**
  * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
@@ -36,22 +40,32 @@ export async function benchVerify({ legacy, app }, say) {
     result = await verifyTables({ local: app.url, remote: legacy.url, tables: TABLES });
   }, 3);
   const found = [result?.missingOnRemote.length, result?.missingOnLocal.length, result?.differing.length].join('/');
-  if (found !== '3/2/5') throw new Error(`verify found ${found} missing on remote / missing on local / differing, not 3/2/5`);
-  say(`verify of ${ROWS} rows per side: ${(verify / 1000).toFixed(2)} s (${result?.passes} passes, ${result?.rowsFetched} keys read); one side's count(*) ${count.toFixed(0)} ms, every row as text ${fullRead.toFixed(0)} ms`);
+  if (found !== '3/2/5')
+    throw new Error(`verify found ${found} missing on remote / missing on local / differing, not 3/2/5`);
+  say(
+    `verify of ${ROWS} rows per side: ${(verify / 1000).toFixed(2)} s (${result?.passes} passes, ${result?.rowsFetched} keys read); one side's count(*) ${count.toFixed(0)} ms, every row as text ${fullRead.toFixed(0)} ms`,
+  );
 
-  const fill = (/** @type {string} */ table) => FILL.replace('INSERT INTO verified', `INSERT INTO ${table}`).replace(String(ROWS), String(BACKFILL_ROWS));
+  const fill = (/** @type {string} */ table) =>
+    FILL.replace('INSERT INTO verified', `INSERT INTO ${table}`).replace(String(ROWS), String(BACKFILL_ROWS));
   await app.client.query('CREATE TABLE backfilled (LIKE verified INCLUDING ALL)');
   await app.client.query(fill('backfilled'));
   const backfill = await medianMs(async () => {
     await legacy.client.query('TRUNCATE verified');
-    const done = await backfillTables({ local: app.url, remote: legacy.url, tables: { ...TABLES, table: 'backfilled', remote: { name: 'verified' } } });
+    const done = await backfillTables({
+      local: app.url,
+      remote: legacy.url,
+      tables: { ...TABLES, table: 'backfilled', remote: { name: 'verified' } },
+    });
     if (done.written !== BACKFILL_ROWS) throw new Error(`backfill wrote ${done.written} rows, not ${BACKFILL_ROWS}`);
   }, 3);
   const insert = await medianMs(async () => {
     await legacy.client.query('TRUNCATE verified');
     await legacy.client.query(fill('verified'));
   }, 3);
-  say(`backfill of ${BACKFILL_ROWS} rows into an empty table: ${(backfill / 1000).toFixed(2)} s; the same rows by INSERT ... SELECT there: ${insert.toFixed(0)} ms`);
+  say(
+    `backfill of ${BACKFILL_ROWS} rows into an empty table: ${(backfill / 1000).toFixed(2)} s; the same rows by INSERT ... SELECT there: ${insert.toFixed(0)} ms`,
+  );
 
   for (const server of [legacy, app]) await server.client.query('DROP TABLE verified');
   await app.client.query('DROP TABLE backfilled');

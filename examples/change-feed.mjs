@@ -11,7 +11,11 @@ try {
     CREATE TABLE portal.users (id bigint PRIMARY KEY, email text NOT NULL, first_name text, last_name text, last_login timestamptz);
     CREATE TABLE salesforce.accounts (user_id bigint PRIMARY KEY, email text NOT NULL, full_name text)`);
   // last_login changes often and matters to nobody downstream: it is left out of the feed.
-  const users = changeFeed({ table: { schema: 'portal', name: 'users' }, key: ['id'], columns: ['id', 'email', 'first_name', 'last_name'] });
+  const users = changeFeed({
+    table: { schema: 'portal', name: 'users' },
+    key: ['id'],
+    columns: ['id', 'email', 'first_name', 'last_name'],
+  });
   await applySyncLink(db, users);
 
   const seen = /** @type {string[]} */ ([]);
@@ -35,7 +39,9 @@ try {
   });
   await until(() => listener.position() !== undefined);
 
-  await db.query(`INSERT INTO portal.users (id, email, first_name, last_name) VALUES (1, 'ada@example.com', 'Ada', 'Lovelace'), (2, 'alan@example.com', 'Alan', 'Turing')`);
+  await db.query(
+    `INSERT INTO portal.users (id, email, first_name, last_name) VALUES (1, 'ada@example.com', 'Ada', 'Lovelace'), (2, 'alan@example.com', 'Alan', 'Turing')`,
+  );
   await db.query(`UPDATE portal.users SET last_login = now()`); // not in the feed: no change
   await db.query(`UPDATE portal.users SET email = 'ada@lovelace.example' WHERE id = 1`);
   await until(() => seen.length === 3);

@@ -17,7 +17,10 @@ const say = (line = '') => console.log(line);
  */
 async function knex(args, env) {
   say(`$ npx knex ${args.join(' ')}`);
-  const { stdout, stderr } = await promisify(execFile)('npx', ['knex', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+  const { stdout, stderr } = await promisify(execFile)('npx', ['knex', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
   for (const line of `${stdout}${stderr}`.trim().split('\n')) say(`  ${line}`);
 }
 
@@ -27,11 +30,16 @@ async function knex(args, env) {
  * @param {'products' | 'legacy_products'} table
  */
 async function show(client, title, table = 'products') {
-  const { rows } = await client.query(`SELECT id, name, price, updated_at::text AS updated_at FROM ${table} ORDER BY id`);
+  const { rows } = await client.query(
+    `SELECT id, name, price, updated_at::text AS updated_at FROM ${table} ORDER BY id`,
+  );
   const columns = ['id', 'name', 'price', 'updated_at'];
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column] ?? '').length)));
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => String(row[column] ?? '').length)),
+  );
   /** @param {unknown[]} values */
-  const line = (values) => `  ${values.map((value, index) => String(value ?? '').padEnd(widths[index] ?? 0)).join(' | ')}`.trimEnd();
+  const line = (values) =>
+    `  ${values.map((value, index) => String(value ?? '').padEnd(widths[index] ?? 0)).join(' | ')}`.trimEnd();
   say(`${title}:`);
   say(line(columns));
   say(`  ${widths.map((width) => '-'.repeat(width)).join('-+-')}`);
@@ -44,7 +52,9 @@ try {
   say('pg-sync-link demo: products kept in sync both ways between "legacy" and "app"\n');
   const [legacy, app] = await Promise.all([startServer('legacy'), startServer('app')]);
   servers.push(legacy, app);
-  const { rows: [{ server_version: version }] } = await legacy.client.query('SHOW server_version');
+  const {
+    rows: [{ server_version: version }],
+  } = await legacy.client.query('SHOW server_version');
   say(`Started legacy on 127.0.0.1:${legacy.port} and app on 127.0.0.1:${app.port} (PostgreSQL ${version}).`);
 
   await legacy.client.query(`CREATE TABLE products (
@@ -86,30 +96,46 @@ try {
   await knex(['migrate:latest', '--env', 'app'], env);
   await knex(['migrate:latest', '--env', 'legacy'], env);
   say();
-  await show(app.client, 'legacy\'s products, read by app through the link (foreign table legacy_products)', 'legacy_products');
+  await show(
+    app.client,
+    "legacy's products, read by app through the link (foreign table legacy_products)",
+    'legacy_products',
+  );
   say();
-  await show(app.client, 'app.products, copied from them by app\'s own migration');
+  await show(app.client, "app.products, copied from them by app's own migration");
 
-  say('\nlegacy: INSERT Tea strainer (4); app: UPDATE the Kettle\'s price; legacy: DELETE the Mug (3); app: INSERT Milk jug (5)');
-  await legacy.client.query(`INSERT INTO products VALUES (4, 'Tea strainer', 'Fine mesh', 499, '2024-02-02 12:00', '2024-02-02 12:00')`);
+  say(
+    "\nlegacy: INSERT Tea strainer (4); app: UPDATE the Kettle's price; legacy: DELETE the Mug (3); app: INSERT Milk jug (5)",
+  );
+  await legacy.client.query(
+    `INSERT INTO products VALUES (4, 'Tea strainer', 'Fine mesh', 499, '2024-02-02 12:00', '2024-02-02 12:00')`,
+  );
   await app.client.query(`UPDATE products SET price = 3199, updated_at = '2026-11-22 09:00' WHERE id = 1`);
   await legacy.client.query('DELETE FROM products WHERE id = 3');
-  await app.client.query(`INSERT INTO products VALUES (5, 'Milk jug', NULL, 1250, '2026-11-22 09:05', '2026-11-22 09:05')`);
+  await app.client.query(
+    `INSERT INTO products VALUES (5, 'Milk jug', NULL, 1250, '2026-11-22 09:05', '2026-11-22 09:05')`,
+  );
   say();
   await show(legacy.client, 'legacy.products');
   say();
   await show(app.client, 'app.products');
-  const [onLegacy, onApp] = await Promise.all([legacy.client, app.client].map((client) => client.query('SELECT * FROM products ORDER BY id')));
+  const [onLegacy, onApp] = await Promise.all(
+    [legacy.client, app.client].map((client) => client.query('SELECT * FROM products ORDER BY id')),
+  );
   say(`\nBoth sides identical: ${JSON.stringify(onLegacy?.rows) === JSON.stringify(onApp?.rows) ? 'yes' : 'NO'}\n`);
 
   await knex(['migrate:rollback', '--all', '--env', 'legacy'], env);
   await knex(['migrate:rollback', '--all', '--env', 'app'], env);
   const leftovers = async (/** @type {import('pg').Client} */ client) =>
-    (await client.query(`SELECT
+    (
+      await client.query(`SELECT
       (SELECT count(*) FROM pg_foreign_server)::int AS servers,
       (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal)::int AS triggers,
-      (SELECT count(*) FROM pg_views WHERE viewname LIKE '%sync%')::int AS endpoints`)).rows[0];
-  say(`\nAfter rollback: legacy ${JSON.stringify(await leftovers(legacy.client))}, app ${JSON.stringify(await leftovers(app.client))}.`);
+      (SELECT count(*) FROM pg_views WHERE viewname LIKE '%sync%')::int AS endpoints`)
+    ).rows[0];
+  say(
+    `\nAfter rollback: legacy ${JSON.stringify(await leftovers(legacy.client))}, app ${JSON.stringify(await leftovers(app.client))}.`,
+  );
 } finally {
   await Promise.all(servers.map((server) => server.stop()));
   say('Stopped both servers.');

@@ -19,7 +19,11 @@ try {
     dbname: legacy.database,
     userMappings: [{ user: legacy.user, password: env('LEGACY_DB_PASSWORD') }],
   });
-  const migrations = planMigrations('crm', link, link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true, limitTo: ['customers'] }));
+  const migrations = planMigrations(
+    'crm',
+    link,
+    link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true, limitTo: ['customers'] }),
+  );
 
   const pool = new pg.Pool({ connectionString: app.url });
   // An idle connection ended by the server's shutdown must not crash the example as it exits.
@@ -29,7 +33,8 @@ try {
   const migrator = new Migrator({ db, provider: kyselyMigrationProvider(migrations) });
   const up = await migrator.migrateToLatest();
   if (up.error) throw up.error;
-  for (const result of up.results ?? []) console.log(`kysely ${result.direction} ${result.migrationName}: ${result.status}`);
+  for (const result of up.results ?? [])
+    console.log(`kysely ${result.direction} ${result.migrationName}: ${result.status}`);
 
   const customers = await db.selectFrom('legacy.customers').select(['id', 'email']).orderBy('id').execute();
   console.log(`customers read through the link: ${customers.map((customer) => customer.email).join(', ')}`);

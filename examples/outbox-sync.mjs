@@ -4,4 +4,10 @@ import { syncTrigger } from 'pg-sync-link';
 
 export const ORDER_COLUMNS = ['id', 'customer', 'total_cents'];
 
-export const ordersToLegacy = syncTrigger({ server: 'legacy', table: 'orders', key: ['id'], columns: ORDER_COLUMNS, delivery: 'outbox' });
+export const ordersToLegacy = syncTrigger({
+  server: 'legacy',
+  table: 'orders',
+  key: ['id'],
+  columns: ORDER_COLUMNS,
+  delivery: 'outbox',
+});

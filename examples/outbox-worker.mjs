@@ -17,7 +17,10 @@ const worker = startOutboxWorker({
   onEvent: (event) => {
     if (event.type === 'delivered') console.log(`worker: delivered ${event.count} changes of ${event.sync}`);
     if (event.type === 'failed') console.log(`worker: ${event.error} (again in ${event.retryInMs} ms)`);
-    if (event.type === 'set-aside') console.log(`worker: set aside ${event.keys} keys of ${event.sync} the other side keeps rejecting (see its _failed table)`);
+    if (event.type === 'set-aside')
+      console.log(
+        `worker: set aside ${event.keys} keys of ${event.sync} the other side keeps rejecting (see its _failed table)`,
+      );
     if (event.type === 'disconnected') console.log(`worker: ${event.error} (reconnecting in ${event.retryInMs} ms)`);
     if (event.type === 'stopped') console.log('worker: stopped cleanly');
   },

@@ -14,7 +14,13 @@ try {
   await legacy.client.query(ddl);
   await app.client.query(ddl);
   process.env.LEGACY_DB_PASSWORD = legacy.password;
-  const link = fdwLink({ name: 'legacy', host: legacy.host, port: legacy.port, dbname: legacy.database, userMappings: [{ user: legacy.user, password: env('LEGACY_DB_PASSWORD') }] });
+  const link = fdwLink({
+    name: 'legacy',
+    host: legacy.host,
+    port: legacy.port,
+    dbname: legacy.database,
+    userMappings: [{ user: legacy.user, password: env('LEGACY_DB_PASSWORD') }],
+  });
   const endpoint = syncEndpoint({ table: 'orders', key: ['id'], columns: ORDER_COLUMNS });
   await applySyncLink(legacy.client, endpoint);
   await applySyncLink(app.client, [link, ordersToLegacy]);
@@ -26,7 +32,10 @@ try {
   await app.client.query('UPDATE orders SET total_cents = 1250 WHERE id = 1');
   console.log(`legacy is down; app took the orders. pending: ${(await outboxLag(app.client, ordersToLegacy)).pending}`);
 
-  const child = spawn(process.execPath, ['examples/outbox-worker.mjs'], { env: { ...process.env, APP_DATABASE_URL: app.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['examples/outbox-worker.mjs'], {
+    env: { ...process.env, APP_DATABASE_URL: app.url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   worker = child;
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
@@ -40,11 +49,19 @@ try {
   const legacyClient = new pg.Client({ connectionString: legacy.url });
   await legacyClient.connect();
   const { rows } = await legacyClient.query('SELECT id, customer, total_cents FROM orders ORDER BY id');
-  console.log(`legacy is back; legacy.orders: ${rows.map((row) => `${row.id} ${row.customer} ${row.total_cents}`).join('; ')}`);
+  console.log(
+    `legacy is back; legacy.orders: ${rows.map((row) => `${row.id} ${row.customer} ${row.total_cents}`).join('; ')}`,
+  );
 
   child.kill('SIGTERM');
   console.log(`worker exit code after SIGTERM: ${await exited}`);
-  console.log(output.trim().split('\n').filter((line) => !line.includes('(again in')).join('\n'));
+  console.log(
+    output
+      .trim()
+      .split('\n')
+      .filter((line) => !line.includes('(again in'))
+      .join('\n'),
+  );
   worker = undefined;
 
   await removeSyncLink(app.client, [link, ordersToLegacy]);

@@ -16,7 +16,13 @@ try {
   const columns = ['id', 'worker_id', 'hospital_id', 'status', 'is_approved'];
   await applySyncLink(old.url, syncEndpoint({ table: 'timesheet_old', key: ['id'], columns }));
   const link = [
-    fdwLink({ name: 'timesheet_old', host: old.host, port: old.port, dbname: old.database, userMappings: [{ user: old.user, password: env('OLD_DB_PASSWORD') }] }),
+    fdwLink({
+      name: 'timesheet_old',
+      host: old.host,
+      port: old.port,
+      dbname: old.database,
+      userMappings: [{ user: old.user, password: env('OLD_DB_PASSWORD') }],
+    }),
     syncTrigger({
       server: 'timesheet_old',
       table: 'timesheet_new',
@@ -26,7 +32,12 @@ try {
       columns: [
         'id',
         'worker_id',
-        { remote: 'hospital_id', expression: sqlExpression('SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id') },
+        {
+          remote: 'hospital_id',
+          expression: sqlExpression(
+            'SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id',
+          ),
+        },
         'status',
         { remote: 'is_approved', expression: sqlExpression(`src.status = 'approved'`) },
       ],

@@ -13,14 +13,18 @@ const pools = [new pg.Pool({ connectionString: legacy.url }), new pg.Pool({ conn
 for (const pool of pools) pool.on('error', () => {});
 try {
   for (const server of [legacy, app]) {
-    await server.client.query('CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, total_cents integer NOT NULL, placed_at timestamptz NOT NULL)');
+    await server.client.query(
+      'CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, total_cents integer NOT NULL, placed_at timestamptz NOT NULL)',
+    );
   }
   process.env.LEGACY_DB_PASSWORD = legacy.password;
   const [legacyPool, appPool] = pools;
 
   // The receiving side first, then the sending side: each database has its own Umzug.
   const receiving = new Umzug({
-    migrations: umzugMigrations(planMigrations('orders', syncEndpoint({ table: 'orders', key: ['id'], columns: COLUMNS }))),
+    migrations: umzugMigrations(
+      planMigrations('orders', syncEndpoint({ table: 'orders', key: ['id'], columns: COLUMNS })),
+    ),
     context: legacyPool,
     storage: umzugStorage(),
     logger: undefined,
@@ -29,7 +33,13 @@ try {
     migrations: umzugMigrations(
       planMigrations(
         'orders',
-        fdwLink({ name: 'legacy', host: legacy.host, port: legacy.port, dbname: legacy.database, userMappings: [{ user: legacy.user, password: env('LEGACY_DB_PASSWORD') }] }),
+        fdwLink({
+          name: 'legacy',
+          host: legacy.host,
+          port: legacy.port,
+          dbname: legacy.database,
+          userMappings: [{ user: legacy.user, password: env('LEGACY_DB_PASSWORD') }],
+        }),
         syncTrigger({ server: 'legacy', table: 'orders', key: ['id'], columns: COLUMNS }),
       ),
     ),
@@ -40,7 +50,9 @@ try {
   console.log(`legacy: ${(await receiving.up()).map((migration) => migration.name).join(', ')}`);
   console.log(`app: ${(await sending.up()).map((migration) => migration.name).join(', ')}`);
 
-  await app.client.query(`INSERT INTO orders VALUES (1, 'ada', 1250, '2026-11-22T10:00:00Z'), (2, 'grace', 990, '2026-11-22T10:05:00Z')`);
+  await app.client.query(
+    `INSERT INTO orders VALUES (1, 'ada', 1250, '2026-11-22T10:00:00Z'), (2, 'grace', 990, '2026-11-22T10:05:00Z')`,
+  );
   await app.client.query('UPDATE orders SET total_cents = 1300 WHERE id = 1');
   const { rows } = await legacy.client.query('SELECT id, customer, total_cents FROM orders ORDER BY id');
   console.log(`legacy.orders: ${rows.map((row) => `${row.id} ${row.customer} ${row.total_cents}`).join('; ')}`);

@@ -102,7 +102,10 @@ export class MissingEnvError extends SyncLinkError {
     readonly variable: string,
     usedFor: string,
   ) {
-    super('MISSING_ENV', `Environment variable ${variable} is not set; it is needed for ${usedFor}. Set it before running the migration.`);
+    super(
+      'MISSING_ENV',
+      `Environment variable ${variable} is not set; it is needed for ${usedFor}. Set it before running the migration.`,
+    );
   }
 }
 

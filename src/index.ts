@@ -43,7 +43,15 @@ export {
   type ForeignColumnOptions,
   type ImportForeignSchemaOptions,
 } from './kinds/index.js';
-export { buildMigration, flattenParts, isMigration, migrationOf, previewMigration, type Migration, type Part } from './model/migration.js';
+export {
+  buildMigration,
+  flattenParts,
+  isMigration,
+  migrationOf,
+  previewMigration,
+  type Migration,
+  type Part,
+} from './model/migration.js';
 export { planMigrations, changeMigration, versionedMigrations, type Version } from './model/plan.js';
 export { applySyncLink, removeSyncLink, type ApplyOptions, type ApplyResult } from './run/apply.js';
 export {
@@ -64,12 +72,27 @@ export {
 } from './compare/index.js';
 export { loadOptionalPeer, isPackageNotFound } from './optional-peer.js';
 export { withSession, type DatabaseTarget, type Session, type PgClientLike, type PgPoolLike } from './run/session.js';
-export { diagnose, formatDiagnosis, type DiagnoseOptions, type Diagnosis, type Finding, type Severity, type DoctorCheck } from './doctor/index.js';
+export {
+  diagnose,
+  formatDiagnosis,
+  type DiagnoseOptions,
+  type Diagnosis,
+  type Finding,
+  type Severity,
+  type DoctorCheck,
+} from './doctor/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './run/execute.js';
 export { noticesOf, formatNotice, type ServerNotice, type NoticeSource } from './run/notices.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';
 export { sqlExpression, type SqlExpression } from './sql/index.js';
-export { previewSql, quoteIdentifier, quoteLiteral, quoteQualifiedName, type QualifiedName, type Fragment } from './sql/index.js';
+export {
+  previewSql,
+  quoteIdentifier,
+  quoteLiteral,
+  quoteQualifiedName,
+  type QualifiedName,
+  type Fragment,
+} from './sql/index.js';
 export {
   SyncLinkError,
   InvalidIdentifierError,
@@ -85,8 +108,26 @@ export {
   SYNC_LINK_ERROR_CODES,
   type SyncLinkErrorCode,
 } from './errors.js';
-export { outboxNames, drainOutbox, outboxLag, type OutboxNames, type DrainResult, type OutboxLag } from './outbox/outbox.js';
-export { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions, type OutboxWorkerEvent } from './outbox/worker.js';
-export { listenToChanges, type ChangeListener, type ChangeListenerOptions, type ChangeListenerStatus, type ChangeEvent } from './feed/listener.js';
+export {
+  outboxNames,
+  drainOutbox,
+  outboxLag,
+  type OutboxNames,
+  type DrainResult,
+  type OutboxLag,
+} from './outbox/outbox.js';
+export {
+  startOutboxWorker,
+  type OutboxWorker,
+  type OutboxWorkerOptions,
+  type OutboxWorkerEvent,
+} from './outbox/worker.js';
+export {
+  listenToChanges,
+  type ChangeListener,
+  type ChangeListenerOptions,
+  type ChangeListenerStatus,
+  type ChangeEvent,
+} from './feed/listener.js';
 export type { FeedPosition } from './feed/position.js';
 export { feedLag, type FeedConsumerLag } from './feed/lag.js';

@@ -74,13 +74,19 @@ export interface FdwLink {
  */
 export function fdwLink(options: FdwLinkOptions): FdwLink {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('fdwLink needs an options object: { name, host, port, dbname, userMappings }.', 'fdwLink');
+    throw new InvalidOptionError(
+      'fdwLink needs an options object: { name, host, port, dbname, userMappings }.',
+      'fdwLink',
+    );
   }
   const { userMappings = [], verify, ...serverOptions } = options;
   const server = foreignServer(serverOptions);
   const mappings = checkArray(userMappings, `fdwLink "${server.name}".userMappings`).map((mapping) => {
     if (typeof mapping === 'object' && mapping !== null && 'server' in mapping) {
-      throw new InvalidOptionError(`fdwLink "${server.name}": a user mapping's server is the link's own; leave server out.`, 'userMappings');
+      throw new InvalidOptionError(
+        `fdwLink "${server.name}": a user mapping's server is the link's own; leave server out.`,
+        'userMappings',
+      );
     }
     return userMapping({ ...(mapping as Omit<UserMappingOptions, 'server'>), server: server.name });
   });
@@ -98,6 +104,7 @@ export function fdwLink(options: FdwLinkOptions): FdwLink {
     server: server.name,
     nodes: Object.freeze([fdwExtensionNode, server, ...mappings, ...(check && usable ? [linkCheck(server.name)] : [])]),
     foreignTable: (table: Omit<ForeignTableOptions, 'server'>) => foreignTable({ ...table, server: server.name }),
-    importForeignSchema: (spec: Omit<ImportForeignSchemaOptions, 'server'>) => importForeignSchema({ ...spec, server: server.name }),
+    importForeignSchema: (spec: Omit<ImportForeignSchemaOptions, 'server'>) =>
+      importForeignSchema({ ...spec, server: server.name }),
   });
 }

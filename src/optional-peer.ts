@@ -24,12 +24,28 @@ export function isPackageNotFound(error: unknown, name: string): boolean {
  * @param purpose what needs it, e.g. `pg-sync-link/testing`; starts the message
  * @param install the command that installs it; default `npm install <name>`
  */
-export async function loadOptionalPeer<T>(name: string, load: () => Promise<T>, purpose: string, install = `npm install ${name}`): Promise<T> {
+export async function loadOptionalPeer<T>(
+  name: string,
+  load: () => Promise<T>,
+  purpose: string,
+  install = `npm install ${name}`,
+): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    if (isPackageNotFound(error, name)) throw new OptionalPeerError(`${purpose} needs the ${name} package, which is not installed: ${install}`, name, false, error);
+    if (isPackageNotFound(error, name))
+      throw new OptionalPeerError(
+        `${purpose} needs the ${name} package, which is not installed: ${install}`,
+        name,
+        false,
+        error,
+      );
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new OptionalPeerError(`${purpose} needs the ${name} package, which is installed but failed to load: ${reason}`, name, true, error);
+    throw new OptionalPeerError(
+      `${purpose} needs the ${name} package, which is installed but failed to load: ${reason}`,
+      name,
+      true,
+      error,
+    );
   }
 }

@@ -58,7 +58,10 @@ export function secret(label: string, resolver: () => string | Promise<string>):
     throw new InvalidOptionError('secret() needs a non-empty label to print in place of the value.', 'secret');
   }
   if (typeof resolver !== 'function') {
-    throw new InvalidOptionError(`secret(${JSON.stringify(label)}) needs a resolver function as its second argument.`, 'secret');
+    throw new InvalidOptionError(
+      `secret(${JSON.stringify(label)}) needs a resolver function as its second argument.`,
+      'secret',
+    );
   }
   return makeDeferred(`secret:${label}`, async (usedFor) => {
     let value: unknown;
@@ -71,7 +74,9 @@ export function secret(label: string, resolver: () => string | Promise<string>):
       });
     }
     if (typeof value !== 'string' || value === '') {
-      throw new SecretResolutionError(`The resolver of secret "${label}" must return a non-empty string (for ${usedFor}).`);
+      throw new SecretResolutionError(
+        `The resolver of secret "${label}" must return a non-empty string (for ${usedFor}).`,
+      );
     }
     return value;
   });

@@ -1,5 +1,13 @@
 import type { CompiledQuery } from 'kysely';
-import { InvalidOptionError, loadOptionalPeer, withSession, type Migration, type PgClientLike, type PgPoolLike, type SqlExecutor } from 'pg-sync-link';
+import {
+  InvalidOptionError,
+  loadOptionalPeer,
+  withSession,
+  type Migration,
+  type PgClientLike,
+  type PgPoolLike,
+  type SqlExecutor,
+} from 'pg-sync-link';
 
 // What the Knex, Kysely and Umzug adapters share: the id check of a set, the Kysely executor,
 // and how each kind of connection runs work in a transaction or not. Type-only imports of the
@@ -15,7 +23,8 @@ export type Runner = <T>(work: (execute: SqlExecutor) => Promise<T>, transaction
 export function checkUniqueIds(migrations: readonly Migration[]): void {
   const ids = new Set<string>();
   for (const migration of migrations) {
-    if (ids.has(migration.id)) throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
+    if (ids.has(migration.id))
+      throw new InvalidOptionError(`Two migrations have the id "${migration.id}".`, 'migrations');
     ids.add(migration.id);
   }
 }
@@ -36,17 +45,25 @@ export interface KyselyTransactionRunner extends KyselyQueryRunner {
  */
 export function kyselyExecutor(db: KyselyQueryRunner): SqlExecutor {
   return async (sql, values) => {
-    const { CompiledQuery } = await loadOptionalPeer('kysely', () => import('kysely'), 'A migration run through Kysely');
+    const { CompiledQuery } = await loadOptionalPeer(
+      'kysely',
+      () => import('kysely'),
+      'A migration run through Kysely',
+    );
     return db.executeQuery(CompiledQuery.raw(sql, [...values]));
   };
 }
 
 /** A Runner over a Kysely instance: its own transaction when asked for one. */
 export function kyselyRunner(db: KyselyTransactionRunner): Runner {
-  return (work, transactional) => (transactional ? db.transaction().execute((trx) => work(kyselyExecutor(trx))) : work(kyselyExecutor(db)));
+  return (work, transactional) =>
+    transactional ? db.transaction().execute((trx) => work(kyselyExecutor(trx))) : work(kyselyExecutor(db));
 }
 
 /** A Runner over a pg Client or Pool, through the library's own session. */
 export function pgRunner(target: PgClientLike | PgPoolLike): Runner {
-  return (work, transactional) => withSession(target, (session) => (transactional ? session.transaction(() => work(session.execute)) : work(session.execute)));
+  return (work, transactional) =>
+    withSession(target, (session) =>
+      transactional ? session.transaction(() => work(session.execute)) : work(session.execute),
+    );
 }

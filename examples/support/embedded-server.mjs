@@ -12,7 +12,11 @@ import { startEmbeddedServer } from 'pg-sync-link/testing';
  * @param {{ durable?: boolean, settings?: string[] }} [options] durable: keep fsync on (benchmarks); settings: extra server settings
  */
 export async function startServer(name, options = {}) {
-  const server = await startEmbeddedServer({ name, durable: options.durable ?? false, settings: options.settings ?? [] });
+  const server = await startEmbeddedServer({
+    name,
+    durable: options.durable ?? false,
+    settings: options.settings ?? [],
+  });
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   return {

@@ -21,7 +21,13 @@ beforeAll(async () => {
   await applySyncLink(legacy.url, syncEndpoint({ table: 'users', key: ['id'], columns: COLUMNS }));
   process.env.TEST_LEGACY_PASSWORD = legacy.password;
   link = [
-    fdwLink({ name: 'legacy', host: legacy.peerHost, port: legacy.peerPort, dbname: legacy.database, userMappings: [{ user: legacy.user, password: env('TEST_LEGACY_PASSWORD') }] }),
+    fdwLink({
+      name: 'legacy',
+      host: legacy.peerHost,
+      port: legacy.peerPort,
+      dbname: legacy.database,
+      userMappings: [{ user: legacy.user, password: env('TEST_LEGACY_PASSWORD') }],
+    }),
     syncTrigger({ server: 'legacy', table: 'users', key: ['id'], columns: COLUMNS }),
   ];
   await applySyncLink(app.url, link);

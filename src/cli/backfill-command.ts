@@ -29,7 +29,12 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...COMPARE_OPTIONS, 'batch-size': { type: 'string' }, 'max-batches': { type: 'string' }, winner: { type: 'string' } },
+    options: {
+      ...COMPARE_OPTIONS,
+      'batch-size': { type: 'string' },
+      'max-batches': { type: 'string' },
+      winner: { type: 'string' },
+    },
   });
   if (values.help) {
     console.log(BACKFILL_HELP);
@@ -38,7 +43,8 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const batchSize = wholeNumber(values['batch-size'], 'batch-size', 1);
   const maxBatches = wholeNumber(values['max-batches'], 'max-batches', 0);
   const winner = values.winner;
-  if (winner !== undefined && winner !== 'local' && winner !== 'remote') throw new UsageError(`--winner takes local or remote, got "${winner}".`);
+  if (winner !== undefined && winner !== 'local' && winner !== 'remote')
+    throw new UsageError(`--winner takes local or remote, got "${winner}".`);
   const targets = await compareTargets(values, positionals);
   // Ctrl-C or a TERM signal: finish the batch under way, then stop; the next run goes on from there.
   const controller = new AbortController();
@@ -48,7 +54,13 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const progress = progressReporter();
   let result: BackfillResult;
   try {
-    const options = { ...targets, onProgress: progress.report, signal: controller.signal, ...(batchSize ? { batchSize } : {}), ...(maxBatches !== undefined ? { maxBatches } : {}) };
+    const options = {
+      ...targets,
+      onProgress: progress.report,
+      signal: controller.signal,
+      ...(batchSize ? { batchSize } : {}),
+      ...(maxBatches !== undefined ? { maxBatches } : {}),
+    };
     result = await explained(() => (winner ? reconcileTables({ ...options, winner }) : backfillTables(options)));
   } finally {
     progress.end();

@@ -1,4 +1,10 @@
-import { flattenParts, type Part, type SyncNodeToCompare, type SyncTriggerOptions, type TablePairOptions } from 'pg-sync-link';
+import {
+  flattenParts,
+  type Part,
+  type SyncNodeToCompare,
+  type SyncTriggerOptions,
+  type TablePairOptions,
+} from 'pg-sync-link';
 import { CannotRunError, UsageError } from './exit-codes.js';
 import { exportsOf, loadModule } from './load-module.js';
 
@@ -47,9 +53,14 @@ interface CompareValues {
 
 /** The URL in the environment variable `name`; a URL given instead of a name is refused. */
 function urlFrom(name: string | undefined, option: string): string {
-  if (!name) throw new UsageError(`--${option}-env is required: the name of an environment variable that holds the ${option} database's URL.`);
+  if (!name)
+    throw new UsageError(
+      `--${option}-env is required: the name of an environment variable that holds the ${option} database's URL.`,
+    );
   if (name.includes('://') || name.includes('=')) {
-    throw new UsageError(`--${option}-env takes the name of an environment variable, not a URL: a password on the command line ends up in the shell history and the process list.`);
+    throw new UsageError(
+      `--${option}-env takes the name of an environment variable, not a URL: a password on the command line ends up in the shell history and the process list.`,
+    );
   }
   const url = process.env[name];
   if (!url) throw new CannotRunError(`The environment variable ${name} (--${option}-env) is not set.`);
@@ -62,7 +73,14 @@ function isSyncTrigger(value: unknown): boolean {
 }
 
 function isPlainPair(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && 'table' in value && 'key' in value && 'columns' in value && !('kind' in value);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'table' in value &&
+    'key' in value &&
+    'columns' in value &&
+    !('kind' in value)
+  );
 }
 
 /** The table descriptions a module exports, by export name. */
@@ -80,41 +98,63 @@ function tablesIn(module: Record<string, unknown>): Map<string, Tables> {
       // Not a link or a node.
     }
     const syncs = nodes.filter(isSyncTrigger);
-    for (const [index, node] of syncs.entries()) found.set(syncs.length === 1 ? name : `${name}[${index}]`, node as Tables);
+    for (const [index, node] of syncs.entries())
+      found.set(syncs.length === 1 ? name : `${name}[${index}]`, node as Tables);
   }
   return found;
 }
 
-const list = (value: string) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 
 async function tablesFrom(values: CompareValues, positionals: readonly string[]): Promise<Tables> {
   const [file, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`Give one module, got ${positionals.length}.`);
   if (file !== undefined) {
-    if (values.table || values.key || values.columns) throw new UsageError('Give either a module or --table/--key/--columns, not both.');
+    if (values.table || values.key || values.columns)
+      throw new UsageError('Give either a module or --table/--key/--columns, not both.');
     const found = tablesIn(exportsOf(await loadModule(file)));
     if (values.export !== undefined) {
       const chosen = found.get(values.export);
-      if (!chosen) throw new CannotRunError(`${file} has no sync or table description named "${values.export}"; it has: ${[...found.keys()].join(', ') || 'none'}.`);
+      if (!chosen)
+        throw new CannotRunError(
+          `${file} has no sync or table description named "${values.export}"; it has: ${[...found.keys()].join(', ') || 'none'}.`,
+        );
       return chosen;
     }
-    if (found.size === 0) throw new CannotRunError(`${file} exports no syncTrigger(...) node and no { table, key, columns } object.`);
-    if (found.size > 1) throw new UsageError(`${file} exports several: ${[...found.keys()].join(', ')}. Choose one with --export <name>.`);
+    if (found.size === 0)
+      throw new CannotRunError(`${file} exports no syncTrigger(...) node and no { table, key, columns } object.`);
+    if (found.size > 1)
+      throw new UsageError(
+        `${file} exports several: ${[...found.keys()].join(', ')}. Choose one with --export <name>.`,
+      );
     return [...found.values()][0]!;
   }
-  if (!values.table || !values.key || !values.columns) throw new UsageError('Give a module, or --table, --key and --columns.');
-  const remote = values['remote-table'] || values['remote-schema'] ? { schema: values['remote-schema'], name: values['remote-table'] } : undefined;
+  if (!values.table || !values.key || !values.columns)
+    throw new UsageError('Give a module, or --table, --key and --columns.');
+  const remote =
+    values['remote-table'] || values['remote-schema']
+      ? { schema: values['remote-schema'], name: values['remote-table'] }
+      : undefined;
   const tables: TablePairOptions = {
     table: values.schema ? { schema: values.schema, name: values.table } : values.table,
     key: list(values.key),
     columns: list(values.columns) as SyncTriggerOptions['columns'],
-    ...(remote ? { remote: Object.fromEntries(Object.entries(remote).filter(([, entry]) => entry !== undefined)) } : {}),
+    ...(remote
+      ? { remote: Object.fromEntries(Object.entries(remote).filter(([, entry]) => entry !== undefined)) }
+      : {}),
   };
   return tables;
 }
 
 /** Connections and tables from the shared options; usage errors before anything connects. */
-export async function compareTargets(values: CompareValues, positionals: readonly string[]): Promise<{ local: string; remote: string; tables: Tables }> {
+export async function compareTargets(
+  values: CompareValues,
+  positionals: readonly string[],
+): Promise<{ local: string; remote: string; tables: Tables }> {
   const tables = await tablesFrom(values, positionals);
   return { local: urlFrom(values['local-env'], 'local'), remote: urlFrom(values['remote-env'], 'remote'), tables };
 }
@@ -123,6 +163,7 @@ export async function compareTargets(values: CompareValues, positionals: readonl
 export function wholeNumber(value: string | undefined, option: string, least: number): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!/^\d+$/.test(value) || number < least) throw new UsageError(`--${option} takes a whole number, ${least} or more; got "${value}".`);
+  if (!/^\d+$/.test(value) || number < least)
+    throw new UsageError(`--${option} takes a whole number, ${least} or more; got "${value}".`);
   return number;
 }

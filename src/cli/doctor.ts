@@ -46,7 +46,9 @@ function parse(args: string[]) {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'--(url|password|host)'/.test((error as Error).message)) {
-      throw new UsageError('doctor takes no URL or password on the command line: put the URL in an environment variable and pass its name with --url-env NAME.');
+      throw new UsageError(
+        'doctor takes no URL or password on the command line: put the URL in an environment variable and pass its name with --url-env NAME.',
+      );
     }
     throw error;
   }
@@ -73,34 +75,57 @@ async function fromKnexfile(file: string, environment: string): Promise<Connecti
   let config = (module.default ?? module) as unknown;
   if (typeof config === 'function') config = await (config as () => unknown)();
   const all = (config ?? {}) as Record<string, unknown>;
-  const chosen = ('client' in all || 'connection' in all ? all : all[environment]) as Record<string, unknown> | undefined;
+  const chosen = ('client' in all || 'connection' in all ? all : all[environment]) as
+    | Record<string, unknown>
+    | undefined;
   if (!chosen || typeof chosen !== 'object') {
-    throw new CannotRunError(`${file} has no environment "${environment}"; it has: ${Object.keys(all).join(', ') || 'none'}. Choose one with --env.`);
+    throw new CannotRunError(
+      `${file} has no environment "${environment}"; it has: ${Object.keys(all).join(', ') || 'none'}. Choose one with --env.`,
+    );
   }
   const client = chosen.client;
   if (typeof client === 'string' && !['pg', 'postgres', 'postgresql'].includes(client)) {
-    throw new CannotRunError(`The "${environment}" environment of ${file} uses client "${client}"; the doctor needs a PostgreSQL (pg) connection.`);
+    throw new CannotRunError(
+      `The "${environment}" environment of ${file} uses client "${client}"; the doctor needs a PostgreSQL (pg) connection.`,
+    );
   }
   let connection = chosen.connection;
   if (typeof connection === 'function') connection = await (connection as () => unknown)();
-  if (typeof connection === 'string') return { target: connection, secrets: urlSecrets(connection), describe: `the "${environment}" environment of ${file}` };
+  if (typeof connection === 'string')
+    return {
+      target: connection,
+      secrets: urlSecrets(connection),
+      describe: `the "${environment}" environment of ${file}`,
+    };
   if (typeof connection === 'object' && connection !== null) {
     const options = connection as Record<string, unknown>;
-    const secrets = [options.password, options.connectionString].filter((value): value is string => typeof value === 'string' && value !== '');
-    return { target: options, secrets: secrets.flatMap((value) => (value.includes('://') ? urlSecrets(value) : [value])), describe: `the "${environment}" environment of ${file}` };
+    const secrets = [options.password, options.connectionString].filter(
+      (value): value is string => typeof value === 'string' && value !== '',
+    );
+    return {
+      target: options,
+      secrets: secrets.flatMap((value) => (value.includes('://') ? urlSecrets(value) : [value])),
+      describe: `the "${environment}" environment of ${file}`,
+    };
   }
   throw new CannotRunError(`The "${environment}" environment of ${file} has no connection.`);
 }
 
 function fromEnvironment(variable: string): Connection {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new UsageError('--url-env takes the name of an environment variable (letters, digits and _), not a URL.');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))
+    throw new UsageError('--url-env takes the name of an environment variable (letters, digits and _), not a URL.');
   const url = process.env[variable];
-  if (!url) throw new CannotRunError(`Environment variable ${variable} is not set: set it to the database URL (postgres://user:password@host:5432/db), or name another with --url-env.`);
+  if (!url)
+    throw new CannotRunError(
+      `Environment variable ${variable} is not set: set it to the database URL (postgres://user:password@host:5432/db), or name another with --url-env.`,
+    );
   return { target: url, secrets: urlSecrets(url), describe: `$${variable}` };
 }
 
 function scrub(text: string, secrets: readonly string[]): string {
-  return [...secrets].sort((a, b) => b.length - a.length).reduce((scrubbed, value) => scrubbed.replaceAll(value, '[redacted]'), text);
+  return [...secrets]
+    .sort((a, b) => b.length - a.length)
+    .reduce((scrubbed, value) => scrubbed.replaceAll(value, '[redacted]'), text);
 }
 
 /** Runs `pg-sync-link doctor`; returns the exit code. */
@@ -113,12 +138,17 @@ export async function doctorCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (positionals.length > 0) {
-      throw new UsageError('doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile).');
+      throw new UsageError(
+        'doctor takes no arguments: pass the database URL through an environment variable (--url-env NAME) or a knexfile (--knexfile).',
+      );
     }
-    if (values.knexfile !== undefined && values['url-env'] !== undefined) throw new UsageError('Give either --url-env or --knexfile, not both.');
-    if (values.env !== undefined && values.knexfile === undefined) throw new UsageError('--env chooses a knexfile environment: give --knexfile too.');
+    if (values.knexfile !== undefined && values['url-env'] !== undefined)
+      throw new UsageError('Give either --url-env or --knexfile, not both.');
+    if (values.env !== undefined && values.knexfile === undefined)
+      throw new UsageError('--env chooses a knexfile environment: give --knexfile too.');
     const warnAt = values['sequence-warn'] === undefined ? undefined : Number(values['sequence-warn']);
-    if (warnAt !== undefined && !(warnAt > 0 && warnAt <= 1)) throw new UsageError('--sequence-warn takes a share above 0 and at most 1, e.g. 0.8.');
+    if (warnAt !== undefined && !(warnAt > 0 && warnAt <= 1))
+      throw new UsageError('--sequence-warn takes a share above 0 and at most 1, e.g. 0.8.');
     connection =
       values.knexfile !== undefined
         ? await fromKnexfile(values.knexfile, values.env ?? process.env.NODE_ENV ?? 'development')
@@ -129,9 +159,12 @@ export async function doctorCommand(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) throw error;
     const secrets = connection?.secrets ?? [];
-    if (error instanceof CannotRunError && !connection) throw new CannotRunError(scrub(error.message, secrets), { cause: error });
+    if (error instanceof CannotRunError && !connection)
+      throw new CannotRunError(scrub(error.message, secrets), { cause: error });
     const where = connection ? ` (${connection.describe})` : '';
-    throw new CannotRunError(`could not check the database${where}: ${scrub(firstLine(error), secrets)}`, { cause: error });
+    throw new CannotRunError(`could not check the database${where}: ${scrub(firstLine(error), secrets)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -30,7 +30,12 @@ export class CannotRunError extends Error {
 /** The first line of an error's message: a failure prints one line, never a stack. */
 export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n').find((line) => line.trim() !== '')?.trim() ?? (error instanceof Error ? error.name : 'unknown error');
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? (error instanceof Error ? error.name : 'unknown error')
+  );
 }
 
 /** Runs a comparison: anything it throws (a table or column it cannot find, a refused connection, a server error) means it could not run. */

@@ -37,13 +37,17 @@ export function projectKind(folder: string): { typescript: boolean; esm: boolean
   for (let dir = path.resolve(folder); ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
     if (existsSync(manifest)) {
-      let pkg: { type?: unknown; dependencies?: Record<string, unknown>; devDependencies?: Record<string, unknown> } = {};
+      let pkg: { type?: unknown; dependencies?: Record<string, unknown>; devDependencies?: Record<string, unknown> } =
+        {};
       try {
         pkg = JSON.parse(readFileSync(manifest, 'utf8'));
       } catch {
         // An unreadable package.json says nothing about the project.
       }
-      const typescript = existsSync(path.join(dir, 'tsconfig.json')) || 'typescript' in (pkg.dependencies ?? {}) || 'typescript' in (pkg.devDependencies ?? {});
+      const typescript =
+        existsSync(path.join(dir, 'tsconfig.json')) ||
+        'typescript' in (pkg.dependencies ?? {}) ||
+        'typescript' in (pkg.devDependencies ?? {});
       return { typescript, esm: pkg.type === 'module' };
     }
     if (path.dirname(dir) === dir) return { typescript: false, esm: false };
@@ -68,17 +72,25 @@ function timestamp(now = new Date()): string {
 
 /** Runs `pg-sync-link generate`. */
 export async function generateCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { dir: { type: 'string' }, ext: { type: 'string' }, help: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { dir: { type: 'string' }, ext: { type: 'string' }, help: { type: 'boolean' } },
+  });
   if (values.help) {
     console.log(GENERATE_HELP);
     return 0;
   }
   const [runner, name, ...extra] = positionals;
-  if (!runner || !name || extra.length > 0) throw new UsageError('generate takes a runner and a name, e.g. generate knex link_legacy.');
-  if (!(RUNNERS as readonly string[]).includes(runner)) throw new UsageError(`Unknown runner "${runner}": use knex, kysely or umzug.`);
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw new UsageError(`The name "${name}" must be lower-case letters, digits, _ and -, e.g. link_legacy.`);
+  if (!runner || !name || extra.length > 0)
+    throw new UsageError('generate takes a runner and a name, e.g. generate knex link_legacy.');
+  if (!(RUNNERS as readonly string[]).includes(runner))
+    throw new UsageError(`Unknown runner "${runner}": use knex, kysely or umzug.`);
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name))
+    throw new UsageError(`The name "${name}" must be lower-case letters, digits, _ and -, e.g. link_legacy.`);
   const chosen = values.ext?.replace(/^\./, '');
-  if (chosen !== undefined && !(EXTENSIONS as readonly string[]).includes(chosen)) throw new UsageError(`--ext takes one of ${EXTENSIONS.join(', ')}; got "${values.ext}".`);
+  if (chosen !== undefined && !(EXTENSIONS as readonly string[]).includes(chosen))
+    throw new UsageError(`--ext takes one of ${EXTENSIONS.join(', ')}; got "${values.ext}".`);
   const project = projectKind(process.cwd());
   const extension = (chosen as Extension | undefined) ?? defaultExtension(runner as Runner, project);
   const folder = path.resolve(values.dir ?? 'migrations');
@@ -92,7 +104,9 @@ export async function generateCommand(args: string[]): Promise<number> {
   }
   console.log(`Wrote ${path.relative(process.cwd(), file)}`);
   if (!LOADED_BY_DEFAULT[runner as Runner].includes(extension)) {
-    console.error(`Note: ${runner} does not load .${extension} files by default${runner === 'knex' ? `: add '.${extension}' to migrations.loadExtensions in the knexfile` : ''}.`);
+    console.error(
+      `Note: ${runner} does not load .${extension} files by default${runner === 'knex' ? `: add '.${extension}' to migrations.loadExtensions in the knexfile` : ''}.`,
+    );
   }
   return 0;
 }

@@ -20,7 +20,9 @@ export function isFolder(file: string): boolean {
 
 /** The module files of a folder (not its subfolders, not .d.ts), in name order: the order Knex runs them in. */
 export async function moduleFilesIn(folder: string): Promise<string[]> {
-  const names = (await readdir(folder)).filter((name) => MODULE_EXTENSIONS.includes(path.extname(name)) && !isDeclaration(name)).sort();
+  const names = (await readdir(folder))
+    .filter((name) => MODULE_EXTENSIONS.includes(path.extname(name)) && !isDeclaration(name))
+    .sort();
   return names.map((name) => path.join(folder, name));
 }
 
@@ -28,7 +30,12 @@ async function importTypeScript(resolved: string): Promise<unknown> {
   // jiti compiles TypeScript as it loads it, so .ts migrations and knexfiles load on every Node
   // version we support, with the extensionless relative imports TypeScript projects write. No
   // disk cache: a knexfile may hold a password, and its compiled text stays in this process.
-  const { createJiti } = await loadOptionalPeer('jiti', () => import('jiti'), 'Reading a TypeScript file', 'npm install jiti');
+  const { createJiti } = await loadOptionalPeer(
+    'jiti',
+    () => import('jiti'),
+    'Reading a TypeScript file',
+    'npm install jiti',
+  );
   return createJiti(import.meta.url, { interopDefault: false, moduleCache: false, fsCache: false }).import(resolved);
 }
 
@@ -52,7 +59,8 @@ export async function loadModule(file: string, what = 'module'): Promise<Record<
   if (!existsSync(resolved)) throw new CannotRunError(`No such file: ${file}`);
   if (isFolder(resolved)) throw new CannotRunError(`${file} is a folder: give the ${what} file.`);
   const extension = path.extname(resolved);
-  if (!MODULE_EXTENSIONS.includes(extension)) throw new CannotRunError(`${file} is not a module: give a ${MODULE_EXTENSIONS.join(', ')} file.`);
+  if (!MODULE_EXTENSIONS.includes(extension))
+    throw new CannotRunError(`${file} is not a module: give a ${MODULE_EXTENSIONS.join(', ')} file.`);
   try {
     const loaded = TYPESCRIPT.includes(extension) ? await importTypeScript(resolved) : await importJavaScript(resolved);
     return (loaded ?? {}) as Record<string, unknown>;
@@ -65,5 +73,8 @@ export async function loadModule(file: string, what = 'module'): Promise<Record<
 /** A module's exports, with those of its default export (a CommonJS module, or `export default {...}`) merged in. */
 export function exportsOf(module: Record<string, unknown>): Record<string, unknown> {
   const fallback = module.default;
-  return { ...module, ...(typeof fallback === 'object' && fallback !== null ? (fallback as Record<string, unknown>) : {}) };
+  return {
+    ...module,
+    ...(typeof fallback === 'object' && fallback !== null ? (fallback as Record<string, unknown>) : {}),
+  };
 }

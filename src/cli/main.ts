@@ -54,8 +54,10 @@ function version(): string {
 /** The exit code and the error code under --json for whatever a command threw. */
 function classify(error: unknown): { exitCode: number; code: string } {
   const own = error as { exitCode?: unknown; code?: unknown } | null;
-  if (error instanceof Error && typeof own?.exitCode === 'number' && typeof own.code === 'string') return { exitCode: own.exitCode, code: own.code };
-  if (error instanceof Error && String(own?.code).startsWith('ERR_PARSE_ARGS')) return { exitCode: EXIT.usage, code: 'USAGE' };
+  if (error instanceof Error && typeof own?.exitCode === 'number' && typeof own.code === 'string')
+    return { exitCode: own.exitCode, code: own.code };
+  if (error instanceof Error && String(own?.code).startsWith('ERR_PARSE_ARGS'))
+    return { exitCode: EXIT.usage, code: 'USAGE' };
   const ours = syncLinkErrorOf(error);
   if (ours) return { exitCode: EXIT.cannotRun, code: ours.code };
   return { exitCode: EXIT.cannotRun, code: 'CANNOT_RUN' };
@@ -64,7 +66,9 @@ function classify(error: unknown): { exitCode: number; code: string } {
 /** Node's own parse errors go on about `--`: the first sentence says it. */
 function messageOf(error: unknown): string {
   const line = firstLine(error);
-  return String((error as { code?: unknown } | null)?.code).startsWith('ERR_PARSE_ARGS') ? `${line.split('. ')[0]!.replace(/\.$/, '')}.` : line;
+  return String((error as { code?: unknown } | null)?.code).startsWith('ERR_PARSE_ARGS')
+    ? `${line.split('. ')[0]!.replace(/\.$/, '')}.`
+    : line;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -85,7 +89,10 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const run = COMMANDS[command];
-    if (!run) throw new UsageError(`Unknown command "${command}": use sql, generate, doctor, verify or backfill (pg-sync-link --help).`);
+    if (!run)
+      throw new UsageError(
+        `Unknown command "${command}": use sql, generate, doctor, verify or backfill (pg-sync-link --help).`,
+      );
     return await run(rest);
   } catch (error) {
     const { exitCode, code } = classify(error);

@@ -21,7 +21,8 @@ Options:
   --down    print the statements of down instead of up
   --help    show this help`;
 
-const NONE = 'export links or nodes (fdwLink, syncTrigger...), migrations (buildMigration, planMigrations...), or make it with knexMigration, kyselyMigration or umzugMigrationFrom';
+const NONE =
+  'export links or nodes (fdwLink, syncTrigger...), migrations (buildMigration, planMigrations...), or make it with knexMigration, kyselyMigration or umzugMigrationFrom';
 
 function render(migrations: readonly Migration[], direction: 'up' | 'down'): string[] {
   const ordered = direction === 'down' ? [...migrations].reverse() : migrations;
@@ -30,7 +31,11 @@ function render(migrations: readonly Migration[], direction: 'up' | 'down'): str
 
 /** Runs `pg-sync-link sql`. */
 export async function sqlCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { down: { type: 'boolean' }, help: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { down: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
   if (values.help) {
     console.log(SQL_HELP);
     return 0;
@@ -51,12 +56,20 @@ export async function sqlCommand(args: string[]): Promise<number> {
     const shown = path.relative(process.cwd(), file) || file;
     const migrations = migrationsIn(exportsOf(await loadModule(file)));
     found += migrations.length;
-    sections.push(migrations.length === 0 ? `-- ${shown}: no pg-sync-link migration` : [`-- ${shown}`, ...render(migrations, direction)].join('\n\n'));
+    sections.push(
+      migrations.length === 0
+        ? `-- ${shown}: no pg-sync-link migration`
+        : [`-- ${shown}`, ...render(migrations, direction)].join('\n\n'),
+    );
   }
   if (found === 0) {
-    const folders = (await readdir(target, { withFileTypes: true })).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name);
+    const folders = (await readdir(target, { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map((entry) => entry.name);
     const inside = folders.length > 0 ? ` It has folders (${folders.sort().join(', ')}): give one of them.` : '';
-    throw new CannotRunError(`No pg-sync-link migration found in the ${files.length} module files of ${target}: ${NONE}.${inside}`);
+    throw new CannotRunError(
+      `No pg-sync-link migration found in the ${files.length} module files of ${target}: ${NONE}.${inside}`,
+    );
   }
   console.log(sections.join('\n\n'));
   return 0;

@@ -51,7 +51,10 @@ export function migrationTemplate(runner: Runner, name: string, syntax: ModuleSy
     syntax === 'esm'
       ? `import { ${core} } from 'pg-sync-link';\nimport { ${helper} } from 'pg-sync-link/${adapter}';`
       : `const { ${core} } = require('pg-sync-link');\nconst { ${helper} } = require('pg-sync-link/${adapter}');`;
-  const note = runner === 'umzug' ? '// Umzug calls up({ context }) and down({ context }); the context is a pg Client or Pool, Knex or Kysely.\n' : '';
+  const note =
+    runner === 'umzug'
+      ? '// Umzug calls up({ context }) and down({ context }); the context is a pg Client or Pool, Knex or Kysely.\n'
+      : '';
   const exports = syntax === 'esm' ? `export const ${exported} = ${value};` : `module.exports = ${value};`;
   return `${imports}\n\n${LINK}\n\n${note}${exports}\n`;
 }

@@ -20,7 +20,10 @@ Options:
   --json         print the whole result as JSON instead
   --help         show this help`;
 
-const keyText = (key: KeyValues) => Object.entries(key).map(([name, value]) => `${name}=${value === null ? 'NULL' : JSON.stringify(value)}`).join(' ');
+const keyText = (key: KeyValues) =>
+  Object.entries(key)
+    .map(([name, value]) => `${name}=${value === null ? 'NULL' : JSON.stringify(value)}`)
+    .join(' ');
 
 /** What verify prints: the counts, and the first `limit` keys of each kind of difference. */
 export function describeResult(result: VerifyResult, limit: number): string {
@@ -41,7 +44,11 @@ export function describeResult(result: VerifyResult, limit: number): string {
 
 /** Runs `pg-sync-link verify`; returns the exit code (0 equal, 1 different). */
 export async function verifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...COMPARE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...COMPARE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } },
+  });
   if (values.help) {
     console.log(VERIFY_HELP);
     return 0;

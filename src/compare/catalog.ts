@@ -27,7 +27,8 @@ async function tableInfo(session: Session, side: Side): Promise<TableInfo | unde
   return { columns: new Map(columns.map((row) => [row.name, row.type])), uniqueKeys: keys.map((row) => row.columns) };
 }
 
-const where = (side: Side, pair: TablePair) => `${JSON.stringify(side.table.schema)}.${JSON.stringify(side.table.name)} on the ${side.which} side (${pair.label})`;
+const where = (side: Side, pair: TablePair) =>
+  `${JSON.stringify(side.table.schema)}.${JSON.stringify(side.table.name)} on the ${side.which} side (${pair.label})`;
 
 /**
  * Checks that a side's table and every column the pair reads from it exist, and that its
@@ -35,17 +36,27 @@ const where = (side: Side, pair: TablePair) => `${JSON.stringify(side.table.sche
  */
 export async function checkSide(session: Session, side: Side, pair: TablePair): Promise<TableInfo> {
   const info = await tableInfo(session, side);
-  if (!info) throw new InvalidOptionError(`Table ${where(side, pair)} does not exist, or this connection cannot see it. Check the name and the database.`, `${side.which}.table`);
+  if (!info)
+    throw new InvalidOptionError(
+      `Table ${where(side, pair)} does not exist, or this connection cannot see it. Check the name and the database.`,
+      `${side.which}.table`,
+    );
   for (const name of new Set(side.stored.filter((entry) => entry !== undefined))) {
     if (!info.columns.has(name)) {
-      throw new InvalidOptionError(`Table ${where(side, pair)} has no column "${name}". Its columns: ${[...info.columns.keys()].join(', ')}.`, `${side.which}.columns`);
+      throw new InvalidOptionError(
+        `Table ${where(side, pair)} has no column "${name}". Its columns: ${[...info.columns.keys()].join(', ')}.`,
+        `${side.which}.columns`,
+      );
     }
   }
   if (side.stored.some((name) => name === undefined)) {
     try {
       await rowsOf(session, probeRows(side));
     } catch (error) {
-      throw new InvalidOptionError(`A column expression of ${where(side, pair)} does not evaluate: ${(error as Error).message}`, `${side.which}.columns`);
+      throw new InvalidOptionError(
+        `A column expression of ${where(side, pair)} does not evaluate: ${(error as Error).message}`,
+        `${side.which}.columns`,
+      );
     }
   }
   return info;

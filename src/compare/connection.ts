@@ -32,14 +32,25 @@ export async function rowsOf<T>(session: Session, statement: Fragment, values: r
 
 /** How many rows a statement built here wrote. */
 export async function rowCountOf(session: Session, statement: Fragment, values: readonly unknown[]): Promise<number> {
-  const result = (await session.execute(previewSql(statement), values as readonly string[])) as { rowCount: number | null };
+  const result = (await session.execute(previewSql(statement), values as readonly string[])) as {
+    rowCount: number | null;
+  };
   return result.rowCount ?? 0;
 }
 
 /** One connection on each side, opened (and closed) here for URLs and pools. */
-export function withBoth<T>(local: DatabaseTarget, remote: DatabaseTarget, work: (local: Session, remote: Session) => Promise<T>): Promise<T> {
+export function withBoth<T>(
+  local: DatabaseTarget,
+  remote: DatabaseTarget,
+  work: (local: Session, remote: Session) => Promise<T>,
+): Promise<T> {
   if (local === remote && typeof local === 'object' && !('totalCount' in local)) {
-    throw new InvalidOptionError('local and remote are the same pg Client; both sides are read at once, so give a Pool or a connection string for one of them.', 'remote');
+    throw new InvalidOptionError(
+      'local and remote are the same pg Client; both sides are read at once, so give a Pool or a connection string for one of them.',
+      'remote',
+    );
   }
-  return withSession(local, (localSession) => withSession(remote, (remoteSession) => work(localSession, remoteSession)));
+  return withSession(local, (localSession) =>
+    withSession(remote, (remoteSession) => work(localSession, remoteSession)),
+  );
 }

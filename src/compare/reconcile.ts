@@ -37,9 +37,13 @@ export interface BackfillResult {
 
 function checkBatching(options: BackfillOptions): number {
   const batchSize = options.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`batchSize must be a whole number, 1 or more; got ${String(batchSize)}.`, 'batchSize');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InvalidOptionError(`batchSize must be a whole number, 1 or more; got ${String(batchSize)}.`, 'batchSize');
   if (options.maxBatches !== undefined && (!Number.isInteger(options.maxBatches) || options.maxBatches < 0)) {
-    throw new InvalidOptionError(`maxBatches must be a whole number, 0 or more; got ${String(options.maxBatches)}.`, 'maxBatches');
+    throw new InvalidOptionError(
+      `maxBatches must be a whole number, 0 or more; got ${String(options.maxBatches)}.`,
+      'maxBatches',
+    );
   }
   return batchSize;
 }
@@ -53,17 +57,23 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 /** Keys as JSON objects for a side: by its key columns, or by the remote key names where a key is computed. */
 function keysFor(side: Side, pair: TablePair, keys: readonly KeyValues[]): string {
   const names = side.storedKeys.every((name) => name !== undefined) ? (side.storedKeys as readonly string[]) : pair.key;
-  return JSON.stringify(keys.map((key) => Object.fromEntries(pair.key.map((name, index) => [names[index]!, key[name] ?? null]))));
+  return JSON.stringify(
+    keys.map((key) => Object.fromEntries(pair.key.map((name, index) => [names[index]!, key[name] ?? null]))),
+  );
 }
 
 /** The winner's rows (values as text) as JSON objects keyed by the loser's columns; json columns keep their JSON. */
 function rowsFor(loser: Side, info: TableInfo, rows: readonly Record<string, string | null>[]): string {
   const json = loser.stored.map((name) => ['json', 'jsonb'].includes(info.columns.get(name!) ?? ''));
   return JSON.stringify(
-    rows.map((row) => Object.fromEntries(loser.stored.map((name, index) => {
-      const text = row[`v${index}`] ?? null;
-      return [name!, json[index] && text !== null ? JSON.parse(text) : text];
-    }))),
+    rows.map((row) =>
+      Object.fromEntries(
+        loser.stored.map((name, index) => {
+          const text = row[`v${index}`] ?? null;
+          return [name!, json[index] && text !== null ? JSON.parse(text) : text];
+        }),
+      ),
+    ),
   );
 }
 
@@ -74,7 +84,11 @@ function rowsFor(loser: Side, info: TableInfo, rows: readonly Record<string, str
  * stops early (maxBatches, signal, a crash) is finished by running again: the next comparison
  * finds only what is still different, so nothing is written twice and nothing is kept aside.
  */
-async function makeEqual(options: BackfillOptions, winner: 'local' | 'remote', deletes: boolean): Promise<BackfillResult> {
+async function makeEqual(
+  options: BackfillOptions,
+  winner: 'local' | 'remote',
+  deletes: boolean,
+): Promise<BackfillResult> {
   const pair = tablePair(options.tables);
   const batchSize = checkBatching(options);
   const sides = sidesOf(pair);
@@ -94,10 +108,15 @@ async function makeEqual(options: BackfillOptions, winner: 'local' | 'remote', d
     let batches = 0;
     let written = 0;
     let deleted = 0;
-    const mayGoOn = () => !options.signal?.aborted && (options.maxBatches === undefined || batches < options.maxBatches);
+    const mayGoOn = () =>
+      !options.signal?.aborted && (options.maxBatches === undefined || batches < options.maxBatches);
     let done = 0;
     const read = (keys: readonly KeyValues[]) =>
-      inTransaction(winnerSession, 'read', () => rowsOf<Record<string, string | null>>(winnerSession, rowsByKey(winnerSide, pair.key), [keysFor(winnerSide, pair, keys)]));
+      inTransaction(winnerSession, 'read', () =>
+        rowsOf<Record<string, string | null>>(winnerSession, rowsByKey(winnerSide, pair.key), [
+          keysFor(winnerSide, pair, keys),
+        ]),
+      );
     const batchesToWrite = chunks(toWrite, batchSize);
     // The next batch is read from the winner while this one is written to the loser.
     let next = batchesToWrite.length > 0 && mayGoOn() ? read(batchesToWrite[0]!) : undefined;
@@ -109,7 +128,9 @@ async function makeEqual(options: BackfillOptions, winner: 'local' | 'remote', d
       const rows = await next;
       next = index + 1 < batchesToWrite.length ? read(batchesToWrite[index + 1]!) : undefined;
       try {
-        written += await inTransaction(loserSession, 'write', () => rowCountOf(loserSession, upsertRows(loserSide), [rowsFor(loserSide, loserInfo!, rows)]));
+        written += await inTransaction(loserSession, 'write', () =>
+          rowCountOf(loserSession, upsertRows(loserSide), [rowsFor(loserSide, loserInfo!, rows)]),
+        );
       } catch (error) {
         await next?.catch(() => undefined);
         throw error;
@@ -121,7 +142,9 @@ async function makeEqual(options: BackfillOptions, winner: 'local' | 'remote', d
     done = 0;
     for (const keys of chunks(toDelete, batchSize)) {
       if (!mayGoOn()) return { complete: false, written, deleted, batches, before };
-      deleted += await inTransaction(loserSession, 'write', () => rowCountOf(loserSession, deleteRows(loserSide), [keysFor(loserSide, pair, keys)]));
+      deleted += await inTransaction(loserSession, 'write', () =>
+        rowCountOf(loserSession, deleteRows(loserSide), [keysFor(loserSide, pair, keys)]),
+      );
       batches += 1;
       done += keys.length;
       progress({ phase: 'delete', done, total: toDelete.length });
@@ -145,7 +168,10 @@ export async function backfillTables(options: BackfillOptions): Promise<Backfill
  */
 export async function reconcileTables(options: ReconcileOptions): Promise<BackfillResult> {
   if (options.winner !== 'local' && options.winner !== 'remote') {
-    throw new InvalidOptionError(`winner must be 'local' or 'remote', got ${JSON.stringify(options.winner)}.`, 'winner');
+    throw new InvalidOptionError(
+      `winner must be 'local' or 'remote', got ${JSON.stringify(options.winner)}.`,
+      'winner',
+    );
   }
   return makeEqual(options, options.winner, true);
 }

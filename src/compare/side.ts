@@ -1,4 +1,15 @@
-import { empty, expression, ident, integer, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../sql/index.js';
+import {
+  empty,
+  expression,
+  ident,
+  integer,
+  join,
+  literal,
+  qualified,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../sql/index.js';
 import type { TablePair } from './table-pair.js';
 
 /**
@@ -20,7 +31,9 @@ const column = (name: string) => sql`src.${ident(name)}`;
 export function sidesOf(pair: TablePair): { local: Side; remote: Side } {
   const localValue = (remote: string) => {
     const source = pair.columns.find((entry) => entry.remote === remote)!.source;
-    return 'column' in source ? { sql: column(source.column), stored: source.column } : { sql: expression(source.expression), stored: undefined };
+    return 'column' in source
+      ? { sql: column(source.column), stored: source.column }
+      : { sql: expression(source.expression), stored: undefined };
   };
   const local = pair.columns.map((entry) => localValue(entry.remote));
   const localKeys = pair.key.map(localValue);
@@ -101,10 +114,16 @@ const typedRows = (table: QualifiedName) => sql`jsonb_populate_recordset(NULL::$
 export function rowsByKey(side: Side, keyNames: readonly string[]): Fragment {
   const values = join(side.values.map((value, index) => sql`${textOf(value)} AS ${ident(`v${index}`)}`));
   if (side.storedKeys.every((name) => name !== undefined)) {
-    const on = join(side.storedKeys.map((name) => sql`src.${ident(name!)} = w.${ident(name!)}`), ' AND ');
+    const on = join(
+      side.storedKeys.map((name) => sql`src.${ident(name!)} = w.${ident(name!)}`),
+      ' AND ',
+    );
     return sql`SELECT ${values} FROM ${qualified(side.table)} AS src JOIN ${typedRows(side.table)} ON ${on}`;
   }
-  const on = join(side.keys.map((key, index) => sql`${textOf(key)} = w.k ->> ${literal(keyNames[index]!)}`), ' AND ');
+  const on = join(
+    side.keys.map((key, index) => sql`${textOf(key)} = w.k ->> ${literal(keyNames[index]!)}`),
+    ' AND ',
+  );
   return sql`SELECT ${values} FROM ${qualified(side.table)} AS src JOIN jsonb_array_elements($1::jsonb) AS w(k) ON ${on}`;
 }
 
@@ -125,6 +144,9 @@ WHERE ROW(${join(others.map((name) => sql`t.${name}::text`))}) IS DISTINCT FROM 
 
 /** Deletes the rows whose keys are in `$1` (JSON objects keyed by this side's key columns). */
 export function deleteRows(side: Side): Fragment {
-  const on = join(side.storedKeys.map((name) => sql`t.${ident(name!)} = w.${ident(name!)}`), ' AND ');
+  const on = join(
+    side.storedKeys.map((name) => sql`t.${ident(name!)} = w.${ident(name!)}`),
+    ' AND ',
+  );
   return sql`DELETE FROM ${qualified(side.table)} AS t USING ${typedRows(side.table)} WHERE ${on}`;
 }

@@ -47,7 +47,8 @@ export interface TablePair {
   readonly label: string;
 }
 
-const kindOf = (value: unknown) => (typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined);
+const kindOf = (value: unknown) =>
+  typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
 
 /** A sync to another database, or to another table of the same one (compare it with both sides on that database). */
 export type SyncNodeToCompare = SyncTriggerNode | LocalSyncNode;
@@ -82,6 +83,13 @@ function pair(
 ): TablePair {
   const localName = withSchema(local);
   const remoteName = Object.freeze({ schema: remote.schema, name: remote.name });
-  const show = (name: { schema: string; name: string }) => `${JSON.stringify(name.schema)}.${JSON.stringify(name.name)}`;
-  return Object.freeze({ local: localName, remote: remoteName, key, columns, label: `${show(localName)} -> ${show(remoteName)}` });
+  const show = (name: { schema: string; name: string }) =>
+    `${JSON.stringify(name.schema)}.${JSON.stringify(name.name)}`;
+  return Object.freeze({
+    local: localName,
+    remote: remoteName,
+    key,
+    columns,
+    label: `${show(localName)} -> ${show(remoteName)}`,
+  });
 }

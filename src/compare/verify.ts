@@ -61,8 +61,11 @@ interface Bucket {
   sig: string;
 }
 
-const both = <T>(work: (session: Session, side: Side) => Promise<T>, sessions: readonly [Session, Session], sides: readonly [Side, Side]) =>
-  Promise.all([work(sessions[0], sides[0]), work(sessions[1], sides[1])]);
+const both = <T>(
+  work: (session: Session, side: Side) => Promise<T>,
+  sessions: readonly [Session, Session],
+  sides: readonly [Side, Side],
+) => Promise.all([work(sessions[0], sides[0]), work(sessions[1], sides[1])]);
 
 /** Read the keys of differing buckets once they hold this many times bucketRows rows, or fewer. */
 const FETCH_FACTOR = 64;
@@ -91,19 +94,32 @@ export async function compareSides(
       checked?.(infos);
       const hashes = await both((session) => rowsOf<{ hash: string }>(session, HASH_CHECK), sessions, sides);
       if (hashes[0][0]!.hash !== hashes[1][0]!.hash) {
-        throw new InvalidOptionError(`The two servers hash text differently (a different byte order), so ${pair.label} cannot be compared by hashes.`, 'remote');
+        throw new InvalidOptionError(
+          `The two servers hash text differently (a different byte order), so ${pair.label} cannot be compared by hashes.`,
+          'remote',
+        );
       }
       progress({ phase: 'count', done: 0, total: 1 });
-      const [localCount, remoteCount] = (await both((session, side) => rowsOf<{ n: string }>(session, countRows(side)), sessions, sides)).map((rows) => Number(rows[0]!.n)) as [number, number];
+      const [localCount, remoteCount] = (
+        await both((session, side) => rowsOf<{ n: string }>(session, countRows(side)), sessions, sides)
+      ).map((rows) => Number(rows[0]!.n)) as [number, number];
       const counts = { local: localCount, remote: remoteCount };
-      let bits = Math.min(FIRST_PASS_BITS, Math.max(0, Math.ceil(Math.log2(Math.max(localCount, remoteCount) / bucketRows))));
+      let bits = Math.min(
+        FIRST_PASS_BITS,
+        Math.max(0, Math.ceil(Math.log2(Math.max(localCount, remoteCount) / bucketRows))),
+      );
       let parentBits = 0;
       let parents = [0];
       let passes = 0;
       for (;;) {
         passes += 1;
         progress({ phase: 'compare', done: passes - 1, total: passes });
-        const sums = await both((session, side) => rowsOf<Bucket>(session, bucketSums(side, bits, parentBits), parentBits === 0 ? [] : [parents]), sessions, sides);
+        const sums = await both(
+          (session, side) =>
+            rowsOf<Bucket>(session, bucketSums(side, bits, parentBits), parentBits === 0 ? [] : [parents]),
+          sessions,
+          sides,
+        );
         const [mine, theirs] = sums.map((rows) => new Map(rows.map((row) => [row.bucket, row])));
         const buckets = new Set([...mine!.keys(), ...theirs!.keys()]);
         const differing: number[] = [];
@@ -117,7 +133,16 @@ export async function compareSides(
           }
         }
         progress({ phase: 'compare', done: passes, total: passes });
-        if (differing.length === 0) return { equal: true, counts, missingOnRemote: [], missingOnLocal: [], differing: [], passes, rowsFetched: 0 };
+        if (differing.length === 0)
+          return {
+            equal: true,
+            counts,
+            missingOnRemote: [],
+            missingOnLocal: [],
+            differing: [],
+            passes,
+            rowsFetched: 0,
+          };
         // Narrow only while it pays: when most groups differ, finer groups would differ too.
         if (bits < HASH_BITS && rows > FETCH_FACTOR * bucketRows && differing.length * 2 <= buckets.size) {
           parentBits = bits;
@@ -128,9 +153,23 @@ export async function compareSides(
         progress({ phase: 'keys', done: 0, total: rows });
         // When most buckets differ (a first backfill), every row is read: no filter to test.
         const all = differing.length * 2 > buckets.size;
-        const leaves = await both((session, side) => rowsOf<Record<string, string | null>>(session, rowHashes(side, all ? undefined : bits), all ? [] : [differing]), sessions, sides);
+        const leaves = await both(
+          (session, side) =>
+            rowsOf<Record<string, string | null>>(
+              session,
+              rowHashes(side, all ? undefined : bits),
+              all ? [] : [differing],
+            ),
+          sessions,
+          sides,
+        );
         progress({ phase: 'keys', done: rows, total: rows });
-        return { ...classify(pair, leaves[0], leaves[1]), counts, passes, rowsFetched: leaves[0].length + leaves[1].length };
+        return {
+          ...classify(pair, leaves[0], leaves[1]),
+          counts,
+          passes,
+          rowsFetched: leaves[0].length + leaves[1].length,
+        };
       }
     }),
   );
@@ -140,18 +179,28 @@ function keyOf(pair: TablePair, row: Record<string, string | null>): KeyValues {
   return Object.freeze(Object.fromEntries(pair.key.map((name, index) => [name, row[`k${index}`] ?? null])));
 }
 
-function classify(pair: TablePair, localRows: readonly Record<string, string | null>[], remoteRows: readonly Record<string, string | null>[]) {
+function classify(
+  pair: TablePair,
+  localRows: readonly Record<string, string | null>[],
+  remoteRows: readonly Record<string, string | null>[],
+) {
   const index = (rows: readonly Record<string, string | null>[], which: string) => {
     const found = new Map<string, Record<string, string | null>>();
     for (const row of rows) {
       const values = pair.key.map((_, position) => row[`k${position}`] ?? null);
       const blank = values.indexOf(null);
       if (blank !== -1) {
-        throw new InvalidOptionError(`Key column "${pair.key[blank]}" is NULL in a row on the ${which} side of ${pair.label}: a row with a NULL key cannot be matched. Give those rows a key, or compare by other columns.`, 'key');
+        throw new InvalidOptionError(
+          `Key column "${pair.key[blank]}" is NULL in a row on the ${which} side of ${pair.label}: a row with a NULL key cannot be matched. Give those rows a key, or compare by other columns.`,
+          'key',
+        );
       }
       const text = JSON.stringify(values);
       if (found.has(text)) {
-        throw new InvalidOptionError(`The key (${pair.key.join(', ')}) is not unique on the ${which} side of ${pair.label}: ${text} is there twice. Compare by columns that identify a row.`, 'key');
+        throw new InvalidOptionError(
+          `The key (${pair.key.join(', ')}) is not unique on the ${which} side of ${pair.label}: ${text} is there twice. Compare by columns that identify a row.`,
+          'key',
+        );
       }
       found.set(text, row);
     }

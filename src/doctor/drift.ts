@@ -23,7 +23,12 @@ const name = (schema: string, relation: string) => quoteQualifiedName({ schema, 
  * (every query naming it fails), a changed type a warning (values convert through text, and may
  * not), remote columns the foreign table lacks are only mentioned.
  */
-export function driftFinding(table: ForeignTableInfo, use: ForeignTableUse, remote: RemoteRelation | undefined, typeOf: (column: RemoteColumn) => LocalType): Finding {
+export function driftFinding(
+  table: ForeignTableInfo,
+  use: ForeignTableUse,
+  remote: RemoteRelation | undefined,
+  typeOf: (column: RemoteColumn) => LocalType,
+): Finding {
   const local = name(table.schema, table.name);
   const target = name(table.remote.schema, table.remote.name);
   const subject = `foreign table ${local}`;
@@ -31,18 +36,30 @@ export function driftFinding(table: ForeignTableInfo, use: ForeignTableUse, remo
   const sent = table.columns.map((column) => column.remoteName).join(', ');
   if (remote === undefined) {
     if (use.kind === 'sync') {
-      return finding(check, 'error', subject,
+      return finding(
+        check,
+        'error',
+        subject,
         `The sync of ${use.table} to server ${table.server} writes into the remote view ${target}, which that database does not have: every write to ${use.table} fails.`,
-        `In the database of server ${table.server}, install syncEndpoint({ table, key, columns }) with exactly the columns (${sent}) and key of the syncTrigger (run its migration there).`);
+        `In the database of server ${table.server}, install syncEndpoint({ table, key, columns }) with exactly the columns (${sent}) and key of the syncTrigger (run its migration there).`,
+      );
     }
     if (use.kind === 'shared-ids') {
-      return finding(check, 'error', subject,
+      return finding(
+        check,
+        'error',
+        subject,
         `${use.fn}() takes ids from the remote view ${target}, which the database of server ${table.server} does not have: every insert that needs an id fails.`,
-        `In the database of server ${table.server}, install sharedIdSource({ table, column, strategy }) with the same strategy (run its migration there).`);
+        `In the database of server ${table.server}, install sharedIdSource({ table, column, strategy }) with the same strategy (run its migration there).`,
+      );
     }
-    return finding(check, 'error', subject,
+    return finding(
+      check,
+      'error',
+      subject,
       `It reads ${target} on server ${table.server}, which does not exist there: every query on ${local} fails.`,
-      `Restore the remote table, point the foreign table at its new name (ALTER FOREIGN TABLE ${local} OPTIONS (SET table_name ${quoteLiteral('<new name>')})), or roll back the migration that made it.`);
+      `Restore the remote table, point the foreign table at its new name (ALTER FOREIGN TABLE ${local} OPTIONS (SET table_name ${quoteLiteral('<new name>')})), or roll back the migration that made it.`,
+    );
   }
   const remoteColumns = new Map(remote.columns.map((column) => [column.name, column]));
   const gone: string[] = [];
@@ -50,7 +67,10 @@ export function driftFinding(table: ForeignTableInfo, use: ForeignTableUse, remo
   const alterTypes: string[] = [];
   for (const column of table.columns) {
     const there = remoteColumns.get(column.remoteName);
-    const shown = column.remoteName === column.name ? quoteIdentifier(column.name) : `${quoteIdentifier(column.name)} (remote ${quoteIdentifier(column.remoteName)})`;
+    const shown =
+      column.remoteName === column.name
+        ? quoteIdentifier(column.name)
+        : `${quoteIdentifier(column.name)} (remote ${quoteIdentifier(column.remoteName)})`;
     if (there === undefined) {
       gone.push(shown);
       continue;
@@ -64,8 +84,11 @@ export function driftFinding(table: ForeignTableInfo, use: ForeignTableUse, remo
     }
   }
   const names = new Set(table.columns.map((column) => column.remoteName));
-  const extra = remote.columns.filter((column) => !names.has(column.name)).map((column) => quoteIdentifier(column.name));
-  const note = extra.length > 0 ? ` Remote columns not in this foreign table (informational): ${extra.join(', ')}.` : '';
+  const extra = remote.columns
+    .filter((column) => !names.has(column.name))
+    .map((column) => quoteIdentifier(column.name));
+  const note =
+    extra.length > 0 ? ` Remote columns not in this foreign table (informational): ${extra.join(', ')}.` : '';
   if (gone.length > 0) {
     const fix =
       use.kind === 'sync'
@@ -73,13 +96,29 @@ export function driftFinding(table: ForeignTableInfo, use: ForeignTableUse, remo
         : use.kind === 'shared-ids'
           ? `Reinstall sharedIdSource in the database of server ${table.server} with the same strategy.`
           : `Drop the columns from the foreign table (ALTER FOREIGN TABLE ${local} DROP COLUMN ...) with a migration (changeMigration from the old foreignTable spec to one without them), or re-import it.`;
-    return finding(check, 'error', subject, `${target} on server ${table.server} no longer has ${gone.join(', ')}: every query that reads or writes ${gone.length === 1 ? 'it' : 'them'} through ${local} fails.${changed.length > 0 ? ` Also changed: ${changed.join('; ')}.` : ''}${note}`, fix);
+    return finding(
+      check,
+      'error',
+      subject,
+      `${target} on server ${table.server} no longer has ${gone.join(', ')}: every query that reads or writes ${gone.length === 1 ? 'it' : 'them'} through ${local} fails.${changed.length > 0 ? ` Also changed: ${changed.join('; ')}.` : ''}${note}`,
+      fix,
+    );
   }
   if (changed.length > 0) {
-    return finding(check, 'warning', subject, `Columns of ${target} on server ${table.server} changed type: ${changed.join('; ')}. Values convert through text, and may fail or lose precision.${note}`,
-      use.kind === 'plain' ? `${alterTypes.join('; ')} (or a changeMigration to a foreignTable spec with the remote's types).` : `Reinstall the ${use.kind === 'sync' ? 'syncTrigger' : 'sharedIds'} migration so its foreign table takes the remote's types.`);
+    return finding(
+      check,
+      'warning',
+      subject,
+      `Columns of ${target} on server ${table.server} changed type: ${changed.join('; ')}. Values convert through text, and may fail or lose precision.${note}`,
+      use.kind === 'plain'
+        ? `${alterTypes.join('; ')} (or a changeMigration to a foreignTable spec with the remote's types).`
+        : `Reinstall the ${use.kind === 'sync' ? 'syncTrigger' : 'sharedIds'} migration so its foreign table takes the remote's types.`,
+    );
   }
   const count = `${table.columns.length} column${table.columns.length === 1 ? '' : 's'}`;
-  const what = use.kind === 'sync' ? `The sync endpoint ${target} on server ${table.server} has the ${count} sent` : `Its ${count} match${table.columns.length === 1 ? 'es' : ''} ${target} on server ${table.server}`;
+  const what =
+    use.kind === 'sync'
+      ? `The sync endpoint ${target} on server ${table.server} has the ${count} sent`
+      : `Its ${count} match${table.columns.length === 1 ? 'es' : ''} ${target} on server ${table.server}`;
   return finding(check, 'ok', subject, `${what}.${note}`);
 }

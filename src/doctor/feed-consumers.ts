@@ -28,9 +28,15 @@ export async function feedConsumerFindings(query: Query): Promise<Finding[]> {
     for (const consumer of consumers) {
       const subject = `change feed consumer ${JSON.stringify(consumer.consumer)} (${lagView})`;
       if (consumer.age !== null && consumer.age > LAGGING_SECONDS) {
-        findings.push(finding('feed-consumer', 'warning', subject,
-          `${consumer.pending} changes wait for it, the oldest for ${Math.round(consumer.age)} s; it last checkpointed ${Math.round(consumer.checkpointed)} s ago. Pruning keeps them for it.`,
-          `Start or fix that consumer (listenToChanges with consumer: ${JSON.stringify(consumer.consumer)}); if it is gone for good, drop its position: DELETE FROM ${cursors} WHERE consumer = ${previewSql(literal(consumer.consumer))}.`));
+        findings.push(
+          finding(
+            'feed-consumer',
+            'warning',
+            subject,
+            `${consumer.pending} changes wait for it, the oldest for ${Math.round(consumer.age)} s; it last checkpointed ${Math.round(consumer.checkpointed)} s ago. Pruning keeps them for it.`,
+            `Start or fix that consumer (listenToChanges with consumer: ${JSON.stringify(consumer.consumer)}); if it is gone for good, drop its position: DELETE FROM ${cursors} WHERE consumer = ${previewSql(literal(consumer.consumer))}.`,
+          ),
+        );
       } else {
         findings.push(finding('feed-consumer', 'ok', subject, `${consumer.pending} changes waiting for it.`));
       }

@@ -55,7 +55,10 @@ export interface Diagnosis {
 const RANK: Record<Severity, 0 | 1 | 2> = { ok: 0, warning: 1, error: 2 };
 
 export function worstOf(findings: readonly Finding[]): Severity {
-  return findings.reduce<Severity>((worst, finding) => (RANK[finding.severity] > RANK[worst] ? finding.severity : worst), 'ok');
+  return findings.reduce<Severity>(
+    (worst, finding) => (RANK[finding.severity] > RANK[worst] ? finding.severity : worst),
+    'ok',
+  );
 }
 
 /** The doctor's exit code for its worst finding: 0 ok, 1 a warning or an error. */
@@ -63,6 +66,14 @@ export function exitCodeOf(severity: Severity): 0 | 1 {
   return severity === 'ok' ? 0 : 1;
 }
 
-export function finding(check: DoctorCheck, severity: Severity, subject: string, message: string, fix?: string): Finding {
-  return Object.freeze(fix === undefined ? { check, severity, subject, message } : { check, severity, subject, message, fix });
+export function finding(
+  check: DoctorCheck,
+  severity: Severity,
+  subject: string,
+  message: string,
+  fix?: string,
+): Finding {
+  return Object.freeze(
+    fix === undefined ? { check, severity, subject, message } : { check, severity, subject, message, fix },
+  );
 }

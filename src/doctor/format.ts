@@ -13,6 +13,9 @@ export function formatDiagnosis(diagnosis: Diagnosis): string {
   }
   const count = (severity: Severity) => diagnosis.findings.filter((item) => item.severity === severity).length;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  lines.push('', `${plural(count('error'), 'error')}, ${plural(count('warning'), 'warning')}, ${count('ok')} ok (exit code ${diagnosis.exitCode}).`);
+  lines.push(
+    '',
+    `${plural(count('error'), 'error')}, ${plural(count('warning'), 'warning')}, ${count('ok')} ok (exit code ${diagnosis.exitCode}).`,
+  );
   return lines.join('\n');
 }

@@ -31,19 +31,42 @@ export function headroomFindings(sequences: readonly SequenceUse[], warnAt = DEF
   return sequences.map((sequence) => {
     const subject = `sequence ${sequence.sequence}`;
     if (!sequence.readable) {
-      return finding('sequence-headroom', 'warning', subject, `Cannot read the position of ${sequence.role}: this role has no SELECT or USAGE on it.`, `Run the doctor as the sequence's owner, or GRANT SELECT ON SEQUENCE ${sequence.sequence} TO the doctor's role.`);
+      return finding(
+        'sequence-headroom',
+        'warning',
+        subject,
+        `Cannot read the position of ${sequence.role}: this role has no SELECT or USAGE on it.`,
+        `Run the doctor as the sequence's owner, or GRANT SELECT ON SEQUENCE ${sequence.sequence} TO the doctor's role.`,
+      );
     }
     const { remaining, used } = headroomOf(sequence);
     const percent = `${(used * 100).toFixed(1)} %`;
     const position = `at ${sequence.last ?? 'its start'} of ${sequence.min}..${sequence.max}, step ${sequence.increment}`;
     const widen = widening(sequence);
     if (remaining === 0n) {
-      return finding('sequence-headroom', 'error', subject, `${capitalised(sequence.role)} is exhausted (${position}): the next nextval fails, and so does every insert that needs an id.`, widen);
+      return finding(
+        'sequence-headroom',
+        'error',
+        subject,
+        `${capitalised(sequence.role)} is exhausted (${position}): the next nextval fails, and so does every insert that needs an id.`,
+        widen,
+      );
     }
     if (used >= warnAt) {
-      return finding('sequence-headroom', 'warning', subject, `${capitalised(sequence.role)} has used ${percent} of its range (${position}); ${remaining} values are left.`, widen);
+      return finding(
+        'sequence-headroom',
+        'warning',
+        subject,
+        `${capitalised(sequence.role)} has used ${percent} of its range (${position}); ${remaining} values are left.`,
+        widen,
+      );
     }
-    return finding('sequence-headroom', 'ok', subject, `${capitalised(sequence.role)} has used ${percent} of its range; ${remaining} values are left.`);
+    return finding(
+      'sequence-headroom',
+      'ok',
+      subject,
+      `${capitalised(sequence.role)} has used ${percent} of its range; ${remaining} values are left.`,
+    );
   });
 }
 
@@ -54,12 +77,16 @@ function capitalised(text: string): string {
 const BIGINT_MAX = 9223372036854775807n;
 
 /** What to run to give a sequence more room, by what it does. */
-export function widening(sequence: Pick<SequenceUse, 'sequence' | 'kind' | 'column' | 'dataType' | 'max' | 'increment'>): string {
+export function widening(
+  sequence: Pick<SequenceUse, 'sequence' | 'kind' | 'column' | 'dataType' | 'max' | 'increment'>,
+): string {
   if (sequence.kind === 'capped') {
     return 'Its cap is the first shared block: move the blocks up, with sharedIdSource and sharedIds migrations of a larger blockBase on both sides (a larger cap alone would hand out ids of blocks already given out).';
   }
   if (sequence.dataType !== 'bigint') {
-    const column = sequence.column ? `; ALTER TABLE ${sequence.column.table} ALTER COLUMN ${quoteIdentifier(sequence.column.name)} TYPE bigint` : '';
+    const column = sequence.column
+      ? `; ALTER TABLE ${sequence.column.table} ALTER COLUMN ${quoteIdentifier(sequence.column.name)} TYPE bigint`
+      : '';
     return `ALTER SEQUENCE ${sequence.sequence} AS bigint${column} (its limits follow the type when they were the old type's).`;
   }
   if (sequence.increment < 0n) return `ALTER SEQUENCE ${sequence.sequence} NO MINVALUE.`;

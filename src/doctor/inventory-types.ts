@@ -98,7 +98,11 @@ export interface Inventory {
   readonly version: string;
   readonly versionNum: number;
   readonly currentUser: string;
-  readonly fdw: { readonly available: boolean; readonly defaultVersion: string | null; readonly installedVersion: string | null };
+  readonly fdw: {
+    readonly available: boolean;
+    readonly defaultVersion: string | null;
+    readonly installedVersion: string | null;
+  };
   readonly servers: readonly ServerInfo[];
   readonly mappings: readonly MappingInfo[];
   readonly foreignTables: readonly ForeignTableInfo[];

@@ -31,11 +31,24 @@ export async function localKindFindings(query: Query): Promise<Finding[]> {
             OR (t.tgname IN ('change_feed', 'change_feed_truncate') AND p.proname LIKE '%\\_\\_changes\\_record'))
      ORDER BY 1, 2, 3, 4`,
   );
-  const groups = new Map<string, { kind: 'local' | 'feed'; schema: string; table: string; function: string; triggers: TriggerState[] }>();
+  const groups = new Map<
+    string,
+    { kind: 'local' | 'feed'; schema: string; table: string; function: string; triggers: TriggerState[] }
+  >();
   // A feed's function is named as changeFeed derives it from the table (shortened when long).
-  for (const row of rows.filter((candidate) => candidate.kind === 'local' || feedObjects({ schema: candidate.schema, name: candidate.table }).record.name === candidate.function)) {
+  for (const row of rows.filter(
+    (candidate) =>
+      candidate.kind === 'local' ||
+      feedObjects({ schema: candidate.schema, name: candidate.table }).record.name === candidate.function,
+  )) {
     const key = JSON.stringify([row.schema, row.table, row.function]);
-    const group = groups.get(key) ?? { kind: row.kind, schema: row.schema, table: row.table, function: row.function, triggers: [] };
+    const group = groups.get(key) ?? {
+      kind: row.kind,
+      schema: row.schema,
+      table: row.table,
+      function: row.function,
+      triggers: [],
+    };
     group.triggers.push({ trigger: row.trigger, enabled: row.enabled });
     groups.set(key, group);
   }
@@ -44,11 +57,34 @@ export async function localKindFindings(query: Query): Promise<Finding[]> {
     const table = quoteQualifiedName({ schema: group.schema, name: group.table });
     if (group.kind === 'local') {
       const fn = quoteQualifiedName({ schema: group.schema, name: group.function });
-      findings.push(triggerStateFinding('same-database-sync', `same-database sync of ${table} (${fn})`, table, `changes to ${table} are not copied to the sync's target table, and the two tables drift apart`, group.triggers));
+      findings.push(
+        triggerStateFinding(
+          'same-database-sync',
+          `same-database sync of ${table} (${fn})`,
+          table,
+          `changes to ${table} are not copied to the sync's target table, and the two tables drift apart`,
+          group.triggers,
+        ),
+      );
     } else {
       const subject = `change feed of ${table}`;
-      const state = triggerStateFinding('change-feed', subject, table, `changes to ${table} are neither logged nor notified, and every listener misses them`, group.triggers);
-      findings.push(state.severity === 'ok' ? finding('change-feed', 'ok', subject, `${state.message} ${await consumers(query, group.schema, group.table)}`) : state);
+      const state = triggerStateFinding(
+        'change-feed',
+        subject,
+        table,
+        `changes to ${table} are neither logged nor notified, and every listener misses them`,
+        group.triggers,
+      );
+      findings.push(
+        state.severity === 'ok'
+          ? finding(
+              'change-feed',
+              'ok',
+              subject,
+              `${state.message} ${await consumers(query, group.schema, group.table)}`,
+            )
+          : state,
+      );
     }
   }
   return findings;

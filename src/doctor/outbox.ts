@@ -24,7 +24,14 @@ export async function outboxFindings(query: Query): Promise<Finding[]> {
     const drain = quoteQualifiedName({ schema: view.schema, name: view.drain });
     const subject = `outbox ${lagView}`;
     // Read as JSON: an outbox made by an older version has no set_aside column.
-    const [lag] = await query<{ pending: string; age: number | null; failures: number; last_error: string | null; set_aside: string | null; held: string | null }>(
+    const [lag] = await query<{
+      pending: string;
+      age: number | null;
+      failures: number;
+      last_error: string | null;
+      set_aside: string | null;
+      held: string | null;
+    }>(
       `SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, consecutive_failures AS failures, last_error,
          pg_catalog.to_jsonb(l) ->> 'set_aside' AS set_aside, pg_catalog.to_jsonb(l) ->> 'held' AS held FROM ${lagView} AS l`,
     );
@@ -34,18 +41,36 @@ export async function outboxFindings(query: Query): Promise<Finding[]> {
     if (setAside > 0) {
       const [, table, server] = /^(.*)__outbox_(.*)_lag$/.exec(view.name)!;
       const named = (name: string) => quoteQualifiedName({ schema: view.schema, name });
-      findings.push(finding('outbox', 'error', subject,
-        `${setAside} keys were set aside after the other side kept rejecting them (see ${named(`${table}__outbox_${server}_failed`)} for the error); ${Number(lag.held ?? 0)} later changes to them are held. Those rows differ on the two sides.`,
-        `Fix the cause, then SELECT ${named(`${table}__retry_${server}`)}(); or give them up with SELECT ${named(`${table}__discard_${server}`)}().`));
+      findings.push(
+        finding(
+          'outbox',
+          'error',
+          subject,
+          `${setAside} keys were set aside after the other side kept rejecting them (see ${named(`${table}__outbox_${server}_failed`)} for the error); ${Number(lag.held ?? 0)} later changes to them are held. Those rows differ on the two sides.`,
+          `Fix the cause, then SELECT ${named(`${table}__retry_${server}`)}(); or give them up with SELECT ${named(`${table}__discard_${server}`)}().`,
+        ),
+      );
     }
     if (lag.failures > 0) {
-      findings.push(finding('outbox', 'warning', subject,
-        `${pending} changes wait; the last ${lag.failures} deliveries failed: ${lag.last_error ?? 'no message'}.`,
-        `Fix the cause above (the other side down, or a row it refuses), then deliver with SELECT * FROM ${drain}() or let the worker (startOutboxWorker) retry.`));
+      findings.push(
+        finding(
+          'outbox',
+          'warning',
+          subject,
+          `${pending} changes wait; the last ${lag.failures} deliveries failed: ${lag.last_error ?? 'no message'}.`,
+          `Fix the cause above (the other side down, or a row it refuses), then deliver with SELECT * FROM ${drain}() or let the worker (startOutboxWorker) retry.`,
+        ),
+      );
     } else if (lag.age !== null && lag.age > STALE_SECONDS) {
-      findings.push(finding('outbox', 'warning', subject,
-        `${pending} changes wait, the oldest for ${Math.round(lag.age)} s: nothing seems to drain this outbox.`,
-        `Run a worker (startOutboxWorker({ connection, syncs: [...] })), or schedule SELECT * FROM ${drain}().`));
+      findings.push(
+        finding(
+          'outbox',
+          'warning',
+          subject,
+          `${pending} changes wait, the oldest for ${Math.round(lag.age)} s: nothing seems to drain this outbox.`,
+          `Run a worker (startOutboxWorker({ connection, syncs: [...] })), or schedule SELECT * FROM ${drain}().`,
+        ),
+      );
     } else {
       findings.push(finding('outbox', 'ok', subject, `${pending} changes waiting; deliveries succeed.`));
     }

@@ -9,7 +9,12 @@ import { privilegeKey, type RemoteView } from './remote.js';
  * sync endpoint view, SELECT from a shared-id view or a plain remote table. Undefined when it may
  * (or when the remote relation is missing, which the drift check reports).
  */
-export function privilegeFinding(table: ForeignTableInfo, use: ForeignTableUse, view: RemoteView, remoteRole: string): Finding | undefined {
+export function privilegeFinding(
+  table: ForeignTableInfo,
+  use: ForeignTableUse,
+  view: RemoteView,
+  remoteRole: string,
+): Finding | undefined {
   const { schema, name } = table.remote;
   if (view.superuser || !view.relations.has(JSON.stringify([schema, name]))) return undefined;
   const privilege = use.kind === 'sync' ? 'INSERT' : 'SELECT';
@@ -18,16 +23,28 @@ export function privilegeFinding(table: ForeignTableInfo, use: ForeignTableUse, 
   const grant = `GRANT ${use.kind === 'sync' ? 'SELECT, INSERT' : 'SELECT'} ON ${target} TO ${quoteIdentifier(remoteRole)}`;
   const subject = `foreign table ${quoteQualifiedName({ schema: table.schema, name: table.name })}`;
   if (use.kind === 'sync') {
-    return finding('remote-privilege', 'error', subject,
+    return finding(
+      'remote-privilege',
+      'error',
+      subject,
       `The remote role ${remoteRole}, which the sync of ${use.table} connects as, may not INSERT into the endpoint view ${target} on server ${table.server}: every write to ${use.table} fails.`,
-      `In the database of server ${table.server}: ${grant}, or give its syncEndpoint grantTo: ${JSON.stringify(remoteRole)}.`);
+      `In the database of server ${table.server}: ${grant}, or give its syncEndpoint grantTo: ${JSON.stringify(remoteRole)}.`,
+    );
   }
   if (use.kind === 'shared-ids') {
-    return finding('remote-privilege', 'error', subject,
+    return finding(
+      'remote-privilege',
+      'error',
+      subject,
       `The remote role ${remoteRole}, which ${use.fn}() connects as, may not SELECT from ${target} on server ${table.server}: every insert that needs an id fails.`,
-      `In the database of server ${table.server}: ${grant}, or give its sharedIdSource grantTo: ${JSON.stringify(remoteRole)}.`);
+      `In the database of server ${table.server}: ${grant}, or give its sharedIdSource grantTo: ${JSON.stringify(remoteRole)}.`,
+    );
   }
-  return finding('remote-privilege', 'warning', subject,
+  return finding(
+    'remote-privilege',
+    'warning',
+    subject,
     `The remote role ${remoteRole} (the doctor's mapping) may not SELECT from ${target} on server ${table.server}: reading the foreign table fails for roles that use this mapping.`,
-    `In the database of server ${table.server}: ${grant}.`);
+    `In the database of server ${table.server}: ${grant}.`,
+  );
 }

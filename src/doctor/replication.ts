@@ -49,7 +49,9 @@ export async function subscriptionFindings(query: Query, versionNum: number): Pr
      FROM pg_catalog.pg_subscription s WHERE s.subdbid = ${THIS_DATABASE} ORDER BY 2`,
   );
   if (rows.length === 0) return [];
-  const [commitTimestamps] = await query<{ on: boolean }>(`SELECT pg_catalog.current_setting('track_commit_timestamp')::bool AS on`);
+  const [commitTimestamps] = await query<{ on: boolean }>(
+    `SELECT pg_catalog.current_setting('track_commit_timestamp')::bool AS on`,
+  );
   const findings: Finding[] = [];
   for (const row of rows) {
     const name = quoteIdentifier(row.name);
@@ -59,36 +61,83 @@ export async function subscriptionFindings(query: Query, versionNum: number): Pr
     const syncErrors = count(row.stats, 'sync_error_count');
     const reset = `SELECT pg_catalog.pg_stat_reset_subscription_stats(${row.oid});`;
     if (row.slot === null) {
-      problems.push(finding('subscription', 'error', subject, `Subscription ${name} has no replication slot (slot_name = NONE): it receives nothing.`,
-        `Give it its slot: ALTER SUBSCRIPTION ${name} SET (slot_name = '...'); ALTER SUBSCRIPTION ${name} ENABLE; or remove it: DROP SUBSCRIPTION ${name};`));
+      problems.push(
+        finding(
+          'subscription',
+          'error',
+          subject,
+          `Subscription ${name} has no replication slot (slot_name = NONE): it receives nothing.`,
+          `Give it its slot: ALTER SUBSCRIPTION ${name} SET (slot_name = '...'); ALTER SUBSCRIPTION ${name} ENABLE; or remove it: DROP SUBSCRIPTION ${name};`,
+        ),
+      );
     } else if (!row.enabled) {
-      problems.push(finding('subscription', row.disable_on_error && applyErrors > 0 ? 'error' : 'warning', subject,
-        `Subscription ${name} is disabled${row.disable_on_error && applyErrors > 0 ? ' (disable_on_error, after an apply error)' : ''}: changes wait in slot ${quoteLiteral(row.slot)} on the publisher, which keeps their WAL.`,
-        `Fix the cause in this server's log, then ALTER SUBSCRIPTION ${name} ENABLE;`));
+      problems.push(
+        finding(
+          'subscription',
+          row.disable_on_error && applyErrors > 0 ? 'error' : 'warning',
+          subject,
+          `Subscription ${name} is disabled${row.disable_on_error && applyErrors > 0 ? ' (disable_on_error, after an apply error)' : ''}: changes wait in slot ${quoteLiteral(row.slot)} on the publisher, which keeps their WAL.`,
+          `Fix the cause in this server's log, then ALTER SUBSCRIPTION ${name} ENABLE;`,
+        ),
+      );
     } else if (row.apply_workers === 0) {
-      problems.push(finding('subscription', 'warning', subject, `Subscription ${name} is enabled but its apply worker is not running: it is starting, failing and restarting, or cannot start (max_logical_replication_workers).`,
-        `Read this server's log for "logical replication apply worker" errors; fix what it names (a conflicting row, a missing table, the publisher unreachable, slot ${quoteLiteral(row.slot)} missing there).`));
+      problems.push(
+        finding(
+          'subscription',
+          'warning',
+          subject,
+          `Subscription ${name} is enabled but its apply worker is not running: it is starting, failing and restarting, or cannot start (max_logical_replication_workers).`,
+          `Read this server's log for "logical replication apply worker" errors; fix what it names (a conflicting row, a missing table, the publisher unreachable, slot ${quoteLiteral(row.slot)} missing there).`,
+        ),
+      );
     }
     if (applyErrors > 0 || syncErrors > 0) {
-      problems.push(finding('subscription', 'error', subject,
-        `Subscription ${name} counted ${applyErrors} apply errors and ${syncErrors} table-copy errors since its statistics were reset${row.stats?.stats_reset ? ` (${String(row.stats.stats_reset)})` : ''}: an apply worker that fails on a change retries it forever and applies nothing after it.`,
-        `Find the failing change in this server's log (a duplicate key: delete or change the row here; a two-way pair must not write the same key on both sides), or skip it with ALTER SUBSCRIPTION ${name} SKIP (lsn = '...') (the LSN is in the log). Once fixed, clear the count: ${reset}`));
+      problems.push(
+        finding(
+          'subscription',
+          'error',
+          subject,
+          `Subscription ${name} counted ${applyErrors} apply errors and ${syncErrors} table-copy errors since its statistics were reset${row.stats?.stats_reset ? ` (${String(row.stats.stats_reset)})` : ''}: an apply worker that fails on a change retries it forever and applies nothing after it.`,
+          `Find the failing change in this server's log (a duplicate key: delete or change the row here; a two-way pair must not write the same key on both sides), or skip it with ALTER SUBSCRIPTION ${name} SKIP (lsn = '...') (the LSN is in the log). Once fixed, clear the count: ${reset}`,
+        ),
+      );
     }
     const conflicts = Object.entries(CONFLICTS).filter(([key]) => count(row.stats, key) > 0);
     if (conflicts.length > 0) {
-      const originNote = commitTimestamps?.on ? '' : ' Origin conflicts are counted only with track_commit_timestamp = on (off here).';
-      problems.push(finding('subscription', 'warning', subject,
-        `Subscription ${name} met conflicts: ${conflicts.map(([key, meaning]) => `${count(row.stats, key)} ${meaning}`).join('; ')}.${originNote}`,
-        `Compare the tables on both sides (npx pg-sync-link verify) and repair the rows; then clear the counts: ${reset}`));
+      const originNote = commitTimestamps?.on
+        ? ''
+        : ' Origin conflicts are counted only with track_commit_timestamp = on (off here).';
+      problems.push(
+        finding(
+          'subscription',
+          'warning',
+          subject,
+          `Subscription ${name} met conflicts: ${conflicts.map(([key, meaning]) => `${count(row.stats, key)} ${meaning}`).join('; ')}.${originNote}`,
+          `Compare the tables on both sides (npx pg-sync-link verify) and repair the rows; then clear the counts: ${reset}`,
+        ),
+      );
     }
     if (row.not_ready && row.not_ready.length > 0) {
-      problems.push(finding('subscription', 'warning', subject,
-        `Subscription ${name} has tables that are not ready (state i: waiting, d: copying, f/s: catching up): ${row.not_ready.join(', ')}. Until ready, a table does not receive every change.`,
-        `Wait for the initial copy; if a table stays, read this server's log for "table synchronization worker" errors.`));
+      problems.push(
+        finding(
+          'subscription',
+          'warning',
+          subject,
+          `Subscription ${name} has tables that are not ready (state i: waiting, d: copying, f/s: catching up): ${row.not_ready.join(', ')}. Until ready, a table does not receive every change.`,
+          `Wait for the initial copy; if a table stays, read this server's log for "table synchronization worker" errors.`,
+        ),
+      );
     }
     if (problems.length === 0) {
       const counters = since15 ? ', no apply errors or conflicts counted' : '';
-      findings.push(finding('subscription', 'ok', subject, `Subscription ${name} is enabled, its apply worker runs, every table is ready${counters}.`));
+      findings.push(
+        finding(
+          'subscription',
+          'ok',
+          subject,
+          `Subscription ${name} is enabled, its apply worker runs, every table is ready${counters}.`,
+        ),
+      );
     }
     findings.push(...problems);
   }
@@ -115,24 +164,43 @@ export async function slotFindings(query: Query): Promise<Finding[]> {
      FROM pg_catalog.pg_replication_slots WHERE slot_type = 'logical' AND database = pg_catalog.current_database() ORDER BY 1`,
   );
   if (slots.length === 0) return [];
-  const [limit] = await query<{ setting: string }>(`SELECT pg_catalog.current_setting('max_slot_wal_keep_size') AS setting`);
+  const [limit] = await query<{ setting: string }>(
+    `SELECT pg_catalog.current_setting('max_slot_wal_keep_size') AS setting`,
+  );
   const unlimited = limit?.setting === '-1';
-  const limitText = unlimited ? 'max_slot_wal_keep_size = -1: no limit, until the disk is full' : `max_slot_wal_keep_size = ${limit?.setting}`;
+  const limitText = unlimited
+    ? 'max_slot_wal_keep_size = -1: no limit, until the disk is full'
+    : `max_slot_wal_keep_size = ${limit?.setting}`;
   return slots.map((slot) => {
     const subject = `replication slot ${quoteLiteral(slot.name)}`;
     const retained = slot.retained === null ? 0 : Number(slot.retained);
     const drop = `SELECT pg_catalog.pg_drop_replication_slot(${quoteLiteral(slot.name)});`;
     if (slot.wal_status === 'lost') {
-      return finding('replication-slot', 'error', subject, `Slot ${quoteLiteral(slot.name)} is lost: the WAL its subscriber needs was removed (${limitText}); that subscriber can never catch up.`,
-        `Remove the subscription on the subscriber (its down, or DISABLE; SET (slot_name = NONE); DROP), then ${drop} here, and subscribe again with copyData.`);
+      return finding(
+        'replication-slot',
+        'error',
+        subject,
+        `Slot ${quoteLiteral(slot.name)} is lost: the WAL its subscriber needs was removed (${limitText}); that subscriber can never catch up.`,
+        `Remove the subscription on the subscriber (its down, or DISABLE; SET (slot_name = NONE); DROP), then ${drop} here, and subscribe again with copyData.`,
+      );
     }
     if (!slot.active) {
-      return finding('replication-slot', 'warning', subject,
+      return finding(
+        'replication-slot',
+        'warning',
+        subject,
         `Slot ${quoteLiteral(slot.name)} is not being read by any subscriber and keeps ${megabytes(retained)} of WAL on this server (${limitText}).`,
-        `If its subscriber is only down, start it (see the doctor on that server). If it is gone for good: ${drop}${unlimited ? ' Consider setting max_slot_wal_keep_size to bound what a slot can keep.' : ''}`);
+        `If its subscriber is only down, start it (see the doctor on that server). If it is gone for good: ${drop}${unlimited ? ' Consider setting max_slot_wal_keep_size to bound what a slot can keep.' : ''}`,
+      );
     }
-    return finding('replication-slot', slot.wal_status === 'unreserved' ? 'warning' : 'ok', subject,
+    return finding(
+      'replication-slot',
+      slot.wal_status === 'unreserved' ? 'warning' : 'ok',
+      subject,
       `Slot ${quoteLiteral(slot.name)} is read by a subscriber; it keeps ${megabytes(retained)} of WAL (${limitText})${slot.wal_status === 'unreserved' ? ', and is about to lose WAL its subscriber needs' : ''}.`,
-      slot.wal_status === 'unreserved' ? 'Find why the subscriber lags (the doctor on that server), or raise max_slot_wal_keep_size.' : undefined);
+      slot.wal_status === 'unreserved'
+        ? 'Find why the subscriber lags (the doctor on that server), or raise max_slot_wal_keep_size.'
+        : undefined,
+    );
   });
 }

@@ -10,7 +10,12 @@ export interface TriggerState {
   readonly enabled: string;
 }
 
-const ENABLED: Record<string, string> = { O: 'enabled (not in replica sessions)', A: 'enabled always', R: 'fires only in replica sessions', D: 'disabled' };
+const ENABLED: Record<string, string> = {
+  O: 'enabled (not in replica sessions)',
+  A: 'enabled always',
+  R: 'fires only in replica sessions',
+  D: 'disabled',
+};
 
 /** What a trigger that is not ENABLE ALWAYS misses. */
 const MISSES: Record<string, string> = {
@@ -24,13 +29,31 @@ const MISSES: Record<string, string> = {
  * replica (or ordinary) sessions, an error when one is disabled. `table` is quoted; `consequence`
  * says what is lost, e.g. `changes to public.t are not sent to server legacy`.
  */
-export function triggerStateFinding(check: DoctorCheck, subject: string, table: string, consequence: string, triggers: readonly TriggerState[]): Finding {
+export function triggerStateFinding(
+  check: DoctorCheck,
+  subject: string,
+  table: string,
+  consequence: string,
+  triggers: readonly TriggerState[],
+): Finding {
   const off = triggers.filter((trigger) => trigger.enabled !== 'A');
-  const listed = triggers.map((trigger) => `${trigger.trigger} (${ENABLED[trigger.enabled] ?? trigger.enabled})`).join(', ');
+  const listed = triggers
+    .map((trigger) => `${trigger.trigger} (${ENABLED[trigger.enabled] ?? trigger.enabled})`)
+    .join(', ');
   if (off.length === 0) return finding(check, 'ok', subject, `Triggers ${listed}.`);
-  const fix = off.map((trigger) => `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER ${quoteIdentifier(trigger.trigger)}`).join('; ');
-  const worst = off.some((trigger) => trigger.enabled === 'D') ? 'D' : off.some((trigger) => trigger.enabled === 'R') ? 'R' : 'O';
-  return finding(check, worst === 'D' ? 'error' : 'warning', subject,
+  const fix = off
+    .map((trigger) => `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER ${quoteIdentifier(trigger.trigger)}`)
+    .join('; ');
+  const worst = off.some((trigger) => trigger.enabled === 'D')
+    ? 'D'
+    : off.some((trigger) => trigger.enabled === 'R')
+      ? 'R'
+      : 'O';
+  return finding(
+    check,
+    worst === 'D' ? 'error' : 'warning',
+    subject,
     `${off.map((trigger) => trigger.trigger).join(', ')} ${MISSES[worst]}: ${consequence}. Triggers: ${listed}.`,
-    `${fix} (then copy the rows changed meanwhile).`);
+    `${fix} (then copy the rows changed meanwhile).`,
+  );
 }

@@ -45,12 +45,24 @@ export async function writerTimeoutFindings(query: Query, triggers: readonly Syn
   return rows.map((row) => {
     const role = quoteIdentifier(row.role);
     const subject = `role ${role}`;
-    const missing = [isUnset(row.statement_timeout) ? 'statement_timeout' : undefined, isUnset(row.lock_timeout) ? 'lock_timeout' : undefined].filter((name): name is string => name !== undefined);
+    const missing = [
+      isUnset(row.statement_timeout) ? 'statement_timeout' : undefined,
+      isUnset(row.lock_timeout) ? 'lock_timeout' : undefined,
+    ].filter((name): name is string => name !== undefined);
     if (missing.length === 0) {
-      return finding('writer-timeout', 'ok', subject, `Role ${role} writes to synced tables with statement_timeout = ${row.statement_timeout} and lock_timeout = ${row.lock_timeout}: its waits for the other server end.`);
+      return finding(
+        'writer-timeout',
+        'ok',
+        subject,
+        `Role ${role} writes to synced tables with statement_timeout = ${row.statement_timeout} and lock_timeout = ${row.lock_timeout}: its waits for the other server end.`,
+      );
     }
-    return finding('writer-timeout', 'warning', subject,
+    return finding(
+      'writer-timeout',
+      'warning',
+      subject,
       `Role ${role} may write to synced tables (${row.tables.join(', ')}) with no ${missing.join(' and no ')}: a frozen other server, or two writers that lock each other's rows across the servers, make its writes wait forever (connect_timeout and keepalives do not end those waits).`,
-      `${missing.map((name) => `ALTER ROLE ${role} SET ${name} = '${name === 'statement_timeout' ? '30s' : '5s'}';`).join(' ')} (or IN DATABASE ...; values to suit the application), and retry transactions that fail with 55P03, 57014, 40001 or 40P01.`);
+      `${missing.map((name) => `ALTER ROLE ${role} SET ${name} = '${name === 'statement_timeout' ? '30s' : '5s'}';`).join(' ')} (or IN DATABASE ...; values to suit the application), and retry transactions that fail with 55P03, 57014, 40001 or 40P01.`,
+    );
   });
 }

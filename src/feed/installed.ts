@@ -34,6 +34,8 @@ export async function checkFeedInstalled(client: Queryable, feed: ChangeFeedNode
     named && !row.can_keep ? `GRANT SELECT, INSERT, UPDATE ON ${cursors} TO ${role}` : undefined,
   ].filter((grant) => grant !== undefined);
   if (missing.length > 0) {
-    throw new Error(`pg-sync-link: the role ${role} may not use the change feed of ${table}: ${missing.join('; ')}; the listener keeps retrying until then.`);
+    throw new Error(
+      `pg-sync-link: the role ${role} may not use the change feed of ${table}: ${missing.join('; ')}; the listener keeps retrying until then.`,
+    );
   }
 }

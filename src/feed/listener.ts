@@ -109,7 +109,8 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
   if (typeof options?.feed !== 'object' || options.feed?.kind !== 'change-feed') {
     throw new InvalidOptionError('listenToChanges needs feed: a node made with changeFeed({ table, key }).', 'feed');
   }
-  if (typeof options.onChange !== 'function') throw new InvalidOptionError('listenToChanges needs onChange(event).', 'onChange');
+  if (typeof options.onChange !== 'function')
+    throw new InvalidOptionError('listenToChanges needs onChange(event).', 'onChange');
   if (options.consumer !== undefined && (typeof options.consumer !== 'string' || options.consumer === '')) {
     throw new InvalidOptionError('consumer must be a non-empty name.', 'consumer');
   }
@@ -130,10 +131,15 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
 
   const select = (where: Fragment) =>
     previewSql(sql`SELECT seq::text, xid::text, op, key, old_key, changed, row FROM ${log} WHERE ${where}`);
-  const catchUpQuery = select(sql`(xid, seq) > ($1::xid8, $2::bigint) AND seq > $3::bigint ORDER BY seq LIMIT ${integer(PAGE)}`);
+  const catchUpQuery = select(
+    sql`(xid, seq) > ($1::xid8, $2::bigint) AND seq > $3::bigint ORDER BY seq LIMIT ${integer(PAGE)}`,
+  );
   const rowQuery = previewSql(sql`SELECT row FROM ${log} WHERE seq = $1::bigint`);
 
-  async function deliver(client: FeedClient, received: ChangeEvent<Row> & { rowByReference?: boolean }): Promise<boolean> {
+  async function deliver(
+    client: FeedClient,
+    received: ChangeEvent<Row> & { rowByReference?: boolean },
+  ): Promise<boolean> {
     // A notification's seq is a JSON number, the log's is text: one form for both.
     const event = { ...received, seq: String(received.seq), xid: String(received.xid) };
     if (delivered.has(event.seq) || (position && !isAfter({ xid: event.xid, seq: event.seq }, position))) return false;
@@ -142,11 +148,24 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
       const { rows } = await client.query(rowQuery, [event.seq]);
       row = rows[0]?.row as Row;
     }
-    const change: ChangeEvent<Row> = { seq: event.seq, xid: event.xid, op: event.op, key: event.key, oldKey: event.oldKey ?? null, changed: event.changed ?? null, row };
+    const change: ChangeEvent<Row> = {
+      seq: event.seq,
+      xid: event.xid,
+      op: event.op,
+      key: event.key,
+      oldKey: event.oldKey ?? null,
+      changed: event.changed ?? null,
+      row,
+    };
     try {
       await options.onChange(change);
     } catch (error) {
-      throw Object.assign(new HandlerError(`pg-sync-link: ${label}: onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`), { cause: error });
+      throw Object.assign(
+        new HandlerError(
+          `pg-sync-link: ${label}: onChange failed for change ${event.seq} (${event.op} of ${JSON.stringify(event.key)}): ${String(error)}`,
+        ),
+        { cause: error },
+      );
     }
     delivered.set(event.seq, event.xid);
     return true;
@@ -160,12 +179,22 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
       // Transactions older than this snapshot's xmin have all ended: none adds rows below it.
-      const { rows } = await client.query('SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin');
+      const { rows } = await client.query(
+        'SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin',
+      );
       horizon = rows[0]!.xmin as string;
       for (let after = '0'; ; ) {
         const page = await client.query(catchUpQuery, [from.xid, from.seq, after]);
         for (const row of page.rows) {
-          const event = { seq: row.seq, xid: row.xid, op: row.op, key: row.key, oldKey: row.old_key, changed: row.changed, row: row.row } as ChangeEvent<Row>;
+          const event = {
+            seq: row.seq,
+            xid: row.xid,
+            op: row.op,
+            key: row.key,
+            oldKey: row.old_key,
+            changed: row.changed,
+            row: row.row,
+          } as ChangeEvent<Row>;
           if (await deliver(client, event)) count += 1;
         }
         if (page.rows.length < PAGE) break;
@@ -190,13 +219,18 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
 
   async function startingPosition(client: FeedClient): Promise<FeedPosition> {
     if (options.consumer !== undefined) {
-      const { rows } = await client.query(previewSql(sql`SELECT xid::text, seq::text FROM ${cursors} WHERE consumer = $1`), [options.consumer]);
+      const { rows } = await client.query(
+        previewSql(sql`SELECT xid::text, seq::text FROM ${cursors} WHERE consumer = $1`),
+        [options.consumer],
+      );
       if (rows[0]) return { xid: rows[0].xid as string, seq: rows[0].seq as string };
     }
     const from = options.from ?? 'now';
     if (from === 'beginning') return { xid: '0', seq: '0' };
     if (from === 'now') {
-      const { rows } = await client.query('SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin');
+      const { rows } = await client.query(
+        'SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin',
+      );
       return { xid: rows[0]!.xmin as string, seq: '0' };
     }
     return positionText(from);
@@ -253,7 +287,11 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
     isFatal: (error) => error instanceof HandlerError,
     onRetry: (error, retryInMs) => {
       const text = error instanceof Error ? error.message : String(error);
-      emit({ type: 'disconnected', error: text.startsWith('pg-sync-link:') ? text : `pg-sync-link: ${label}: ${text}`, retryInMs });
+      emit({
+        type: 'disconnected',
+        error: text.startsWith('pg-sync-link:') ? text : `pg-sync-link: ${label}: ${text}`,
+        retryInMs,
+      });
     },
   });
 

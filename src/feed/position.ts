@@ -15,7 +15,10 @@ const WHOLE = /^\d{1,20}$/;
 
 export function positionText(value: FeedPosition): FeedPosition {
   if (typeof value !== 'object' || value === null || !WHOLE.test(String(value.xid)) || !WHOLE.test(String(value.seq))) {
-    throw new InvalidOptionError(`from must be 'now', 'beginning' or a position { xid, seq } of whole numbers, got ${JSON.stringify(value)}.`, 'from');
+    throw new InvalidOptionError(
+      `from must be 'now', 'beginning' or a position { xid, seq } of whole numbers, got ${JSON.stringify(value)}.`,
+      'from',
+    );
   }
   return { xid: String(value.xid), seq: String(value.seq) };
 }

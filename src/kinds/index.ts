@@ -40,24 +40,66 @@ export function renderChange(before: SyncNode, after: SyncNode): Rendered {
 }
 
 export function isSyncNode(value: unknown): value is SyncNode {
-  return typeof value === 'object' && value !== null && 'kind' in value && Object.hasOwn(kinds, (value as { kind: string }).kind);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'kind' in value &&
+    Object.hasOwn(kinds, (value as { kind: string }).kind)
+  );
 }
 
 export { allTransactional, type Rendered } from './rendered.js';
 export { fdwExtensionNode, type FdwExtensionNode } from './fdw/fdw-extension.js';
 export { foreignServer, type ForeignServerNode, type ForeignServerOptions } from './fdw/foreign-server.js';
 export { userMapping, type UserMappingNode, type UserMappingOptions, type MappingRole } from './fdw/user-mapping.js';
-export { foreignTable, type ForeignTableNode, type ForeignTableOptions, type ForeignColumnOptions } from './fdw/foreign-table.js';
+export {
+  foreignTable,
+  type ForeignTableNode,
+  type ForeignTableOptions,
+  type ForeignColumnOptions,
+} from './fdw/foreign-table.js';
 export { linkCheck, type LinkCheckNode } from './fdw/link-check.js';
-export { importForeignSchema, type ImportForeignSchemaNode, type ImportForeignSchemaOptions } from './fdw/import-foreign-schema.js';
+export {
+  importForeignSchema,
+  type ImportForeignSchemaNode,
+  type ImportForeignSchemaOptions,
+} from './fdw/import-foreign-schema.js';
 export { syncEndpoint, type SyncEndpointNode, type SyncEndpointOptions } from './sync/sync-endpoint.js';
 export { syncRole, type SyncRoleNode, type SyncRoleOptions } from './sync/sync-role.js';
-export { syncTrigger, type SyncTriggerNode, type WriteThroughSyncNode, type OutboxSyncNode, type SyncTriggerOptions, type SyncTiming, type SyncDelivery, type IgnoreWrites } from './sync/sync-trigger.js';
+export {
+  syncTrigger,
+  type SyncTriggerNode,
+  type WriteThroughSyncNode,
+  type OutboxSyncNode,
+  type SyncTriggerOptions,
+  type SyncTiming,
+  type SyncDelivery,
+  type IgnoreWrites,
+} from './sync/sync-trigger.js';
 export type { SyncOperation } from './sync/sync-operations.js';
 export type { LocalSyncNode, LocalSyncOptions } from './sync/sync-local.js';
 export type { SyncColumnOptions } from './sync/sync-columns.js';
-export { publication, type PublicationNode, type PublicationOptions, type PublicationTableOptions, type PublishOperation } from './replication/publication.js';
-export { replicationSlot, type ReplicationSlotNode, type ReplicationSlotOptions } from './replication/replication-slot.js';
+export {
+  publication,
+  type PublicationNode,
+  type PublicationOptions,
+  type PublicationTableOptions,
+  type PublishOperation,
+} from './replication/publication.js';
+export {
+  replicationSlot,
+  type ReplicationSlotNode,
+  type ReplicationSlotOptions,
+} from './replication/replication-slot.js';
 export { subscription, type SubscriptionNode, type SubscriptionOptions } from './replication/subscription.js';
-export { sharedIdSource, sharedIds, interleavedIds, interleavedIdPlan, type SharedIdSourceOptions, type SharedIdsOptions, type InterleavedIdsOptions, type SharedIdStrategy } from './ids/shared-ids.js';
+export {
+  sharedIdSource,
+  sharedIds,
+  interleavedIds,
+  interleavedIdPlan,
+  type SharedIdSourceOptions,
+  type SharedIdsOptions,
+  type InterleavedIdsOptions,
+  type SharedIdStrategy,
+} from './ids/shared-ids.js';
 export { changeFeed, type ChangeFeedNode, type ChangeFeedOptions } from './feed/change-feed.js';

@@ -1,4 +1,13 @@
-import { ident, literal, qualified, quoteIdentifier, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../sql/index.js';
+import {
+  ident,
+  literal,
+  qualified,
+  quoteIdentifier,
+  quoteQualifiedName,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../sql/index.js';
 
 // What every trigger the library puts on a user's table shares: it fires in every session, and
 // the table cannot be emptied behind its back by TRUNCATE (which fires no row or statement

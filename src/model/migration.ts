@@ -1,6 +1,13 @@
 import { InvalidOptionError } from '../errors.js';
 import type { FdwLink } from '../link.js';
-import { allTransactional, describeNode, isSyncNode, renderNode, type Rendered, type SyncNode } from '../kinds/index.js';
+import {
+  allTransactional,
+  describeNode,
+  isSyncNode,
+  renderNode,
+  type Rendered,
+  type SyncNode,
+} from '../kinds/index.js';
 import { previewSql, type Fragment } from '../sql/index.js';
 
 /** Anything a migration can be built from: nodes, links, or lists of them. */
@@ -86,7 +93,14 @@ export function previewMigration(migration: Migration, direction: 'up' | 'down' 
  * True for a built migration (anything with id, up, down and transactional), as buildMigration() and planMigrations() make them.
  */
 export function isMigration(value: unknown): value is Migration {
-  return typeof value === 'object' && value !== null && 'id' in value && 'up' in value && 'down' in value && 'transactional' in value;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'id' in value &&
+    'up' in value &&
+    'down' in value &&
+    'transactional' in value
+  );
 }
 
 /**

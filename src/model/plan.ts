@@ -1,10 +1,21 @@
 import { InvalidOptionError } from '../errors.js';
 import { flattenParts, migrationFromSteps, type Migration, type Part } from './migration.js';
-import { allTransactional, identityOf, renderChange, renderNode, stepOf, type Rendered, type SyncNode } from '../kinds/index.js';
+import {
+  allTransactional,
+  identityOf,
+  renderChange,
+  renderNode,
+  stepOf,
+  type Rendered,
+  type SyncNode,
+} from '../kinds/index.js';
 
 function checkPrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(prefix)) {
-    throw new InvalidOptionError(`A migration id prefix is letters, digits, '.', '_' and '-', e.g. 'products-sync'; got ${JSON.stringify(prefix)}.`, 'prefix');
+    throw new InvalidOptionError(
+      `A migration id prefix is letters, digits, '.', '_' and '-', e.g. 'products-sync'; got ${JSON.stringify(prefix)}.`,
+      'prefix',
+    );
   }
   return prefix;
 }
@@ -33,7 +44,9 @@ export function planMigrations(prefix: string, ...parts: Part[]): readonly Migra
     steps.set(name, step);
   }
   return Object.freeze(
-    [...steps.entries()].map(([name, nodes], index) => migrationFromSteps(`${checked}/${String(index + 1).padStart(3, '0')}-${name}`, nodes.map(renderNode))),
+    [...steps.entries()].map(([name, nodes], index) =>
+      migrationFromSteps(`${checked}/${String(index + 1).padStart(3, '0')}-${name}`, nodes.map(renderNode)),
+    ),
   );
 }
 
@@ -43,14 +56,19 @@ export function planMigrations(prefix: string, ...parts: Part[]): readonly Migra
  * (server and mapping options) or rebuilt. Unchanged objects are not touched.
  */
 export function changeMigration(id: string, before: readonly Part[], after: readonly Part[]): Migration {
-  if (typeof id !== 'string' || id.trim() === '') throw new InvalidOptionError('A migration needs a non-empty id.', 'id');
+  if (typeof id !== 'string' || id.trim() === '')
+    throw new InvalidOptionError('A migration needs a non-empty id.', 'id');
   const old = new Map(flattenParts(before).map((node) => [identityOf(node), node]));
   const next = new Map(flattenParts(after).map((node) => [identityOf(node), node]));
   const fingerprint = (node: SyncNode) => JSON.stringify(node);
   const removed = [...old.entries()].filter(([identity]) => !next.has(identity)).map(([, node]) => node);
   const removals: Rendered[] = removed.toReversed().map((node) => {
     const rendered = renderNode(node);
-    return { up: rendered.down, down: rendered.up, ...(rendered.transactional === false ? { transactional: false as const } : {}) };
+    return {
+      up: rendered.down,
+      down: rendered.up,
+      ...(rendered.transactional === false ? { transactional: false as const } : {}),
+    };
   });
   const forward: Rendered[] = [];
   for (const [identity, node] of next) {
@@ -60,9 +78,18 @@ export function changeMigration(id: string, before: readonly Part[], after: read
   }
   // Removals run first (newest first) and are restored last on the way down.
   const up = [...removals.flatMap((step) => step.up), ...forward.flatMap((step) => step.up)];
-  const down = [...forward.toReversed().flatMap((step) => step.down), ...removals.toReversed().flatMap((step) => step.down)];
-  if (up.length === 0) throw new InvalidOptionError(`Migration "${id}" changes nothing: the two versions are the same.`, id);
-  return Object.freeze({ id, up: Object.freeze(up), down: Object.freeze(down), transactional: allTransactional([...removals, ...forward]) });
+  const down = [
+    ...forward.toReversed().flatMap((step) => step.down),
+    ...removals.toReversed().flatMap((step) => step.down),
+  ];
+  if (up.length === 0)
+    throw new InvalidOptionError(`Migration "${id}" changes nothing: the two versions are the same.`, id);
+  return Object.freeze({
+    id,
+    up: Object.freeze(up),
+    down: Object.freeze(down),
+    transactional: allTransactional([...removals, ...forward]),
+  });
 }
 
 /** One version of a side's sync setup, for versionedMigrations(). */
@@ -81,6 +108,8 @@ export function versionedMigrations(prefix: string, versions: readonly Version[]
   const checked = checkPrefix(prefix);
   const [first, ...later] = versions;
   if (first === undefined) throw new InvalidOptionError('versionedMigrations needs at least one version.', 'versions');
-  const changes = later.map((version, index) => changeMigration(`${checked}/${checkPrefix(version.version)}`, versions[index]!.parts, version.parts));
+  const changes = later.map((version, index) =>
+    changeMigration(`${checked}/${checkPrefix(version.version)}`, versions[index]!.parts, version.parts),
+  );
   return Object.freeze([...planMigrations(checked, ...first.parts), ...changes]);
 }

@@ -35,7 +35,16 @@ export function outboxNames(sync: SyncTriggerNode): OutboxNames {
     throw new InvalidOptionError("Expected a syncTrigger({ ..., delivery: 'outbox' }).", 'sync');
   }
   const objects = outboxObjects(sync.table, sync.server);
-  return { outbox: objects.outbox, drain: objects.drain, failed: objects.failed, retry: objects.retry, discard: objects.discard, lag: objects.lag, channel: objects.channel, label: `${displayName(sync.table)} to server ${quoteIdentifier(sync.server)}` };
+  return {
+    outbox: objects.outbox,
+    drain: objects.drain,
+    failed: objects.failed,
+    retry: objects.retry,
+    discard: objects.discard,
+    lag: objects.lag,
+    channel: objects.channel,
+    label: `${displayName(sync.table)} to server ${quoteIdentifier(sync.server)}`,
+  };
 }
 
 /** The result of one drain: how many recorded changes were delivered, or why none were. */
@@ -94,17 +103,20 @@ export async function drainOutbox(
     let setAside = 0;
     for (;;) {
       const row = (
-        await rows<{ delivered: number; set_aside: number; error: string | null }>(session.execute, drainStatement(names), [String(batchSize), String(maxAttempts)]).catch(
-          (error: unknown) => {
-            // Raised outside the drain's own handler (e.g. the other side died at commit): name the sync.
-            const text = error instanceof Error ? error.message : String(error);
-            throw new Error(`pg-sync-link: could not deliver the outbox of ${names.label}: ${text}`, { cause: error });
-          },
-        )
+        await rows<{ delivered: number; set_aside: number; error: string | null }>(
+          session.execute,
+          drainStatement(names),
+          [String(batchSize), String(maxAttempts)],
+        ).catch((error: unknown) => {
+          // Raised outside the drain's own handler (e.g. the other side died at commit): name the sync.
+          const text = error instanceof Error ? error.message : String(error);
+          throw new Error(`pg-sync-link: could not deliver the outbox of ${names.label}: ${text}`, { cause: error });
+        })
       )[0]!;
       delivered += row.delivered;
       setAside += row.set_aside;
-      if (row.error !== null || row.delivered + row.set_aside < batchSize) return { delivered, setAside, error: row.error };
+      if (row.error !== null || row.delivered + row.set_aside < batchSize)
+        return { delivered, setAside, error: row.error };
     }
   });
 }
@@ -138,7 +150,8 @@ export interface OutboxLag {
  */
 export async function outboxLag(target: DatabaseTarget, sync: SyncTriggerNode): Promise<OutboxLag> {
   const names = outboxNames(sync);
-  const text = previewSql(sql`SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, last_delivered_at, delivered_total::text,
+  const text =
+    previewSql(sql`SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, last_delivered_at, delivered_total::text,
   last_error, last_error_at, consecutive_failures, current_error, set_aside::text, held::text FROM ${qualified(names.lag)}`);
   return withSession(target, async (session) => {
     const row = (await rows<Record<string, unknown>>(session.execute, text))[0]!;

@@ -97,7 +97,8 @@ async function newClient(connection: string | Record<string, unknown>): Promise<
 
 function positive(value: unknown, fallback: number, path: string): number {
   const number = value ?? fallback;
-  if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0) throw new InvalidOptionError(`${path} must be a positive number of milliseconds.`, path);
+  if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0)
+    throw new InvalidOptionError(`${path} must be a positive number of milliseconds.`, path);
   return number;
 }
 
@@ -106,7 +107,9 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 /** A drain that failed: the message names the sync, and says whether the connection is still good. */
 function drainFailure(label: string, error: unknown, connectionLost: boolean): Error {
   const text = message(error);
-  const tagged = text.startsWith('pg-sync-link: could not deliver') ? text : `pg-sync-link: could not deliver the outbox of ${label}: ${text}`;
+  const tagged = text.startsWith('pg-sync-link: could not deliver')
+    ? text
+    : `pg-sync-link: could not deliver the outbox of ${label}: ${text}`;
   return Object.assign(new Error(tagged, { cause: error }), { sync: label, delivery: !connectionLost });
 }
 
@@ -125,7 +128,10 @@ function drainFailure(label: string, error: unknown, connectionLost: boolean): E
  */
 export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   if (!Array.isArray(options?.syncs) || options.syncs.length === 0) {
-    throw new InvalidOptionError('startOutboxWorker needs syncs: the syncTrigger nodes made with delivery: \'outbox\'.', 'syncs');
+    throw new InvalidOptionError(
+      "startOutboxWorker needs syncs: the syncTrigger nodes made with delivery: 'outbox'.",
+      'syncs',
+    );
   }
   const outboxes: OutboxNames[] = options.syncs.map(outboxNames);
   const batchSize = checkBatchSize(options.batchSize, 'startOutboxWorker batchSize');
@@ -153,7 +159,11 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
           // On a live connection this is the other side failing at commit: a delivery failure.
           throw drainFailure(names.label, error, lost);
         }
-        const { delivered, set_aside: setAside, error } = rows[0] as { delivered: number; set_aside: number; error: string | null };
+        const {
+          delivered,
+          set_aside: setAside,
+          error,
+        } = rows[0] as { delivered: number; set_aside: number; error: string | null };
         if (delivered > 0) emit({ type: 'delivered', sync: names.label, count: delivered });
         if (setAside > 0) emit({ type: 'set-aside', sync: names.label, keys: setAside });
         if (delivered > 0 || setAside > 0) allEmpty = false;
@@ -217,8 +227,15 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     close: (client) => client.end(),
     onRetry: (error, retryInMs) => {
       const sync = (error as { sync?: string }).sync;
-      const text = sync !== undefined || message(error).startsWith('pg-sync-link:') ? message(error) : `pg-sync-link: ${label}: ${message(error)}`;
-      emit(sync === undefined ? { type: 'disconnected', error: text, retryInMs } : { type: 'disconnected', error: text, retryInMs, sync });
+      const text =
+        sync !== undefined || message(error).startsWith('pg-sync-link:')
+          ? message(error)
+          : `pg-sync-link: ${label}: ${message(error)}`;
+      emit(
+        sync === undefined
+          ? { type: 'disconnected', error: text, retryInMs }
+          : { type: 'disconnected', error: text, retryInMs, sync },
+      );
     },
   });
 
@@ -230,7 +247,8 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const stopped = loop.done.finally(() => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    for (const waiter of idleWaiters) waiter.reject(new Error('The outbox worker stopped before its outboxes were empty.'));
+    for (const waiter of idleWaiters)
+      waiter.reject(new Error('The outbox worker stopped before its outboxes were empty.'));
     idleWaiters = [];
     emit({ type: 'stopped' });
   });

@@ -53,7 +53,8 @@ type Link = Part | readonly Part[] | readonly Migration[];
 function migrationsOf(link: Link, options: ApplyOptions): readonly Migration[] {
   const parts = Array.isArray(link) ? (link as readonly unknown[]) : [link];
   if (parts.length > 0 && parts.every(isMigration)) return parts as readonly Migration[];
-  if (parts.some(isMigration)) throw new InvalidOptionError('Pass either migrations or links and nodes, not both.', 'link');
+  if (parts.some(isMigration))
+    throw new InvalidOptionError('Pass either migrations or links and nodes, not both.', 'link');
   return planMigrations(options.prefix ?? 'sync-link', ...(parts as Part[]));
 }
 
@@ -80,7 +81,11 @@ type Step = <T>(transactional: boolean, work: () => Promise<T>) => Promise<T>;
  * runs on its own, in its own transaction where it can, under a session lock, and what was
  * done before a failure stays recorded, so removeSyncLink can undo it.
  */
-function locked<T>(db: DatabaseTarget, migrations: readonly Migration[], work: (session: Session, step: Step) => Promise<T>): Promise<T> {
+function locked<T>(
+  db: DatabaseTarget,
+  migrations: readonly Migration[],
+  work: (session: Session, step: Step) => Promise<T>,
+): Promise<T> {
   return withSession(db, async (session) => {
     if (migrations.every((migration) => migration.transactional)) {
       return session.transaction(async () => {
@@ -107,7 +112,12 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
   return locked(db, migrations, async (session, step) => {
     const done = await step(true, async () => {
       for (const statement of BOOKKEEPING.create) await session.execute(statement, []);
-      return new Map((await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
+      return new Map(
+        (await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [
+          row.id,
+          row,
+        ]),
+      );
     });
     const applied: string[] = [];
     const skipped: string[] = [];
@@ -153,7 +163,12 @@ export async function removeSyncLink(
   return locked(db, migrations, async (session, step) => {
     const [state] = (await appliedRows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];
     if (!state?.present) return { removed: [] };
-    const done = new Map((await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [row.id, row]));
+    const done = new Map(
+      (await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [
+        row.id,
+        row,
+      ]),
+    );
     const removed: string[] = [];
     for (const migration of migrations.toReversed()) {
       const row = done.get(migration.id);

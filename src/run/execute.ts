@@ -1,7 +1,14 @@
 import { MigrationFailedError, SyncLinkError } from '../errors.js';
 import type { Migration } from '../model/migration.js';
 import { previewSql, resolveStatements, scrubSecrets, type ResolvedStatement } from '../sql/index.js';
-import { defaultNoticeSink, formatNotice, refusalOf, remedyFor, type NoticeSource, type ServerNotice } from './notices.js';
+import {
+  defaultNoticeSink,
+  formatNotice,
+  refusalOf,
+  remedyFor,
+  type NoticeSource,
+  type ServerNotice,
+} from './notices.js';
 import { serverErrorOf } from './server-error.js';
 
 /**
@@ -28,7 +35,11 @@ export interface RunOptions {
 }
 
 function reportNotice(notice: ServerNotice, options: RunOptions, secrets: readonly string[]): ServerNotice {
-  const scrubbed = { ...notice, message: scrubSecrets(notice.message, secrets), ...(notice.detail ? { detail: scrubSecrets(notice.detail, secrets) } : {}) };
+  const scrubbed = {
+    ...notice,
+    message: scrubSecrets(notice.message, secrets),
+    ...(notice.detail ? { detail: scrubSecrets(notice.detail, secrets) } : {}),
+  };
   if (options.onNotice) options.onNotice(scrubbed);
   else if (options.log) options.log(formatNotice(scrubbed));
   else defaultNoticeSink(scrubbed);
@@ -53,7 +64,18 @@ export async function runMigration(
   try {
     for (const [index, statement] of statements.entries()) {
       heard = [];
-      await runStatement(migration, direction, execute, options, statement, index, fragments.length, previewSql(fragments[index]!), secrets, () => heard);
+      await runStatement(
+        migration,
+        direction,
+        execute,
+        options,
+        statement,
+        index,
+        fragments.length,
+        previewSql(fragments[index]!),
+        secrets,
+        () => heard,
+      );
     }
   } finally {
     stopListening?.();
@@ -76,7 +98,15 @@ async function runStatement(
   // The message is the one sentence that matters; the statement (often a long DO block) is on `.sql`.
   const fail = (message: string, extra: readonly (string | undefined)[], code: string | undefined, cause?: Error) =>
     new MigrationFailedError(
-      scrubSecrets([`Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${count}: ${message}`, ...extra].filter((part) => part !== undefined).join('\n'), secrets),
+      scrubSecrets(
+        [
+          `Migration "${migration.id}" (${direction}) failed at statement ${index + 1} of ${count}: ${message}`,
+          ...extra,
+        ]
+          .filter((part) => part !== undefined)
+          .join('\n'),
+        secrets,
+      ),
       migration.id,
       direction,
       preview,
@@ -107,7 +137,11 @@ async function runStatement(
     const remedy = remedyFor(main.text, message);
     throw fail(
       message,
-      [server.detail === undefined ? undefined : `Detail: ${server.detail}`, server.hint === undefined ? undefined : `Hint: ${server.hint}`, remedy ? `To fix: ${remedy}` : undefined],
+      [
+        server.detail === undefined ? undefined : `Detail: ${server.detail}`,
+        server.hint === undefined ? undefined : `Hint: ${server.hint}`,
+        remedy ? `To fix: ${remedy}` : undefined,
+      ],
       server.code,
       cause,
     );

@@ -51,7 +51,13 @@ export function noticesOf(connection: unknown): NoticeSource | undefined {
 
 /** `WARNING: message (DETAIL ...) (HINT ...)` on one line, as a log line. */
 export function formatNotice(notice: ServerNotice): string {
-  return [`${notice.severity}: ${notice.message}`, notice.detail && `Detail: ${notice.detail}`, notice.hint && `Hint: ${notice.hint}`].filter(Boolean).join(' ');
+  return [
+    `${notice.severity}: ${notice.message}`,
+    notice.detail && `Detail: ${notice.detail}`,
+    notice.hint && `Hint: ${notice.hint}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** What a warning that means "not done" becomes: the error's message and what to run. */

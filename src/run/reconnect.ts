@@ -112,10 +112,15 @@ export function reconnectLoop<Client>(options: ReconnectOptions<Client>): Reconn
 export function retrySettings(retry: RetryOptions | undefined): { initialMs: number; maxMs: number } {
   const check = (value: unknown, fallback: number, path: string) => {
     const number = value ?? fallback;
-    if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0) throw new InvalidOptionError(`${path} must be a positive number of milliseconds.`, path);
+    if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0)
+      throw new InvalidOptionError(`${path} must be a positive number of milliseconds.`, path);
     return number;
   };
-  const settings = { initialMs: check(retry?.initialMs, 500, 'retry.initialMs'), maxMs: check(retry?.maxMs, 30_000, 'retry.maxMs') };
-  if (settings.maxMs < settings.initialMs) throw new InvalidOptionError('retry.maxMs must be at least retry.initialMs.', 'retry.maxMs');
+  const settings = {
+    initialMs: check(retry?.initialMs, 500, 'retry.initialMs'),
+    maxMs: check(retry?.maxMs, 30_000, 'retry.maxMs'),
+  };
+  if (settings.maxMs < settings.initialMs)
+    throw new InvalidOptionError('retry.maxMs must be at least retry.initialMs.', 'retry.maxMs');
   return settings;
 }

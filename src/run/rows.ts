@@ -10,7 +10,11 @@ export async function rows<T>(execute: SqlExecutor, text: string, values: readon
 }
 
 /** The rows of a statement built here with sql`...`; it may hold no deferred value (a secret). */
-export async function fragmentRows<T>(execute: SqlExecutor, statement: Fragment, values: readonly unknown[] = []): Promise<T[]> {
+export async function fragmentRows<T>(
+  execute: SqlExecutor,
+  statement: Fragment,
+  values: readonly unknown[] = [],
+): Promise<T[]> {
   if (!isFullyRendered(statement)) throw new TypeError('A statement read for its rows cannot hold a deferred value.');
   return rows<T>(execute, previewSql(statement), values);
 }

@@ -12,7 +12,10 @@ export interface ServerErrorFields {
 
 /** Reads a node-postgres DatabaseError (or anything thrown) into its message, code, detail and hint. */
 export function serverErrorOf(error: unknown): ServerErrorFields {
-  const raw = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as Record<string, unknown>;
+  const raw = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as Record<
+    string,
+    unknown
+  >;
   const nonEmpty = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return {
     message: raw.message === undefined || raw.message === null ? undefined : String(raw.message),

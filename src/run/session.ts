@@ -34,12 +34,20 @@ export interface Session {
 function isPool(value: unknown): value is PgPoolLike {
   // A Pool has connect() and no per-connection state; a Client has connect() too, but also
   // processID / connection. Only a Pool has totalCount.
-  return typeof value === 'object' && value !== null && 'totalCount' in value && typeof (value as unknown as PgPoolLike).connect === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'totalCount' in value &&
+    typeof (value as unknown as PgPoolLike).connect === 'function'
+  );
 }
 
 function sessionOf(client: PgClientLike): Session {
   const notices = noticesOf(client);
-  const execute: SqlExecutor = Object.assign((sql: string, values: readonly string[]) => client.query(sql, [...values]), notices ? { notices } : {});
+  const execute: SqlExecutor = Object.assign(
+    (sql: string, values: readonly string[]) => client.query(sql, [...values]),
+    notices ? { notices } : {},
+  );
   return {
     execute,
     async transaction(work) {
@@ -61,8 +69,16 @@ function sessionOf(client: PgClientLike): Session {
  * for a connection string or a Client config; `purpose` says what needs pg in the error when pg
  * is missing or fails to load (an OptionalPeerError, the import error as its cause).
  */
-export async function newPgClient(connection: string | Record<string, unknown>, purpose: string): Promise<import('pg').Client> {
-  const pg = await loadOptionalPeer('pg', () => import('pg'), purpose, 'npm install pg (or pass a connected pg Client or Pool)');
+export async function newPgClient(
+  connection: string | Record<string, unknown>,
+  purpose: string,
+): Promise<import('pg').Client> {
+  const pg = await loadOptionalPeer(
+    'pg',
+    () => import('pg'),
+    purpose,
+    'npm install pg (or pass a connected pg Client or Pool)',
+  );
   const Client = pg.default?.Client ?? pg.Client;
   return new Client(typeof connection === 'string' ? { connectionString: connection } : connection);
 }

@@ -118,7 +118,9 @@ function problemWith(kind: OptionKind, value: string): string | undefined {
     case 'secret':
       return value === '' ? 'must not be empty.' : undefined;
     case 'host':
-      return HOST.test(value) ? undefined : 'must be a host name, address or socket directory, with no spaces or quotes.';
+      return HOST.test(value)
+        ? undefined
+        : 'must be a host name, address or socket directory, with no spaces or quotes.';
     case 'port': {
       const port = Number(value);
       return INTEGER.test(value) && port >= 1 && port <= 65535 ? undefined : 'must be a port number from 1 to 65535.';
@@ -213,14 +215,20 @@ export function optionsClause(options: readonly CheckedOption[], path: string): 
 
 /** Two option values are the same when their text (or deferred label) is. */
 function sameValue(a: CheckedOption, b: CheckedOption): boolean {
-  return (typeof a.value === 'string' ? a.value : a.value.label) === (typeof b.value === 'string' ? b.value : b.value.label);
+  return (
+    (typeof a.value === 'string' ? a.value : a.value.label) === (typeof b.value === 'string' ? b.value : b.value.label)
+  );
 }
 
 /**
  * ` OPTIONS (ADD ..., SET ..., DROP ...)` turning `before` into `after`, or undefined when they
  * are the same. A deferred value is set again whenever it is given (its value may have changed).
  */
-export function alterOptionsClause(before: readonly CheckedOption[], after: readonly CheckedOption[], path: string): Fragment | undefined {
+export function alterOptionsClause(
+  before: readonly CheckedOption[],
+  after: readonly CheckedOption[],
+  path: string,
+): Fragment | undefined {
   const changes: Fragment[] = [];
   for (const option of after) {
     const old = before.find((candidate) => candidate.name === option.name);

@@ -4,7 +4,10 @@ import { closest } from './suggest.js';
 /** Checks that `value` is a plain object whose keys are all in `known`; names a typo's likely fix. */
 export function checkObject(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError(`${path} must be an object, got ${Array.isArray(value) ? 'an array' : String(value)}.`, path);
+    throw new InvalidOptionError(
+      `${path} must be an object, got ${Array.isArray(value) ? 'an array' : String(value)}.`,
+      path,
+    );
   }
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
@@ -24,6 +27,7 @@ export function checkBoolean(value: unknown, path: string): boolean | undefined 
 }
 
 export function checkArray(value: unknown, path: string): readonly unknown[] {
-  if (!Array.isArray(value)) throw new InvalidOptionError(`${path} must be an array, got ${JSON.stringify(value)}.`, path);
+  if (!Array.isArray(value))
+    throw new InvalidOptionError(`${path} must be an array, got ${JSON.stringify(value)}.`, path);
   return value;
 }

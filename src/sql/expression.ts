@@ -19,9 +19,13 @@ export interface SqlExpression {
  */
 export function sqlExpression(text: string): SqlExpression {
   if (typeof text !== 'string' || text.trim() === '') {
-    throw new InvalidOptionError('sqlExpression() needs the SQL text of an expression, e.g. "src.status = \'approved\'".', 'sqlExpression');
+    throw new InvalidOptionError(
+      'sqlExpression() needs the SQL text of an expression, e.g. "src.status = \'approved\'".',
+      'sqlExpression',
+    );
   }
-  if (text.includes('\u0000')) throw new InvalidOptionError('An SQL expression cannot contain a NUL character.', 'sqlExpression');
+  if (text.includes('\u0000'))
+    throw new InvalidOptionError('An SQL expression cannot contain a NUL character.', 'sqlExpression');
   return Object.freeze({ [expressionBrand]: true as const, text });
 }
 

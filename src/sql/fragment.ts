@@ -138,10 +138,12 @@ export const empty: Fragment = fragment([]);
  * quoted inside the body can end the quoting early.
  */
 export function dollarQuoted(body: Fragment): Fragment {
-  const text = body.chunks.map((chunk) => {
-    if (typeof chunk !== 'string') throw new TypeError('A dollar-quoted body cannot hold a deferred value.');
-    return chunk;
-  }).join('');
+  const text = body.chunks
+    .map((chunk) => {
+      if (typeof chunk !== 'string') throw new TypeError('A dollar-quoted body cannot hold a deferred value.');
+      return chunk;
+    })
+    .join('');
   return fragment([dollarQuote(text)]);
 }
 

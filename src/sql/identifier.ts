@@ -25,7 +25,10 @@ function printable(value: string): string {
  */
 export function checkIdentifier(name: unknown, what: string): string {
   if (typeof name !== 'string') {
-    throw new InvalidIdentifierError(`The ${what} name must be a string, got ${name === null ? 'null' : typeof name}.`, what);
+    throw new InvalidIdentifierError(
+      `The ${what} name must be a string, got ${name === null ? 'null' : typeof name}.`,
+      what,
+    );
   }
   if (name.length === 0) {
     throw new InvalidIdentifierError(`The ${what} name is empty; give it a name.`, what);

@@ -17,5 +17,7 @@ export const RESERVED_KEYWORDS: ReadonlySet<string> = new Set(
     unique user using values varchar variadic verbose when where window with xmlattributes
     xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize
     xmltable
-  `.trim().split(/\s+/),
+  `
+    .trim()
+    .split(/\s+/),
 );

@@ -82,7 +82,9 @@ function formatEscaped(text: string): string {
 }
 
 function throughSettings(parts: readonly (string | { secret: string })[]): ResolvedStatement {
-  const secrets = parts.filter((part): part is { secret: string } => typeof part !== 'string').map((part) => part.secret);
+  const secrets = parts
+    .filter((part): part is { secret: string } => typeof part !== 'string')
+    .map((part) => part.secret);
   const names = secrets.map((_, index) => quoteLiteral(`${SECRET_SETTING}${index + 1}`));
   const template = parts.map((part) => (typeof part === 'string' ? formatEscaped(part) : '%L')).join('');
   const args = names.map((name) => `, pg_catalog.current_setting(${name})`).join('');
@@ -98,9 +100,15 @@ function throughSettings(parts: readonly (string | { secret: string })[]): Resol
   ].join(' ');
   return {
     before: { text: QUIET.before, values: [] },
-    setup: { text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`, values: secrets },
+    setup: {
+      text: `SELECT ${names.map((name, index) => `pg_catalog.set_config(${name}, $${index + 1}, false)`).join(', ')}`,
+      values: secrets,
+    },
     main: { text: `DO ${dollarQuote(body)}`, values: [] },
-    cleanup: { text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', false)`).join(', ')}`, values: [] },
+    cleanup: {
+      text: `SELECT ${names.map((name) => `pg_catalog.set_config(${name}, '', false)`).join(', ')}`,
+      values: [],
+    },
     after: { text: QUIET.after, values: [] },
   };
 }

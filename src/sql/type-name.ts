@@ -4,7 +4,13 @@ import { InvalidOptionError } from '../errors.js';
 // a known multi-word type or a (schema-qualified) name, an optional (n[, m]) modifier,
 // WITH/WITHOUT TIME ZONE for time types, INTERVAL fields, and array brackets.
 const WORD = '[a-z_][a-z0-9_]*';
-const MULTI_WORD = ['double precision', 'character varying', 'bit varying', 'national character varying', 'national character'];
+const MULTI_WORD = [
+  'double precision',
+  'character varying',
+  'bit varying',
+  'national character varying',
+  'national character',
+];
 const INTERVAL_FIELDS = /^(year|month|day|hour|minute|second)( to (month|hour|minute|second))?$/;
 
 const PATTERN = new RegExp(
@@ -21,8 +27,14 @@ const PATTERN = new RegExp(
  * lower-case words, digits and the punctuation above pass, so the text is safe to write bare.
  */
 export function checkTypeName(type: unknown, path: string): string {
-  if (typeof type !== 'string') throw new InvalidOptionError(`${path} must be a type name such as "bigint" or "varchar(255)".`, path);
-  const normal = type.trim().toLowerCase().replace(/\s+/g, ' ').replace(/\s*([([,])\s*/g, '$1').replace(/\s*([)\]])/g, '$1');
+  if (typeof type !== 'string')
+    throw new InvalidOptionError(`${path} must be a type name such as "bigint" or "varchar(255)".`, path);
+  const normal = type
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/\s*([([,])\s*/g, '$1')
+    .replace(/\s*([)\]])/g, '$1');
   const match = PATTERN.exec(normal);
   const groups = match?.groups;
   const base = groups?.base ?? '';

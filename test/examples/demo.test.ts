@@ -12,7 +12,10 @@ it('npm run demo syncs products both ways between legacy and app, and rolls back
     );
   });
   expect(output).toContain('Batch 1 run: 4 migrations');
-  const throughLink = output.slice(output.indexOf("legacy's products, read by app through the link"), output.indexOf('app.products, copied'));
+  const throughLink = output.slice(
+    output.indexOf("legacy's products, read by app through the link"),
+    output.indexOf('app.products, copied'),
+  );
   expect(throughLink).toMatch(/1\s+\| Kettle\s+\| 2999\s+\| 2021-05-04 10:30:00/);
   expect(throughLink).toMatch(/3\s+\| Mug\s+\| 850/);
   const legacy = output.slice(output.indexOf('legacy.products:'), output.indexOf('app.products:\n'));
@@ -24,5 +27,7 @@ it('npm run demo syncs products both ways between legacy and app, and rolls back
     expect(side).not.toContain('Mug');
   }
   expect(output).toContain('Both sides identical: yes');
-  expect(output).toContain('After rollback: legacy {"servers":0,"triggers":0,"endpoints":0}, app {"servers":0,"triggers":0,"endpoints":0}.');
+  expect(output).toContain(
+    'After rollback: legacy {"servers":0,"triggers":0,"endpoints":0}, app {"servers":0,"triggers":0,"endpoints":0}.',
+  );
 }, 120_000);

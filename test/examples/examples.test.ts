@@ -31,15 +31,21 @@ it('umzug.mjs syncs orders one way with Umzug and a pg Pool', async () => {
 
 it('seed-002-transform.mjs writes the normalised rows into the old table at commit', async () => {
   const output = await run('seed-002-transform.mjs');
-  expect(output).toContain('timesheet_old: {"id":"1","worker_id":"33","hospital_id":"15","status":"approved","is_approved":true}');
-  expect(output).toContain('timesheet_old: {"id":"2","worker_id":"34","hospital_id":"15","status":"submitted","is_approved":false}');
+  expect(output).toContain(
+    'timesheet_old: {"id":"1","worker_id":"33","hospital_id":"15","status":"approved","is_approved":true}',
+  );
+  expect(output).toContain(
+    'timesheet_old: {"id":"2","worker_id":"34","hospital_id":"15","status":"submitted","is_approved":false}',
+  );
   expect(output).toContain('removed: 2 steps');
 }, 120_000);
 
 it('outbox.mjs takes orders while legacy is down; the worker delivers them and stops on SIGTERM', async () => {
   const output = await run('outbox.mjs');
   expect(output).toContain('legacy is down; app took the orders. pending: 4');
-  expect(output).toContain('the worker cannot deliver yet: pg-sync-link: could not deliver the outbox of public.orders to public.orders on server legacy: could not connect to server "legacy"');
+  expect(output).toContain(
+    'the worker cannot deliver yet: pg-sync-link: could not deliver the outbox of public.orders to public.orders on server legacy: could not connect to server "legacy"',
+  );
   expect(output).toContain('legacy is back; legacy.orders: 1 ada 1250; 2 grace 990; 3 alan 450');
   expect(output).toContain('worker exit code after SIGTERM: 0');
   expect(output).toContain('worker: stopped cleanly');

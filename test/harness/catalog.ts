@@ -51,7 +51,10 @@ export type CatalogSnapshot = Record<string, unknown[]>;
  * Reads the catalog of the connected database. `ignoreTables` drops rows that belong to
  * tables a runner keeps for itself (e.g. knex_migrations), whose presence is not ours to undo.
  */
-export async function catalogSnapshot(client: pg.Client, ignoreTables: readonly string[] = []): Promise<CatalogSnapshot> {
+export async function catalogSnapshot(
+  client: pg.Client,
+  ignoreTables: readonly string[] = [],
+): Promise<CatalogSnapshot> {
   const snapshot: CatalogSnapshot = {};
   for (const [name, query] of Object.entries(QUERIES)) {
     const { rows } = await client.query(query);

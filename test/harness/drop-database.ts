@@ -17,7 +17,9 @@ export interface TestDatabase {
 export async function dropTestDatabases(databases: readonly TestDatabase[]): Promise<void> {
   const existing: TestDatabase[] = [];
   for (const entry of databases) {
-    const found = await withClient(entry.server, 'postgres', (client) => client.query('SELECT 1 FROM pg_database WHERE datname = $1', [entry.database]));
+    const found = await withClient(entry.server, 'postgres', (client) =>
+      client.query('SELECT 1 FROM pg_database WHERE datname = $1', [entry.database]),
+    );
     if (found.rowCount) existing.push(entry);
   }
   for (const entry of existing) await dropSubscriptions(entry);
@@ -42,11 +44,21 @@ async function dropSlotsAndDatabase({ server, database }: TestDatabase): Promise
   await withClient(server, 'postgres', async (client) => {
     // A slot in use cannot be dropped: end its walsender, then wait (bounded) for it to let go.
     for (let attempt = 0; ; attempt += 1) {
-      await client.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL', [database]);
-      const { rows } = await client.query<{ slot_name: string; active: boolean }>('SELECT slot_name, active FROM pg_replication_slots WHERE database = $1', [database]);
-      for (const slot of rows.filter((row) => !row.active)) await client.query('SELECT pg_drop_replication_slot($1)', [slot.slot_name]);
+      await client.query(
+        'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL',
+        [database],
+      );
+      const { rows } = await client.query<{ slot_name: string; active: boolean }>(
+        'SELECT slot_name, active FROM pg_replication_slots WHERE database = $1',
+        [database],
+      );
+      for (const slot of rows.filter((row) => !row.active))
+        await client.query('SELECT pg_drop_replication_slot($1)', [slot.slot_name]);
       if (rows.every((row) => !row.active)) break;
-      if (attempt === 50) throw new Error(`Replication slots of ${database} on ${server.label} stay in use: ${rows.map((row) => row.slot_name).join(', ')}`);
+      if (attempt === 50)
+        throw new Error(
+          `Replication slots of ${database} on ${server.label} stay in use: ${rows.map((row) => row.slot_name).join(', ')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);

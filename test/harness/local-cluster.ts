@@ -16,7 +16,9 @@ function run(command: string, args: string[], ids: { uid: number; gid: number } 
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -41,15 +43,35 @@ export async function startLocalCluster(
     await chown(root, ids.uid, ids.gid);
     await chown(passwordFile, ids.uid, ids.gid);
   }
-  await run(path.join(bindir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '--no-locale', '-E', 'UTF8', '--no-sync'], ids);
+  await run(
+    path.join(bindir, 'initdb'),
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=scram-sha-256',
+      `--pwfile=${passwordFile}`,
+      '--no-locale',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ],
+    ids,
+  );
   const port = await freePort();
   let child: ChildProcess | undefined;
   let log = '';
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const settings = [...THROWAWAY_SETTINGS, `unix_socket_directories=${root}`, ...extraSettings].flatMap((setting) => ['-c', setting]);
-      const server = spawn(path.join(bindir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings], { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
+      const settings = [...THROWAWAY_SETTINGS, `unix_socket_directories=${root}`, ...extraSettings].flatMap(
+        (setting) => ['-c', setting],
+      );
+      const server = spawn(path.join(bindir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings], {
+        ...ids,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let startup = '';
       server.stderr.on('data', (chunk: Buffer) => {
         log += chunk.toString();

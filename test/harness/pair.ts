@@ -25,7 +25,12 @@ export function backendFromEnv(name: string = process.env.PG_SYNC_LINK_BACKEND ?
   return name as BackendName;
 }
 
-async function startServer(backend: BackendName, role: 'legacy' | 'app', settings: readonly string[], onLog?: (text: string) => void): Promise<PgServer> {
+async function startServer(
+  backend: BackendName,
+  role: 'legacy' | 'app',
+  settings: readonly string[],
+  onLog?: (text: string) => void,
+): Promise<PgServer> {
   switch (backend) {
     case 'embedded':
       return startEmbedded(role, settings, onLog);
@@ -53,13 +58,19 @@ export interface PairOptions {
 }
 
 /** Starts the pair for the backend this test project runs on (PG_SYNC_LINK_BACKEND). */
-export async function startPair(backend: BackendName = backendFromEnv(), options: PairOptions = {}): Promise<ServerPair> {
+export async function startPair(
+  backend: BackendName = backendFromEnv(),
+  options: PairOptions = {},
+): Promise<ServerPair> {
   const settings = options.settings ?? [];
   const logTo = (role: 'legacy' | 'app') => (options.onLog ? (text: string) => options.onLog!(role, text) : undefined);
   const [legacy, app] =
     backend === 'testcontainers'
       ? await startContainerPair(settings)
-      : await Promise.all([startServer(backend, 'legacy', settings, logTo('legacy')), startServer(backend, 'app', settings, logTo('app'))]);
+      : await Promise.all([
+          startServer(backend, 'legacy', settings, logTo('legacy')),
+          startServer(backend, 'app', settings, logTo('app')),
+        ]);
   const created: Array<{ server: PgServer; database: string }> = [];
   return {
     backend,
@@ -74,7 +85,9 @@ export async function startPair(backend: BackendName = backendFromEnv(), options
       ] as const) {
         // FILE_COPY (PG 15+) makes a small database much faster than the default WAL_LOG.
         const strategy = server.major >= 15 ? ' STRATEGY = FILE_COPY' : '';
-        await withClient(server, 'postgres', (client) => client.query(`CREATE DATABASE ${quoteIdentifier(database)}${strategy}`));
+        await withClient(server, 'postgres', (client) =>
+          client.query(`CREATE DATABASE ${quoteIdentifier(database)}${strategy}`),
+        );
         created.push({ server, database });
       }
       return names;
@@ -82,7 +95,9 @@ export async function startPair(backend: BackendName = backendFromEnv(), options
     async dispose() {
       if (backend === 'external') {
         for (const { server, database } of created.toReversed()) {
-          await withClient(server, 'postgres', (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`));
+          await withClient(server, 'postgres', (client) =>
+            client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`),
+          );
         }
       }
       await Promise.all([legacy.dispose(), app.dispose()]);

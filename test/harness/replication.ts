@@ -13,11 +13,17 @@ export function uniqueSlot(prefix: string): string {
  * Polls `read` until `done` holds for its result, or fails after `timeoutMs` with the last
  * value seen: replication is asynchronous, so tests wait for it, but never without a bound.
  */
-export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await read();
   while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     value = await read();
   }
@@ -30,5 +36,7 @@ export async function tableRows(client: pg.Client, table: string, order = 'id'):
 }
 
 export async function slotNames(client: pg.Client): Promise<string[]> {
-  return (await client.query<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots ORDER BY 1')).rows.map((row) => row.slot_name);
+  return (await client.query<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots ORDER BY 1')).rows.map(
+    (row) => row.slot_name,
+  );
 }

@@ -24,7 +24,11 @@ export async function connect(server: PgServer, database: string): Promise<pg.Cl
 }
 
 /** Runs `work` with a connected client and always closes it. */
-export async function withClient<T>(server: PgServer, database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  server: PgServer,
+  database: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = await connect(server, database);
   try {
     return await work(client);
@@ -33,8 +37,17 @@ export async function withClient<T>(server: PgServer, database: string, work: (c
   }
 }
 
-export async function serverMajor(server: Pick<PgServer, 'host' | 'port' | 'user' | 'password'>, database = 'postgres'): Promise<number> {
-  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database });
+export async function serverMajor(
+  server: Pick<PgServer, 'host' | 'port' | 'user' | 'password'>,
+  database = 'postgres',
+): Promise<number> {
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database,
+  });
   await client.connect();
   try {
     const { rows } = await client.query<{ v: string }>(`SELECT pg_catalog.current_setting('server_version_num') AS v`);

@@ -60,11 +60,16 @@ export function sharedServerPool(backend: BackendName, logDir: string): SharedSe
     const key = [...settings].sort().join(' ');
     let pair = pairs.get(key);
     if (!pair) {
-      const files = { legacy: path.join(logDir, `${pairs.size}-legacy.log`), app: path.join(logDir, `${pairs.size}-app.log`) };
-      pair = startPair(backend, { settings, onLog: (role, text) => appendFileSync(files[role], text) }).then((started) => {
-        logFiles.set(started, files);
-        return started;
-      });
+      const files = {
+        legacy: path.join(logDir, `${pairs.size}-legacy.log`),
+        app: path.join(logDir, `${pairs.size}-app.log`),
+      };
+      pair = startPair(backend, { settings, onLog: (role, text) => appendFileSync(files[role], text) }).then(
+        (started) => {
+          logFiles.set(started, files);
+          return started;
+        },
+      );
       // One that did not start is tried again by the next file rather than failing them all.
       pair.catch(() => pairs.delete(key));
       pairs.set(key, pair);
@@ -90,7 +95,9 @@ export function sharedServerPool(backend: BackendName, logDir: string): SharedSe
       owned.delete(pid);
       cleaning = cleaning
         .then(() => dropTestDatabases(databases))
-        .catch((error: unknown) => console.warn(`[pg-sync-link tests] could not drop the databases of a finished test file: ${String(error)}`));
+        .catch((error: unknown) =>
+          console.warn(`[pg-sync-link tests] could not drop the databases of a finished test file: ${String(error)}`),
+        );
     }
   };
 

@@ -7,11 +7,18 @@ import type { SharedPairInfo, SharedServerInfo } from './shared-pool.js';
 /** Asks the project's shared-server pool (global-setup.ts) over its Unix socket. */
 function ask<T>(socket: string, route: string, body: object): Promise<T> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ socketPath: socket, path: route, method: 'POST', headers: { 'content-type': 'application/json' } }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`The shared test servers failed: ${text}`))));
-    });
+    const request = http.request(
+      { socketPath: socket, path: route, method: 'POST', headers: { 'content-type': 'application/json' } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () =>
+          response.statusCode === 200
+            ? resolve(JSON.parse(text) as T)
+            : reject(new Error(`The shared test servers failed: ${text}`)),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(JSON.stringify(body));
   });
@@ -29,9 +36,18 @@ function readLog(file: string): string {
 function sharedServer({ logFile, ...info }: SharedServerInfo): PgServer {
   const refuse = () =>
     Promise.reject(
-      new Error(`${info.label} is shared with other test files and cannot be stopped or started: give this file servers of its own with useServers(prefix, setup, { private: true }).`),
+      new Error(
+        `${info.label} is shared with other test files and cannot be stopped or started: give this file servers of its own with useServers(prefix, setup, { private: true }).`,
+      ),
     );
-  return { ...info, canRestart: false, stop: refuse, start: refuse, dispose: async () => {}, ...(logFile ? { log: () => readLog(logFile) } : {}) };
+  return {
+    ...info,
+    canRestart: false,
+    stop: refuse,
+    start: refuse,
+    dispose: async () => {},
+    ...(logFile ? { log: () => readLog(logFile) } : {}),
+  };
 }
 
 /**

@@ -31,7 +31,11 @@ export interface ServersForTest {
  * the project's globalSetup, the file starts a pair of its own. `setup` runs after the
  * databases exist, before the test.
  */
-export function useServers(prefix: string, setup?: (servers: ServersForTest) => Promise<void>, options: UseServersOptions = {}): ServersForTest {
+export function useServers(
+  prefix: string,
+  setup?: (servers: ServersForTest) => Promise<void>,
+  options: UseServersOptions = {},
+): ServersForTest {
   let pair: ServerPair | undefined;
   let current: Omit<ServersForTest, 'pair'> | undefined;
   const servers: ServersForTest = {

@@ -6,7 +6,15 @@ import type { PgServer } from './server.js';
  * postgres:17), with the pair's extra settings; each keeps its host port across stop/start.
  */
 export async function startContainerPair(settings: readonly string[] = []): Promise<[PgServer, PgServer]> {
-  const [legacy, app] = await startContainerServers({ names: ['legacy', 'app'], image: process.env.PG_TEST_IMAGE, settings });
-  const wrap = (server: NonNullable<typeof legacy>): PgServer => ({ ...server, label: `pg${server.major} container ${server.name}`, canRestart: true });
+  const [legacy, app] = await startContainerServers({
+    names: ['legacy', 'app'],
+    image: process.env.PG_TEST_IMAGE,
+    settings,
+  });
+  const wrap = (server: NonNullable<typeof legacy>): PgServer => ({
+    ...server,
+    label: `pg${server.major} container ${server.name}`,
+    canRestart: true,
+  });
   return [wrap(legacy!), wrap(app!)];
 }

@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, changeFeed, listenToChanges, type ChangeEvent, type ChangeListenerStatus } from '../../src/index.js';
+import {
+  buildMigration,
+  changeFeed,
+  listenToChanges,
+  type ChangeEvent,
+  type ChangeListenerStatus,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
@@ -10,7 +16,13 @@ import { useServers } from '../harness/suite.js';
 // Seed 004: changes of portal.users published by NOTIFY, caught up from the log after a disconnect.
 const DDL = `CREATE SCHEMA portal;
 CREATE TABLE portal.users (id bigint PRIMARY KEY, email text NOT NULL, name text, bio text, login_count integer NOT NULL DEFAULT 0)`;
-const feed = () => changeFeed({ table: { schema: 'portal', name: 'users' }, key: ['id'], columns: ['id', 'email', 'name', 'bio'], channel: 'user_changes' });
+const feed = () =>
+  changeFeed({
+    table: { schema: 'portal', name: 'users' },
+    key: ['id'],
+    columns: ['id', 'email', 'name', 'bio'],
+    channel: 'user_changes',
+  });
 
 let pair: ServerPair;
 let app: pg.Client;
@@ -59,14 +71,40 @@ describe('change feed', () => {
       await app.query('DELETE FROM portal.users');
       await until(() => payloads.length >= 4);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(payloads.map(({ seq, xid, ...rest }) => {
-        expect(xid).toMatch(/^\d+$/);
-        return rest;
-      })).toEqual([
-        { op: 'insert', key: { id: 1 }, oldKey: null, changed: null, row: { id: 1, email: 'a@example.com', name: 'Ann', bio: null } },
-        { op: 'update', key: { id: 1 }, oldKey: null, changed: ['bio', 'name'], row: { id: 1, email: 'a@example.com', name: 'Anne', bio: 'hi' } },
-        { op: 'update', key: { id: 2 }, oldKey: { id: 1 }, changed: ['id'], row: { id: 2, email: 'a@example.com', name: 'Anne', bio: 'hi' } },
-        { op: 'delete', key: { id: 2 }, oldKey: null, changed: null, row: { id: 2, email: 'a@example.com', name: 'Anne', bio: 'hi' } },
+      expect(
+        payloads.map(({ seq, xid, ...rest }) => {
+          expect(xid).toMatch(/^\d+$/);
+          return rest;
+        }),
+      ).toEqual([
+        {
+          op: 'insert',
+          key: { id: 1 },
+          oldKey: null,
+          changed: null,
+          row: { id: 1, email: 'a@example.com', name: 'Ann', bio: null },
+        },
+        {
+          op: 'update',
+          key: { id: 1 },
+          oldKey: null,
+          changed: ['bio', 'name'],
+          row: { id: 1, email: 'a@example.com', name: 'Anne', bio: 'hi' },
+        },
+        {
+          op: 'update',
+          key: { id: 2 },
+          oldKey: { id: 1 },
+          changed: ['id'],
+          row: { id: 2, email: 'a@example.com', name: 'Anne', bio: 'hi' },
+        },
+        {
+          op: 'delete',
+          key: { id: 2 },
+          oldKey: null,
+          changed: null,
+          row: { id: 2, email: 'a@example.com', name: 'Anne', bio: 'hi' },
+        },
       ]);
       expect(payloads.map((payload) => Number(payload.seq))).toEqual([1, 2, 3, 4]);
     } finally {
@@ -78,7 +116,11 @@ describe('change feed', () => {
     await install();
     const { client, payloads } = await rawListener();
     const received: ChangeEvent[] = [];
-    const listener = listenToChanges({ connection: connectionString(pair.app, database), feed: feed(), onChange: (event) => void received.push(event) });
+    const listener = listenToChanges({
+      connection: connectionString(pair.app, database),
+      feed: feed(),
+      onChange: (event) => void received.push(event),
+    });
     try {
       await until(() => listener.position() !== undefined);
       const bio = 'ü'.repeat(6000); // 12000 bytes
@@ -109,7 +151,11 @@ describe('change feed', () => {
     try {
       await until(() => listener.position() !== undefined);
       // Only this test's listener: other test files may share the server.
-      const cut = () => app.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'feed-listener' AND datname = $1`, [database]);
+      const cut = () =>
+        app.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'feed-listener' AND datname = $1`,
+          [database],
+        );
       // Four writers, 150 small transactions each, while the listener is cut off twice.
       const writing = writers.map(async (writer, index) => {
         for (let n = 0; n < 150; n += 1) {
@@ -126,7 +172,9 @@ describe('change feed', () => {
       await until(() => statuses.filter((status) => status.type === 'connected').length >= 2);
       await cut();
       await Promise.all(writing);
-      const { rows } = await app.query(`SELECT op || ':' || key::text AS change FROM portal.users__changes ORDER BY seq`);
+      const { rows } = await app.query(
+        `SELECT op || ':' || key::text AS change FROM portal.users__changes ORDER BY seq`,
+      );
       const expected = rows.map((row) => (row.change as string).replace(/ /g, ''));
       expect(expected).toHaveLength(600 + 200);
       await until(() => received.length >= expected.length);
@@ -134,7 +182,9 @@ describe('change feed', () => {
       expect([...received].sort()).toEqual([...expected].sort());
       // Per key, the insert comes before its update.
       for (const key of ['0', '3', '1002', '3147']) {
-        const order = received.filter((change) => change.endsWith(`{"id":${key}}`)).map((change) => change.split(':')[0]);
+        const order = received
+          .filter((change) => change.endsWith(`{"id":${key}}`))
+          .map((change) => change.split(':')[0]);
         expect(order).toEqual((Number(key) % 1000) % 3 === 0 ? ['insert', 'update'] : ['insert']);
       }
       expect(statuses.filter((status) => status.type === 'disconnected').length).toBeGreaterThanOrEqual(2);
@@ -148,8 +198,18 @@ describe('change feed', () => {
     await install();
     const first: string[] = [];
     const caughtUp: ChangeListenerStatus[] = [];
-    const options = { connection: connectionString(pair.app, database), feed: feed(), consumer: 'crm', checkpointIntervalMs: 50 } as const;
-    const one = listenToChanges({ ...options, from: 'beginning', onChange: (event) => void first.push(JSON.stringify(event.key)), onStatus: (status) => caughtUp.push(status) });
+    const options = {
+      connection: connectionString(pair.app, database),
+      feed: feed(),
+      consumer: 'crm',
+      checkpointIntervalMs: 50,
+    } as const;
+    const one = listenToChanges({
+      ...options,
+      from: 'beginning',
+      onChange: (event) => void first.push(JSON.stringify(event.key)),
+      onStatus: (status) => caughtUp.push(status),
+    });
     await app.query(`INSERT INTO portal.users (id, email) VALUES (1, 'a'), (2, 'b')`);
     await until(() => first.length === 2);
     const checkpoints = caughtUp.length;
@@ -157,7 +217,11 @@ describe('change feed', () => {
     await one.stop();
     await app.query(`INSERT INTO portal.users (id, email) VALUES (3, 'c')`);
     const second: string[] = [];
-    const two = listenToChanges({ ...options, from: 'beginning', onChange: (event) => void second.push(JSON.stringify(event.key)) });
+    const two = listenToChanges({
+      ...options,
+      from: 'beginning',
+      onChange: (event) => void second.push(JSON.stringify(event.key)),
+    });
     try {
       await until(() => second.length >= 1);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -181,7 +245,9 @@ describe('change feed', () => {
     });
     await until(() => listener.position() !== undefined);
     await app.query(`INSERT INTO portal.users (id, email) VALUES (5, 'e')`);
-    await expect(listener.stopped).rejects.toThrow(/^pg-sync-link: the change feed of portal\.users( \(consumer "[^"]+"\))?: onChange failed for change 1 \(insert of \{"id":5\}\): Error: CRM is down/);
+    await expect(listener.stopped).rejects.toThrow(
+      /^pg-sync-link: the change feed of portal\.users( \(consumer "[^"]+"\))?: onChange failed for change 1 \(insert of \{"id":5\}\): Error: CRM is down/,
+    );
   });
 
   it('prune removes old log entries; down leaves the catalog as it was; unknown columns are named', async () => {
@@ -192,14 +258,21 @@ describe('change feed', () => {
     expect((await app.query(`SELECT portal.users__changes_prune('-1 second')`)).rows[0].users__changes_prune).toBe('1');
     await applyInTransaction(app, buildMigration('feed', feed()), 'down');
     expect(await catalogSnapshot(app)).toEqual(before);
-    const wrong = buildMigration('feed', changeFeed({ table: { schema: 'portal', name: 'users' }, key: ['id'], columns: ['email', 'nickname'] }));
-    await expect(applyInTransaction(app, wrong, 'up')).rejects.toThrow(/cannot set up the change feed of portal\.users: no column nickname in the table/);
+    const wrong = buildMigration(
+      'feed',
+      changeFeed({ table: { schema: 'portal', name: 'users' }, key: ['id'], columns: ['email', 'nickname'] }),
+    );
+    await expect(applyInTransaction(app, wrong, 'up')).rejects.toThrow(
+      /cannot set up the change feed of portal\.users: no column nickname in the table/,
+    );
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
   it('refuses bad options before any SQL', () => {
     expect(() => changeFeed({ table: 'users', key: [] })).toThrow(/needs a key/);
     expect(() => changeFeed({ table: 'users', key: ['id'], channel: 'x'.repeat(64) })).toThrow(/notify channel/);
-    expect(() => listenToChanges({ connection: 'postgres://x', feed: {} as never, onChange: () => undefined })).toThrow(/changeFeed/);
+    expect(() => listenToChanges({ connection: 'postgres://x', feed: {} as never, onChange: () => undefined })).toThrow(
+      /changeFeed/,
+    );
   });
 });

@@ -31,15 +31,30 @@ const peerHost = () => pair.legacy.peerHost.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 
 describe('doctor on a healthy installation', () => {
   it('finds everything ok, states the version, and changes nothing on either side', async () => {
-    const before = { app: await catalogSnapshot(app), legacy: await catalogSnapshot(legacy), appSeq: await sequencePositions(app), legacySeq: await sequencePositions(legacy) };
+    const before = {
+      app: await catalogSnapshot(app),
+      legacy: await catalogSnapshot(legacy),
+      appSeq: await sequencePositions(app),
+      legacySeq: await sequencePositions(legacy),
+    };
     const diagnosis = await diagnose(appUrl);
     expect(notOk(diagnosis)).toEqual([]);
     expect(diagnosis.exitCode).toBe(0);
     const versionNum = Number((await app.query('SHOW server_version_num')).rows[0].server_version_num);
     const major = Math.floor(versionNum / 10000);
     expect(diagnosis.serverVersionNum).toBe(versionNum);
-    expect(findingsOf(diagnosis, 'version')[0]!.message).toMatch(new RegExp(`^PostgreSQL ${major}\\.\\d+.*postgres_fdw batch_size \\(the foreign tables of syncTrigger\\) \\(14\\+\\)`));
-    expect(findingsOf(diagnosis, 'server-reachable').map((item) => item.message)).toEqual([expect.stringMatching(new RegExp(`^Reached database \\S+ at ${peerHost()}:${pair.legacy.peerPort} \\(PostgreSQL ${major}\\.\\d+.*\\) through the user mapping for postgres, as postgres\\.$`))]);
+    expect(findingsOf(diagnosis, 'version')[0]!.message).toMatch(
+      new RegExp(
+        `^PostgreSQL ${major}\\.\\d+.*postgres_fdw batch_size \\(the foreign tables of syncTrigger\\) \\(14\\+\\)`,
+      ),
+    );
+    expect(findingsOf(diagnosis, 'server-reachable').map((item) => item.message)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Reached database \\S+ at ${peerHost()}:${pair.legacy.peerPort} \\(PostgreSQL ${major}\\.\\d+.*\\) through the user mapping for postgres, as postgres\\.$`,
+        ),
+      ),
+    ]);
     expect(findingsOf(diagnosis, 'user-mapping').map((item) => item.subject)).toEqual(['server legacy, role postgres']);
     expect(findingsOf(diagnosis, 'sync-endpoint').map((item) => item.subject)).toEqual([
       'foreign table public.notes__sync_to_legacy_delete',
@@ -47,14 +62,24 @@ describe('doctor on a healthy installation', () => {
       'foreign table public.products__sync_to_legacy_delete',
       'foreign table public.products__sync_to_legacy_upsert',
     ]);
-    expect(findingsOf(diagnosis, 'remote-privilege').map((item) => item.message)).toEqual(['The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).']);
-    expect(findingsOf(diagnosis, 'foreign-table-drift').map((item) => item.subject)).toEqual(['foreign table public.legacy_catalogue', 'foreign table public.orders__id_source']);
+    expect(findingsOf(diagnosis, 'remote-privilege').map((item) => item.message)).toEqual([
+      'The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).',
+    ]);
+    expect(findingsOf(diagnosis, 'foreign-table-drift').map((item) => item.subject)).toEqual([
+      'foreign table public.legacy_catalogue',
+      'foreign table public.orders__id_source',
+    ]);
     expect(findingsOf(diagnosis, 'sync-trigger').map((item) => item.message)).toEqual([
       'Triggers sync_to_legacy_commit (enabled always), sync_to_legacy_delete (enabled always), sync_to_legacy_insert (enabled always), sync_to_legacy_truncate (enabled always), sync_to_legacy_update (enabled always).',
       'Triggers sync_to_legacy_delete (enabled always), sync_to_legacy_insert (enabled always), sync_to_legacy_truncate (enabled always), sync_to_legacy_update (enabled always), sync_to_legacy_update_key (enabled always).',
     ]);
-    expect(findingsOf(diagnosis, 'sequence-headroom').map((item) => item.subject)).toEqual(['sequence orders__id_cache', 'sequence tickets_id_seq']);
-    expect(findingsOf(diagnosis, 'sequence-headroom')[1]!.message).toMatch(/^The id sequence of tickets\.id, interleaved \(steps by 2\) has used 0\.0 % of its range; 1073741824 values are left\.$/);
+    expect(findingsOf(diagnosis, 'sequence-headroom').map((item) => item.subject)).toEqual([
+      'sequence orders__id_cache',
+      'sequence tickets_id_seq',
+    ]);
+    expect(findingsOf(diagnosis, 'sequence-headroom')[1]!.message).toMatch(
+      /^The id sequence of tickets\.id, interleaved \(steps by 2\) has used 0\.0 % of its range; 1073741824 values are left\.$/,
+    );
 
     expect(await catalogSnapshot(app)).toEqual(before.app);
     expect(await catalogSnapshot(legacy)).toEqual(before.legacy);
@@ -69,11 +94,24 @@ describe('doctor on a healthy installation', () => {
       ['sequence orders__id_blocks', 'ok'],
       ['sequence orders_id_seq', 'ok'],
     ]);
-    expect(findingsOf(diagnosis, 'postgres-fdw')[0]!.message).toMatch(/^Available \(version [\d.]+\), not installed in this database/);
-    expect(findingsOf(diagnosis, 'sync-endpoint')).toEqual([{ check: 'sync-endpoint', severity: 'ok', subject: 'this database', message: '4 sync endpoint views for other databases to write into, each with its rule.' }]);
+    expect(findingsOf(diagnosis, 'postgres-fdw')[0]!.message).toMatch(
+      /^Available \(version [\d.]+\), not installed in this database/,
+    );
+    expect(findingsOf(diagnosis, 'sync-endpoint')).toEqual([
+      {
+        check: 'sync-endpoint',
+        severity: 'ok',
+        subject: 'this database',
+        message: '4 sync endpoint views for other databases to write into, each with its rule.',
+      },
+    ]);
 
     // Without its rule, an endpoint view refuses every batch.
-    const views = endpointViews({ schema: 'public', name: 'products' }, ['id'], ['id', 'name', 'description', 'price', 'created_at', 'updated_at']);
+    const views = endpointViews(
+      { schema: 'public', name: 'products' },
+      ['id'],
+      ['id', 'name', 'description', 'price', 'created_at', 'updated_at'],
+    );
     await legacy.query(`DROP RULE sync_upsert ON ${views.upsert.name}`);
     const broken = await diagnose(legacyUrl);
     expect(notOk(broken)).toEqual([
@@ -110,7 +148,12 @@ describe('doctor on a healthy installation', () => {
     try {
       const diagnosis = await diagnose(app);
       const tried = findingsOf(diagnosis, 'server-reachable').find((item) => item.message.includes(role));
-      expect(tried).toMatchObject({ severity: 'warning', message: expect.stringMatching(new RegExp(`^Could not test the user mapping for ${role} as ${role}: permission denied`)) });
+      expect(tried).toMatchObject({
+        severity: 'warning',
+        message: expect.stringMatching(
+          new RegExp(`^Could not test the user mapping for ${role} as ${role}: permission denied`),
+        ),
+      });
     } finally {
       await app.query(`DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`);
     }
@@ -122,15 +165,28 @@ describe('doctor with hostile names', () => {
     const server = `odd "link" 'x'`;
     await legacy.query(`CREATE TABLE "we'ird ""t""" ("a b" int PRIMARY KEY, "c""d" text)`);
     const link = linkTo(pair.legacy, legacyDbName, 'DOCTOR_LEGACY_PASSWORD', { name: server });
-    const table = link.foreignTable({ name: `it's "odd"`, remote: { schema: 'public', name: `we'ird "t"` }, columns: [{ name: 'a b', type: 'integer' }, { name: 'c"d', type: 'text' }] });
+    const table = link.foreignTable({
+      name: `it's "odd"`,
+      remote: { schema: 'public', name: `we'ird "t"` },
+      columns: [
+        { name: 'a b', type: 'integer' },
+        { name: 'c"d', type: 'text' },
+      ],
+    });
     await applyInTransaction(app, buildMigration('odd', link, table), 'up');
     const healthy = await diagnose(appUrl);
     expect(notOk(healthy)).toEqual([]);
-    expect(findingsOf(healthy, 'foreign-table-drift').map((item) => item.message)).toContain(`Its 2 columns match public."we'ird ""t""" on server ${server}.`);
+    expect(findingsOf(healthy, 'foreign-table-drift').map((item) => item.message)).toContain(
+      `Its 2 columns match public."we'ird ""t""" on server ${server}.`,
+    );
     await legacy.query(`ALTER TABLE "we'ird ""t""" DROP COLUMN "c""d"`);
     const drifted = await diagnose(appUrl);
     expect(notOk(drifted)).toMatchObject([
-      { severity: 'error', subject: `foreign table public."it's ""odd"""`, message: expect.stringMatching(/^public\."we'ird ""t""" on server odd "link" 'x' no longer has "c""d"/) },
+      {
+        severity: 'error',
+        subject: `foreign table public."it's ""odd"""`,
+        message: expect.stringMatching(/^public\."we'ird ""t""" on server odd "link" 'x' no longer has "c""d"/),
+      },
     ]);
   });
 });
@@ -172,12 +228,19 @@ describe('doctor on a broken installation', () => {
     expect(mapping!.message).toBe(
       'Role postgres has no user mapping on server legacy (nor has PUBLIC), but the sync triggers of public.notes, the sync triggers of public.products, the shared ids of public.orders__id_next_id() run as postgres (SECURITY DEFINER): every write that reaches the link fails.',
     );
-    expect(mapping!.fix).toMatch(/^CREATE USER MAPPING FOR postgres SERVER legacy OPTIONS \(user '<remote role>', password '<password>'\)/);
-    expect(findingsOf(diagnosis, 'server-reachable')).toMatchObject([{ severity: 'warning', message: 'Not tested: neither the doctor\'s role postgres nor PUBLIC has a user mapping on server legacy.' }]);
+    expect(mapping!.fix).toMatch(
+      /^CREATE USER MAPPING FOR postgres SERVER legacy OPTIONS \(user '<remote role>', password '<password>'\)/,
+    );
+    expect(findingsOf(diagnosis, 'server-reachable')).toMatchObject([
+      {
+        severity: 'warning',
+        message: "Not tested: neither the doctor's role postgres nor PUBLIC has a user mapping on server legacy.",
+      },
+    ]);
     expect(diagnosis.exitCode).toBe(1);
   });
 
-  it('the triggers\' function owner is the role that needs a mapping; each mapping is tried with its own password', async () => {
+  it("the triggers' function owner is the role that needs a mapping; each mapping is tried with its own password", async () => {
     const role = uniqueRole('doctor_sync_owner');
     const wrong = 'not-the-password-123';
     await app.query(`CREATE ROLE ${role}`);
@@ -185,16 +248,26 @@ describe('doctor on a broken installation', () => {
     await app.query(`ALTER FUNCTION products__sync_to_legacy() OWNER TO ${role}`);
     try {
       const missing = await diagnose(appUrl);
-      expect(findingsOf(missing, 'user-mapping').map((item) => [item.subject, item.severity]).sort()).toEqual([
+      expect(
+        findingsOf(missing, 'user-mapping')
+          .map((item) => [item.subject, item.severity])
+          .sort(),
+      ).toEqual([
         [`server legacy, role ${role}`, 'error'],
         ['server legacy, role postgres', 'ok'],
       ]);
-      await app.query(`CREATE USER MAPPING FOR ${role} SERVER legacy OPTIONS (user '${pair.legacy.user}', password '${wrong}')`);
+      await app.query(
+        `CREATE USER MAPPING FOR ${role} SERVER legacy OPTIONS (user '${pair.legacy.user}', password '${wrong}')`,
+      );
       const diagnosis = await diagnose(appUrl);
       expect(findingsOf(diagnosis, 'user-mapping').every((item) => item.severity === 'ok')).toBe(true);
       const reach = findingsOf(diagnosis, 'server-reachable');
       expect(reach.map((item) => item.severity)).toEqual(['ok', 'error']);
-      expect(reach[1]!.message).toMatch(new RegExp(`^Cannot reach database \\S+ at ${peerHost()}:\\d+ through the user mapping for ${role}, as ${role}: could not connect to server "legacy": .*password authentication failed for user "postgres"`));
+      expect(reach[1]!.message).toMatch(
+        new RegExp(
+          `^Cannot reach database \\S+ at ${peerHost()}:\\d+ through the user mapping for ${role}, as ${role}: could not connect to server "legacy": .*password authentication failed for user "postgres"`,
+        ),
+      );
       expect(JSON.stringify(diagnosis)).not.toContain(wrong);
       expect(diagnosis.exitCode).toBe(1);
     } finally {
@@ -209,10 +282,19 @@ describe('doctor on a broken installation', () => {
     const diagnosis = await diagnose(appUrl);
     const [reach] = findingsOf(diagnosis, 'server-reachable');
     expect(reach).toMatchObject({ severity: 'error', subject: 'server legacy' });
-    expect(reach!.message).toMatch(new RegExp(`^Cannot reach database \\S+ at ${peerHost()}:1 through the user mapping for postgres, as postgres: could not connect to server "legacy": connection to server at "${peerHost()}"( \\([^)]+\\))?, port 1 failed: Connection refused`));
+    expect(reach!.message).toMatch(
+      new RegExp(
+        `^Cannot reach database \\S+ at ${peerHost()}:1 through the user mapping for postgres, as postgres: could not connect to server "legacy": connection to server at "${peerHost()}"( \\([^)]+\\))?, port 1 failed: Connection refused`,
+      ),
+    );
     expect(reach!.fix).toContain(`ALTER SERVER legacy OPTIONS (SET port '5432')`);
     expect(reach!.message).not.toContain(pair.legacy.password);
-    expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([{ severity: 'warning', message: 'The 6 foreign tables of server legacy were not compared with the remote: it could not be reached.' }]);
+    expect(findingsOf(diagnosis, 'foreign-table-drift')).toMatchObject([
+      {
+        severity: 'warning',
+        message: 'The 6 foreign tables of server legacy were not compared with the remote: it could not be reached.',
+      },
+    ]);
     expect(diagnosis.exitCode).toBe(1);
     expect(await catalogSnapshot(app)).toEqual(changed);
     expect(changed).not.toEqual(before);
@@ -223,7 +305,8 @@ describe('doctor on a broken installation', () => {
     const added = await diagnose(appUrl);
     expect(findingsOf(added, 'foreign-table-drift')[0]).toMatchObject({
       severity: 'ok',
-      message: 'Its 3 columns match public.catalogue on server legacy. Remote columns not in this foreign table (informational): stock.',
+      message:
+        'Its 3 columns match public.catalogue on server legacy. Remote columns not in this foreign table (informational): stock.',
     });
     expect(added.exitCode).toBe(0);
 
@@ -231,15 +314,21 @@ describe('doctor on a broken installation', () => {
     const retyped = await diagnose(appUrl);
     expect(findingsOf(retyped, 'foreign-table-drift')[0]).toMatchObject({
       severity: 'warning',
-      message: 'Columns of public.catalogue on server legacy changed type: title is text here, character varying(40) there. Values convert through text, and may fail or lose precision. Remote columns not in this foreign table (informational): stock.',
-      fix: 'ALTER FOREIGN TABLE public.legacy_catalogue ALTER COLUMN title TYPE character varying(40) (or a changeMigration to a foreignTable spec with the remote\'s types).',
+      message:
+        'Columns of public.catalogue on server legacy changed type: title is text here, character varying(40) there. Values convert through text, and may fail or lose precision. Remote columns not in this foreign table (informational): stock.',
+      fix: "ALTER FOREIGN TABLE public.legacy_catalogue ALTER COLUMN title TYPE character varying(40) (or a changeMigration to a foreignTable spec with the remote's types).",
     });
     expect(retyped.exitCode).toBe(1);
 
     await legacy.query('ALTER TABLE catalogue DROP COLUMN price');
     const dropped = await diagnose(appUrl);
-    expect(findingsOf(dropped, 'foreign-table-drift')[0]).toMatchObject({ severity: 'error', subject: 'foreign table public.legacy_catalogue' });
-    expect(findingsOf(dropped, 'foreign-table-drift')[0]!.message).toMatch(/^public\.catalogue on server legacy no longer has price: every query that reads or writes it through public\.legacy_catalogue fails\. Also changed: title/);
+    expect(findingsOf(dropped, 'foreign-table-drift')[0]).toMatchObject({
+      severity: 'error',
+      subject: 'foreign table public.legacy_catalogue',
+    });
+    expect(findingsOf(dropped, 'foreign-table-drift')[0]!.message).toMatch(
+      /^public\.catalogue on server legacy no longer has price: every query that reads or writes it through public\.legacy_catalogue fails\. Also changed: title/,
+    );
     expect(dropped).toMatchObject({ worst: 'error', exitCode: 1 });
   });
 
@@ -247,9 +336,15 @@ describe('doctor on a broken installation', () => {
     const role = uniqueRole('doctor_remote');
     const secret = 'doctor-remote-pw-1';
     await legacy.query(`CREATE ROLE ${role} LOGIN PASSWORD '${secret}'`);
-    await app.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS (SET user '${role}', SET password '${secret}')`);
+    await app.query(
+      `ALTER USER MAPPING FOR CURRENT_USER SERVER legacy OPTIONS (SET user '${role}', SET password '${secret}')`,
+    );
     try {
-      const views = endpointViews({ schema: 'public', name: 'products' }, ['id'], ['id', 'name', 'description', 'price', 'created_at', 'updated_at']);
+      const views = endpointViews(
+        { schema: 'public', name: 'products' },
+        ['id'],
+        ['id', 'name', 'description', 'price', 'created_at', 'updated_at'],
+      );
       const denied = await diagnose(appUrl);
       expect(findingsOf(denied, 'remote-privilege').map((item) => [item.severity, item.subject])).toEqual([
         ['warning', 'foreign table public.legacy_catalogue'],
@@ -273,7 +368,13 @@ describe('doctor on a broken installation', () => {
       const allowed = await diagnose(appUrl);
       expect(notOk(allowed)).toEqual([]);
       expect(findingsOf(allowed, 'remote-privilege')).toEqual([
-        { check: 'remote-privilege', severity: 'ok', subject: 'server legacy', message: 'The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).' },
+        {
+          check: 'remote-privilege',
+          severity: 'ok',
+          subject: 'server legacy',
+          message:
+            'The remote roles may use what the 6 foreign tables of server legacy need (INSERT into sync endpoints, SELECT otherwise).',
+        },
       ]);
     } finally {
       await legacy.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
@@ -281,7 +382,11 @@ describe('doctor on a broken installation', () => {
   });
 
   it('a sync endpoint missing on the remote', async () => {
-    const views = endpointViews({ schema: 'public', name: 'products' }, ['id'], ['id', 'name', 'description', 'price', 'created_at', 'updated_at']);
+    const views = endpointViews(
+      { schema: 'public', name: 'products' },
+      ['id'],
+      ['id', 'name', 'description', 'price', 'created_at', 'updated_at'],
+    );
     await legacy.query(`DROP VIEW ${views.upsert.name}`);
     const diagnosis = await diagnose(appUrl);
     expect(notOk(diagnosis)).toEqual([
@@ -299,17 +404,27 @@ describe('doctor on a broken installation', () => {
   it('a disabled sync trigger is an error; one that skips or fires only in replica sessions a warning', async () => {
     await app.query('ALTER TABLE products ENABLE TRIGGER sync_to_legacy_delete');
     const origin = await diagnose(appUrl);
-    expect(notOk(origin)).toMatchObject([{
-      check: 'sync-trigger',
-      severity: 'warning',
-      message: expect.stringContaining('sync_to_legacy_delete skip writes made with session_replication_role = replica'),
-      fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_delete (then copy the rows changed meanwhile).',
-    }]);
+    expect(notOk(origin)).toMatchObject([
+      {
+        check: 'sync-trigger',
+        severity: 'warning',
+        message: expect.stringContaining(
+          'sync_to_legacy_delete skip writes made with session_replication_role = replica',
+        ),
+        fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_delete (then copy the rows changed meanwhile).',
+      },
+    ]);
     await app.query('ALTER TABLE products ENABLE ALWAYS TRIGGER sync_to_legacy_delete');
 
     await app.query('ALTER TABLE products ENABLE REPLICA TRIGGER sync_to_legacy_insert');
     const replica = await diagnose(appUrl);
-    expect(notOk(replica)).toMatchObject([{ check: 'sync-trigger', severity: 'warning', fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert (then copy the rows changed meanwhile).' }]);
+    expect(notOk(replica)).toMatchObject([
+      {
+        check: 'sync-trigger',
+        severity: 'warning',
+        fix: 'ALTER TABLE public.products ENABLE ALWAYS TRIGGER sync_to_legacy_insert (then copy the rows changed meanwhile).',
+      },
+    ]);
     expect(replica.exitCode).toBe(1);
 
     await app.query('ALTER TABLE products DISABLE TRIGGER sync_to_legacy_update');
@@ -336,32 +451,52 @@ describe('doctor on a broken installation', () => {
         check: 'sequence-headroom',
         severity: 'warning',
         subject: 'sequence orders_id_seq',
-        message: 'The id sequence of orders.id, capped below its first shared block has used 85.1 % of its range (at 850 of 1..999, step 1); 149 values are left.',
-        fix: expect.stringMatching(/^Its cap is the first shared block: move the blocks up, with sharedIdSource and sharedIds migrations of a larger blockBase/),
+        message:
+          'The id sequence of orders.id, capped below its first shared block has used 85.1 % of its range (at 850 of 1..999, step 1); 149 values are left.',
+        fix: expect.stringMatching(
+          /^Its cap is the first shared block: move the blocks up, with sharedIdSource and sharedIds migrations of a larger blockBase/,
+        ),
       },
     ]);
     expect(low.exitCode).toBe(1);
 
     await legacy.query(`SELECT setval('orders_id_seq', 999)`);
     const exhausted = await diagnose(legacyUrl);
-    expect(notOk(exhausted)).toMatchObject([{ severity: 'error', subject: 'sequence orders_id_seq', message: expect.stringMatching(/is exhausted \(at 999 of 1\.\.999, step 1\): the next nextval fails/) }]);
+    expect(notOk(exhausted)).toMatchObject([
+      {
+        severity: 'error',
+        subject: 'sequence orders_id_seq',
+        message: expect.stringMatching(/is exhausted \(at 999 of 1\.\.999, step 1\): the next nextval fails/),
+      },
+    ]);
     expect(exhausted).toMatchObject({ worst: 'error', exitCode: 1 });
-    await expect(legacy.query(`INSERT INTO orders (note) VALUES ('one more')`)).rejects.toThrow(/reached maximum value of sequence "orders_id_seq" \(999\)/);
+    await expect(legacy.query(`INSERT INTO orders (note) VALUES ('one more')`)).rejects.toThrow(
+      /reached maximum value of sequence "orders_id_seq" \(999\)/,
+    );
 
     // The per-row strategy shares the owner's own sequence: a serial (integer) one runs out first.
     await legacy.query('CREATE TABLE things (id serial PRIMARY KEY)');
-    await applyInTransaction(legacy, buildMigration('per-row', sharedIdSource({ table: 'things', column: 'id', strategy: 'per-row' })), 'up');
+    await applyInTransaction(
+      legacy,
+      buildMigration('per-row', sharedIdSource({ table: 'things', column: 'id', strategy: 'per-row' })),
+      'up',
+    );
     await legacy.query(`SELECT setval('things_id_seq', 2147483647)`);
     const perRow = await diagnose(legacyUrl);
-    expect(findingsOf(perRow, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq')).toMatchObject({
+    expect(
+      findingsOf(perRow, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq'),
+    ).toMatchObject({
       severity: 'error',
-      message: 'The id sequence of things.id, shared per row through its __next view is exhausted (at 2147483647 of 1..2147483647, step 1): the next nextval fails, and so does every insert that needs an id.',
+      message:
+        'The id sequence of things.id, shared per row through its __next view is exhausted (at 2147483647 of 1..2147483647, step 1): the next nextval fails, and so does every insert that needs an id.',
       fix: "ALTER SEQUENCE things_id_seq AS bigint; ALTER TABLE things ALTER COLUMN id TYPE bigint (its limits follow the type when they were the old type's).",
     });
     // The fix it gives works: the sequence has room again.
     await legacy.query('ALTER SEQUENCE things_id_seq AS bigint; ALTER TABLE things ALTER COLUMN id TYPE bigint');
     const widened = await diagnose(legacyUrl);
-    expect(findingsOf(widened, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq')!.severity).toBe('ok');
+    expect(
+      findingsOf(widened, 'sequence-headroom').find((item) => item.subject === 'sequence things_id_seq')!.severity,
+    ).toBe('ok');
 
     await app.query(`SELECT setval('tickets_id_seq', 2147483646)`);
     const interleaved = await diagnose(appUrl);

@@ -17,15 +17,26 @@ let legacy: pg.Client;
 let app: pg.Client;
 let names: { legacy: string; app: string };
 
-const sync = (delivery: SyncDelivery) => syncTrigger({ server: 'legacy', table: 'events', key: ['id'], columns: COLUMNS, delivery });
+const sync = (delivery: SyncDelivery) =>
+  syncTrigger({ server: 'legacy', table: 'events', key: ['id'], columns: COLUMNS, delivery });
 
 async function install(delivery: SyncDelivery): Promise<void> {
-  await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'events', key: ['id'], columns: COLUMNS })), 'up');
-  await applyInTransaction(app, buildMigration('sync', linkTo(pair.legacy, names.legacy, 'FAULTS_LEGACY_PASSWORD'), sync(delivery)), 'up');
+  await applyInTransaction(
+    legacy,
+    buildMigration('endpoint', syncEndpoint({ table: 'events', key: ['id'], columns: COLUMNS })),
+    'up',
+  );
+  await applyInTransaction(
+    app,
+    buildMigration('sync', linkTo(pair.legacy, names.legacy, 'FAULTS_LEGACY_PASSWORD'), sync(delivery)),
+    'up',
+  );
 }
 
 async function rows(client: pg.Client): Promise<string[]> {
-  const result = await client.query<{ row: string }>('SELECT format($$%s|%s|%s$$, id, version, note) AS row FROM events ORDER BY id');
+  const result = await client.query<{ row: string }>(
+    'SELECT format($$%s|%s|%s$$, id, version, note) AS row FROM events ORDER BY id',
+  );
   return result.rows.map((row) => row.row);
 }
 
@@ -65,7 +76,11 @@ describe('faults', () => {
       for (let write = 1; write <= 10_000; write += 1) {
         // Mostly inserts; every 7th write updates an earlier row, every 13th deletes one.
         if (write % 13 === 0) await app.query('DELETE FROM events WHERE id = $1', [write - 5]);
-        else if (write % 7 === 0) await app.query('UPDATE events SET version = version + 1, note = $2 WHERE id = $1', [write - 3, `updated by ${write}`]);
+        else if (write % 7 === 0)
+          await app.query('UPDATE events SET version = version + 1, note = $2 WHERE id = $1', [
+            write - 3,
+            `updated by ${write}`,
+          ]);
         else await app.query('INSERT INTO events VALUES ($1, 1, $2)', [write, `written ${write}`]);
         // Down for 800 writes after write 2500, 5000 and 7500, while the worker keeps trying.
         if (write % 2500 === 0 && write < 10_000) {
@@ -92,9 +107,14 @@ describe('faults', () => {
     await install('write-through');
     await pair.legacy.stop();
     try {
-      const error = await app.query(`INSERT INTO events VALUES (1, 1, 'lost?')`).then(() => undefined, (caught: unknown) => caught as Error);
+      const error = await app.query(`INSERT INTO events VALUES (1, 1, 'lost?')`).then(
+        () => undefined,
+        (caught: unknown) => caught as Error,
+      );
       expect(error).toBeInstanceOf(Error);
-      expect(error?.message).toMatch(/pg-sync-link: INSERT not synced from public\.events to public\.events on server legacy: could not connect to server "legacy"/);
+      expect(error?.message).toMatch(
+        /pg-sync-link: INSERT not synced from public\.events to public\.events on server legacy: could not connect to server "legacy"/,
+      );
     } finally {
       await pair.legacy.start();
     }
@@ -113,7 +133,10 @@ describe('faults', () => {
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
     );
     expect(killed.map((row) => row.done)).toEqual([true]);
-    const error = await app.query('COMMIT').then(() => undefined, (caught: unknown) => caught as Error);
+    const error = await app.query('COMMIT').then(
+      () => undefined,
+      (caught: unknown) => caught as Error,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error?.message).toMatch(/server closed the connection|connection|terminat/i);
     await app.query('ROLLBACK').catch(() => undefined);

@@ -1,6 +1,15 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, MigrationFailedError, MissingEnvError, InvalidOptionError, runMigration, type FdwLink } from '../../src/index.js';
+import {
+  buildMigration,
+  env,
+  fdwLink,
+  MigrationFailedError,
+  MissingEnvError,
+  InvalidOptionError,
+  runMigration,
+  type FdwLink,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCT_COLUMNS, PRODUCT_ROWS, readProducts, seedProducts } from '../harness/legacy-fixture.js';
@@ -36,7 +45,11 @@ function legacyLink(name = 'legacy', options: Record<string, string | number | b
 describe('fdw link and foreign table', () => {
   it('reads the remote rows exactly, and down leaves the catalog as it was', async () => {
     const before = await catalogSnapshot(app);
-    const link = legacyLink('legacy', { fetch_size: 2, use_remote_estimate: true, application_name: 'pg-sync-link test' });
+    const link = legacyLink('legacy', {
+      fetch_size: 2,
+      use_remote_estimate: true,
+      application_name: 'pg-sync-link test',
+    });
     const migration = buildMigration(
       'legacy link',
       link,
@@ -66,7 +79,9 @@ describe('fdw link and foreign table', () => {
       }),
     );
     await applyInTransaction(app, table, 'up');
-    await app.query(`INSERT INTO "Legacy Items" (item_id, title, created_at, updated_at) VALUES (10, 'from app', now(), now())`);
+    await app.query(
+      `INSERT INTO "Legacy Items" (item_id, title, created_at, updated_at) VALUES (10, 'from app', now(), now())`,
+    );
     const { rows } = await legacy.query('SELECT name FROM products WHERE id = 10');
     expect(rows).toEqual([{ name: 'from app' }]);
   });
@@ -74,7 +89,15 @@ describe('fdw link and foreign table', () => {
   it('keeps a shared postgres_fdw extension until the last link is removed', async () => {
     const before = await catalogSnapshot(app);
     const first = buildMigration('first', legacyLink('legacy_a'));
-    const second = buildMigration('second', legacyLink('legacy_b'), legacyLink('legacy_b').foreignTable({ name: 'b_products', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }));
+    const second = buildMigration(
+      'second',
+      legacyLink('legacy_b'),
+      legacyLink('legacy_b').foreignTable({
+        name: 'b_products',
+        remote: { name: 'products' },
+        columns: PRODUCT_COLUMNS,
+      }),
+    );
     await applyInTransaction(app, first, 'up');
     await applyInTransaction(app, second, 'up');
     await applyInTransaction(app, first, 'down');
@@ -130,7 +153,15 @@ describe('fdw link and foreign table', () => {
       dbname: env('TEST_LEGACY_DB'),
       userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
     });
-    await applyInTransaction(app, buildMigration('env link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS })), 'up');
+    await applyInTransaction(
+      app,
+      buildMigration(
+        'env link',
+        link,
+        link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }),
+      ),
+      'up',
+    );
     expect(await readProducts(app, { name: 'p' })).toEqual(PRODUCT_ROWS);
   });
 });
@@ -138,7 +169,11 @@ describe('fdw link and foreign table', () => {
 describe('the password on the wire', () => {
   it('is never in any statement text, and is cleared after use', async () => {
     const link = legacyLink();
-    const migration = buildMigration('link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }));
+    const migration = buildMigration(
+      'link',
+      link,
+      link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }),
+    );
     const sent: string[] = [];
     await applyInTransaction(app, migration, 'up', sent);
     expect(sent.join('\n')).not.toContain(pair.legacy.password);
@@ -151,7 +186,11 @@ describe('the password on the wire', () => {
   it('works the same in autocommit mode, with no transaction around the migration', async () => {
     const before = await catalogSnapshot(app);
     const link = legacyLink();
-    const migration = buildMigration('link', link, link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }));
+    const migration = buildMigration(
+      'link',
+      link,
+      link.foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }),
+    );
     await runMigration(migration, 'up', (sql, values) => app.query(sql, [...values]));
     const { rows } = await app.query(`SELECT current_setting('pg_sync_link.secret_1', true) AS value`);
     expect(rows).toEqual([{ value: '' }]);
@@ -176,7 +215,9 @@ describe('the link is checked when it is created', () => {
     expect(error).toBeInstanceOf(MigrationFailedError);
     const failure = error as MigrationFailedError;
     expect(failure.sqlState).toBe('08001');
-    expect(failure.message).toMatch(/foreign server legacy cannot reach its remote database as role postgres: could not connect to server "legacy"/);
+    expect(failure.message).toMatch(
+      /foreign server legacy cannot reach its remote database as role postgres: could not connect to server "legacy"/,
+    );
     expect(failure.message).toContain(`port=${closed}`);
     expect(failure.message).toMatch(/Hint: Check the host, port and dbname/);
     expect(await catalogSnapshot(app)).toEqual(before);
@@ -184,19 +225,39 @@ describe('the link is checked when it is created', () => {
 
   it('a wrong password fails the migration without showing the password', async (context) => {
     // An external server may trust every connection from this host: then no password is wrong.
-    const probe = new pg.Client({ host: pair.legacy.host, port: pair.legacy.port, user: pair.legacy.user, password: 'not-the-password-4711', database: legacyDb });
-    const trusted = await probe.connect().then(() => true, () => false);
+    const probe = new pg.Client({
+      host: pair.legacy.host,
+      port: pair.legacy.port,
+      user: pair.legacy.user,
+      password: 'not-the-password-4711',
+      database: legacyDb,
+    });
+    const trusted = await probe.connect().then(
+      () => true,
+      () => false,
+    );
     await probe.end().catch(() => undefined);
     if (trusted) context.skip('the legacy server does not check passwords (trust authentication)');
     process.env.LEGACY_DB_PASSWORD = 'not-the-password-4711';
-    const error = await applyInTransaction(app, buildMigration('link', legacyLink()), 'up').catch((caught: unknown) => caught);
+    const error = await applyInTransaction(app, buildMigration('link', legacyLink()), 'up').catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(MigrationFailedError);
     expect((error as Error).message).toMatch(/password authentication failed/);
-    expect(JSON.stringify({ ...(error as object), message: (error as Error).message })).not.toContain('not-the-password-4711');
+    expect(JSON.stringify({ ...(error as object), message: (error as Error).message })).not.toContain(
+      'not-the-password-4711',
+    );
   });
 
   it('verify: false creates a link to a server that is not up yet', async () => {
-    const link = fdwLink({ name: 'later', host: '127.0.0.1', port: await freePort(), dbname: 'x', verify: false, userMappings: [{ user: 'u' }] });
+    const link = fdwLink({
+      name: 'later',
+      host: '127.0.0.1',
+      port: await freePort(),
+      dbname: 'x',
+      verify: false,
+      userMappings: [{ user: 'u' }],
+    });
     await applyInTransaction(app, buildMigration('link', link), 'up');
     const { rows } = await app.query(`SELECT srvname FROM pg_foreign_server`);
     expect(rows).toEqual([{ srvname: 'later' }]);
@@ -242,17 +303,24 @@ describe('bad input stops before any SQL runs', () => {
       userMappings: [{ user: pair.legacy.user, password: env('LEGACY_DB_PASSWORD') }],
     });
     // The foreign table points at a server that does not exist: the last statement fails.
-    const broken = buildMigration('broken', link, link.foreignTable({ name: 'x', columns: [{ name: 'id', type: 'bigint' }] }), {
-      ...link.foreignTable({ name: 'y', columns: [{ name: 'id', type: 'bigint' }] }),
-      server: 'no_such_server',
-    });
+    const broken = buildMigration(
+      'broken',
+      link,
+      link.foreignTable({ name: 'x', columns: [{ name: 'id', type: 'bigint' }] }),
+      {
+        ...link.foreignTable({ name: 'y', columns: [{ name: 'id', type: 'bigint' }] }),
+        server: 'no_such_server',
+      },
+    );
     const error = await applyInTransaction(app, broken, 'up').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MigrationFailedError);
     const failure = error as MigrationFailedError;
     expect(failure.message).toMatch(/Migration "broken" \(up\) failed at statement 5 of 5/);
     expect(failure.message).toMatch(/no_such_server/);
     expect(failure.sqlState).toBe('42704');
-    expect(JSON.stringify({ message: failure.message, sql: failure.sql, stack: failure.stack })).not.toContain("s3cr'et");
+    expect(JSON.stringify({ message: failure.message, sql: failure.sql, stack: failure.stack })).not.toContain(
+      "s3cr'et",
+    );
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 });

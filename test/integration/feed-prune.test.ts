@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, changeFeed, diagnose, feedLag, listenToChanges, type ChangeListener } from '../../src/index.js';
+import {
+  buildMigration,
+  changeFeed,
+  diagnose,
+  feedLag,
+  listenToChanges,
+  type ChangeListener,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
@@ -20,7 +27,8 @@ useServers('prune', async (servers) => {
 });
 
 const feed = () => changeFeed({ table: 'users', key: ['id'] });
-const insert = (from: number, to: number) => app.query(`INSERT INTO users SELECT g, 'u' || g FROM generate_series(${from}, ${to}) AS g`);
+const insert = (from: number, to: number) =>
+  app.query(`INSERT INTO users SELECT g, 'u' || g FROM generate_series(${from}, ${to}) AS g`);
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -47,9 +55,12 @@ async function consumeAll(seen: number[]): Promise<void> {
   }
 }
 
-async function withMessages<T>(work: () => Promise<T>): Promise<{ result: T; messages: Array<{ severity: string; message: string }> }> {
+async function withMessages<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; messages: Array<{ severity: string; message: string }> }> {
   const messages: Array<{ severity: string; message: string }> = [];
-  const onNotice = (notice: { severity?: string; message?: string }) => messages.push({ severity: notice.severity ?? '', message: notice.message ?? '' });
+  const onNotice = (notice: { severity?: string; message?: string }) =>
+    messages.push({ severity: notice.severity ?? '', message: notice.message ?? '' });
   app.on('notice', onNotice);
   try {
     return { result: await work(), messages };
@@ -59,7 +70,16 @@ async function withMessages<T>(work: () => Promise<T>): Promise<{ result: T; mes
 }
 
 const prune = async (force?: boolean) =>
-  Number((await app.query(force === undefined ? `SELECT users__changes_prune('0 seconds') AS n` : `SELECT users__changes_prune('0 seconds', $1) AS n`, force === undefined ? [] : [force])).rows[0].n);
+  Number(
+    (
+      await app.query(
+        force === undefined
+          ? `SELECT users__changes_prune('0 seconds') AS n`
+          : `SELECT users__changes_prune('0 seconds', $1) AS n`,
+        force === undefined ? [] : [force],
+      )
+    ).rows[0].n,
+  );
 
 describe('change feed pruning', () => {
   it('keeps what a stopped consumer has not received; it resumes and misses nothing', async () => {
@@ -72,18 +92,29 @@ describe('change feed pruning', () => {
 
     // The consumer is stopped; three more changes are logged.
     await insert(3, 5);
-    expect(await feedLag(app, feed())).toEqual([expect.objectContaining({ consumer: 'crm', pending: 3, oldestPendingSeconds: expect.any(Number) })]);
+    expect(await feedLag(app, feed())).toEqual([
+      expect.objectContaining({ consumer: 'crm', pending: 3, oldestPendingSeconds: expect.any(Number) }),
+    ]);
     const kept = await withMessages(() => prune());
     expect(kept.result).toBe(2);
-    expect(kept.messages).toEqual([{ severity: 'NOTICE', message: `pg-sync-link: kept 3 changes of the change feed of public.users that consumer 'crm' has not received` }]);
+    expect(kept.messages).toEqual([
+      {
+        severity: 'NOTICE',
+        message: `pg-sync-link: kept 3 changes of the change feed of public.users that consumer 'crm' has not received`,
+      },
+    ]);
     expect(Number((await app.query('SELECT count(*) FROM users__changes')).rows[0].count)).toBe(3);
 
     // The doctor warns once they have waited long.
-    expect((await diagnose(connectionString(pair.app, database))).findings.filter((finding) => finding.check === 'feed-consumer')).toEqual([
-      expect.objectContaining({ severity: 'ok', message: '3 changes waiting for it.' }),
-    ]);
+    expect(
+      (await diagnose(connectionString(pair.app, database))).findings.filter(
+        (finding) => finding.check === 'feed-consumer',
+      ),
+    ).toEqual([expect.objectContaining({ severity: 'ok', message: '3 changes waiting for it.' })]);
     await app.query(`UPDATE users__changes SET at = now() - interval '1 hour'`);
-    const lagging = (await diagnose(connectionString(pair.app, database))).findings.filter((finding) => finding.check === 'feed-consumer');
+    const lagging = (await diagnose(connectionString(pair.app, database))).findings.filter(
+      (finding) => finding.check === 'feed-consumer',
+    );
     expect(lagging).toEqual([
       expect.objectContaining({
         severity: 'warning',
@@ -102,7 +133,12 @@ describe('change feed pruning', () => {
     const forced = await withMessages(() => prune(true));
     expect(forced).toEqual({
       result: 1,
-      messages: [{ severity: 'WARNING', message: `pg-sync-link: pruning the change feed of public.users drops 1 changes that consumer 'crm' has not received` }],
+      messages: [
+        {
+          severity: 'WARNING',
+          message: `pg-sync-link: pruning the change feed of public.users drops 1 changes that consumer 'crm' has not received`,
+        },
+      ],
     });
 
     await applyInTransaction(app, buildMigration('feed', feed()), 'down');

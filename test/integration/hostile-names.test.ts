@@ -59,9 +59,13 @@ describe('hostile identifiers and values', () => {
     );
     await applyInTransaction(app, migration, 'up');
 
-    const explicit = await app.query(`SELECT value, ${quoteIdentifier(LONGEST)} AS n FROM ${quoteQualifiedName({ schema: LOCAL_SCHEMA, name: LONGEST })}`);
+    const explicit = await app.query(
+      `SELECT value, ${quoteIdentifier(LONGEST)} AS n FROM ${quoteQualifiedName({ schema: LOCAL_SCHEMA, name: LONGEST })}`,
+    );
     expect(explicit.rows).toEqual([{ value: `it's a "value" \\ $$`, n: 63 }]);
-    const imported = await app.query(`SELECT ${quoteIdentifier(COLUMN)} AS value FROM ${quoteQualifiedName({ schema: `${LOCAL_SCHEMA} imported`, name: REMOTE_TABLE })}`);
+    const imported = await app.query(
+      `SELECT ${quoteIdentifier(COLUMN)} AS value FROM ${quoteQualifiedName({ schema: `${LOCAL_SCHEMA} imported`, name: REMOTE_TABLE })}`,
+    );
     expect(imported.rows).toEqual([{ value: `it's a "value" \\ $$` }]);
     const server = await app.query(`SELECT srvname, srvoptions FROM pg_foreign_server`);
     expect(server.rows[0].srvname).toBe(SERVER);
@@ -71,7 +75,10 @@ describe('hostile identifiers and values', () => {
       `SELECT 1 FROM ${quoteQualifiedName({ schema: LOCAL_SCHEMA, name: LONGEST })} LIMIT 1`,
     );
     expect(session.rowCount).toBe(1);
-    const remoteSessions = await legacy.query(`SELECT application_name FROM pg_stat_activity WHERE application_name = $1`, [APPLICATION_NAME]);
+    const remoteSessions = await legacy.query(
+      `SELECT application_name FROM pg_stat_activity WHERE application_name = $1`,
+      [APPLICATION_NAME],
+    );
     expect(remoteSessions.rowCount).toBeGreaterThan(0);
 
     await applyInTransaction(app, migration, 'down');

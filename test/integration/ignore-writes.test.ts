@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, diagnose, env, fdwLink, MigrationFailedError, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
+import {
+  buildMigration,
+  diagnose,
+  env,
+  fdwLink,
+  MigrationFailedError,
+  syncEndpoint,
+  syncTrigger,
+  type Migration,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { findingsOf } from '../harness/doctor-setup.js';
@@ -21,7 +30,9 @@ let names: { legacy: string; app: string };
 async function createRole(client: pg.Client, role: string): Promise<void> {
   // Roles belong to the cluster, which outlives each test's databases; another file may have made
   // this one with its own password, so a duplicate gets this file's.
-  await client.query(`DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`);
+  await client.query(
+    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`,
+  );
 }
 
 useServers('ignore', async (servers) => {
@@ -30,8 +41,22 @@ useServers('ignore', async (servers) => {
   await createRole(legacy, 'sync_from_app');
   await createRole(app, 'sync_from_legacy');
   for (const client of [legacy, app]) await client.query('CREATE TABLE products (id bigint PRIMARY KEY, name text)');
-  await applyInTransaction(app, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: 'sync_from_legacy' })), 'up');
-  await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: 'sync_from_app' })), 'up');
+  await applyInTransaction(
+    app,
+    buildMigration(
+      'endpoint',
+      syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: 'sync_from_legacy' }),
+    ),
+    'up',
+  );
+  await applyInTransaction(
+    legacy,
+    buildMigration(
+      'endpoint',
+      syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: 'sync_from_app' }),
+    ),
+    'up',
+  );
 });
 
 /** app's link to legacy (connecting as sync_from_app) and its sync, ignoring `ignored`. */
@@ -44,7 +69,17 @@ function appSender(ignored: string): Migration {
     remoteSettings: { lock_timeout: '400ms' },
     userMappings: [{ user: 'sync_from_app', password: env('IGNORE_ROLE_PASSWORD') }],
   });
-  return buildMigration('app sender', link, syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, ignoreWritesBy: { role: ignored } }));
+  return buildMigration(
+    'app sender',
+    link,
+    syncTrigger({
+      server: 'legacy',
+      table: 'products',
+      key: ['id'],
+      columns: COLUMNS,
+      ignoreWritesBy: { role: ignored },
+    }),
+  );
 }
 
 const appUrl = () => connectionString(pair.app, names.app);
@@ -59,15 +94,29 @@ function legacySender(): Migration {
     remoteSettings: { lock_timeout: '400ms' },
     userMappings: [{ user: 'sync_from_legacy', password: env('IGNORE_ROLE_PASSWORD') }],
   });
-  return buildMigration('legacy sender', link, syncTrigger({ server: 'app', table: 'products', key: ['id'], columns: COLUMNS, ignoreWritesBy: { role: 'sync_from_app' } }));
+  return buildMigration(
+    'legacy sender',
+    link,
+    syncTrigger({
+      server: 'app',
+      table: 'products',
+      key: ['id'],
+      columns: COLUMNS,
+      ignoreWritesBy: { role: 'sync_from_app' },
+    }),
+  );
 }
 
 describe('ignoreWritesBy', () => {
-  it('the right role: the doctor confirms it may write into this side\'s endpoint', async () => {
+  it("the right role: the doctor confirms it may write into this side's endpoint", async () => {
     await applyInTransaction(app, appSender('sync_from_legacy'), 'up');
     const diagnosis = await diagnose(appUrl());
     expect(findingsOf(diagnosis, 'ignore-writes')).toEqual([
-      expect.objectContaining({ severity: 'ok', subject: 'sync of public.products to server legacy', message: expect.stringContaining('Ignores writes by role "sync_from_legacy", which may write into') }),
+      expect.objectContaining({
+        severity: 'ok',
+        subject: 'sync of public.products to server legacy',
+        message: expect.stringContaining('Ignores writes by role "sync_from_legacy", which may write into'),
+      }),
     ]);
   });
 
@@ -75,16 +124,27 @@ describe('ignoreWritesBy', () => {
     await applyInTransaction(app, appSender('sync_from_legacy'), 'up');
     await applyInTransaction(legacy, legacySender(), 'up');
     // A write sent back would wait on the row its own transaction holds, and fail at the lock timeout.
-    await app.query(`SET session_replication_role = replica; INSERT INTO products VALUES (1, 'restored on app'); RESET session_replication_role`);
-    await legacy.query(`SET session_replication_role = replica; UPDATE products SET name = 'restored on legacy' WHERE id = 1; RESET session_replication_role`);
-    for (const client of [app, legacy]) expect((await client.query('SELECT id::int, name FROM products')).rows).toEqual([{ id: 1, name: 'restored on legacy' }]);
+    await app.query(
+      `SET session_replication_role = replica; INSERT INTO products VALUES (1, 'restored on app'); RESET session_replication_role`,
+    );
+    await legacy.query(
+      `SET session_replication_role = replica; UPDATE products SET name = 'restored on legacy' WHERE id = 1; RESET session_replication_role`,
+    );
+    for (const client of [app, legacy])
+      expect((await client.query('SELECT id::int, name FROM products')).rows).toEqual([
+        { id: 1, name: 'restored on legacy' },
+      ]);
   });
 
   it('a role that does not exist is refused at migration time, naming the sync; nothing is left', async () => {
     const before = await catalogSnapshot(app);
-    const refused = await applyInTransaction(app, appSender('sync_from_nowhere'), 'up').catch((error: unknown) => error);
+    const refused = await applyInTransaction(app, appSender('sync_from_nowhere'), 'up').catch(
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(MigrationFailedError);
-    expect((refused as Error).message).toContain('pg-sync-link: the sync of public.products to server legacy ignores writes by role "sync_from_nowhere", which does not exist here');
+    expect((refused as Error).message).toContain(
+      'pg-sync-link: the sync of public.products to server legacy ignores writes by role "sync_from_nowhere", which does not exist here',
+    );
     expect((refused as Error).message).toContain("the role the other side's user mapping connects to this database as");
     expect(await catalogSnapshot(app)).toEqual(before);
   });
@@ -113,7 +173,9 @@ describe('ignoreWritesBy', () => {
     expect(findingsOf(diagnosis, 'ignore-writes')).toEqual([
       expect.objectContaining({
         severity: 'error',
-        message: expect.stringContaining(`"someone_else", which may not write into this side's endpoint views of public.products (INSERT on them is granted to "sync_from_legacy")`),
+        message: expect.stringContaining(
+          `"someone_else", which may not write into this side's endpoint views of public.products (INSERT on them is granted to "sync_from_legacy")`,
+        ),
         fix: `Set ignoreWritesBy.role to the role the other side's user mapping connects here as (the endpoint's grantTo), probably "sync_from_legacy".`,
       }),
     ]);

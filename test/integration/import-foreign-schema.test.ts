@@ -36,7 +36,15 @@ async function foreignTablesIn(schema: string): Promise<string[]> {
 describe('IMPORT FOREIGN SCHEMA', () => {
   it('imports every table into a schema it creates, and down removes exactly that', async () => {
     const before = await catalogSnapshot(app);
-    const migration = buildMigration('import', link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true, options: { import_default: true } }));
+    const migration = buildMigration(
+      'import',
+      link.importForeignSchema({
+        remoteSchema: 'public',
+        into: 'legacy',
+        createSchema: true,
+        options: { import_default: true },
+      }),
+    );
     await applyInTransaction(app, migration, 'up');
     expect(await foreignTablesIn('legacy')).toEqual(['Order Lines', 'customers', 'products']);
     expect(await readProducts(app, { schema: 'legacy', name: 'products' })).toEqual(PRODUCT_ROWS);
@@ -47,7 +55,10 @@ describe('IMPORT FOREIGN SCHEMA', () => {
   it('LIMIT TO imports only the named tables', async () => {
     await app.query('CREATE SCHEMA legacy');
     const before = await catalogSnapshot(app);
-    const migration = buildMigration('import', link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', limitTo: ['products', 'Order Lines'] }));
+    const migration = buildMigration(
+      'import',
+      link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', limitTo: ['products', 'Order Lines'] }),
+    );
     await applyInTransaction(app, migration, 'up');
     expect(await foreignTablesIn('legacy')).toEqual(['Order Lines', 'products']);
     await applyInTransaction(app, migration, 'down');
@@ -57,10 +68,16 @@ describe('IMPORT FOREIGN SCHEMA', () => {
   it('EXCEPT imports the rest, and down leaves tables it did not import', async () => {
     await app.query('CREATE SCHEMA legacy');
     // A foreign table made by another migration in the same schema, on the same server.
-    const explicit = buildMigration('explicit', link.foreignTable({ name: { schema: 'legacy', name: 'products' }, columns: PRODUCT_COLUMNS }));
+    const explicit = buildMigration(
+      'explicit',
+      link.foreignTable({ name: { schema: 'legacy', name: 'products' }, columns: PRODUCT_COLUMNS }),
+    );
     await applyInTransaction(app, explicit, 'up');
     const before = await catalogSnapshot(app);
-    const migration = buildMigration('import', link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', except: ['products'] }));
+    const migration = buildMigration(
+      'import',
+      link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', except: ['products'] }),
+    );
     await applyInTransaction(app, migration, 'up');
     expect(await foreignTablesIn('legacy')).toEqual(['Order Lines', 'customers', 'products']);
     await applyInTransaction(app, migration, 'down');
@@ -70,7 +87,10 @@ describe('IMPORT FOREIGN SCHEMA', () => {
 
   it('down still removes exactly the imported tables after the remote schema changed', async () => {
     const before = await catalogSnapshot(app);
-    const migration = buildMigration('import', link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true }));
+    const migration = buildMigration(
+      'import',
+      link.importForeignSchema({ remoteSchema: 'public', into: 'legacy', createSchema: true }),
+    );
     await applyInTransaction(app, migration, 'up');
     await legacy.query('CREATE TABLE invoices (id bigint)');
     await legacy.query('DROP TABLE customers');

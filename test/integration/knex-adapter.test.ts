@@ -43,16 +43,22 @@ function link() {
 
 it('runs in a Knex transaction: a failure in a later statement leaves nothing behind', async () => {
   const before = await catalogSnapshot(app, ['knex_migrations']);
-  const broken = knexMigration(link(), link().foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }), {
-    ...link().foreignTable({ name: 'q', columns: [{ name: 'id', type: 'bigint' }] }),
-    server: 'missing_server',
-  });
+  const broken = knexMigration(
+    link(),
+    link().foreignTable({ name: 'p', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }),
+    {
+      ...link().foreignTable({ name: 'q', columns: [{ name: 'id', type: 'bigint' }] }),
+      server: 'missing_server',
+    },
+  );
   expect(broken.config).toEqual({ transaction: true });
   const error = await db.migrate.latest(source({ '001_broken': broken })).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(MigrationFailedError);
   const message = (error as Error).message;
   // Knex's "<sql> - " prefix is gone; the message is the server's sentence, the redacted SQL is on .sql.
-  expect(message).toBe('Migration "server legacy, user mapping CURRENT_USER on legacy, check of legacy, foreign table p, foreign table q" (up) failed at statement 6 of 6: server "missing_server" does not exist');
+  expect(message).toBe(
+    'Migration "server legacy, user mapping CURRENT_USER on legacy, check of legacy, foreign table p, foreign table q" (up) failed at statement 6 of 6: server "missing_server" does not exist',
+  );
   expect((error as MigrationFailedError).sql).toMatch(/^CREATE FOREIGN TABLE q \(/);
   expect(((error as Error).cause as Error).message).toBe('server "missing_server" does not exist');
   expect(message).not.toContain(pair.legacy.password);
@@ -63,7 +69,9 @@ it('migrates up and down through the same module', async () => {
   const before = await catalogSnapshot(app, ['knex_migrations']);
   const migrations = {
     '001_link': knexMigration(link()),
-    '002_products': knexMigration(link().foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: PRODUCT_COLUMNS })),
+    '002_products': knexMigration(
+      link().foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: PRODUCT_COLUMNS }),
+    ),
   };
   await db.migrate.latest(source(migrations));
   expect(await readProducts(app, { name: 'legacy_products' })).toEqual(PRODUCT_ROWS);

@@ -14,7 +14,8 @@ import { useServers } from '../harness/suite.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KNEXFILE = 'test/fixtures/knex-ids/knexfile.mjs';
 const KNEX_TABLES = ['knex_migrations', 'knex_migrations_lock'];
-const TABLES = 'CREATE TABLE products (id bigserial PRIMARY KEY, name text); CREATE TABLE things (id bigserial PRIMARY KEY, name text)';
+const TABLES =
+  'CREATE TABLE products (id bigserial PRIMARY KEY, name text); CREATE TABLE things (id bigserial PRIMARY KEY, name text)';
 
 function knex(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
@@ -34,7 +35,11 @@ useServers('knexids', async (servers) => {
   await app.query(TABLES);
   await applyInTransaction(
     legacy,
-    buildMigration('id sources', sharedIdSource({ table: 'products', column: 'id', strategy: 'block', blockBase: 1000, blockSize: 10 }), sharedIdSource({ table: 'things', column: 'id', strategy: 'per-row' })),
+    buildMigration(
+      'id sources',
+      sharedIdSource({ table: 'products', column: 'id', strategy: 'block', blockBase: 1000, blockSize: 10 }),
+      sharedIdSource({ table: 'things', column: 'id', strategy: 'per-row' }),
+    ),
     'up',
   );
   env = {

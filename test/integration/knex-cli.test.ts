@@ -113,31 +113,60 @@ describe('npx knex with knexMigrationSource', () => {
 
 describe('npx pg-sync-link generate knex, then npx knex migrate:latest', () => {
   const apps = [
-    { kind: 'a CommonJS app', manifest: { name: 'cjs-app' }, knexfile: 'knexfile.js', config: 'module.exports = CONFIG;', extension: 'cjs' },
-    { kind: 'an ES module app', manifest: { name: 'esm-app', type: 'module' }, knexfile: 'knexfile.js', config: 'export default CONFIG;', extension: 'js' },
+    {
+      kind: 'a CommonJS app',
+      manifest: { name: 'cjs-app' },
+      knexfile: 'knexfile.js',
+      config: 'module.exports = CONFIG;',
+      extension: 'cjs',
+    },
+    {
+      kind: 'an ES module app',
+      manifest: { name: 'esm-app', type: 'module' },
+      knexfile: 'knexfile.js',
+      config: 'export default CONFIG;',
+      extension: 'js',
+    },
     // Knex loads a knexfile.ts through the TypeScript hook it finds (sucrase here, ts-node in most apps).
-    { kind: 'a TypeScript app', manifest: { name: 'ts-app', devDependencies: { typescript: '^5' } }, knexfile: 'knexfile.ts', config: 'export default CONFIG;', extension: 'ts' },
+    {
+      kind: 'a TypeScript app',
+      manifest: { name: 'ts-app', devDependencies: { typescript: '^5' } },
+      knexfile: 'knexfile.ts',
+      config: 'export default CONFIG;',
+      extension: 'ts',
+    },
   ];
-  it.each(apps)('in $kind, Knex runs the generated file (.$extension) with its default settings', async ({ manifest, knexfile, config, extension }) => {
-    const dir = path.join(await scratch, manifest.name);
-    await mkdir(path.join(dir, 'node_modules'), { recursive: true });
-    await symlink(ROOT, path.join(dir, 'node_modules', 'pg-sync-link'), 'dir');
-    await writeFile(path.join(dir, 'package.json'), JSON.stringify(manifest));
-    await writeFile(path.join(dir, knexfile), config.replace('CONFIG', `{ client: 'pg', connection: process.env.APP_DATABASE_URL }`));
-    const generated = await run('node', [path.join(ROOT, 'dist/cli.js'), 'generate', 'knex', 'link_legacy'], env, dir);
-    expect(generated.code, generated.output).toBe(0);
-    const files = await readdir(path.join(dir, 'migrations'));
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^\\d{14}_link_legacy\\.${extension}$`))]);
+  it.each(apps)(
+    'in $kind, Knex runs the generated file (.$extension) with its default settings',
+    async ({ manifest, knexfile, config, extension }) => {
+      const dir = path.join(await scratch, manifest.name);
+      await mkdir(path.join(dir, 'node_modules'), { recursive: true });
+      await symlink(ROOT, path.join(dir, 'node_modules', 'pg-sync-link'), 'dir');
+      await writeFile(path.join(dir, 'package.json'), JSON.stringify(manifest));
+      await writeFile(
+        path.join(dir, knexfile),
+        config.replace('CONFIG', `{ client: 'pg', connection: process.env.APP_DATABASE_URL }`),
+      );
+      const generated = await run(
+        'node',
+        [path.join(ROOT, 'dist/cli.js'), 'generate', 'knex', 'link_legacy'],
+        env,
+        dir,
+      );
+      expect(generated.code, generated.output).toBe(0);
+      const files = await readdir(path.join(dir, 'migrations'));
+      expect(files).toEqual([expect.stringMatching(new RegExp(`^\\d{14}_link_legacy\\.${extension}$`))]);
 
-    const before = await catalogSnapshot(app, KNEX_TABLES);
-    const latest = await knex(['migrate:latest', '--knexfile', path.join(dir, knexfile)], env);
-    expect(latest.output).toMatch(/Batch 1 run: 1 migrations/);
-    expect((await app.query('SELECT count(*)::int AS n FROM legacy_products')).rows[0].n).toBe(PRODUCT_ROWS.length);
-    const listed = await knex(['migrate:list', '--knexfile', path.join(dir, knexfile)], env);
-    expect(listed.output).toContain(`Found 1 Completed Migration file/files.\n${files[0]}\n`);
-    const rollback = await knex(['migrate:rollback', '--all', '--knexfile', path.join(dir, knexfile)], env);
-    expect(rollback.output).toMatch(/Batch 1 rolled back: 1 migrations/);
-    expect(await catalogSnapshot(app, KNEX_TABLES)).toEqual(before);
-    await app.query('DELETE FROM knex_migrations');
-  });
+      const before = await catalogSnapshot(app, KNEX_TABLES);
+      const latest = await knex(['migrate:latest', '--knexfile', path.join(dir, knexfile)], env);
+      expect(latest.output).toMatch(/Batch 1 run: 1 migrations/);
+      expect((await app.query('SELECT count(*)::int AS n FROM legacy_products')).rows[0].n).toBe(PRODUCT_ROWS.length);
+      const listed = await knex(['migrate:list', '--knexfile', path.join(dir, knexfile)], env);
+      expect(listed.output).toContain(`Found 1 Completed Migration file/files.\n${files[0]}\n`);
+      const rollback = await knex(['migrate:rollback', '--all', '--knexfile', path.join(dir, knexfile)], env);
+      expect(rollback.output).toMatch(/Batch 1 rolled back: 1 migrations/);
+      expect(await catalogSnapshot(app, KNEX_TABLES)).toEqual(before);
+      await app.query('DELETE FROM knex_migrations');
+    },
+  );
 });

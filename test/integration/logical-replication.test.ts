@@ -3,7 +3,18 @@ import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { Umzug } from 'umzug';
 import { afterEach, expect, it } from 'vitest';
-import { applySyncLink, buildMigration, env, planMigrations, publication, removeSyncLink, replicationSlot, sqlExpression, subscription, type SubscriptionOptions } from '../../src/index.js';
+import {
+  applySyncLink,
+  buildMigration,
+  env,
+  planMigrations,
+  publication,
+  removeSyncLink,
+  replicationSlot,
+  sqlExpression,
+  subscription,
+  type SubscriptionOptions,
+} from '../../src/index.js';
 import { knexMigration, type KnexMigrationModule } from '../../adapters/knex.js';
 import { kyselyMigrationProvider } from '../../adapters/kysely.js';
 import { umzugMigrations, umzugStorage } from '../../adapters/umzug.js';
@@ -17,7 +28,8 @@ const servers = useServers(
   'repl',
   async ({ legacy, app, pair }) => {
     process.env[PASSWORD_VARIABLE] = pair.legacy.password;
-    for (const client of [legacy, app]) await client.query('CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL, price integer)');
+    for (const client of [legacy, app])
+      await client.query('CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL, price integer)');
     await legacy.query(`INSERT INTO products VALUES (1, 'lamp', 30), (2, 'desk', 120)`);
   },
   LOGICAL_REPLICATION,
@@ -60,13 +72,20 @@ function source(migrations: Record<string, KnexMigrationModule>): Knex.MigratorC
 }
 
 const products = () => tableRows(servers.app, 'products');
-const sameAsPublisher = async () => JSON.stringify(await products()) === JSON.stringify(await tableRows(servers.legacy, 'products'));
+const sameAsPublisher = async () =>
+  JSON.stringify(await products()) === JSON.stringify(await tableRows(servers.legacy, 'products'));
 
 it('with Knex on both sides: existing rows are copied, inserts, updates and deletes follow; down removes the subscription and its slot', async () => {
   const { legacy, app } = servers;
   const slot = uniqueSlot('products');
-  const before = { legacy: await catalogSnapshot(legacy, ['knex_migrations']), app: await catalogSnapshot(app, ['knex_migrations']) };
-  const publisherSide = knexMigration(publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot }));
+  const before = {
+    legacy: await catalogSnapshot(legacy, ['knex_migrations']),
+    app: await catalogSnapshot(app, ['knex_migrations']),
+  };
+  const publisherSide = knexMigration(
+    publication({ name: 'products_pub', tables: ['products'] }),
+    replicationSlot({ name: slot }),
+  );
   const subscriberSide = knexMigration(subscriptionTo(slot));
   // Both hold a statement PostgreSQL refuses in a transaction block: Knex must not open one.
   expect(publisherSide.config).toEqual({ transaction: false });
@@ -103,26 +122,43 @@ it('with applySyncLink: the password never reaches a statement, the server logs 
   const before = { legacy: await catalogSnapshot(legacy), app: await catalogSnapshot(app) };
   const sent: string[] = [];
   const log = (line: string) => sent.push(line);
-  for (const client of [legacy, app]) await client.query(`ALTER SYSTEM SET log_statement = 'all'`).then(() => client.query('SELECT pg_reload_conf()'));
+  for (const client of [legacy, app])
+    await client.query(`ALTER SYSTEM SET log_statement = 'all'`).then(() => client.query('SELECT pg_reload_conf()'));
   const logStart = { legacy: pair.legacy.log!().length, app: pair.app.log!().length };
   try {
-    await applySyncLink(legacy, [publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot })], { prefix: 'publisher', log });
-    await applySyncLink(connectionString(pair.app, servers.names.app), subscriptionTo(slot), { prefix: 'subscriber', log });
+    await applySyncLink(
+      legacy,
+      [publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot })],
+      { prefix: 'publisher', log },
+    );
+    await applySyncLink(connectionString(pair.app, servers.names.app), subscriptionTo(slot), {
+      prefix: 'subscriber',
+      log,
+    });
     await waitFor(products, (rows) => rows.length === 2, 'the initial copy');
     await legacy.query(`UPDATE products SET name = 'lamp, brass' WHERE id = 1`);
     await waitFor(sameAsPublisher, Boolean, 'the update');
 
-    const activity = await Promise.all([legacy, app].map((client) => client.query<{ query: string }>('SELECT query FROM pg_stat_activity')));
+    const activity = await Promise.all(
+      [legacy, app].map((client) => client.query<{ query: string }>('SELECT query FROM pg_stat_activity')),
+    );
     expect(activity.flatMap((result) => result.rows.map((row) => row.query)).join('\n')).not.toContain(password);
     // PostgreSQL keeps the connection string, password included, in its own catalog
     // (pg_subscription.subconninfo, readable by superusers only): that is where it belongs.
-    const stored = await app.query<{ subconninfo: string }>(`SELECT subconninfo FROM pg_subscription WHERE subname = 'products_sub'`);
+    const stored = await app.query<{ subconninfo: string }>(
+      `SELECT subconninfo FROM pg_subscription WHERE subname = 'products_sub'`,
+    );
     expect(stored.rows[0]!.subconninfo).toContain(password);
 
     await removeSyncLink(app, subscriptionTo(slot), { prefix: 'subscriber', log });
-    await removeSyncLink(legacy, [publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot })], { prefix: 'publisher', log });
+    await removeSyncLink(
+      legacy,
+      [publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot })],
+      { prefix: 'publisher', log },
+    );
   } finally {
-    for (const client of [legacy, app]) await client.query('ALTER SYSTEM RESET log_statement').then(() => client.query('SELECT pg_reload_conf()'));
+    for (const client of [legacy, app])
+      await client.query('ALTER SYSTEM RESET log_statement').then(() => client.query('SELECT pg_reload_conf()'));
   }
   const logs = { legacy: pair.legacy.log!().slice(logStart.legacy), app: pair.app.log!().slice(logStart.app) };
   // The log was on: it holds the statements, with the secret's setting name in place of the value.
@@ -141,11 +177,15 @@ it('with applySyncLink: the password never reaches a statement, the server logs 
 it('a column list and a row filter send only those columns of those rows', async () => {
   const { legacy, app } = servers;
   const slot = uniqueSlot('filtered');
-  const publisher = buildMigration('publish cheap products', publication({
-    name: 'products_pub',
-    tables: [{ table: 'products', columns: ['id', 'name'], where: sqlExpression('price < 100') }],
-    publish: ['insert', 'update', 'delete'],
-  }), replicationSlot({ name: slot }));
+  const publisher = buildMigration(
+    'publish cheap products',
+    publication({
+      name: 'products_pub',
+      tables: [{ table: 'products', columns: ['id', 'name'], where: sqlExpression('price < 100') }],
+      publish: ['insert', 'update', 'delete'],
+    }),
+    replicationSlot({ name: slot }),
+  );
   await applySyncLink(legacy, [publisher]);
   await applySyncLink(app, subscriptionTo(slot));
   await waitFor(products, (rows) => rows.length === 1, 'the filtered copy');
@@ -166,12 +206,27 @@ it('with Umzug on the publisher and Kysely (disableTransactions) on the subscrib
   const ignore = ['pg_sync_link_umzug', 'kysely_migration'];
   const before = { legacy: await catalogSnapshot(legacy, ignore), app: await catalogSnapshot(app, ignore) };
   const pool = new pg.Pool({ connectionString: connectionString(pair.legacy, names.legacy) });
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: connectionString(pair.app, names.app) }) }) });
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: connectionString(pair.app, names.app) }) }),
+  });
   try {
-    const publisher = planMigrations('publisher', publication({ name: 'products_pub', tables: ['products'] }), replicationSlot({ name: slot }));
-    const umzug = new Umzug({ migrations: umzugMigrations(publisher), context: pool, storage: umzugStorage(), logger: undefined });
+    const publisher = planMigrations(
+      'publisher',
+      publication({ name: 'products_pub', tables: ['products'] }),
+      replicationSlot({ name: slot }),
+    );
+    const umzug = new Umzug({
+      migrations: umzugMigrations(publisher),
+      context: pool,
+      storage: umzugStorage(),
+      logger: undefined,
+    });
     await umzug.up();
-    const migrator = new Migrator({ db, provider: kyselyMigrationProvider(planMigrations('subscriber', subscriptionTo(slot))), disableTransactions: true });
+    const migrator = new Migrator({
+      db,
+      provider: kyselyMigrationProvider(planMigrations('subscriber', subscriptionTo(slot))),
+      disableTransactions: true,
+    });
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
     await waitFor(products, (rows) => rows.length === 2, 'the initial copy');
 

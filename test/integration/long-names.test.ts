@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import { expect, it } from 'vitest';
-import { buildMigration, changeFeed, diagnose, env, fdwLink, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
+import {
+  buildMigration,
+  changeFeed,
+  diagnose,
+  env,
+  fdwLink,
+  syncEndpoint,
+  syncTrigger,
+  type Migration,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { notOk } from '../harness/doctor-setup.js';
@@ -26,11 +35,16 @@ useServers('longnames', async (servers) => {
   ({ pair, legacy, app, names } = servers);
   process.env.LONG_NAMES_PASSWORD = pair.legacy.password;
   for (const client of [legacy, app]) {
-    for (const table of [TABLE, OUTBOXED, COPIES]) await client.query(`CREATE TABLE "${table}" (id bigint PRIMARY KEY, "${COLUMN}" text)`);
+    for (const table of [TABLE, OUTBOXED, COPIES])
+      await client.query(`CREATE TABLE "${table}" (id bigint PRIMARY KEY, "${COLUMN}" text)`);
   }
 });
 
-const endpoints = () => buildMigration('endpoints', ...[TABLE, OUTBOXED].map((table) => syncEndpoint({ table, key: ['id'], columns: COLUMNS })));
+const endpoints = () =>
+  buildMigration(
+    'endpoints',
+    ...[TABLE, OUTBOXED].map((table) => syncEndpoint({ table, key: ['id'], columns: COLUMNS })),
+  );
 
 const appSide = (): Migration => {
   const link = fdwLink({
@@ -56,12 +70,20 @@ it('63-byte table, server and column names: every kind installs, syncs, is seen 
   await applyInTransaction(app, appSide(), 'up');
 
   await app.query(`INSERT INTO "${TABLE}" VALUES (1, 'one'); INSERT INTO "${OUTBOXED}" VALUES (2, 'two')`);
-  const [drain] = (await app.query(`SELECT o.proname AS name FROM pg_catalog.pg_proc o WHERE o.proname LIKE 'outboxed%drain%'`)).rows;
+  const [drain] = (
+    await app.query(`SELECT o.proname AS name FROM pg_catalog.pg_proc o WHERE o.proname LIKE 'outboxed%drain%'`)
+  ).rows;
   await app.query(`SELECT * FROM "${drain.name}"()`);
   expect((await legacy.query(`SELECT id::int, "${COLUMN}" AS v FROM "${TABLE}"`)).rows).toEqual([{ id: 1, v: 'one' }]);
-  expect((await legacy.query(`SELECT id::int, "${COLUMN}" AS v FROM "${OUTBOXED}"`)).rows).toEqual([{ id: 2, v: 'two' }]);
+  expect((await legacy.query(`SELECT id::int, "${COLUMN}" AS v FROM "${OUTBOXED}"`)).rows).toEqual([
+    { id: 2, v: 'two' },
+  ]);
   expect((await app.query(`SELECT id::int, "${COLUMN}" AS v FROM "${COPIES}"`)).rows).toEqual([{ id: 1, v: 'one' }]);
-  const [feed] = (await app.query(`SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname LIKE 'synced%changes' AND c.relkind = 'r'`)).rows;
+  const [feed] = (
+    await app.query(
+      `SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname LIKE 'synced%changes' AND c.relkind = 'r'`,
+    )
+  ).rows;
   expect((await app.query(`SELECT op FROM "${feed.relname}"`)).rows).toEqual([{ op: 'insert' }]);
 
   // The doctor finds every kind by the names the library derives.

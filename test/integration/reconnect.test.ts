@@ -1,7 +1,15 @@
 import net from 'node:net';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, changeFeed, listenToChanges, startOutboxWorker, syncTrigger, type ChangeListenerStatus, type OutboxWorkerEvent } from '../../src/index.js';
+import {
+  buildMigration,
+  changeFeed,
+  listenToChanges,
+  startOutboxWorker,
+  syncTrigger,
+  type ChangeListenerStatus,
+  type OutboxWorkerEvent,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connect, type PgServer } from '../harness/server.js';
@@ -13,17 +21,24 @@ let pair: ServerPair;
 let legacy: pg.Client;
 let database: string;
 
-useServers('reconnect', async (servers) => {
-  ({ pair, legacy } = servers);
-  database = servers.names.legacy;
-  await legacy.query('CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL)');
-}, { private: true });
+useServers(
+  'reconnect',
+  async (servers) => {
+    ({ pair, legacy } = servers);
+    database = servers.names.legacy;
+    await legacy.query('CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL)');
+  },
+  { private: true },
+);
 
 const feed = () => changeFeed({ table: 'users', key: ['id'] });
-const outboxSync = () => syncTrigger({ server: 'elsewhere', table: 'users', key: ['id'], columns: ['id', 'email'], delivery: 'outbox' });
+const outboxSync = () =>
+  syncTrigger({ server: 'elsewhere', table: 'users', key: ['id'], columns: ['id', 'email'], delivery: 'outbox' });
 
 /** A TCP proxy to the server that counts the connections made through it. */
-async function countingProxy(server: PgServer): Promise<{ port: number; count: () => number; close: () => Promise<void> }> {
+async function countingProxy(
+  server: PgServer,
+): Promise<{ port: number; count: () => number; close: () => Promise<void> }> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
   const proxy = net.createServer((client) => {
@@ -49,7 +64,13 @@ async function countingProxy(server: PgServer): Promise<{ port: number; count: (
   };
 }
 
-const through = (port: number, user = pair.legacy.user, password = pair.legacy.password) => ({ host: '127.0.0.1', port, user, password, database });
+const through = (port: number, user = pair.legacy.user, password = pair.legacy.password) => ({
+  host: '127.0.0.1',
+  port,
+  user,
+  password,
+  database,
+});
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -65,21 +86,43 @@ describe('reconnecting', () => {
     const statuses: ChangeListenerStatus[] = [];
     const events: OutboxWorkerEvent[] = [];
     const proxy = await countingProxy(pair.legacy);
-    const listener = listenToChanges({ connection: through(proxy.port, 'feed_reader', 'reader'), feed: feed(), consumer: 'crm', onChange: () => undefined, retry: { initialMs: 50, maxMs: 200 }, onStatus: (status) => statuses.push(status) });
-    const worker = startOutboxWorker({ connection: through(proxy.port), syncs: [outboxSync()], retry: { initialMs: 50, maxMs: 200 }, onEvent: (event) => events.push(event) });
+    const listener = listenToChanges({
+      connection: through(proxy.port, 'feed_reader', 'reader'),
+      feed: feed(),
+      consumer: 'crm',
+      onChange: () => undefined,
+      retry: { initialMs: 50, maxMs: 200 },
+      onStatus: (status) => statuses.push(status),
+    });
+    const worker = startOutboxWorker({
+      connection: through(proxy.port),
+      syncs: [outboxSync()],
+      retry: { initialMs: 50, maxMs: 200 },
+      onEvent: (event) => events.push(event),
+    });
     try {
-      await until(() => statuses.some((status) => status.type === 'disconnected') && events.some((event) => event.type === 'disconnected'));
+      await until(
+        () =>
+          statuses.some((status) => status.type === 'disconnected') &&
+          events.some((event) => event.type === 'disconnected'),
+      );
       expect(statuses.find((status) => status.type === 'disconnected')).toMatchObject({
-        error: 'pg-sync-link: the change feed of public.users is not installed in this database (no table public.users__changes): apply the migration with changeFeed({ table: "users", ... }) here; the listener keeps retrying until then.',
+        error:
+          'pg-sync-link: the change feed of public.users is not installed in this database (no table public.users__changes): apply the migration with changeFeed({ table: "users", ... }) here; the listener keeps retrying until then.',
       });
       expect(events.find((event) => event.type === 'disconnected')).toMatchObject({
-        error: expect.stringMatching(/^pg-sync-link: the outbox of public\.users to server elsewhere is not installed in this database \(no function public\.users__drain_elsewhere\(integer, integer\)\)/),
+        error: expect.stringMatching(
+          /^pg-sync-link: the outbox of public\.users to server elsewhere is not installed in this database \(no function public\.users__drain_elsewhere\(integer, integer\)\)/,
+        ),
       });
 
       await applyInTransaction(legacy, buildMigration('feed', feed()), 'up');
-      const missingGrant = 'pg-sync-link: the role feed_reader may not use the change feed of public.users: GRANT SELECT ON public.users__changes TO feed_reader; GRANT SELECT, INSERT, UPDATE ON public.users__changes_cursors TO feed_reader; the listener keeps retrying until then.';
+      const missingGrant =
+        'pg-sync-link: the role feed_reader may not use the change feed of public.users: GRANT SELECT ON public.users__changes TO feed_reader; GRANT SELECT, INSERT, UPDATE ON public.users__changes_cursors TO feed_reader; the listener keeps retrying until then.';
       await until(() => statuses.some((status) => status.type === 'disconnected' && status.error === missingGrant));
-      await legacy.query('GRANT SELECT ON users__changes TO feed_reader; GRANT SELECT, INSERT, UPDATE ON users__changes_cursors TO feed_reader');
+      await legacy.query(
+        'GRANT SELECT ON users__changes TO feed_reader; GRANT SELECT, INSERT, UPDATE ON users__changes_cursors TO feed_reader',
+      );
       await until(() => statuses.some((status) => status.type === 'caught-up'));
     } finally {
       await Promise.all([listener.stop(), worker.stop()]);
@@ -95,9 +138,20 @@ describe('reconnecting', () => {
     const proxies = { listener: await countingProxy(pair.legacy), worker: await countingProxy(pair.legacy) };
     const retry = { initialMs: 100, maxMs: 400 };
     const seen: unknown[] = [];
-    const listener = listenToChanges({ connection: through(proxies.listener.port), feed: feed(), onChange: (change) => void seen.push(change.key), retry, onStatus: (status) => statuses.push(status) });
+    const listener = listenToChanges({
+      connection: through(proxies.listener.port),
+      feed: feed(),
+      onChange: (change) => void seen.push(change.key),
+      retry,
+      onStatus: (status) => statuses.push(status),
+    });
     // Its outbox is not installed: it retries like a lost connection, through the same loop.
-    const worker = startOutboxWorker({ connection: through(proxies.worker.port), syncs: [outboxSync()], retry, onEvent: (event) => events.push(event) });
+    const worker = startOutboxWorker({
+      connection: through(proxies.worker.port),
+      syncs: [outboxSync()],
+      retry,
+      onEvent: (event) => events.push(event),
+    });
     try {
       await until(() => statuses.some((status) => status.type === 'caught-up'));
       await pair.legacy.stop();
@@ -111,10 +165,13 @@ describe('reconnecting', () => {
           expect(made).toBeGreaterThanOrEqual(2);
           expect(made).toBeLessThanOrEqual(bound);
         }
-        const announced = statuses.filter((status): status is Extract<ChangeListenerStatus, { type: 'disconnected' }> => status.type === 'disconnected');
+        const announced = statuses.filter(
+          (status): status is Extract<ChangeListenerStatus, { type: 'disconnected' }> => status.type === 'disconnected',
+        );
         expect(announced.length).toBeGreaterThanOrEqual(2);
         expect(Math.max(...announced.map((status) => status.retryInMs))).toBeLessThanOrEqual(400);
-        for (const status of announced) expect(status.error).toMatch(/^pg-sync-link: the change feed of public\.users: /);
+        for (const status of announced)
+          expect(status.error).toMatch(/^pg-sync-link: the change feed of public\.users: /);
       } finally {
         await pair.legacy.start();
       }

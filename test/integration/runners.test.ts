@@ -40,7 +40,11 @@ useServers('runners', async (servers) => {
   legacyDb = servers.names.legacy;
   process.env.RUNNERS_PASSWORD = pair.legacy.password;
   await legacy.query(PRODUCTS_DDL);
-  await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })), 'up');
+  await applyInTransaction(
+    legacy,
+    buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })),
+    'up',
+  );
 });
 
 function parts(extra: Part[] = []): Part[] {
@@ -51,7 +55,16 @@ function parts(extra: Part[] = []): Part[] {
     dbname: legacyDb,
     userMappings: [{ user: pair.legacy.user, password: env('RUNNERS_PASSWORD') }],
   });
-  return [link, link.foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: COLUMNS.map((name) => ({ name, type: 'text' })) }), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS }), ...extra];
+  return [
+    link,
+    link.foreignTable({
+      name: 'legacy_products',
+      remote: { name: 'products' },
+      columns: COLUMNS.map((name) => ({ name, type: 'text' })),
+    }),
+    syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS }),
+    ...extra,
+  ];
 }
 
 async function appDatabase(): Promise<{ url: string; client: pg.Client }> {
@@ -62,7 +75,9 @@ async function appDatabase(): Promise<{ url: string; client: pg.Client }> {
 }
 
 /** Applies, snapshots, checks a synced insert, rolls back, and checks the catalog is as before. */
-async function roundTrip(install: (url: string, migrations: readonly Migration[]) => Promise<() => Promise<void>>): Promise<CatalogSnapshot> {
+async function roundTrip(
+  install: (url: string, migrations: readonly Migration[]) => Promise<() => Promise<void>>,
+): Promise<CatalogSnapshot> {
   const { url, client } = await appDatabase();
   try {
     const before = await catalogSnapshot(client, BOOKKEEPING);
@@ -103,7 +118,12 @@ const RUNNERS: Record<string, (url: string, migrations: readonly Migration[]) =>
   },
   umzug: async (url, migrations) => {
     const pool = new pg.Pool({ connectionString: url });
-    const umzug = new Umzug({ migrations: umzugMigrations(migrations), context: pool, storage: umzugStorage(), logger: undefined });
+    const umzug = new Umzug({
+      migrations: umzugMigrations(migrations),
+      context: pool,
+      storage: umzugStorage(),
+      logger: undefined,
+    });
     await umzug.up();
     return async () => {
       await umzug.down({ to: 0 });
@@ -113,7 +133,12 @@ const RUNNERS: Record<string, (url: string, migrations: readonly Migration[]) =>
   'umzug with a Knex context': async (url, migrations) => {
     const db = knexFactory({ client: 'pg', connection: url });
     // A Knex instance is a function, which Umzug would call as a context factory: hand it over from one.
-    const umzug = new Umzug({ migrations: umzugMigrations(migrations), context: () => db, storage: umzugStorage(), logger: undefined });
+    const umzug = new Umzug({
+      migrations: umzugMigrations(migrations),
+      context: () => db,
+      storage: umzugStorage(),
+      logger: undefined,
+    });
     await umzug.up();
     return async () => {
       await umzug.down({ to: 0 });
@@ -122,7 +147,12 @@ const RUNNERS: Record<string, (url: string, migrations: readonly Migration[]) =>
   },
   'umzug with a Kysely context': async (url, migrations) => {
     const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url }) }) });
-    const umzug = new Umzug({ migrations: umzugMigrations(migrations), context: db, storage: umzugStorage(), logger: undefined });
+    const umzug = new Umzug({
+      migrations: umzugMigrations(migrations),
+      context: db,
+      storage: umzugStorage(),
+      logger: undefined,
+    });
     await umzug.up();
     return async () => {
       await umzug.down({ to: 0 });
@@ -132,7 +162,12 @@ const RUNNERS: Record<string, (url: string, migrations: readonly Migration[]) =>
   'umzug with a pg Client context': async (url, migrations) => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const umzug = new Umzug({ migrations: umzugMigrations(migrations), context: client, storage: umzugStorage(), logger: undefined });
+    const umzug = new Umzug({
+      migrations: umzugMigrations(migrations),
+      context: client,
+      storage: umzugStorage(),
+      logger: undefined,
+    });
     await umzug.up();
     return async () => {
       await umzug.down({ to: 0 });
@@ -163,12 +198,19 @@ describe('applySyncLink', () => {
     try {
       const before = await catalogSnapshot(client);
       const first = await applySyncLink(client, parts());
-      expect(first.applied).toEqual(['sync-link/001-link-legacy', 'sync-link/002-foreign-table-default.legacy_products', 'sync-link/003-sync-public.products-to-legacy']);
+      expect(first.applied).toEqual([
+        'sync-link/001-link-legacy',
+        'sync-link/002-foreign-table-default.legacy_products',
+        'sync-link/003-sync-public.products-to-legacy',
+      ]);
       const installed = await catalogSnapshot(client);
       expect(await applySyncLink(pool, parts())).toEqual({ applied: [], skipped: first.applied });
       expect(await catalogSnapshot(client)).toEqual(installed);
       // A changed spec is not re-applied silently.
-      const changed = [...parts().slice(0, 2), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'] })];
+      const changed = [
+        ...parts().slice(0, 2),
+        syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'] }),
+      ];
       await expect(applySyncLink(url, changed)).rejects.toThrow(AlreadyAppliedDifferentlyError);
       expect(await removeSyncLink(url, parts())).toEqual({ removed: [...first.applied].reverse() });
       expect(await catalogSnapshot(client)).toEqual(before);
@@ -189,8 +231,14 @@ describe('Kysely', () => {
       const outside: Migration = { ...buildMigration('outside', parts()[0]!), id: 'outside', transactional: false };
       const strict = await new Migrator({ db, provider: kyselyMigrationProvider([outside]) }).migrateToLatest();
       expect(strict.error).toBeInstanceOf(Error);
-      expect((strict.error as Error).message).toMatch(/cannot run in a transaction: create the Migrator with disableTransactions: true/);
-      const relaxed = await new Migrator({ db, provider: kyselyMigrationProvider([outside]), disableTransactions: true }).migrateToLatest();
+      expect((strict.error as Error).message).toMatch(
+        /cannot run in a transaction: create the Migrator with disableTransactions: true/,
+      );
+      const relaxed = await new Migrator({
+        db,
+        provider: kyselyMigrationProvider([outside]),
+        disableTransactions: true,
+      }).migrateToLatest();
       expect(relaxed.error).toBeUndefined();
     } finally {
       await db.destroy();

@@ -11,16 +11,24 @@ const servers = useServers('secretlog', async ({ app }) => {
   await app.query(`CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', dbname 'x')`);
 });
 
-const mapping = buildMigration('mapping', userMapping({ server: 'remote', user: 'someone', password: env('PG_SYNC_LINK_SECRET_LOG_PASSWORD') }));
+const mapping = buildMigration(
+  'mapping',
+  userMapping({ server: 'remote', user: 'someone', password: env('PG_SYNC_LINK_SECRET_LOG_PASSWORD') }),
+);
 const settings = async () =>
-  (await servers.app.query(`SELECT current_setting('log_parameter_max_length') AS logged, coalesce(current_setting('pg_sync_link.secret_1', true), '') AS secret`)).rows[0];
+  (
+    await servers.app.query(
+      `SELECT current_setting('log_parameter_max_length') AS logged, coalesce(current_setting('pg_sync_link.secret_1', true), '') AS secret`,
+    )
+  ).rows[0];
 
 it('a superuser session gets its own log_parameter_max_length back afterwards', async () => {
   const { app } = servers;
   await app.query('SET log_parameter_max_length = 1234');
   const seen: string[] = [];
   await runMigration(mapping, 'up', async (sql, values) => {
-    if (values.length > 0) seen.push((await app.query('SHOW log_parameter_max_length')).rows[0].log_parameter_max_length);
+    if (values.length > 0)
+      seen.push((await app.query('SHOW log_parameter_max_length')).rows[0].log_parameter_max_length);
     return app.query(sql, [...values]);
   });
   expect(seen).toEqual(['0']);

@@ -6,7 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applySyncLink, buildMigration, env, fdwLink, foreignServer, previewMigration, runMigration, syncEndpoint, syncRole, syncTrigger, userMapping } from '../../src/index.js';
+import {
+  applySyncLink,
+  buildMigration,
+  env,
+  fdwLink,
+  foreignServer,
+  previewMigration,
+  runMigration,
+  syncEndpoint,
+  syncRole,
+  syncTrigger,
+  userMapping,
+} from '../../src/index.js';
 import { fdwExtensionNode } from '../../src/kinds/index.js';
 import { freePort } from '../../src/testing/embedded.js';
 import { catalogSnapshot } from '../harness/catalog.js';
@@ -39,7 +51,8 @@ const servers = useServers(
     ROLE = `scan_sync_${randomBytes(3).toString('hex')}`;
     process.env.SCAN_PASSWORD = PASSWORD;
     process.env.SCAN_WRONG_PASSWORD = PASSWORD.replace(MARK, `${MARK}-wrong`);
-    for (const client of [legacy, app]) await client.query('CREATE TABLE products (id bigint PRIMARY KEY, name text, price integer)');
+    for (const client of [legacy, app])
+      await client.query('CREATE TABLE products (id bigint PRIMARY KEY, name text, price integer)');
   },
   { private: true },
 );
@@ -77,7 +90,11 @@ async function failureOf(work: Promise<unknown>): Promise<unknown> {
   return error;
 }
 
-function run(command: string, args: string[], environment: Record<string, string>): Promise<{ code: number; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  environment: Record<string, string>,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(command, args, { cwd: ROOT, env: { ...process.env, ...environment } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` }),
@@ -85,9 +102,18 @@ function run(command: string, args: string[], environment: Record<string, string
   });
 }
 
-const legacySide = () => [syncRole({ name: ROLE, password: env('SCAN_PASSWORD') }), syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: ROLE })];
+const legacySide = () => [
+  syncRole({ name: ROLE, password: env('SCAN_PASSWORD') }),
+  syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: ROLE }),
+];
 const link = (password = 'SCAN_PASSWORD', port = pair.legacy.peerPort) =>
-  fdwLink({ name: 'legacy', host: pair.legacy.peerHost, port, dbname: names.legacy, userMappings: [{ user: ROLE, password: env(password) }] });
+  fdwLink({
+    name: 'legacy',
+    host: pair.legacy.peerHost,
+    port,
+    dbname: names.legacy,
+    userMappings: [{ user: ROLE, password: env(password) }],
+  });
 const appSide = () => [link(), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS })];
 
 let scratch: string | undefined;
@@ -131,16 +157,26 @@ describe('a password, followed everywhere it could leak', () => {
       // knex:query only: Knex's separate knex:bindings log prints bound values, the password among them.
       DEBUG: 'knex:query',
     };
-    const latest = await run('npx', ['knex', 'migrate:latest', '--knexfile', 'test/fixtures/knex-esm/knexfile.mjs'], environment);
+    const latest = await run(
+      'npx',
+      ['knex', 'migrate:latest', '--knexfile', 'test/fixtures/knex-esm/knexfile.mjs'],
+      environment,
+    );
     expect(latest.output).toContain('pg_sync_link.secret_1');
     expect(latest.code).toBe(0);
-    const rollback = await run('npx', ['knex', 'migrate:rollback', '--all', '--knexfile', 'test/fixtures/knex-esm/knexfile.mjs'], environment);
+    const rollback = await run(
+      'npx',
+      ['knex', 'migrate:rollback', '--all', '--knexfile', 'test/fixtures/knex-esm/knexfile.mjs'],
+      environment,
+    );
     expect(rollback.code).toBe(0);
     expect(await catalogSnapshot(app, ['knex_migrations', 'knex_migrations_lock'])).toEqual(before);
     expect(`${latest.output}${rollback.output}`).not.toContain(MARK);
 
     const logged: string[] = [];
-    const result = await applySyncLink(connectionString(pair.app, names.app), appSide(), { log: (line) => logged.push(line) });
+    const result = await applySyncLink(connectionString(pair.app, names.app), appSide(), {
+      log: (line) => logged.push(line),
+    });
     await app.query(`INSERT INTO products VALUES (1, 'synced', 10)`);
     expect((await legacy.query('SELECT name FROM products')).rows).toEqual([{ name: 'synced' }]);
     expect(`${logged.join('\n')}${inspect(result, { depth: Infinity })}`).not.toContain(MARK);
@@ -149,7 +185,8 @@ describe('a password, followed everywhere it could leak', () => {
   it('is in no error of a failing migration: wrong password, unreachable server, a failing statement that carries it', async () => {
     await applySyncLink(connectionString(pair.legacy, names.legacy), legacySide());
     const errors: unknown[] = [];
-    const apply = (migration: ReturnType<typeof buildMigration>) => runMigration(migration, 'up', (sql, values) => app.query(sql, [...values]));
+    const apply = (migration: ReturnType<typeof buildMigration>) =>
+      runMigration(migration, 'up', (sql, values) => app.query(sql, [...values]));
     await app.query('BEGIN');
     errors.push(await failureOf(apply(buildMigration('wrong password', link('SCAN_WRONG_PASSWORD')))));
     await app.query('ROLLBACK');
@@ -157,7 +194,10 @@ describe('a password, followed everywhere it could leak', () => {
     errors.push(await failureOf(apply(buildMigration('unreachable', link('SCAN_PASSWORD', await freePort())))));
     await app.query('ROLLBACK');
     // The mapping exists already: the statement that carries the password is the one that fails.
-    const again = buildMigration('mapping again', userMapping({ server: 'legacy', user: ROLE, password: env('SCAN_PASSWORD') }));
+    const again = buildMigration(
+      'mapping again',
+      userMapping({ server: 'legacy', user: ROLE, password: env('SCAN_PASSWORD') }),
+    );
     await applySyncLink(connectionString(pair.app, names.app), appSide());
     errors.push(await failureOf(apply(again)));
     // The same through applySyncLink, which runs it in its own transaction.
@@ -174,7 +214,10 @@ describe('a password, followed everywhere it could leak', () => {
     if (!log) return context.skip('this backend does not give the server log');
     const migrator = `scan_migrator_${randomBytes(3).toString('hex')}`;
     await app.query(`CREATE ROLE ${migrator}`);
-    await applySyncLink(connectionString(pair.app, names.app), [fdwExtensionNode, foreignServer({ name: 'legacy', host: pair.legacy.peerHost, port: pair.legacy.peerPort, dbname: names.legacy })]);
+    await applySyncLink(connectionString(pair.app, names.app), [
+      fdwExtensionNode,
+      foreignServer({ name: 'legacy', host: pair.legacy.peerHost, port: pair.legacy.peerPort, dbname: names.legacy }),
+    ]);
     await app.query(`GRANT USAGE ON FOREIGN SERVER legacy TO ${migrator}`);
     const asMigrator = async (variable: string) => {
       const mapping = buildMigration('mapping', userMapping({ server: 'legacy', user: ROLE, password: env(variable) }));

@@ -57,14 +57,17 @@ const link = () =>
     userMappings: [{ user: pair.legacy.user, password: env('SETTINGS_LEGACY_PASSWORD') }],
   });
 
-const sync = (table: string, extra: Record<string, unknown> = {}) => syncTrigger({ server: 'legacy', table, key: ['id'], columns: ['id', 'name'], ...extra });
+const sync = (table: string, extra: Record<string, unknown> = {}) =>
+  syncTrigger({ server: 'legacy', table, key: ['id'], columns: ['id', 'name'], ...extra });
 
 /** Every kind the legacy side installs: role, endpoints, id sources (both strategies), a publication. */
 const legacySide = () =>
   buildMigration(
     'legacy side',
     syncRole({ name: `settings_role_${names.legacy}`.slice(0, 63), password: env('SETTINGS_ROLE_PASSWORD') }),
-    ...['products', 'things', 'orders', 'notes'].map((table) => syncEndpoint({ table, key: ['id'], columns: ['id', 'name'] })),
+    ...['products', 'things', 'orders', 'notes'].map((table) =>
+      syncEndpoint({ table, key: ['id'], columns: ['id', 'name'] }),
+    ),
     sharedIdSource({ table: 'products', column: 'id', strategy: 'block', blockSize: 10, blockBase: 1000 }),
     sharedIdSource({ table: 'things', column: 'id', strategy: 'per-row' }),
     publication({ name: 'settings_pub', tables: ['products'] }),
@@ -76,8 +79,20 @@ const appSide = () => {
   return buildMigration(
     'app side',
     made,
-    made.foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: [{ name: 'id', type: 'bigint' }, { name: 'name', type: 'text' }] }),
-    made.importForeignSchema({ remoteSchema: 'public', into: 'legacy_import', createSchema: true, limitTo: ['orders'] }),
+    made.foreignTable({
+      name: 'legacy_products',
+      remote: { name: 'products' },
+      columns: [
+        { name: 'id', type: 'bigint' },
+        { name: 'name', type: 'text' },
+      ],
+    }),
+    made.importForeignSchema({
+      remoteSchema: 'public',
+      into: 'legacy_import',
+      createSchema: true,
+      limitTo: ['orders'],
+    }),
     sync('products'),
     sync('orders', { timing: 'commit' }),
     sync('notes', { delivery: 'outbox' }),
@@ -85,7 +100,12 @@ const appSide = () => {
     sharedIds({ server: 'legacy', table: 'things', column: 'id', strategy: 'per-row' }),
     interleavedIds({ table: 'counted', column: 'id', slot: 0, of: 2 }),
     changeFeed({ table: 'orders', key: ['id'] }),
-    syncTrigger({ table: 'notes', target: 'copies', key: ['id'], columns: ['id', { remote: 'label', expression: sqlExpression(`upper(src.name)`) }] }),
+    syncTrigger({
+      table: 'notes',
+      target: 'copies',
+      key: ['id'],
+      columns: ['id', { remote: 'label', expression: sqlExpression(`upper(src.name)`) }],
+    }),
   );
 };
 
@@ -94,11 +114,14 @@ const appSide = () => {
  * value) and a module's settings that appear at their defaults when it is first loaded.
  */
 async function settings(client: pg.Client): Promise<Record<string, string>> {
-  const { rows } = await client.query<{ name: string; setting: string; boot_val: string | null }>(`SELECT name, setting, boot_val FROM pg_catalog.pg_settings ORDER BY name`);
+  const { rows } = await client.query<{ name: string; setting: string; boot_val: string | null }>(
+    `SELECT name, setting, boot_val FROM pg_catalog.pg_settings ORDER BY name`,
+  );
   const all: Record<string, string> = {};
   for (const row of rows) {
     if (row.name.startsWith('pg_sync_link.')) expect(row.setting, row.name).toBe('');
-    else if (!/^(plpgsql|postgres_fdw)\./.test(row.name) || row.setting !== (row.boot_val ?? '')) all[row.name] = row.setting;
+    else if (!/^(plpgsql|postgres_fdw)\./.test(row.name) || row.setting !== (row.boot_val ?? ''))
+      all[row.name] = row.setting;
   }
   return all;
 }
@@ -154,16 +177,26 @@ describe('every migration kind leaves the session settings as they were', () => 
     const before = await catalogSnapshot(app, ['kysely_migration', 'kysely_migration_lock']);
     const migrations = [
       buildMigration('001 link', link()),
-      buildMigration('002 block ids', sharedIds({ server: 'legacy', table: 'products', column: 'id', strategy: 'block' })),
-      buildMigration('003 per-row ids', sharedIds({ server: 'legacy', table: 'things', column: 'id', strategy: 'per-row' })),
+      buildMigration(
+        '002 block ids',
+        sharedIds({ server: 'legacy', table: 'products', column: 'id', strategy: 'block' }),
+      ),
+      buildMigration(
+        '003 per-row ids',
+        sharedIds({ server: 'legacy', table: 'things', column: 'id', strategy: 'per-row' }),
+      ),
     ];
-    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: connectionString(pair.app, names.app) }) }) });
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: connectionString(pair.app, names.app) }) }),
+    });
     try {
       const migrator = new Migrator({ db, provider: kyselyMigrationProvider(migrations) });
       const up = await migrator.migrateToLatest();
       expect(up.error).toBeUndefined();
       expect(up.results?.map((result) => result.status)).toEqual(['Success', 'Success', 'Success']);
-      await app.query(`INSERT INTO products (name) VALUES ('from a shared block'); INSERT INTO things (name) VALUES ('from the remote sequence')`);
+      await app.query(
+        `INSERT INTO products (name) VALUES ('from a shared block'); INSERT INTO things (name) VALUES ('from the remote sequence')`,
+      );
       expect((await app.query('SELECT id::int FROM products')).rows[0].id).toBeGreaterThanOrEqual(1000);
       const down = await migrator.migrateTo(NO_MIGRATIONS);
       expect(down.error).toBeUndefined();

@@ -27,7 +27,10 @@ const accountsToUsers = () =>
     table: { schema: 'salesforce', name: 'accounts' },
     target: { schema: 'portal', name: 'users' },
     key: ['id'],
-    columns: [{ remote: 'id', local: 'user_id' }, { remote: 'email', local: 'email__c' }],
+    columns: [
+      { remote: 'id', local: 'user_id' },
+      { remote: 'email', local: 'email__c' },
+    ],
   });
 
 let app: pg.Client;
@@ -36,13 +39,17 @@ useServers('local', async (servers) => {
   await app.query(DDL);
 });
 
-const accounts = async () => (await app.query('SELECT user_id::int, email__c, name FROM salesforce.accounts ORDER BY user_id')).rows;
-const users = async () => (await app.query('SELECT id::int, email, first_name, last_name FROM portal.users ORDER BY id')).rows;
+const accounts = async () =>
+  (await app.query('SELECT user_id::int, email__c, name FROM salesforce.accounts ORDER BY user_id')).rows;
+const users = async () =>
+  (await app.query('SELECT id::int, email, first_name, last_name FROM portal.users ORDER BY id')).rows;
 
 describe('same-database sync', () => {
   it('copies inserts, updates, deletes and key moves into the other schema, with renames and expressions', async () => {
     await applyInTransaction(app, buildMigration('sync', usersToAccounts()), 'up');
-    await app.query(`INSERT INTO portal.users VALUES (1, 'ada@example.com', 'Ada', 'Lovelace'), (2, 'alan@example.com', 'Alan', NULL), (3, 'x@example.com', NULL, NULL)`);
+    await app.query(
+      `INSERT INTO portal.users VALUES (1, 'ada@example.com', 'Ada', 'Lovelace'), (2, 'alan@example.com', 'Alan', NULL), (3, 'x@example.com', NULL, NULL)`,
+    );
     await app.query(`UPDATE portal.users SET last_name = 'Turing' WHERE id = 2`);
     await app.query('DELETE FROM portal.users WHERE id = 3');
     await app.query('UPDATE portal.users SET id = CASE id WHEN 1 THEN 10 ELSE 1 END');
@@ -52,7 +59,7 @@ describe('same-database sync', () => {
     ]);
   });
 
-  it('two ways at once does not loop: each side\'s writes arrive on the other once', async () => {
+  it("two ways at once does not loop: each side's writes arrive on the other once", async () => {
     await applyInTransaction(app, buildMigration('both', usersToAccounts(), accountsToUsers()), 'up');
     await app.query(`INSERT INTO portal.users VALUES (1, 'ada@example.com', 'Ada', 'Lovelace')`);
     await app.query(`INSERT INTO salesforce.accounts VALUES (2, 'grace@example.com', 'Grace Hopper')`);
@@ -66,18 +73,22 @@ describe('same-database sync', () => {
   });
 
   it('a chain carries a change all the way; a ring stops where it started', async () => {
-    await app.query('CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text); CREATE TABLE c (id int PRIMARY KEY, v text)');
-    const hop = (from: string, to: string) => syncTrigger({ table: from, target: to, key: ['id'], columns: ['id', 'v'] });
+    await app.query(
+      'CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text); CREATE TABLE c (id int PRIMARY KEY, v text)',
+    );
+    const hop = (from: string, to: string) =>
+      syncTrigger({ table: from, target: to, key: ['id'], columns: ['id', 'v'] });
     await applyInTransaction(app, buildMigration('chain', hop('a', 'b'), hop('b', 'c')), 'up');
     await app.query(`INSERT INTO a VALUES (1, 'one')`);
     expect((await app.query('SELECT v FROM c')).rows).toEqual([{ v: 'one' }]);
     await applyInTransaction(app, buildMigration('ring', hop('c', 'a')), 'up');
     await app.query(`UPDATE b SET v = 'from b'`);
-    for (const table of ['a', 'b', 'c']) expect((await app.query(`SELECT v FROM ${table}`)).rows).toEqual([{ v: 'from b' }]);
+    for (const table of ['a', 'b', 'c'])
+      expect((await app.query(`SELECT v FROM ${table}`)).rows).toEqual([{ v: 'from b' }]);
   });
 
   it('a failure in the target fails the statement, naming the sync; neither table changes', async () => {
-    await app.query('ALTER TABLE salesforce.accounts ADD CONSTRAINT real_email CHECK (email__c LIKE \'%@%\')');
+    await app.query("ALTER TABLE salesforce.accounts ADD CONSTRAINT real_email CHECK (email__c LIKE '%@%')");
     await applyInTransaction(app, buildMigration('sync', usersToAccounts()), 'up');
     await expect(app.query(`INSERT INTO portal.users VALUES (1, 'nope', NULL, NULL)`)).rejects.toThrow(
       /pg-sync-link: INSERT not synced from portal\.users to salesforce\.accounts: new row for relation "accounts" violates check constraint "real_email"/,
@@ -93,17 +104,35 @@ describe('same-database sync', () => {
     await applyInTransaction(app, both, 'down');
     expect(await catalogSnapshot(app)).toEqual(before);
 
-    const wrongColumn = syncTrigger({ table: { schema: 'portal', name: 'users' }, target: { schema: 'salesforce', name: 'accounts' }, key: ['user_id'], columns: [{ remote: 'user_id', local: 'idd' }] });
-    await expect(applyInTransaction(app, buildMigration('x', wrongColumn), 'up')).rejects.toThrow(/cannot set up the sync of portal\.users to salesforce\.accounts: column src\.idd does not exist/);
+    const wrongColumn = syncTrigger({
+      table: { schema: 'portal', name: 'users' },
+      target: { schema: 'salesforce', name: 'accounts' },
+      key: ['user_id'],
+      columns: [{ remote: 'user_id', local: 'idd' }],
+    });
+    await expect(applyInTransaction(app, buildMigration('x', wrongColumn), 'up')).rejects.toThrow(
+      /cannot set up the sync of portal\.users to salesforce\.accounts: column src\.idd does not exist/,
+    );
     await app.query('CREATE TABLE salesforce.leads (user_id bigint, email text)');
-    const noKey = syncTrigger({ table: { schema: 'portal', name: 'users' }, target: { schema: 'salesforce', name: 'leads' }, key: ['user_id'], columns: [{ remote: 'user_id', local: 'id' }] });
-    await expect(applyInTransaction(app, buildMigration('x', noKey), 'up')).rejects.toThrow(/table salesforce\.leads has no primary key or unique index on exactly the sync key \(user_id\)/);
+    const noKey = syncTrigger({
+      table: { schema: 'portal', name: 'users' },
+      target: { schema: 'salesforce', name: 'leads' },
+      key: ['user_id'],
+      columns: [{ remote: 'user_id', local: 'id' }],
+    });
+    await expect(applyInTransaction(app, buildMigration('x', noKey), 'up')).rejects.toThrow(
+      /table salesforce\.leads has no primary key or unique index on exactly the sync key \(user_id\)/,
+    );
     await app.query('DROP TABLE salesforce.leads');
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
   it('refuses a target with a server, and the table as its own target', () => {
-    expect(() => syncTrigger({ server: 'x', target: 'b', table: 'a', key: ['id'], columns: ['id'] } as never)).toThrow(/server \(and remote\) for another database, or target/);
-    expect(() => syncTrigger({ table: 'a', target: { schema: 'public', name: 'a' }, key: ['id'], columns: ['id'] })).toThrow(/the target is the table itself/);
+    expect(() => syncTrigger({ server: 'x', target: 'b', table: 'a', key: ['id'], columns: ['id'] } as never)).toThrow(
+      /server \(and remote\) for another database, or target/,
+    );
+    expect(() =>
+      syncTrigger({ table: 'a', target: { schema: 'public', name: 'a' }, key: ['id'], columns: ['id'] }),
+    ).toThrow(/the target is the table itself/);
   });
 });

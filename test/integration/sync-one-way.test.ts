@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, MigrationFailedError, sqlExpression, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
+import {
+  buildMigration,
+  MigrationFailedError,
+  sqlExpression,
+  syncEndpoint,
+  syncTrigger,
+  type Migration,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
@@ -22,7 +29,8 @@ function link() {
 }
 
 const endpoint = () => buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS }));
-const sender = () => buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS }));
+const sender = () =>
+  buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS }));
 
 async function install(...extra: Migration[]): Promise<void> {
   await applyInTransaction(legacy, endpoint(), 'up');
@@ -78,7 +86,9 @@ describe('one-way sync', () => {
   it('a failed remote write fails the local statement, naming the link and table', async () => {
     await legacy.query('ALTER TABLE products ADD CONSTRAINT price_positive CHECK (price > 0)');
     await install();
-    const error = await app.query(`INSERT INTO products VALUES (7, 'free', NULL, 0, now(), now())`).catch((caught: unknown) => caught as pg.DatabaseError);
+    const error = await app
+      .query(`INSERT INTO products VALUES (7, 'free', NULL, 0, now(), now())`)
+      .catch((caught: unknown) => caught as pg.DatabaseError);
     expect(error).toBeInstanceOf(Error);
     expect((error as pg.DatabaseError).message).toMatch(
       /^pg-sync-link: INSERT not synced from public\.products to public\.products on server legacy: new row for relation "products" violates check constraint "price_positive"/,
@@ -88,7 +98,7 @@ describe('one-way sync', () => {
     expect(local.rows[0].n).toBe(0);
   });
 
-  it('works whatever the caller\'s search_path, and for roles without their own user mapping', async () => {
+  it("works whatever the caller's search_path, and for roles without their own user mapping", async () => {
     await install();
     const clerk = uniqueRole('clerk');
     await app.query(`CREATE ROLE ${clerk}`);
@@ -103,11 +113,19 @@ describe('one-way sync', () => {
   });
 
   it('maps renamed columns and computes others from the local row (seed 002)', async () => {
-    await legacy.query(`CREATE TABLE timesheet_old (id bigint PRIMARY KEY, worker_id bigint, hospital_id bigint, status text, is_approved boolean)`);
+    await legacy.query(
+      `CREATE TABLE timesheet_old (id bigint PRIMARY KEY, worker_id bigint, hospital_id bigint, status text, is_approved boolean)`,
+    );
     await app.query(`CREATE TABLE timesheet_options (id bigint PRIMARY KEY, hospital_id bigint)`);
-    await app.query(`CREATE TABLE timesheet_new (id bigint PRIMARY KEY, worker bigint, status text, timesheet_options_id bigint REFERENCES timesheet_options)`);
+    await app.query(
+      `CREATE TABLE timesheet_new (id bigint PRIMARY KEY, worker bigint, status text, timesheet_options_id bigint REFERENCES timesheet_options)`,
+    );
     const columns = ['id', 'worker_id', 'hospital_id', 'status', 'is_approved'];
-    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'timesheet_old', key: ['id'], columns })), 'up');
+    await applyInTransaction(
+      legacy,
+      buildMigration('endpoint', syncEndpoint({ table: 'timesheet_old', key: ['id'], columns })),
+      'up',
+    );
     const sync = syncTrigger({
       server: 'legacy',
       table: 'timesheet_new',
@@ -116,7 +134,12 @@ describe('one-way sync', () => {
       columns: [
         'id',
         { remote: 'worker_id', local: 'worker' },
-        { remote: 'hospital_id', expression: sqlExpression('SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id') },
+        {
+          remote: 'hospital_id',
+          expression: sqlExpression(
+            'SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id',
+          ),
+        },
         'status',
         { remote: 'is_approved', expression: sqlExpression(`src.status = 'approved'`) },
       ],
@@ -125,7 +148,9 @@ describe('one-way sync', () => {
     await app.query('INSERT INTO timesheet_options VALUES (14, 15)');
     await app.query(`INSERT INTO timesheet_new VALUES (1, 33, 'approved', 14), (2, 34, 'pending', NULL)`);
     await app.query(`UPDATE timesheet_new SET status = 'approved' WHERE id = 2`);
-    const { rows } = await legacy.query('SELECT id::int, worker_id::int, hospital_id::int, status, is_approved FROM timesheet_old ORDER BY id');
+    const { rows } = await legacy.query(
+      'SELECT id::int, worker_id::int, hospital_id::int, status, is_approved FROM timesheet_old ORDER BY id',
+    );
     expect(rows).toEqual([
       { id: 1, worker_id: 33, hospital_id: 15, status: 'approved', is_approved: true },
       { id: 2, worker_id: 34, hospital_id: null, status: 'approved', is_approved: true },
@@ -135,7 +160,11 @@ describe('one-way sync', () => {
   it('a computed key that changes deletes the old remote row', async () => {
     await legacy.query(`CREATE TABLE codes (code text PRIMARY KEY, label text)`);
     await app.query(`CREATE TABLE items (id int PRIMARY KEY, label text)`);
-    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'codes', key: ['code'], columns: ['code', 'label'] })), 'up');
+    await applyInTransaction(
+      legacy,
+      buildMigration('endpoint', syncEndpoint({ table: 'codes', key: ['code'], columns: ['code', 'label'] })),
+      'up',
+    );
     const sync = syncTrigger({
       server: 'legacy',
       table: 'items',
@@ -157,7 +186,14 @@ describe('one-way sync', () => {
     await legacy.query(`CREATE TABLE timesheet_old (id bigint PRIMARY KEY, hospital_id bigint, status text)`);
     await app.query(`CREATE TABLE timesheet_options (id bigint PRIMARY KEY, hospital_id bigint)`);
     await app.query(`CREATE TABLE timesheet_new (id bigint PRIMARY KEY, status text, timesheet_options_id bigint)`);
-    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'timesheet_old', key: ['id'], columns: ['id', 'hospital_id', 'status'] })), 'up');
+    await applyInTransaction(
+      legacy,
+      buildMigration(
+        'endpoint',
+        syncEndpoint({ table: 'timesheet_old', key: ['id'], columns: ['id', 'hospital_id', 'status'] }),
+      ),
+      'up',
+    );
     const sync = syncTrigger({
       server: 'legacy',
       table: 'timesheet_new',
@@ -166,12 +202,18 @@ describe('one-way sync', () => {
       timing: 'commit',
       columns: [
         'id',
-        { remote: 'hospital_id', expression: sqlExpression('SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id') },
+        {
+          remote: 'hospital_id',
+          expression: sqlExpression(
+            'SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id',
+          ),
+        },
         'status',
       ],
     });
     await applyInTransaction(app, buildMigration('sync', link(), sync), 'up');
-    const remote = async () => (await legacy.query('SELECT id::int, hospital_id::int, status FROM timesheet_old ORDER BY id')).rows;
+    const remote = async () =>
+      (await legacy.query('SELECT id::int, hospital_id::int, status FROM timesheet_old ORDER BY id')).rows;
 
     // The timesheet comes first, its options row later in the same transaction.
     await app.query('BEGIN');
@@ -202,7 +244,15 @@ describe('one-way sync', () => {
   it('at commit: a failed remote write fails the commit, and nothing is kept on either side', async () => {
     await legacy.query('ALTER TABLE products ADD CONSTRAINT price_positive CHECK (price > 0)');
     await applyInTransaction(legacy, endpoint(), 'up');
-    await applyInTransaction(app, buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, timing: 'commit' })), 'up');
+    await applyInTransaction(
+      app,
+      buildMigration(
+        'sync',
+        link(),
+        syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, timing: 'commit' }),
+      ),
+      'up',
+    );
     await app.query('BEGIN');
     await app.query(`INSERT INTO products VALUES (7, 'free', NULL, 0, now(), now())`);
     const error = (await app.query('COMMIT').catch((caught: unknown) => caught)) as Error;
@@ -214,7 +264,13 @@ describe('one-way sync', () => {
 
   it('only the chosen operations are sent', async () => {
     await applyInTransaction(legacy, endpoint(), 'up');
-    const insertsOnly = syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, operations: ['insert'] });
+    const insertsOnly = syncTrigger({
+      server: 'legacy',
+      table: 'products',
+      key: ['id'],
+      columns: COLUMNS,
+      operations: ['insert'],
+    });
     await applyInTransaction(app, buildMigration('sync', link(), insertsOnly), 'up');
     await app.query(insertRows);
     await app.query('UPDATE products SET price = 1');
@@ -240,29 +296,45 @@ describe('setting up a sync', () => {
   it('an unknown local column fails the migration with what to fix, leaving nothing', async () => {
     await applyInTransaction(legacy, endpoint(), 'up');
     const before = await catalogSnapshot(app);
-    const broken = buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'nme'] }));
+    const broken = buildMigration(
+      'sync',
+      link(),
+      syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'nme'] }),
+    );
     const error = await applyInTransaction(app, broken, 'up').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MigrationFailedError);
-    expect((error as Error).message).toMatch(/cannot set up the sync of public\.products to server legacy: column src\.nme does not exist/);
+    expect((error as Error).message).toMatch(
+      /cannot set up the sync of public\.products to server legacy: column src\.nme does not exist/,
+    );
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
   it('a sync whose endpoint is missing, or takes other columns, fails with what to install', async () => {
-    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: ['id', 'name'] })), 'up');
+    await applyInTransaction(
+      legacy,
+      buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: ['id', 'name'] })),
+      'up',
+    );
     const before = await catalogSnapshot(app);
     const error = (await applyInTransaction(app, sender(), 'up').catch((caught: unknown) => caught)) as Error;
     expect(error.message).toMatch(
       /cannot set up the sync of public\.products to server legacy: the server has no sync endpoint for public\.products with key \(id\) and exactly the columns \(id, name, description, price, created_at, updated_at\)/,
     );
-    expect(error.message).toMatch(/Hint: Install syncEndpoint\(\{ table, key, columns \}\) with the same key and columns in the other database first\./);
+    expect(error.message).toMatch(
+      /Hint: Install syncEndpoint\(\{ table, key, columns \}\) with the same key and columns in the other database first\./,
+    );
     expect(await catalogSnapshot(app)).toEqual(before);
   });
 
   it('an endpoint on a table without a unique key is refused with what to fix', async () => {
     await legacy.query('CREATE TABLE loose (id bigint, name text)');
-    const error = await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'loose', key: ['id'], columns: ['id', 'name'] })), 'up').catch(
-      (caught: unknown) => caught,
+    const error = await applyInTransaction(
+      legacy,
+      buildMigration('endpoint', syncEndpoint({ table: 'loose', key: ['id'], columns: ['id', 'name'] })),
+      'up',
+    ).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(
+      /table public\.loose has no primary key or unique index on exactly the sync key \(id\)/,
     );
-    expect((error as Error).message).toMatch(/table public\.loose has no primary key or unique index on exactly the sync key \(id\)/);
   });
 });

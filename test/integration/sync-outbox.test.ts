@@ -1,6 +1,16 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, diagnose, drainOutbox, outboxLag, outboxNames, startOutboxWorker, syncEndpoint, syncTrigger, type OutboxWorkerEvent } from '../../src/index.js';
+import {
+  buildMigration,
+  diagnose,
+  drainOutbox,
+  outboxLag,
+  outboxNames,
+  startOutboxWorker,
+  syncEndpoint,
+  syncTrigger,
+  type OutboxWorkerEvent,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
@@ -18,7 +28,8 @@ let legacy: pg.Client;
 let app: pg.Client;
 let names: { legacy: string; app: string };
 
-const sync = () => syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, delivery: 'outbox' });
+const sync = () =>
+  syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: COLUMNS, delivery: 'outbox' });
 const endpoint = () => buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS }));
 const sender = () => buildMigration('outbox', linkTo(pair.legacy, names.legacy, 'OUTBOX_LEGACY_PASSWORD'), sync());
 
@@ -28,7 +39,10 @@ async function install(): Promise<void> {
 }
 
 async function drain(batchSize?: number) {
-  const { rows } = await app.query<{ delivered: number; set_aside: number; error: string | null }>('SELECT * FROM products__drain_legacy($1)', [batchSize ?? 1000]);
+  const { rows } = await app.query<{ delivered: number; set_aside: number; error: string | null }>(
+    'SELECT * FROM products__drain_legacy($1)',
+    [batchSize ?? 1000],
+  );
   return rows[0]!;
 }
 
@@ -96,20 +110,35 @@ describe('outbox delivery', () => {
       await app.query(`UPDATE products SET name = 'changed while down' WHERE id = 3`);
       const failed = await drain();
       expect(failed.delivered).toBe(0);
-      expect(failed.error).toMatch(/pg-sync-link: could not deliver the outbox of public\.products to public\.products on server legacy: .*(connect|connection)/i);
+      expect(failed.error).toMatch(
+        /pg-sync-link: could not deliver the outbox of public\.products to public\.products on server legacy: .*(connect|connection)/i,
+      );
       await drain();
       const lag = await outboxLag(app, sync());
       expect(lag).toMatchObject({ pending: 26, consecutiveFailures: 2 });
-      
+
       expect(lag.lastError).toBe(failed.error);
       expect(lag.currentError).toBe(failed.error);
       // The other side being down is not a rejected row: no attempt is counted, nothing set aside.
-      expect((await app.query('SELECT * FROM products__drain_legacy(1000, 1)')).rows[0]).toMatchObject({ delivered: 0, set_aside: 0 });
+      expect((await app.query('SELECT * FROM products__drain_legacy(1000, 1)')).rows[0]).toMatchObject({
+        delivered: 0,
+        set_aside: 0,
+      });
       expect(await outboxLag(app, sync())).toMatchObject({ pending: 26, setAside: 0 });
       // The doctor reports it, with what to run.
-      const outbox = (await diagnose(connectionString(pair.app, names.app))).findings.filter((finding) => finding.check === 'outbox');
-      expect(outbox).toEqual([expect.objectContaining({ severity: 'warning', subject: 'outbox public.products__outbox_legacy_lag', fix: expect.stringContaining('SELECT * FROM public.products__drain_legacy()') })]);
-      expect(outbox[0]!.message).toContain('26 changes wait; the last 3 deliveries failed: pg-sync-link: could not deliver');
+      const outbox = (await diagnose(connectionString(pair.app, names.app))).findings.filter(
+        (finding) => finding.check === 'outbox',
+      );
+      expect(outbox).toEqual([
+        expect.objectContaining({
+          severity: 'warning',
+          subject: 'outbox public.products__outbox_legacy_lag',
+          fix: expect.stringContaining('SELECT * FROM public.products__drain_legacy()'),
+        }),
+      ]);
+      expect(outbox[0]!.message).toContain(
+        '26 changes wait; the last 3 deliveries failed: pg-sync-link: could not deliver',
+      );
     } finally {
       await pair.legacy.start();
     }
@@ -117,9 +146,16 @@ describe('outbox delivery', () => {
     expect(await drain()).toEqual({ delivered: 26, set_aside: 0, error: null });
     expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
     // The failure is past: current_error clears, last_error stays for the record.
-    expect(await outboxLag(app, sync())).toMatchObject({ pending: 0, consecutiveFailures: 0, currentError: null, lastError: expect.stringMatching(/could not deliver/) });
+    expect(await outboxLag(app, sync())).toMatchObject({
+      pending: 0,
+      consecutiveFailures: 0,
+      currentError: null,
+      lastError: expect.stringMatching(/could not deliver/),
+    });
     const healthy = await diagnose(connectionString(pair.app, names.app));
-    expect(healthy.findings.filter((finding) => finding.check === 'outbox')).toEqual([expect.objectContaining({ severity: 'ok', message: '0 changes waiting; deliveries succeed.' })]);
+    expect(healthy.findings.filter((finding) => finding.check === 'outbox')).toEqual([
+      expect.objectContaining({ severity: 'ok', message: '0 changes waiting; deliveries succeed.' }),
+    ]);
   });
 
   it('a rolled-back write records nothing', async () => {
@@ -162,12 +198,16 @@ describe('outbox delivery', () => {
       // No idle() here: it would wake the worker itself. The commit's NOTIFY must.
       await until(async () => (await outboxLag(app, sync())).deliveredTotal === 25);
       expect(await readProducts(legacy, products)).toEqual(await readProducts(app, products));
-      expect(events.filter((event) => event.type === 'delivered').map((event) => (event as { count: number }).count)).toEqual([7, 7, 7, 4]);
+      expect(
+        events.filter((event) => event.type === 'delivered').map((event) => (event as { count: number }).count),
+      ).toEqual([7, 7, 7, 4]);
 
       await pair.legacy.stop();
       await app.query(`UPDATE products SET name = 'while down' WHERE id < 4`);
       await until(() => events.filter((event) => event.type === 'failed').length >= 3);
-      const failures = events.filter((event): event is Extract<OutboxWorkerEvent, { type: 'failed' }> => event.type === 'failed');
+      const failures = events.filter(
+        (event): event is Extract<OutboxWorkerEvent, { type: 'failed' }> => event.type === 'failed',
+      );
       expect(failures[0]!.error).toMatch(/could not deliver the outbox of public\.products/);
       // Backoff: each wait is longer than the one before, up to the maximum.
       expect(failures[2]!.retryInMs).toBeGreaterThan(failures[0]!.retryInMs);
@@ -181,19 +221,32 @@ describe('outbox delivery', () => {
     expect(events.at(-1)).toEqual({ type: 'stopped' });
     expect(events[0]).toEqual({ type: 'connected' });
     // Every error the worker reported in the outage names the sync, whatever raised it.
-    for (const event of events) if ('error' in event) expect(event.error).toMatch(/^pg-sync-link: could not deliver the outbox of public\.products /);
-    const { rows } = await app.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    for (const event of events)
+      if ('error' in event)
+        expect(event.error).toMatch(/^pg-sync-link: could not deliver the outbox of public\.products /);
+    const { rows } = await app.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
     expect(rows[0].n).toBe(0);
   });
 
   it('refuses an expression key, timing, and a worker without outbox syncs, saying what to change', () => {
     expect(() =>
-      syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name'], delivery: 'outbox', timing: 'commit' }),
+      syncTrigger({
+        server: 'legacy',
+        table: 'products',
+        key: ['id'],
+        columns: ['id', 'name'],
+        delivery: 'outbox',
+        timing: 'commit',
+      }),
     ).toThrow(/timing applies to write-through delivery/);
-    expect(() => syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id'], delivery: 'later' as never })).toThrow(
-      /delivery must be 'write-through' or 'outbox', got "later"/,
-    );
-    expect(() => outboxNames(syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id'] }))).toThrow(/delivery: 'outbox'/);
+    expect(() =>
+      syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id'], delivery: 'later' as never }),
+    ).toThrow(/delivery must be 'write-through' or 'outbox', got "later"/);
+    expect(() =>
+      outboxNames(syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id'] })),
+    ).toThrow(/delivery: 'outbox'/);
     expect(() => startOutboxWorker({ connection: 'postgres://x', syncs: [] })).toThrow(/needs syncs/);
   });
 });
@@ -210,4 +263,3 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-

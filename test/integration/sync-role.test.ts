@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, sharedIds, sharedIdSource, syncEndpoint, syncRole, syncTrigger, type SharedIdStrategy } from '../../src/index.js';
+import {
+  buildMigration,
+  env,
+  fdwLink,
+  sharedIds,
+  sharedIdSource,
+  syncEndpoint,
+  syncRole,
+  syncTrigger,
+  type SharedIdStrategy,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
@@ -18,7 +28,8 @@ let names: { legacy: string; app: string };
 
 useServers('role', async (servers) => {
   ({ pair, legacy, app, names } = servers);
-  for (const client of [legacy, app]) await client.query('CREATE TABLE products (id bigserial PRIMARY KEY, name text NOT NULL, price integer)');
+  for (const client of [legacy, app])
+    await client.query('CREATE TABLE products (id bigserial PRIMARY KEY, name text NOT NULL, price integer)');
   await legacy.query(`CREATE TABLE payroll (id int PRIMARY KEY, salary int); INSERT INTO payroll VALUES (1, 100000)`);
   await legacy.query(`INSERT INTO products (name, price) VALUES ('kept', 1)`);
 });
@@ -75,12 +86,20 @@ describe('syncRole', () => {
       await app.query(`UPDATE products SET price = price + 1`);
       await app.query(`DELETE FROM products WHERE name = 'b'`);
       const onApp = (await app.query('SELECT id::text, name, price FROM products ORDER BY id')).rows;
-      const onLegacy = (await legacy.query(`SELECT id::text, name, price FROM products WHERE name <> 'kept' ORDER BY id`)).rows;
+      const onLegacy = (
+        await legacy.query(`SELECT id::text, name, price FROM products WHERE name <> 'kept' ORDER BY id`)
+      ).rows;
       expect(onApp).toEqual([{ id: expect.any(String), name: 'a', price: 11 }]);
       expect(onLegacy).toEqual(onApp);
 
       // The role itself, logged in to legacy directly: nothing outside its endpoint.
-      const direct = new pg.Client({ host: pair.legacy.host, port: pair.legacy.port, database: names.legacy, user: role, password: process.env.ROLE_TEST_PASSWORD });
+      const direct = new pg.Client({
+        host: pair.legacy.host,
+        port: pair.legacy.port,
+        database: names.legacy,
+        user: role,
+        password: process.env.ROLE_TEST_PASSWORD,
+      });
       await direct.connect();
       try {
         const attempts = {
@@ -94,15 +113,39 @@ describe('syncRole', () => {
           setval: await refusal(direct, `SELECT setval(pg_get_serial_sequence('products', 'id'), 1)`),
           createRole: await refusal(direct, 'CREATE ROLE other'),
         };
-        expect(attempts).toEqual({ select: '42501', insert: '42501', update: '42501', delete: '42501', truncate: '42501', otherTable: '42501', createTable: '42501', setval: '42501', createRole: '42501' });
-        const { rows } = await direct.query(`SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = current_user`);
-        expect(rows).toEqual([{ rolsuper: false, rolinherit: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true }]);
+        expect(attempts).toEqual({
+          select: '42501',
+          insert: '42501',
+          update: '42501',
+          delete: '42501',
+          truncate: '42501',
+          otherTable: '42501',
+          createTable: '42501',
+          setval: '42501',
+          createRole: '42501',
+        });
+        const { rows } = await direct.query(
+          `SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = current_user`,
+        );
+        expect(rows).toEqual([
+          {
+            rolsuper: false,
+            rolinherit: false,
+            rolcreaterole: false,
+            rolcreatedb: false,
+            rolreplication: false,
+            rolbypassrls: false,
+            rolcanlogin: true,
+          },
+        ]);
       } finally {
         await direct.end();
       }
 
       // Through the link, as a user of app would try it: a foreign table over the real table.
-      await app.query(`CREATE FOREIGN TABLE sneaky (id bigint, name text, price integer) SERVER legacy OPTIONS (table_name 'products')`);
+      await app.query(
+        `CREATE FOREIGN TABLE sneaky (id bigint, name text, price integer) SERVER legacy OPTIONS (table_name 'products')`,
+      );
       expect(await refusal(app, 'SELECT * FROM sneaky')).toBe('42501');
       expect(await refusal(app, `UPDATE sneaky SET price = 0`)).toBe('42501');
       expect(await refusal(app, `DELETE FROM sneaky`)).toBe('42501');
@@ -121,9 +164,18 @@ describe('syncRole', () => {
     const role = roleName();
     process.env.ROLE_TEST_PASSWORD = 'another-password';
     await legacy.query(`REVOKE CONNECT ON DATABASE "${names.legacy}" FROM PUBLIC`);
-    const migration = buildMigration('role', syncRole({ name: role, password: env('ROLE_TEST_PASSWORD'), connectionLimit: 2 }));
+    const migration = buildMigration(
+      'role',
+      syncRole({ name: role, password: env('ROLE_TEST_PASSWORD'), connectionLimit: 2 }),
+    );
     await applyInTransaction(legacy, migration, 'up');
-    const direct = new pg.Client({ host: pair.legacy.host, port: pair.legacy.port, database: names.legacy, user: role, password: 'another-password' });
+    const direct = new pg.Client({
+      host: pair.legacy.host,
+      port: pair.legacy.port,
+      database: names.legacy,
+      user: role,
+      password: 'another-password',
+    });
     await direct.connect();
     await direct.end();
     await legacy.query(`GRANT SELECT ON payroll TO ${role}`);

@@ -20,7 +20,11 @@ useServers('syncappname', async (servers) => {
   process.env.APPNAME_APP_PASSWORD = pair.app.password;
   for (const client of [legacy, app]) {
     await client.query(PRODUCTS_DDL);
-    await applyInTransaction(client, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })), 'up');
+    await applyInTransaction(
+      client,
+      buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })),
+      'up',
+    );
   }
   const sender = (server: 'legacy' | 'app') => {
     const other = pair[server];
@@ -32,9 +36,17 @@ useServers('syncappname', async (servers) => {
         port: other.peerPort,
         dbname: servers.names[server],
         options: { application_name: `pg-sync-link to ${server}` },
-        userMappings: [{ user: other.user, password: env(server === 'legacy' ? 'APPNAME_LEGACY_PASSWORD' : 'APPNAME_APP_PASSWORD') }],
+        userMappings: [
+          { user: other.user, password: env(server === 'legacy' ? 'APPNAME_LEGACY_PASSWORD' : 'APPNAME_APP_PASSWORD') },
+        ],
       }),
-      syncTrigger({ server, table: 'products', key: ['id'], columns: COLUMNS, ignoreWritesBy: { applicationName: `pg-sync-link to ${server === 'legacy' ? 'app' : 'legacy'}` } }),
+      syncTrigger({
+        server,
+        table: 'products',
+        key: ['id'],
+        columns: COLUMNS,
+        ignoreWritesBy: { applicationName: `pg-sync-link to ${server === 'legacy' ? 'app' : 'legacy'}` },
+      }),
     );
   };
   await applyInTransaction(app, sender('legacy'), 'up');

@@ -19,11 +19,20 @@ let names: { legacy: string; app: string };
 
 /** One side's endpoint for the other side's writes. */
 function endpoint(incomingRole: string): Migration {
-  return buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: incomingRole }));
+  return buildMigration(
+    'endpoint',
+    syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS, grantTo: incomingRole }),
+  );
 }
 
 /** One side's link and triggers; the other side's endpoint must exist already. */
-function sender(other: PgServer, otherDb: string, server: string, outgoingRole: string, incomingRole: string): Migration {
+function sender(
+  other: PgServer,
+  otherDb: string,
+  server: string,
+  outgoingRole: string,
+  incomingRole: string,
+): Migration {
   const link = fdwLink({
     name: server,
     host: other.peerHost,
@@ -43,7 +52,9 @@ function sender(other: PgServer, otherDb: string, server: string, outgoingRole: 
 async function createRole(client: pg.Client, role: string): Promise<void> {
   // Roles belong to the cluster, which outlives each test's databases; another file may have made
   // this one with its own password, so a duplicate gets this file's.
-  await client.query(`DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`);
+  await client.query(
+    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`,
+  );
 }
 
 useServers('sync2', async (servers) => {
@@ -60,11 +71,16 @@ useServers('sync2', async (servers) => {
   await applyInTransaction(legacy, sender(pair.app, names.app, 'app', 'sync_from_legacy', 'sync_from_app'), 'up');
 });
 
-const bothSides = async () => [await readProducts(app, { name: 'products' }), await readProducts(legacy, { name: 'products' })];
+const bothSides = async () => [
+  await readProducts(app, { name: 'products' }),
+  await readProducts(legacy, { name: 'products' }),
+];
 
 describe('two-way sync', () => {
   it('changes on either side show on the other, and nothing travels back', async () => {
-    await app.query(`INSERT INTO products VALUES (1, 'from app', NULL, 100, '2020-01-01 10:00:00.5', '2020-01-01 10:00:00.5')`);
+    await app.query(
+      `INSERT INTO products VALUES (1, 'from app', NULL, 100, '2020-01-01 10:00:00.5', '2020-01-01 10:00:00.5')`,
+    );
     await legacy.query(`INSERT INTO products VALUES (2, 'from legacy', 'x', 200, '2021-01-01', '2021-01-01')`);
     let [onApp, onLegacy] = await bothSides();
     expect(onApp).toHaveLength(2);
@@ -85,15 +101,22 @@ describe('two-way sync', () => {
   it('the mark reaches the remote session: the other side sees the sync role', async () => {
     await app.query('BEGIN');
     await app.query(`INSERT INTO products VALUES (9, 'x', NULL, 1, now(), now())`);
-    const { rows } = await legacy.query(`SELECT usename FROM pg_stat_activity WHERE datname = $1 AND usename = 'sync_from_app'`, [names.legacy]);
+    const { rows } = await legacy.query(
+      `SELECT usename FROM pg_stat_activity WHERE datname = $1 AND usename = 'sync_from_app'`,
+      [names.legacy],
+    );
     await app.query('COMMIT');
     expect(rows.length).toBeGreaterThan(0);
   });
 
   it('concurrent writers on both sides, on the same keys, never hang; both sides end identical', async () => {
-    await app.query(`INSERT INTO products SELECT g, 'p' || g, NULL, 0, '2020-01-01', '2020-01-01' FROM generate_series(1, 4) g`);
+    await app.query(
+      `INSERT INTO products SELECT g, 'p' || g, NULL, 0, '2020-01-01', '2020-01-01' FROM generate_series(1, 4) g`,
+    );
     const writers = await Promise.all(
-      [pair.app, pair.app, pair.legacy, pair.legacy].map((server, index) => connect(server, index < 2 ? names.app : names.legacy)),
+      [pair.app, pair.app, pair.legacy, pair.legacy].map((server, index) =>
+        connect(server, index < 2 ? names.app : names.legacy),
+      ),
     );
     const failures: string[] = [];
     let committed = 0;
@@ -103,7 +126,11 @@ describe('two-way sync', () => {
         for (let round = 0; round < 25; round += 1) {
           const key = 1 + ((round + writer) % 4);
           try {
-            await client.query('UPDATE products SET price = $1, name = $2 WHERE id = $3', [writer * 1000 + round, `writer ${writer}`, key]);
+            await client.query('UPDATE products SET price = $1, name = $2 WHERE id = $3', [
+              writer * 1000 + round,
+              `writer ${writer}`,
+              key,
+            ]);
             committed += 1;
           } catch (error) {
             failures.push(`${(error as pg.DatabaseError).code}: ${(error as Error).message}`);
@@ -117,7 +144,9 @@ describe('two-way sync', () => {
     for (const failure of failures) {
       expect(failure).toMatch(/^(55P03|40001): pg-sync-link: UPDATE not synced|^40P01: /);
     }
-    console.log(`concurrent two-way writers: ${committed} committed, ${failures.length} failed fast (${[...new Set(failures.map((f) => f.slice(0, 5)))].join(', ')})`);
+    console.log(
+      `concurrent two-way writers: ${committed} committed, ${failures.length} failed fast (${[...new Set(failures.map((f) => f.slice(0, 5)))].join(', ')})`,
+    );
     expect(committed + failures.length).toBe(100);
     expect(committed).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(45_000);

@@ -2,7 +2,16 @@ import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { knexMigrationSource } from '../../adapters/knex.js';
-import { env, fdwLink, planMigrations, sqlExpression, syncEndpoint, syncTrigger, versionedMigrations, type Part } from '../../src/index.js';
+import {
+  env,
+  fdwLink,
+  planMigrations,
+  sqlExpression,
+  syncEndpoint,
+  syncTrigger,
+  versionedMigrations,
+  type Part,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { PRODUCTS_DDL } from '../harness/legacy-fixture.js';
@@ -29,7 +38,11 @@ useServers('versions', async (servers) => {
   const endpoint = planMigrations(
     'legacy',
     syncEndpoint({ table: 'products', key: ['id'], columns: ['id', 'name', 'created_at', 'updated_at', 'price'] }),
-    syncEndpoint({ table: 'products', key: ['id'], columns: ['id', 'name', 'created_at', 'updated_at', 'price', 'description', 'price_label'] }),
+    syncEndpoint({
+      table: 'products',
+      key: ['id'],
+      columns: ['id', 'name', 'created_at', 'updated_at', 'price', 'description', 'price_label'],
+    }),
   );
   for (const migration of endpoint) await applyInTransaction(legacy, migration, 'up');
   db = knexFactory({ client: 'pg', connection: connectionString(pair.app, servers.names.app) });
@@ -48,14 +61,31 @@ const link = (fetchSize: number) =>
     userMappings: [{ user: pair.legacy.user, password: env('VERSIONS_PASSWORD') }],
   });
 const sync = (columns: Parameters<typeof syncTrigger>[0]['columns']) =>
-  syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'name', 'created_at', 'updated_at', ...columns] });
+  syncTrigger({
+    server: 'legacy',
+    table: 'products',
+    key: ['id'],
+    columns: ['id', 'name', 'created_at', 'updated_at', ...columns],
+  });
 
 const versions = (): { version: string; parts: Part[] }[] => [
   { version: 'v1', parts: [link(100), sync(['price'])] },
   // v2: one more column, and a computed one.
-  { version: 'v2', parts: [link(100), sync(['price', 'description', { remote: 'price_label', expression: sqlExpression(`src.price || ' EUR'`) }])] },
+  {
+    version: 'v2',
+    parts: [
+      link(100),
+      sync(['price', 'description', { remote: 'price_label', expression: sqlExpression(`src.price || ' EUR'`) }]),
+    ],
+  },
   // v3: a server option changes (altered in place) and the transform changes.
-  { version: 'v3', parts: [link(500), sync(['price', 'description', { remote: 'price_label', expression: sqlExpression(`'EUR ' || src.price`) }])] },
+  {
+    version: 'v3',
+    parts: [
+      link(500),
+      sync(['price', 'description', { remote: 'price_label', expression: sqlExpression(`'EUR ' || src.price`) }]),
+    ],
+  },
 ];
 
 async function remoteRow(): Promise<unknown> {
@@ -64,7 +94,12 @@ async function remoteRow(): Promise<unknown> {
 
 it('each version migrates forward and back exactly, through Knex', async () => {
   const migrations = versionedMigrations('app-sync', versions());
-  expect(migrations.map((migration) => migration.id)).toEqual(['app-sync/001-link-legacy', 'app-sync/002-sync-public.products-to-legacy', 'app-sync/v2', 'app-sync/v3']);
+  expect(migrations.map((migration) => migration.id)).toEqual([
+    'app-sync/001-link-legacy',
+    'app-sync/002-sync-public.products-to-legacy',
+    'app-sync/v2',
+    'app-sync/v3',
+  ]);
   const source = { migrationSource: knexMigrationSource(migrations) };
   const ignore = ['knex_migrations'];
 

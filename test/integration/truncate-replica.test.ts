@@ -1,6 +1,14 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, changeFeed, env, fdwLink, syncEndpoint, syncTrigger, type Migration } from '../../src/index.js';
+import {
+  buildMigration,
+  changeFeed,
+  env,
+  fdwLink,
+  syncEndpoint,
+  syncTrigger,
+  type Migration,
+} from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
@@ -18,8 +26,15 @@ let names: { legacy: string; app: string };
 useServers('truncate', async (servers) => {
   ({ pair, legacy, app, names } = servers);
   process.env.TRUNCATE_LEGACY_PASSWORD = pair.legacy.password;
-  for (const client of [legacy, app]) await client.query('CREATE TABLE items (id bigint PRIMARY KEY, name text); CREATE TABLE copies (id bigint PRIMARY KEY, name text)');
-  await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'items', key: ['id'], columns: COLUMNS })), 'up');
+  for (const client of [legacy, app])
+    await client.query(
+      'CREATE TABLE items (id bigint PRIMARY KEY, name text); CREATE TABLE copies (id bigint PRIMARY KEY, name text)',
+    );
+  await applyInTransaction(
+    legacy,
+    buildMigration('endpoint', syncEndpoint({ table: 'items', key: ['id'], columns: COLUMNS })),
+    'up',
+  );
 });
 
 const link = () =>
@@ -45,21 +60,32 @@ interface Kind {
 const KINDS: Kind[] = [
   {
     name: 'write-through, immediate',
-    migration: () => buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'items', key: ['id'], columns: COLUMNS })),
+    migration: () =>
+      buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'items', key: ['id'], columns: COLUMNS })),
     names: /the sync to public\.items on server legacy/,
     trigger: 'sync_to_legacy_truncate',
     carried: async () => (await legacy.query('SELECT id::int, name FROM items')).rows,
   },
   {
     name: 'write-through, at commit',
-    migration: () => buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'items', key: ['id'], columns: COLUMNS, timing: 'commit' })),
+    migration: () =>
+      buildMigration(
+        'sync',
+        link(),
+        syncTrigger({ server: 'legacy', table: 'items', key: ['id'], columns: COLUMNS, timing: 'commit' }),
+      ),
     names: /the sync to public\.items on server legacy/,
     trigger: 'sync_to_legacy_truncate',
     carried: async () => (await legacy.query('SELECT id::int, name FROM items')).rows,
   },
   {
     name: 'outbox',
-    migration: () => buildMigration('sync', link(), syncTrigger({ server: 'legacy', table: 'items', key: ['id'], columns: COLUMNS, delivery: 'outbox' })),
+    migration: () =>
+      buildMigration(
+        'sync',
+        link(),
+        syncTrigger({ server: 'legacy', table: 'items', key: ['id'], columns: COLUMNS, delivery: 'outbox' }),
+      ),
     names: /the sync to public\.items on server legacy/,
     trigger: 'sync_to_legacy_truncate',
     carried: async () => {
@@ -69,7 +95,8 @@ const KINDS: Kind[] = [
   },
   {
     name: 'same-database sync',
-    migration: () => buildMigration('sync', syncTrigger({ table: 'items', target: 'copies', key: ['id'], columns: COLUMNS })),
+    migration: () =>
+      buildMigration('sync', syncTrigger({ table: 'items', target: 'copies', key: ['id'], columns: COLUMNS })),
     names: /the same-database sync to public\.copies/,
     trigger: 'sync_to_public_copies_truncate',
     carried: async () => (await app.query('SELECT id::int, name FROM copies')).rows,
@@ -79,7 +106,8 @@ const KINDS: Kind[] = [
     migration: () => buildMigration('feed', changeFeed({ table: 'items', key: ['id'], channel: 'items' })),
     names: /the change feed on channel items/,
     trigger: 'change_feed_truncate',
-    carried: async () => (await app.query(`SELECT (key ->> 'id')::int AS id, row ->> 'name' AS name FROM items__changes`)).rows,
+    carried: async () =>
+      (await app.query(`SELECT (key ->> 'id')::int AS id, row ->> 'name' AS name FROM items__changes`)).rows,
   },
 ];
 
@@ -97,7 +125,9 @@ describe.each(KINDS)('$name', (kind) => {
     expect(refused).toMatchObject({ code: '0A000', message: expect.stringMatching(/^pg-sync-link: /) });
     expect((refused as pg.DatabaseError).message).toMatch(/TRUNCATE of public\.items is refused/);
     expect((refused as pg.DatabaseError).message).toMatch(kind.names);
-    expect((refused as pg.DatabaseError).hint).toContain(`ALTER TABLE public.items DISABLE TRIGGER ${kind.trigger}; TRUNCATE public.items;`);
+    expect((refused as pg.DatabaseError).hint).toContain(
+      `ALTER TABLE public.items DISABLE TRIGGER ${kind.trigger}; TRUNCATE public.items;`,
+    );
     // Also refused in a replica session, and the rows are all still here.
     await app.query('SET session_replication_role = replica');
     await expect(app.query('TRUNCATE items')).rejects.toThrow(/TRUNCATE of public\.items is refused/);
@@ -105,7 +135,9 @@ describe.each(KINDS)('$name', (kind) => {
     expect((await app.query('SELECT count(*)::int AS n FROM items')).rows[0].n).toBe(1);
 
     // The way out the hint gives empties this side only, on purpose.
-    await app.query(`BEGIN; ALTER TABLE items DISABLE TRIGGER ${kind.trigger}; TRUNCATE items; ALTER TABLE items ENABLE ALWAYS TRIGGER ${kind.trigger}; COMMIT`);
+    await app.query(
+      `BEGIN; ALTER TABLE items DISABLE TRIGGER ${kind.trigger}; TRUNCATE items; ALTER TABLE items ENABLE ALWAYS TRIGGER ${kind.trigger}; COMMIT`,
+    );
     expect((await app.query('SELECT count(*)::int AS n FROM items')).rows[0].n).toBe(0);
 
     await applyInTransaction(app, kind.migration(), 'down');

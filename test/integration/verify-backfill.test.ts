@@ -28,12 +28,17 @@ let names: { legacy: string; app: string };
 
 const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
 const PRODUCTS: TablePairOptions = { table: 'products', key: ['id'], columns: COLUMNS };
-const ROWS = (count: number) => `INSERT INTO products SELECT g, 'product ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'about ' || g END,
+const ROWS = (
+  count: number,
+) => `INSERT INTO products SELECT g, 'product ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'about ' || g END,
   g % 5000, timestamp '2020-01-01 00:00:00.123456' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
 
 useServers('verify', async (servers) => {
   ({ legacy, app, pair, names } = servers);
-  urls = { legacy: connectionString(servers.pair.legacy, servers.names.legacy), app: connectionString(servers.pair.app, servers.names.app) };
+  urls = {
+    legacy: connectionString(servers.pair.legacy, servers.names.legacy),
+    app: connectionString(servers.pair.app, servers.names.app),
+  };
   await legacy.query(PRODUCTS_DDL);
   await app.query(PRODUCTS_DDL);
 });
@@ -44,13 +49,21 @@ async function seedBoth(count: number): Promise<void> {
 }
 
 const ids = (keys: readonly Record<string, string | null>[]) => keys.map((key) => Number(key.id)).sort((a, b) => a - b);
-const count = async (client: pg.Client, table = 'products') => Number((await client.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+const count = async (client: pg.Client, table = 'products') =>
+  Number((await client.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
 
 describe('verifyTables', () => {
   it('finds two equal tables equal, through clients or URLs', async () => {
     await seedBoth(3000);
     const result = await verifyTables({ local: app, remote: legacy, tables: PRODUCTS });
-    expect(result).toMatchObject({ equal: true, counts: { local: 3000, remote: 3000 }, missingOnRemote: [], missingOnLocal: [], differing: [], rowsFetched: 0 });
+    expect(result).toMatchObject({
+      equal: true,
+      counts: { local: 3000, remote: 3000 },
+      missingOnRemote: [],
+      missingOnLocal: [],
+      differing: [],
+      rowsFetched: 0,
+    });
     expect((await verifyTables({ local: urls.app, remote: urls.legacy, tables: PRODUCTS })).equal).toBe(true);
   });
 
@@ -78,8 +91,12 @@ describe('verifyTables', () => {
 
   it('compares through the column mapping of a syncTrigger node: renamed and computed columns', async () => {
     await app.query(ROWS(500));
-    await legacy.query(`CREATE TABLE items (item_id bigint PRIMARY KEY, title text NOT NULL, cheap boolean, cents integer)`);
-    await legacy.query(`INSERT INTO items SELECT g, 'product ' || g, g % 5000 < 1000, g % 5000 * 100 FROM generate_series(1, 500) g`);
+    await legacy.query(
+      `CREATE TABLE items (item_id bigint PRIMARY KEY, title text NOT NULL, cheap boolean, cents integer)`,
+    );
+    await legacy.query(
+      `INSERT INTO items SELECT g, 'product ' || g, g % 5000 < 1000, g % 5000 * 100 FROM generate_series(1, 500) g`,
+    );
     const sync = syncTrigger({
       server: 'legacy',
       table: 'products',
@@ -101,10 +118,17 @@ describe('verifyTables', () => {
   });
 
   it('compares values by their text form in the same settings on both sides, whatever the sessions use', async () => {
-    for (const client of [app, legacy]) await client.query(`CREATE TABLE events (id int PRIMARY KEY, at timestamptz, amount float8, span interval)`);
-    await app.query(`INSERT INTO events VALUES (1, '2024-03-01 12:00:00.5+00', 0.1::float8 + 0.2::float8, '1 day 2 hours')`);
-    await legacy.query(`INSERT INTO events VALUES (1, '2024-03-01 14:00:00.5+02', 0.30000000000000004, '26 hours'::interval - '24 hours'::interval + '1 day')`);
-    await legacy.query(`SET TimeZone = 'America/New_York'; SET DateStyle = 'German'; SET extra_float_digits = -3; SET IntervalStyle = 'iso_8601'`);
+    for (const client of [app, legacy])
+      await client.query(`CREATE TABLE events (id int PRIMARY KEY, at timestamptz, amount float8, span interval)`);
+    await app.query(
+      `INSERT INTO events VALUES (1, '2024-03-01 12:00:00.5+00', 0.1::float8 + 0.2::float8, '1 day 2 hours')`,
+    );
+    await legacy.query(
+      `INSERT INTO events VALUES (1, '2024-03-01 14:00:00.5+02', 0.30000000000000004, '26 hours'::interval - '24 hours'::interval + '1 day')`,
+    );
+    await legacy.query(
+      `SET TimeZone = 'America/New_York'; SET DateStyle = 'German'; SET extra_float_digits = -3; SET IntervalStyle = 'iso_8601'`,
+    );
     const events = { table: 'events', key: ['id'], columns: ['id', 'at', 'amount', 'span'] };
     expect(await verifyTables({ local: app, remote: legacy, tables: events })).toMatchObject({ equal: true });
     // The caller's session settings are left as they were.
@@ -114,8 +138,12 @@ describe('verifyTables', () => {
   });
 
   it('takes composite and text keys', async () => {
-    for (const client of [app, legacy]) await client.query(`CREATE TABLE stock (region text, code int, qty int, PRIMARY KEY (region, code))`);
-    for (const client of [app, legacy]) await client.query(`INSERT INTO stock SELECT r, g, g FROM unnest(ARRAY['north', 'south', 'O''Neil, "quoted"']) r, generate_series(1, 400) g`);
+    for (const client of [app, legacy])
+      await client.query(`CREATE TABLE stock (region text, code int, qty int, PRIMARY KEY (region, code))`);
+    for (const client of [app, legacy])
+      await client.query(
+        `INSERT INTO stock SELECT r, g, g FROM unnest(ARRAY['north', 'south', 'O''Neil, "quoted"']) r, generate_series(1, 400) g`,
+      );
     await legacy.query(`UPDATE stock SET qty = 0 WHERE region = 'O''Neil, "quoted"' AND code = 3`);
     await app.query(`DELETE FROM stock WHERE region = 'south' AND code = 400`);
     const stock = { table: 'stock', key: ['region', 'code'], columns: ['region', 'code', 'qty'] };
@@ -135,13 +163,22 @@ describe('backfillTables', () => {
     await legacy.query(`UPDATE products SET name = 'stale' WHERE id <= 10`);
     await legacy.query(`INSERT INTO products VALUES (9999, 'only on legacy', NULL, 1, now(), now())`);
     const progress: string[] = [];
-    const result = await backfillTables({ local: app, remote: legacy, tables: PRODUCTS, batchSize: 500, onProgress: (step) => progress.push(`${step.phase} ${step.done}/${step.total}`) });
+    const result = await backfillTables({
+      local: app,
+      remote: legacy,
+      tables: PRODUCTS,
+      batchSize: 500,
+      onProgress: (step) => progress.push(`${step.phase} ${step.done}/${step.total}`),
+    });
     expect(result).toMatchObject({ complete: true, written: 2410, deleted: 0, batches: 5 });
     expect(progress).toContain('copy 2410/2410');
     const after = await verifyTables({ local: app, remote: legacy, tables: PRODUCTS });
     // Backfill leaves rows only on the remote side alone.
     expect(after).toMatchObject({ missingOnRemote: [], differing: [], missingOnLocal: [{ id: '9999' }] });
-    expect(await readProducts(legacy, { name: 'products' })).toEqual([...(await readProducts(app, { name: 'products' })), ...(await readProducts(legacy, { name: 'products' })).slice(-1)]);
+    expect(await readProducts(legacy, { name: 'products' })).toEqual([
+      ...(await readProducts(app, { name: 'products' })),
+      ...(await readProducts(legacy, { name: 'products' })).slice(-1),
+    ]);
     const xmin = (await legacy.query('SELECT sum(xmin::text::bigint) AS x FROM products')).rows[0].x;
     const again = await backfillTables({ local: app, remote: legacy, tables: PRODUCTS });
     expect(again).toMatchObject({ complete: true, written: 0, batches: 0 });
@@ -155,8 +192,14 @@ describe('backfillTables', () => {
     expect(await count(legacy)).toBe(300);
     const controller = new AbortController();
     const second = await backfillTables({
-      local: urls.app, remote: urls.legacy, tables: PRODUCTS, batchSize: 100, signal: controller.signal,
-      onProgress: (step) => { if (step.phase === 'copy' && step.done >= 200) controller.abort(); },
+      local: urls.app,
+      remote: urls.legacy,
+      tables: PRODUCTS,
+      batchSize: 100,
+      signal: controller.signal,
+      onProgress: (step) => {
+        if (step.phase === 'copy' && step.done >= 200) controller.abort();
+      },
     });
     expect(second).toMatchObject({ complete: false, written: 200, batches: 2 });
     expect(second.before.missingOnRemote).toHaveLength(700);
@@ -168,10 +211,14 @@ describe('backfillTables', () => {
 
   it('writes renamed and computed columns as the sync would', async () => {
     await app.query(ROWS(300));
-    await legacy.query(`CREATE TABLE items (item_id bigint PRIMARY KEY, title text NOT NULL, cents integer, tags jsonb, note text DEFAULT 'kept')`);
+    await legacy.query(
+      `CREATE TABLE items (item_id bigint PRIMARY KEY, title text NOT NULL, cents integer, tags jsonb, note text DEFAULT 'kept')`,
+    );
     await legacy.query(`INSERT INTO items (item_id, title, cents, note) VALUES (1, 'old', 0, 'mine')`);
     const items = {
-      table: 'products', remote: { name: 'items' }, key: ['item_id'],
+      table: 'products',
+      remote: { name: 'items' },
+      key: ['item_id'],
       columns: [
         { remote: 'item_id', local: 'id' },
         { remote: 'title', local: 'name' },
@@ -181,7 +228,9 @@ describe('backfillTables', () => {
     };
     expect((await backfillTables({ local: app, remote: legacy, tables: items })).written).toBe(300);
     expect((await verifyTables({ local: app, remote: legacy, tables: items })).equal).toBe(true);
-    const { rows } = await legacy.query(`SELECT title, cents, tags, note FROM items WHERE item_id IN (1, 2) ORDER BY item_id`);
+    const { rows } = await legacy.query(
+      `SELECT title, cents, tags, note FROM items WHERE item_id IN (1, 2) ORDER BY item_id`,
+    );
     expect(rows).toEqual([
       { title: 'product 1', cents: 100, tags: { odd: true, q: 'a"b' }, note: 'mine' }, // unmapped columns keep their value
       { title: 'product 2', cents: 200, tags: { odd: false, q: 'a"b' }, note: 'kept' },
@@ -192,22 +241,49 @@ describe('backfillTables', () => {
 describe('keys and names of every kind', () => {
   it('a key computed by an expression, on a table whose only column is the key', async () => {
     await app.query(`CREATE TABLE codes (id int PRIMARY KEY); INSERT INTO codes SELECT generate_series(1, 250)`);
-    await legacy.query(`CREATE TABLE codes (code text PRIMARY KEY); INSERT INTO codes VALUES ('P1'), ('P2'), ('stray')`);
-    const codes = { table: 'codes', key: ['code'], columns: [{ remote: 'code', expression: sqlExpression(`'P' || src.id`) }] };
+    await legacy.query(
+      `CREATE TABLE codes (code text PRIMARY KEY); INSERT INTO codes VALUES ('P1'), ('P2'), ('stray')`,
+    );
+    const codes = {
+      table: 'codes',
+      key: ['code'],
+      columns: [{ remote: 'code', expression: sqlExpression(`'P' || src.id`) }],
+    };
     const first = await reconcileTables({ local: app, remote: legacy, tables: codes, winner: 'local', batchSize: 100 });
     expect(first).toMatchObject({ complete: true, written: 248, deleted: 1 });
     expect((await verifyTables({ local: app, remote: legacy, tables: codes })).equal).toBe(true);
-    expect(await reconcileTables({ local: app, remote: legacy, tables: codes, winner: 'local' })).toMatchObject({ written: 0, deleted: 0, batches: 0 });
+    expect(await reconcileTables({ local: app, remote: legacy, tables: codes, winner: 'local' })).toMatchObject({
+      written: 0,
+      deleted: 0,
+      batches: 0,
+    });
   });
 
   it('a same-database sync node: both sides on one database, through two connections', async () => {
-    await app.query(`CREATE TABLE users (id int PRIMARY KEY, email text); CREATE TABLE accounts (user_id int PRIMARY KEY, contact text)`);
+    await app.query(
+      `CREATE TABLE users (id int PRIMARY KEY, email text); CREATE TABLE accounts (user_id int PRIMARY KEY, contact text)`,
+    );
     await app.query(`INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 300) g`);
     await app.query(`INSERT INTO accounts VALUES (1, 'u1@example.com'), (2, 'someone else'), (999, 'gone')`);
-    const local = syncTrigger({ table: 'users', target: 'accounts', key: ['user_id'], columns: [{ remote: 'user_id', local: 'id' }, { remote: 'contact', local: 'email' }] });
+    const local = syncTrigger({
+      table: 'users',
+      target: 'accounts',
+      key: ['user_id'],
+      columns: [
+        { remote: 'user_id', local: 'id' },
+        { remote: 'contact', local: 'email' },
+      ],
+    });
     const before = await verifyTables({ local: urls.app, remote: urls.app, tables: local });
-    expect(before).toMatchObject({ counts: { local: 300, remote: 3 }, differing: [{ user_id: '2' }], missingOnLocal: [{ user_id: '999' }] });
-    expect(await reconcileTables({ local: urls.app, remote: urls.app, tables: local, winner: 'local' })).toMatchObject({ written: 299, deleted: 1 });
+    expect(before).toMatchObject({
+      counts: { local: 300, remote: 3 },
+      differing: [{ user_id: '2' }],
+      missingOnLocal: [{ user_id: '999' }],
+    });
+    expect(await reconcileTables({ local: urls.app, remote: urls.app, tables: local, winner: 'local' })).toMatchObject({
+      written: 299,
+      deleted: 1,
+    });
     expect((await verifyTables({ local: urls.app, remote: urls.app, tables: local })).equal).toBe(true);
   });
 
@@ -215,7 +291,9 @@ describe('keys and names of every kind', () => {
     const table = { schema: 'My "Schema"', name: 'weird.table; --' };
     const quoted = `"My ""Schema"""."weird.table; --"`;
     for (const client of [app, legacy]) {
-      await client.query(`CREATE SCHEMA "My ""Schema"""; CREATE TABLE ${quoted} ("select" int PRIMARY KEY, "a b" text, "O'Brien" text)`);
+      await client.query(
+        `CREATE SCHEMA "My ""Schema"""; CREATE TABLE ${quoted} ("select" int PRIMARY KEY, "a b" text, "O'Brien" text)`,
+      );
     }
     await app.query(`INSERT INTO ${quoted} SELECT g, 'v' || g, $$it's \\ "x"$$ FROM generate_series(1, 40) g`);
     await legacy.query(`INSERT INTO ${quoted} VALUES (1, 'v1', NULL), (99, 'gone', 'x')`);
@@ -234,15 +312,34 @@ describe('keys and names of every kind', () => {
 describe('with the sync installed', () => {
   it('backfills the rows that were there before the trigger, and the sync keeps both sides equal after', async () => {
     await app.query(ROWS(1200));
-    const columns = ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }, 'description', 'price', 'created_at', 'updated_at'];
+    const columns = [
+      'id',
+      { remote: 'name', expression: sqlExpression('upper(src.name)') },
+      'description',
+      'price',
+      'created_at',
+      'updated_at',
+    ];
     const sync = syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns });
-    await applyInTransaction(legacy, buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })), 'up');
-    await applyInTransaction(app, buildMigration('sync', linkTo(pair.legacy, names.legacy, 'VERIFY_LEGACY_PASSWORD'), sync), 'up');
+    await applyInTransaction(
+      legacy,
+      buildMigration('endpoint', syncEndpoint({ table: 'products', key: ['id'], columns: COLUMNS })),
+      'up',
+    );
+    await applyInTransaction(
+      app,
+      buildMigration('sync', linkTo(pair.legacy, names.legacy, 'VERIFY_LEGACY_PASSWORD'), sync),
+      'up',
+    );
     await app.query(`INSERT INTO products VALUES (5000, 'after', NULL, 1, now(), now())`);
     const before = await verifyTables({ local: app, remote: legacy, tables: sync });
     expect(before).toMatchObject({ counts: { local: 1201, remote: 1 }, missingOnLocal: [], differing: [] });
     expect(before.missingOnRemote).toHaveLength(1200);
-    expect(await backfillTables({ local: app, remote: legacy, tables: sync, batchSize: 250 })).toMatchObject({ complete: true, written: 1200, batches: 5 });
+    expect(await backfillTables({ local: app, remote: legacy, tables: sync, batchSize: 250 })).toMatchObject({
+      complete: true,
+      written: 1200,
+      batches: 5,
+    });
     await app.query(`UPDATE products SET name = 'changed' WHERE id <= 10`);
     expect((await verifyTables({ local: app, remote: legacy, tables: sync })).equal).toBe(true);
     expect((await legacy.query(`SELECT name FROM products WHERE id = 1`)).rows[0].name).toBe('CHANGED');
@@ -260,7 +357,13 @@ describe('reconcileTables', () => {
 
   it('winner local: the remote side becomes equal, rows only there are deleted', async () => {
     await breakBoth();
-    const result = await reconcileTables({ local: app, remote: legacy, tables: PRODUCTS, winner: 'local', batchSize: 2 });
+    const result = await reconcileTables({
+      local: app,
+      remote: legacy,
+      tables: PRODUCTS,
+      winner: 'local',
+      batchSize: 2,
+    });
     expect(result).toMatchObject({ complete: true, written: 4, deleted: 1 });
     expect((await verifyTables({ local: app, remote: legacy, tables: PRODUCTS })).equal).toBe(true);
     expect(await readProducts(legacy, { name: 'products' })).toEqual(await readProducts(app, { name: 'products' }));
@@ -270,7 +373,11 @@ describe('reconcileTables', () => {
   it('winner remote: the local side becomes equal, through renamed columns', async () => {
     await breakBoth();
     await legacy.query('ALTER TABLE products RENAME COLUMN name TO title');
-    const renamed = { table: 'products', key: ['id'], columns: ['id', { remote: 'title', local: 'name' }, 'description', 'price', 'created_at', 'updated_at'] };
+    const renamed = {
+      table: 'products',
+      key: ['id'],
+      columns: ['id', { remote: 'title', local: 'name' }, 'description', 'price', 'created_at', 'updated_at'],
+    };
     const result = await reconcileTables({ local: app, remote: legacy, tables: renamed, winner: 'remote' });
     expect(result).toMatchObject({ complete: true, written: 3, deleted: 2 });
     expect((await verifyTables({ local: app, remote: legacy, tables: renamed })).equal).toBe(true);
@@ -280,12 +387,18 @@ describe('reconcileTables', () => {
 
   it('refuses to write back through an expression, or into a table without a unique key, before writing anything', async () => {
     await breakBoth();
-    const computed = { table: 'products', key: ['id'], columns: ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }] };
+    const computed = {
+      table: 'products',
+      key: ['id'],
+      columns: ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }],
+    };
     await expect(reconcileTables({ local: app, remote: legacy, tables: computed, winner: 'remote' })).rejects.toThrow(
       /column "name" is computed by an expression there, so its value cannot be written back\. Make the local side the winner instead/,
     );
     await legacy.query('ALTER TABLE products DROP CONSTRAINT products_pkey');
-    await expect(reconcileTables({ local: app, remote: legacy, tables: PRODUCTS, winner: 'local' })).rejects.toThrow(/has no primary key or unique index on exactly the key \(id\)/);
+    await expect(reconcileTables({ local: app, remote: legacy, tables: PRODUCTS, winner: 'local' })).rejects.toThrow(
+      /has no primary key or unique index on exactly the key \(id\)/,
+    );
     expect(await count(legacy)).toBe(998);
     expect(await count(app)).toBe(999);
   });
@@ -294,21 +407,40 @@ describe('reconcileTables', () => {
 describe('bad input', () => {
   it('gets a typed error that says what to fix, and nothing is written', async () => {
     await app.query(ROWS(10));
-    const attempt = (tables: unknown) => backfillTables({ local: app, remote: legacy, tables: tables as TablePairOptions });
-    await expect(attempt({ ...PRODUCTS, table: 'prodcts' })).rejects.toThrow(/Table "public"\."prodcts" on the local side .* does not exist/);
-    await expect(attempt({ ...PRODUCTS, remote: { name: 'nope' } })).rejects.toThrow(/Table "public"\."nope" on the remote side .* does not exist/);
-    await expect(attempt({ ...PRODUCTS, columns: [...COLUMNS, 'colour'] })).rejects.toThrow(/on the local side .* has no column "colour"\. Its columns: id, name/);
-    await expect(attempt({ ...PRODUCTS, columns: [...COLUMNS, { remote: 'name2', expression: sqlExpression('src.nam') }] })).rejects.toThrow(InvalidOptionError);
-    await expect(attempt({ table: 'products', columns: COLUMNS })).rejects.toThrow(/needs a key: the remote columns that identify a row/);
+    const attempt = (tables: unknown) =>
+      backfillTables({ local: app, remote: legacy, tables: tables as TablePairOptions });
+    await expect(attempt({ ...PRODUCTS, table: 'prodcts' })).rejects.toThrow(
+      /Table "public"\."prodcts" on the local side .* does not exist/,
+    );
+    await expect(attempt({ ...PRODUCTS, remote: { name: 'nope' } })).rejects.toThrow(
+      /Table "public"\."nope" on the remote side .* does not exist/,
+    );
+    await expect(attempt({ ...PRODUCTS, columns: [...COLUMNS, 'colour'] })).rejects.toThrow(
+      /on the local side .* has no column "colour"\. Its columns: id, name/,
+    );
+    await expect(
+      attempt({ ...PRODUCTS, columns: [...COLUMNS, { remote: 'name2', expression: sqlExpression('src.nam') }] }),
+    ).rejects.toThrow(InvalidOptionError);
+    await expect(attempt({ table: 'products', columns: COLUMNS })).rejects.toThrow(
+      /needs a key: the remote columns that identify a row/,
+    );
     await expect(attempt({ ...PRODUCTS, key: ['sku'] })).rejects.toThrow(/key column "sku" is not among the columns/);
     await expect(attempt({ ...PRODUCTS, table: '' })).rejects.toThrow(InvalidIdentifierError);
     await expect(attempt({ ...PRODUCTS, colums: [] })).rejects.toThrow(/Did you mean "columns"/);
-    await expect(backfillTables({ local: app, remote: legacy, tables: PRODUCTS, batchSize: 0 })).rejects.toThrow(/batchSize must be a whole number/);
-    await expect(verifyTables({ local: app, remote: app, tables: PRODUCTS })).rejects.toThrow(/local and remote are the same pg Client/);
+    await expect(backfillTables({ local: app, remote: legacy, tables: PRODUCTS, batchSize: 0 })).rejects.toThrow(
+      /batchSize must be a whole number/,
+    );
+    await expect(verifyTables({ local: app, remote: app, tables: PRODUCTS })).rejects.toThrow(
+      /local and remote are the same pg Client/,
+    );
     await legacy.query(`CREATE TABLE tags (code text UNIQUE, label text)`);
-    await app.query(`CREATE TABLE tags (code text UNIQUE, label text); INSERT INTO tags VALUES (NULL, 'no code'), ('a', 'A')`);
+    await app.query(
+      `CREATE TABLE tags (code text UNIQUE, label text); INSERT INTO tags VALUES (NULL, 'no code'), ('a', 'A')`,
+    );
     const tags = { table: 'tags', key: ['code'], columns: ['code', 'label'] };
-    await expect(backfillTables({ local: app, remote: legacy, tables: tags })).rejects.toThrow(/Key column "code" is NULL in a row on the local side/);
+    await expect(backfillTables({ local: app, remote: legacy, tables: tags })).rejects.toThrow(
+      /Key column "code" is NULL in a row on the local side/,
+    );
     expect(await count(legacy, 'tags')).toBe(0);
     expect(await count(legacy)).toBe(0);
   });

@@ -19,11 +19,15 @@ let legacy: pg.Client;
 let app: pg.Client;
 let env: Record<string, string>;
 
-const ROWS = (count: number) => `INSERT INTO products SELECT g, 'product ' || g, NULL, g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
+const ROWS = (count: number) =>
+  `INSERT INTO products SELECT g, 'product ' || g, NULL, g % 5000, timestamp '2020-01-01' + g * interval '1 second', timestamp '2024-01-01' FROM generate_series(1, ${count}) g`;
 
 useServers('verifycli', async (servers) => {
   ({ legacy, app } = servers);
-  env = { APP_URL: connectionString(servers.pair.app, servers.names.app), LEGACY_URL: connectionString(servers.pair.legacy, servers.names.legacy) };
+  env = {
+    APP_URL: connectionString(servers.pair.app, servers.names.app),
+    LEGACY_URL: connectionString(servers.pair.legacy, servers.names.legacy),
+  };
   await legacy.query(PRODUCTS_DDL);
   await app.query(PRODUCTS_DDL);
 });
@@ -44,12 +48,15 @@ function cli(...args: string[]): Promise<Run> {
 
 async function syncModule(extension = 'mjs'): Promise<string> {
   const file = path.join(await scratch, `sync-${Math.random().toString(36).slice(2)}.${extension}`);
-  await writeFile(file, `import { syncTrigger, sqlExpression } from 'pg-sync-link';
+  await writeFile(
+    file,
+    `import { syncTrigger, sqlExpression } from 'pg-sync-link';
 ${extension === 'ts' ? `const key: string[] = ['id'];\n` : ''}export const productsSync = syncTrigger({
   server: 'legacy', table: 'products', key: ['id'],
   columns: ['id', { remote: 'name', expression: sqlExpression('upper(src.name)') }, 'price', 'created_at', 'updated_at'],
 });
-`);
+`,
+  );
   return file;
 }
 
@@ -68,20 +75,27 @@ describe('pg-sync-link verify', () => {
     await legacy.query(`UPDATE products SET name = 'product 4' WHERE id = 4`);
     const differ = await cli('verify', ...connections, file);
     expect(differ.code).toBe(1);
-    expect(differ.stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 1\n  id="4"\n');
+    expect(differ.stdout).toBe(
+      'rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 1\n  id="4"\n',
+    );
     expect(differ.stderr).toContain('counting rows'); // plain progress lines: stderr is not a terminal
     const typescript = await cli('verify', ...connections, await syncModule('ts'));
     expect(typescript.code, typescript.stderr).toBe(1);
     expect(typescript.stdout).toBe(differ.stdout);
     const two = path.join(await scratch, 'two.mjs');
-    await writeFile(two, `import { syncTrigger } from 'pg-sync-link';
+    await writeFile(
+      two,
+      `import { syncTrigger } from 'pg-sync-link';
 export const parts = [syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ['id', 'price'] })];
 export const plain = { table: 'products', key: ['id'], columns: ['id', 'created_at'] };
-`);
+`,
+    );
     const ambiguous = await cli('verify', ...connections, two);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toContain('exports several: parts, plain. Choose one with --export <name>.');
-    expect((await cli('verify', ...connections, two, '--export', 'plain')).stdout).toBe('rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 0\n');
+    expect((await cli('verify', ...connections, two, '--export', 'plain')).stdout).toBe(
+      'rows: 50 local, 49 remote\nmissing on remote: 1\n  id="3"\nmissing on local: 0\ndiffering: 0\n',
+    );
     expect((await cli('verify', ...connections, two, '--export', 'parts')).code).toBe(1);
     const json = JSON.parse((await cli('verify', ...connections, file, '--json')).stdout);
     expect(json).toMatchObject({ equal: false, missingOnRemote: [{ id: '3' }], differing: [{ id: '4' }] });
@@ -90,21 +104,80 @@ export const plain = { table: 'products', key: ['id'], columns: ['id', 'created_
   it('takes plain tables from options; a wrong command line exits 2, what cannot run exits 3', async () => {
     await app.query(ROWS(5));
     await legacy.query(ROWS(5));
-    expect((await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,name,price')).code).toBe(0);
+    expect(
+      (await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,name,price')).code,
+    ).toBe(0);
     const unknown = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour');
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/^pg-sync-link verify: .*has no column "colour"/);
-    const unknownJson = await cli('verify', ...connections, '--table', 'products', '--key', 'id', '--columns', 'id,colour', '--json');
+    const unknownJson = await cli(
+      'verify',
+      ...connections,
+      '--table',
+      'products',
+      '--key',
+      'id',
+      '--columns',
+      'id,colour',
+      '--json',
+    );
     expect(unknownJson.code).toBe(3);
-    expect(JSON.parse(unknownJson.stdout)).toMatchObject({ error: { code: 'CANNOT_RUN', exitCode: 3, message: expect.stringMatching(/has no column "colour"/) } });
-    expect((await cli('verify', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/--local-env is required/);
-    expect((await cli('verify', '--local-env', 'NOT_SET_ANYWHERE', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id')).stderr).toMatch(/NOT_SET_ANYWHERE \(--local-env\) is not set/);
+    expect(JSON.parse(unknownJson.stdout)).toMatchObject({
+      error: { code: 'CANNOT_RUN', exitCode: 3, message: expect.stringMatching(/has no column "colour"/) },
+    });
+    expect(
+      (await cli('verify', '--remote-env', 'LEGACY_URL', '--table', 'products', '--key', 'id', '--columns', 'id'))
+        .stderr,
+    ).toMatch(/--local-env is required/);
+    expect(
+      (
+        await cli(
+          'verify',
+          '--local-env',
+          'NOT_SET_ANYWHERE',
+          '--remote-env',
+          'LEGACY_URL',
+          '--table',
+          'products',
+          '--key',
+          'id',
+          '--columns',
+          'id',
+        )
+      ).stderr,
+    ).toMatch(/NOT_SET_ANYWHERE \(--local-env\) is not set/);
     expect((await cli('verify', ...connections, '--table', 'products', '--columns', 'id')).code).toBe(2);
-    expect((await cli('verify', ...connections, 'no/such/module.mjs')).stderr).toContain('No such file: no/such/module.mjs');
-    const down = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
+    expect((await cli('verify', ...connections, 'no/such/module.mjs')).stderr).toContain(
+      'No such file: no/such/module.mjs',
+    );
+    const down = await cli(
+      'verify',
+      '--local-env',
+      'APP_URL',
+      '--remote-env',
+      'GONE_URL',
+      '--table',
+      'products',
+      '--key',
+      'id',
+      '--columns',
+      'id',
+    );
     expect(down.code).toBe(3);
     env.GONE_URL = 'postgres://nobody@127.0.0.1:1/none';
-    const refused = await cli('verify', '--local-env', 'APP_URL', '--remote-env', 'GONE_URL', '--table', 'products', '--key', 'id', '--columns', 'id');
+    const refused = await cli(
+      'verify',
+      '--local-env',
+      'APP_URL',
+      '--remote-env',
+      'GONE_URL',
+      '--table',
+      'products',
+      '--key',
+      'id',
+      '--columns',
+      'id',
+    );
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/^pg-sync-link verify: .*ECONNREFUSED/);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
@@ -115,7 +188,10 @@ describe('pg-sync-link backfill', () => {
   it('killed in the middle, finishes when run again, without duplicates; then verify exits 0', async () => {
     const file = await syncModule();
     await app.query(ROWS(30_000));
-    const child = spawn('node', [CLI, 'backfill', ...connections, file, '--batch-size', '200'], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn('node', [CLI, 'backfill', ...connections, file, '--batch-size', '200'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stderr = '';
     await new Promise<void>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
@@ -132,7 +208,9 @@ describe('pg-sync-link backfill', () => {
     expect(copied).toBeLessThan(30_000);
     const rest = await cli('backfill', ...connections, file, '--batch-size', '5000');
     expect(rest.code, rest.stderr).toBe(0);
-    expect(rest.stdout).toBe(`found ${30_000 - copied} missing on remote, 0 missing on local, 0 differing; wrote ${30_000 - copied} rows, deleted 0, in ${Math.ceil((30_000 - copied) / 5000)} batches\n`);
+    expect(rest.stdout).toBe(
+      `found ${30_000 - copied} missing on remote, 0 missing on local, 0 differing; wrote ${30_000 - copied} rows, deleted 0, in ${Math.ceil((30_000 - copied) / 5000)} batches\n`,
+    );
     expect(await count(legacy)).toBe(30_000);
     expect((await cli('verify', ...connections, file)).code).toBe(0);
     expect((await cli('backfill', ...connections, file)).stdout).toMatch(/wrote 0 rows, deleted 0, in 0 batches/);
@@ -141,7 +219,10 @@ describe('pg-sync-link backfill', () => {
   it('on SIGTERM, finishes the batch under way and stops with exit code 1', async () => {
     await app.query(ROWS(30_000));
     const plain = ['--table', 'products', '--key', 'id', '--columns', 'id,name,price,created_at,updated_at'];
-    const child = spawn('node', [CLI, 'backfill', ...connections, ...plain, '--batch-size', '100'], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn('node', [CLI, 'backfill', ...connections, ...plain, '--batch-size', '100'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -162,7 +243,14 @@ describe('pg-sync-link backfill', () => {
 
   it('stops at --max-batches with exit code 1; --winner remote reconciles the local side', async () => {
     await app.query(ROWS(100));
-    const plain = ['--table', 'products', '--key', 'id', '--columns', 'id,name,description,price,created_at,updated_at'];
+    const plain = [
+      '--table',
+      'products',
+      '--key',
+      'id',
+      '--columns',
+      'id,name,description,price,created_at,updated_at',
+    ];
     const partial = await cli('backfill', ...connections, ...plain, '--batch-size', '10', '--max-batches', '2');
     expect(partial.code).toBe(1);
     expect(partial.stdout).toContain('stopped before the end: run the same command again to go on');

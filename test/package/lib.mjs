@@ -34,7 +34,8 @@ export function run(command, args, { cwd, env = {}, timeoutMs = 300_000 } = {}) 
 /** Like run, but throws with the command's output when it exits non-zero. */
 export async function mustRun(command, args, options) {
   const result = await run(command, args, options);
-  if (result.code !== 0) throw new Error(`\`${result.command}\` exited ${result.code}\n${tail(result.stdout + result.stderr)}`);
+  if (result.code !== 0)
+    throw new Error(`\`${result.command}\` exited ${result.code}\n${tail(result.stdout + result.stderr)}`);
   return result;
 }
 
@@ -72,13 +73,18 @@ export class Checks {
 }
 
 function indent(text) {
-  return text.split('\n').map((line) => `    ${line}`).join('\n');
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
 }
 
 /** Runs work over items, at most `size` at a time. */
 export async function inBatches(items, size, work) {
   const queue = [...items];
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (queue.length > 0) await work(queue.shift());
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (queue.length > 0) await work(queue.shift());
+    }),
+  );
 }

@@ -5,13 +5,18 @@ import { baseEnv, mustRun, tail } from './lib.mjs';
 /** Starts servers.mjs in the app; resolves with the servers and a stop function. */
 export function startServers(appDir) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['servers.mjs'], { cwd: appDir, env: baseEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    const stop = () => new Promise((done) => {
-      if (child.exitCode !== null) return done();
-      child.once('exit', () => done());
-      child.stdin.end();
+    const child = spawn(process.execPath, ['servers.mjs'], {
+      cwd: appDir,
+      env: baseEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    let output = '';
+    const stop = () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.stdin.end();
+      });
     const onData = (chunk) => {
       output += chunk;
       const line = output.split('\n').find((text) => text.startsWith('SERVERS '));
@@ -19,7 +24,9 @@ export function startServers(appDir) {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`servers.mjs exited ${code} before the servers were up\n${tail(output)}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`servers.mjs exited ${code} before the servers were up\n${tail(output)}`)),
+    );
   });
 }
 
@@ -51,7 +58,8 @@ export function expectEqual(actual, expected, what) {
 export async function knexRoundTrip(appDir, esmDir, env, knexfile, file) {
   const knex = (...args) => mustRun('npx', ['knex', ...args, '--knexfile', knexfile], { cwd: appDir, env });
   const latest = await knex('migrate:latest');
-  if (!latest.stdout.includes('Batch 1 run: 1 migrations')) throw new Error(`migrate:latest said:\n${latest.stdout}${latest.stderr}`);
+  if (!latest.stdout.includes('Batch 1 run: 1 migrations'))
+    throw new Error(`migrate:latest said:\n${latest.stdout}${latest.stderr}`);
   expectEqual(await foreignServers(esmDir, env), ['legacy'], 'foreign servers after migrate:latest');
   const list = await knex('migrate:list');
   if (!list.stdout.includes(file)) throw new Error(`migrate:list does not name ${file}:\n${list.stdout}`);

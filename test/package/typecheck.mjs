@@ -35,11 +35,25 @@ export async function typecheck(appDir, { typescript, mode, samples }) {
   // Kysely 0.29 moved Migrator, Migration and MigrationProvider to kysely/migration.
   const migrationModule = kysely && !kysely.startsWith('0.28') ? 'kysely/migration' : 'kysely';
   for (const sample of samples) {
-    const text = readFileSync(path.join(SAMPLES, `${sample}.ts`), 'utf8').replace('__KYSELY_MIGRATION_MODULE__', migrationModule);
+    const text = readFileSync(path.join(SAMPLES, `${sample}.ts`), 'utf8').replace(
+      '__KYSELY_MIGRATION_MODULE__',
+      migrationModule,
+    );
     for (const ext of exts) writeFileSync(path.join(dir, `${sample}${ext}`), text);
   }
-  const compilerOptions = { target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, esModuleInterop: true, types: ['node'], ...options };
-  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: exts.map((ext) => `*${ext}`) }, null, 2));
+  const compilerOptions = {
+    target: 'ES2022',
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+    esModuleInterop: true,
+    types: ['node'],
+    ...options,
+  };
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions, include: exts.map((ext) => `*${ext}`) }, null, 2),
+  );
   const tsc = path.join(appDir, 'node_modules', typescript, 'bin', 'tsc');
   await mustRun(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { cwd: appDir, timeoutMs: 600_000 });
   return `TypeScript ${installedVersion(appDir, typescript)}${kysely ? `, kysely ${kysely}` : ''}`;

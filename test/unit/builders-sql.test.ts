@@ -23,7 +23,14 @@ describe('foreign server', () => {
       host: 'db.internal',
       port: 5432,
       dbname: 'legacy_app',
-      options: { fetch_size: 1000, batch_size: 100, use_remote_estimate: true, keep_connections: false, application_name: 'pg-sync-link', sslmode: 'verify-full' },
+      options: {
+        fetch_size: 1000,
+        batch_size: 100,
+        use_remote_estimate: true,
+        keep_connections: false,
+        application_name: 'pg-sync-link',
+        sslmode: 'verify-full',
+      },
     });
     expect(up(node)).toEqual([
       "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', port '5432', dbname 'legacy_app', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000', fetch_size '1000', batch_size '100', use_remote_estimate 'true', keep_connections 'false', application_name 'pg-sync-link', sslmode 'verify-full')",
@@ -40,7 +47,12 @@ describe('foreign server', () => {
   });
 
   it('shows deferred values by their label', () => {
-    const node = foreignServer({ name: 'legacy', host: env('LEGACY_DB_HOST'), port: env('LEGACY_DB_PORT'), dbname: 'legacy' });
+    const node = foreignServer({
+      name: 'legacy',
+      host: env('LEGACY_DB_HOST'),
+      port: env('LEGACY_DB_PORT'),
+      dbname: 'legacy',
+    });
     expect(up(node)).toEqual([
       "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '[env:LEGACY_DB_HOST]', port '[env:LEGACY_DB_PORT]', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')",
     ]);
@@ -57,10 +69,18 @@ describe('user mapping', () => {
   });
 
   it('maps PUBLIC, CURRENT_ROLE, SESSION_USER and named roles', () => {
-    expect(up(userMapping({ server: 's', for: 'PUBLIC', user: 'u' }))).toEqual([`CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS ("user" 'u')`]);
-    expect(down(userMapping({ server: 's', for: 'CURRENT_ROLE' }))).toEqual(['DROP USER MAPPING FOR CURRENT_ROLE SERVER s']);
-    expect(down(userMapping({ server: 's', for: 'SESSION_USER' }))).toEqual(['DROP USER MAPPING FOR SESSION_USER SERVER s']);
-    expect(up(userMapping({ server: 's', for: { role: 'app_writer' }, password_required: false, password: env('P') }))).toEqual([
+    expect(up(userMapping({ server: 's', for: 'PUBLIC', user: 'u' }))).toEqual([
+      `CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS ("user" 'u')`,
+    ]);
+    expect(down(userMapping({ server: 's', for: 'CURRENT_ROLE' }))).toEqual([
+      'DROP USER MAPPING FOR CURRENT_ROLE SERVER s',
+    ]);
+    expect(down(userMapping({ server: 's', for: 'SESSION_USER' }))).toEqual([
+      'DROP USER MAPPING FOR SESSION_USER SERVER s',
+    ]);
+    expect(
+      up(userMapping({ server: 's', for: { role: 'app_writer' }, password_required: false, password: env('P') })),
+    ).toEqual([
       `CREATE USER MAPPING FOR app_writer SERVER s OPTIONS (password_required 'false', password '[redacted env:P]')`,
     ]);
     expect(down(userMapping({ server: 's', for: { role: 'Report "Reader"' } }))).toEqual([
@@ -110,18 +130,34 @@ describe('foreign table', () => {
 
 describe('import foreign schema', () => {
   it('tags what it imports and down drops only tagged tables', () => {
-    const node = importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'legacy', limitTo: ['products', 'Order Lines'], options: { import_default: true } });
+    const node = importForeignSchema({
+      server: 'legacy',
+      remoteSchema: 'public',
+      into: 'legacy',
+      limitTo: ['products', 'Order Lines'],
+      options: { import_default: true },
+    });
     const [upSql] = up(node);
-    expect(upSql).toContain(`IMPORT FOREIGN SCHEMA public LIMIT TO (products, "Order Lines") FROM SERVER legacy INTO legacy OPTIONS (import_default 'true');`);
+    expect(upSql).toContain(
+      `IMPORT FOREIGN SCHEMA public LIMIT TO (products, "Order Lines") FROM SERVER legacy INTO legacy OPTIONS (import_default 'true');`,
+    );
     expect(upSql).toContain(`'pg-sync-link: imported from server legacy, remote schema public'`);
     expect(upSql).toMatch(/^DO \$pgsl\$\n[\s\S]*\n\$pgsl\$$/);
     const [downSql] = down(node);
-    expect(downSql).toContain(`pg_catalog.obj_description(c.oid, 'pg_class') = 'pg-sync-link: imported from server legacy, remote schema public'`);
+    expect(downSql).toContain(
+      `pg_catalog.obj_description(c.oid, 'pg_class') = 'pg-sync-link: imported from server legacy, remote schema public'`,
+    );
     expect(downSql).toContain(`EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', imported);`);
   });
 
   it('creates and drops the local schema when asked, around the import', () => {
-    const node = importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'legacy', createSchema: true, except: ['audit_log'] });
+    const node = importForeignSchema({
+      server: 'legacy',
+      remoteSchema: 'public',
+      into: 'legacy',
+      createSchema: true,
+      except: ['audit_log'],
+    });
     const ups = up(node);
     expect(ups[0]).toBe('CREATE SCHEMA legacy');
     expect(ups[1]).toContain('IMPORT FOREIGN SCHEMA public EXCEPT (audit_log) FROM SERVER legacy INTO legacy;');
@@ -147,7 +183,15 @@ describe('fdwLink', () => {
       dbname: 'legacy',
       userMappings: [{ user: env('LEGACY_DB_USER'), password: env('LEGACY_DB_PASSWORD') }],
     });
-    const migration = buildMigration('legacy', link, link.foreignTable({ name: 'legacy_products', remote: { name: 'products' }, columns: [{ name: 'id', type: 'bigint' }] }));
+    const migration = buildMigration(
+      'legacy',
+      link,
+      link.foreignTable({
+        name: 'legacy_products',
+        remote: { name: 'products' },
+        columns: [{ name: 'id', type: 'bigint' }],
+      }),
+    );
     expect(migration.up.map(previewSql).map((sql) => sql.split('\n')[0])).toEqual([
       'DO $pgsl$',
       "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', port '5432', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')",
@@ -175,9 +219,13 @@ describe('fdwLink', () => {
     const link = fdwLink({ name: 'legacy', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] });
     const migration = buildMigration('legacy', link);
     const check = previewSql(migration.up.at(-1)!);
-    expect(check).toContain(`CREATE FOREIGN TABLE pg_temp.pg_sync_link_probe (one integer) SERVER legacy OPTIONS (schema_name 'pg_catalog', table_name 'pg_database');`);
+    expect(check).toContain(
+      `CREATE FOREIGN TABLE pg_temp.pg_sync_link_probe (one integer) SERVER legacy OPTIONS (schema_name 'pg_catalog', table_name 'pg_database');`,
+    );
     expect(check).toContain('PERFORM 1 FROM pg_temp.pg_sync_link_probe LIMIT 1;');
-    expect(check).toContain(`pg_catalog.format('foreign server %I cannot reach its remote database as role %I: %s', 'legacy', CURRENT_USER, failure_message)`);
+    expect(check).toContain(
+      `pg_catalog.format('foreign server %I cannot reach its remote database as role %I: %s', 'legacy', CURRENT_USER, failure_message)`,
+    );
     expect(migration.down).toHaveLength(3);
   });
 
@@ -185,12 +233,32 @@ describe('fdwLink', () => {
     const count = (link: ReturnType<typeof fdwLink>) => buildMigration('x', link).up.length;
     const password = env('PG_SYNC_LINK_UNIT_PASSWORD');
     expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password }] }))).toBe(4);
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password }], verify: false }))).toBe(3);
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: { role: 'other' }, user: 'u', password }] }))).toBe(3);
+    expect(
+      count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password }], verify: false })),
+    ).toBe(3);
+    expect(
+      count(
+        fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: { role: 'other' }, user: 'u', password }] }),
+      ),
+    ).toBe(3);
     // A mapping with no password gets a check that its role is a superuser (see user-mapping.ts).
     expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u' }] }))).toBe(5);
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: 'PUBLIC', user: 'u' }], verify: false }))).toBe(3);
-    expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ user: 'u', password_required: false }], verify: false }))).toBe(3);
+    expect(
+      count(
+        fdwLink({ name: 'a', host: 'h', dbname: 'd', userMappings: [{ for: 'PUBLIC', user: 'u' }], verify: false }),
+      ),
+    ).toBe(3);
+    expect(
+      count(
+        fdwLink({
+          name: 'a',
+          host: 'h',
+          dbname: 'd',
+          userMappings: [{ user: 'u', password_required: false }],
+          verify: false,
+        }),
+      ),
+    ).toBe(3);
     expect(count(fdwLink({ name: 'a', host: 'h', dbname: 'd' }))).toBe(2);
   });
 
@@ -203,7 +271,12 @@ describe('fdwLink', () => {
   });
 
   it('bounds connection waits by default; options override a default or leave it out', () => {
-    const server = foreignServer({ name: 'legacy', host: 'h', dbname: 'd', options: { connect_timeout: 3, tcp_user_timeout: undefined } });
+    const server = foreignServer({
+      name: 'legacy',
+      host: 'h',
+      dbname: 'd',
+      options: { connect_timeout: 3, tcp_user_timeout: undefined },
+    });
     expect(previewSql(renderNode(server).up[0]!)).toBe(
       "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', connect_timeout '3', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3')",
     );
@@ -211,7 +284,9 @@ describe('fdwLink', () => {
 
   it('previews a whole migration as a reviewable script', () => {
     const migration = buildMigration('srv', foreignServer({ name: 'legacy', host: 'h', dbname: 'd' }));
-    expect(previewMigration(migration)).toBe("CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');");
+    expect(previewMigration(migration)).toBe(
+      "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', dbname 'd', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000');",
+    );
     expect(previewMigration(migration, 'down')).toBe('DROP SERVER legacy;');
   });
 });

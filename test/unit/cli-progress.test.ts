@@ -28,6 +28,11 @@ describe('CLI progress on stderr', () => {
     progress.report({ phase: 'compare', done: 1, total: 1 });
     for (let done = 100; done <= 1000; done += 100) progress.report({ phase: 'copy', done, total: 1000 });
     progress.end();
-    expect(written).toEqual(['counting rows\n', 'comparing buckets, pass 1\n', 'copy 100/1000 rows\n', 'copy 1000/1000 rows\n']);
+    expect(written).toEqual([
+      'counting rows\n',
+      'comparing buckets, pass 1\n',
+      'copy 100/1000 rows\n',
+      'copy 1000/1000 rows\n',
+    ]);
   });
 });

@@ -6,47 +6,79 @@ const mapped = tablePair({
   table: 'products',
   remote: { name: 'items' },
   key: ['item_id'],
-  columns: [{ remote: 'item_id', local: 'id' }, { remote: 'title', local: 'name' }, { remote: 'cents', expression: sqlExpression('src.price * 100') }],
+  columns: [
+    { remote: 'item_id', local: 'id' },
+    { remote: 'title', local: 'name' },
+    { remote: 'cents', expression: sqlExpression('src.price * 100') },
+  ],
 });
 const { local, remote } = sidesOf(mapped);
 
 describe('tablePair', () => {
   it('takes a syncTrigger node as it is, or the same description as plain data, and freezes it', () => {
-    const node = syncTrigger({ server: 'legacy', table: { schema: 'shop', name: 'products' }, remote: { name: 'items' }, key: ['id'], columns: ['id', { remote: 'title', local: 'name' }] });
+    const node = syncTrigger({
+      server: 'legacy',
+      table: { schema: 'shop', name: 'products' },
+      remote: { name: 'items' },
+      key: ['id'],
+      columns: ['id', { remote: 'title', local: 'name' }],
+    });
     const fromNode = tablePair(node);
-    expect(fromNode).toMatchObject({ local: { schema: 'shop', name: 'products' }, remote: { schema: 'public', name: 'items' }, key: ['id'], label: '"shop"."products" -> "public"."items"' });
+    expect(fromNode).toMatchObject({
+      local: { schema: 'shop', name: 'products' },
+      remote: { schema: 'public', name: 'items' },
+      key: ['id'],
+      label: '"shop"."products" -> "public"."items"',
+    });
     expect(fromNode.columns).toBe(node.columns);
     expect(Object.isFrozen(fromNode)).toBe(true);
-    expect(tablePair({ table: 'products', key: ['id'], columns: ['id'] }).remote).toEqual({ schema: 'public', name: 'products' });
+    expect(tablePair({ table: 'products', key: ['id'], columns: ['id'] }).remote).toEqual({
+      schema: 'public',
+      name: 'products',
+    });
   });
 
   it('refuses what a sync would refuse, with what to fix', () => {
     expect(() => tablePair({ table: 'products', key: [], columns: ['id'] })).toThrow(/needs a key/);
     expect(() => tablePair({ table: 'products', columns: ['id'] } as never)).toThrow(/needs a key/);
-    expect(() => tablePair({ table: 'products', key: ['id'], columns: ['id', 'id'] })).toThrow(/names remote column "id" twice/);
-    expect(() => tablePair({ table: 'products', key: ['id'], columns: ['id'], remote: { nam: 'x' } } as never)).toThrow(InvalidOptionError);
+    expect(() => tablePair({ table: 'products', key: ['id'], columns: ['id', 'id'] })).toThrow(
+      /names remote column "id" twice/,
+    );
+    expect(() => tablePair({ table: 'products', key: ['id'], columns: ['id'], remote: { nam: 'x' } } as never)).toThrow(
+      InvalidOptionError,
+    );
   });
 });
 
 describe('comparison SQL', () => {
   it('sums buckets of key hashes on each side, through the mapping on the local side', () => {
-    expect(previewSql(bucketSums(local, 14, 0))).toBe(`SELECT s.h >> 10 AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
+    expect(
+      previewSql(bucketSums(local, 14, 0)),
+    ).toBe(`SELECT s.h >> 10 AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
 FROM (SELECT ((hashtextextended(ROW((src.id)::text)::text COLLATE "C", 0) >> 40) & 16777215)::int4 AS h, hashtextextended(ROW((src.id)::text, (src.name)::text, ((src.price * 100))::text)::text COLLATE "C", 0) AS rh FROM public.products AS src) AS s
 GROUP BY 1`);
-    expect(previewSql(bucketSums(remote, 20, 14))).toBe(`SELECT s.h >> 4 AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
+    expect(
+      previewSql(bucketSums(remote, 20, 14)),
+    ).toBe(`SELECT s.h >> 4 AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
 FROM (SELECT ((hashtextextended(ROW((src.item_id)::text)::text COLLATE "C", 0) >> 40) & 16777215)::int4 AS h, hashtextextended(ROW((src.item_id)::text, (src.title)::text, (src.cents)::text)::text COLLATE "C", 0) AS rh FROM public.items AS src) AS s
 WHERE s.h >> 10 = ANY ($1::int4[])
 GROUP BY 1`);
-    expect(previewSql(rowHashes(local, 14))).toBe(`SELECT (src.id)::text AS k0, hashtextextended(ROW((src.id)::text, (src.name)::text, ((src.price * 100))::text)::text COLLATE "C", 0) AS rh FROM public.products AS src
+    expect(
+      previewSql(rowHashes(local, 14)),
+    ).toBe(`SELECT (src.id)::text AS k0, hashtextextended(ROW((src.id)::text, (src.name)::text, ((src.price * 100))::text)::text COLLATE "C", 0) AS rh FROM public.products AS src
 WHERE ((hashtextextended(ROW((src.id)::text)::text COLLATE "C", 0) >> 40) & 16777215)::int4 >> 10 = ANY ($1::int4[])`);
     expect(previewSql(rowHashes(local, undefined))).not.toContain('WHERE');
   });
 
   it('writes only mapped columns, only where they differ, with values bound as one JSON parameter', () => {
-    expect(previewSql(upsertRows(remote))).toBe(`INSERT INTO public.items AS t (item_id, title, cents) SELECT w.item_id, w.title, w.cents FROM jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS w
+    expect(
+      previewSql(upsertRows(remote)),
+    ).toBe(`INSERT INTO public.items AS t (item_id, title, cents) SELECT w.item_id, w.title, w.cents FROM jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS w
 ON CONFLICT (item_id) DO UPDATE SET title = EXCLUDED.title, cents = EXCLUDED.cents
 WHERE ROW(t.title::text, t.cents::text) IS DISTINCT FROM ROW(EXCLUDED.title::text, EXCLUDED.cents::text)`);
-    expect(previewSql(deleteRows(remote))).toBe('DELETE FROM public.items AS t USING jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS w WHERE t.item_id = w.item_id');
+    expect(previewSql(deleteRows(remote))).toBe(
+      'DELETE FROM public.items AS t USING jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS w WHERE t.item_id = w.item_id',
+    );
     const keyOnly = sidesOf(tablePair({ table: 'codes', key: ['code'], columns: ['code'] })).remote;
     expect(previewSql(upsertRows(keyOnly))).toMatch(/ON CONFLICT \(code\) DO NOTHING$/);
   });
@@ -55,15 +87,32 @@ WHERE ROW(t.title::text, t.cents::text) IS DISTINCT FROM ROW(EXCLUDED.title::tex
     expect(previewSql(rowsByKey(local, mapped.key))).toBe(
       'SELECT (src.id)::text AS v0, (src.name)::text AS v1, ((src.price * 100))::text AS v2 FROM public.products AS src JOIN jsonb_populate_recordset(NULL::public.products, $1::jsonb) AS w ON src.id = w.id',
     );
-    const computed = tablePair({ table: 'codes', key: ['code'], columns: [{ remote: 'code', expression: sqlExpression(`'P' || src.id`) }] });
+    const computed = tablePair({
+      table: 'codes',
+      key: ['code'],
+      columns: [{ remote: 'code', expression: sqlExpression(`'P' || src.id`) }],
+    });
     expect(previewSql(rowsByKey(sidesOf(computed).local, computed.key))).toBe(
       `SELECT (('P' || src.id))::text AS v0 FROM public.codes AS src JOIN jsonb_array_elements($1::jsonb) AS w(k) ON (('P' || src.id))::text = w.k ->> 'code'`,
     );
   });
 
   it('quotes hostile names in every statement', () => {
-    const hostile = sidesOf(tablePair({ table: { schema: 'a"b', name: "x'; DROP TABLE y; --" }, key: ['select'], columns: ['select', 'a b'] })).local;
-    for (const statement of [bucketSums(hostile, 4, 0), rowHashes(hostile, 4), rowHashes(hostile, undefined), rowsByKey(hostile, ['select']), upsertRows(hostile), deleteRows(hostile)]) {
+    const hostile = sidesOf(
+      tablePair({
+        table: { schema: 'a"b', name: "x'; DROP TABLE y; --" },
+        key: ['select'],
+        columns: ['select', 'a b'],
+      }),
+    ).local;
+    for (const statement of [
+      bucketSums(hostile, 4, 0),
+      rowHashes(hostile, 4),
+      rowHashes(hostile, undefined),
+      rowsByKey(hostile, ['select']),
+      upsertRows(hostile),
+      deleteRows(hostile),
+    ]) {
       expect(previewSql(statement)).toContain(`"a""b"."x'; DROP TABLE y; --"`);
       expect(previewSql(statement)).toMatch(/src\."select"|t\."select"|\("select"|, "a b"/);
     }

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { idObject, idObjectName, idStem, idStemOf } from '../../src/kinds/ids/ids-names.js';
-import { ENDPOINT_VIEW_PATTERN, endpointViews, parseEndpointView, senderObjects, senderServerOf, SENDER_TRIGGER_EVENTS, senderTableName } from '../../src/kinds/sync/sync-names.js';
+import {
+  ENDPOINT_VIEW_PATTERN,
+  endpointViews,
+  parseEndpointView,
+  senderObjects,
+  senderServerOf,
+  SENDER_TRIGGER_EVENTS,
+  senderTableName,
+} from '../../src/kinds/sync/sync-names.js';
 
 // The doctor finds installed objects by the names each family derives; every derived name must
 // read back to what it was derived from.
@@ -11,7 +19,8 @@ describe('sync names', () => {
   it('reads the server back from a sender function and each of its triggers', () => {
     for (const server of ['legacy', 'sales_force_eu', 'a__b']) {
       const objects = senderObjects(table, server);
-      for (const event of SENDER_TRIGGER_EVENTS) expect(senderServerOf(table.name, objects.function.name, objects.trigger(event))).toBe(server);
+      for (const event of SENDER_TRIGGER_EVENTS)
+        expect(senderServerOf(table.name, objects.function.name, objects.trigger(event))).toBe(server);
       expect(objects.upsertTable.name).toBe(senderTableName(table.name, server, 'upsert'));
       expect(objects.deleteTable.name).toBe(senderTableName(table.name, server, 'delete'));
     }

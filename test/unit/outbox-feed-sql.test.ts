@@ -3,7 +3,13 @@ import { changeFeed, previewSql, syncTrigger } from '../../src/index.js';
 import { renderNode } from '../../src/kinds/index.js';
 
 describe('outbox delivery SQL', () => {
-  const node = syncTrigger({ server: 'legacy', table: { schema: 'shop', name: 'products' }, key: ['id'], columns: ['id', { remote: 'title', local: 'name' }], delivery: 'outbox' });
+  const node = syncTrigger({
+    server: 'legacy',
+    table: { schema: 'shop', name: 'products' },
+    key: ['id'],
+    columns: ['id', { remote: 'title', local: 'name' }],
+    delivery: 'outbox',
+  });
   const { up, down } = renderNode(node);
   const text = up.map(previewSql);
 
@@ -20,16 +26,32 @@ describe('outbox delivery SQL', () => {
     // Keys the other side keeps rejecting are set aside here, with SQL to retry or discard them.
     expect(text.slice(5, 9)).toEqual([
       'CREATE TABLE shop.products__outbox_legacy_failed AS SELECT id FROM shop.products WITH NO DATA',
-      expect.stringMatching(/^ALTER TABLE shop\.products__outbox_legacy_failed\n {2}ADD COLUMN pg_sync_attempts integer NOT NULL,/),
-      expect.stringMatching(/^CREATE FUNCTION shop\.products__retry_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/),
-      expect.stringMatching(/^CREATE FUNCTION shop\.products__discard_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/),
+      expect.stringMatching(
+        /^ALTER TABLE shop\.products__outbox_legacy_failed\n {2}ADD COLUMN pg_sync_attempts integer NOT NULL,/,
+      ),
+      expect.stringMatching(
+        /^CREATE FUNCTION shop\.products__retry_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/,
+      ),
+      expect.stringMatching(
+        /^CREATE FUNCTION shop\.products__discard_legacy\(only_keys jsonb DEFAULT NULL\) RETURNS integer/,
+      ),
     ]);
-    expect(text[9]).toMatch(/^CREATE VIEW shop\.products__outbox_legacy_lag AS[\s\S]*'sync_outbox_[0-9a-f]{8}'::text AS channel,[\s\S]*AS current_error,[\s\S]*AS set_aside,[\s\S]*AS held/);
-    expect(text[10]).toMatch(/^CREATE FUNCTION shop\.products__sync_to_legacy\(\) RETURNS trigger[\s\S]*PERFORM pg_catalog\.pg_notify\('sync_outbox_[0-9a-f]{8}', ''\)/);
-    expect(text[11]).toContain('CREATE FUNCTION shop.products__drain_legacy(max_changes integer DEFAULT 1000, max_attempts integer DEFAULT 5, OUT delivered integer, OUT set_aside integer, OUT error text)');
+    expect(text[9]).toMatch(
+      /^CREATE VIEW shop\.products__outbox_legacy_lag AS[\s\S]*'sync_outbox_[0-9a-f]{8}'::text AS channel,[\s\S]*AS current_error,[\s\S]*AS set_aside,[\s\S]*AS held/,
+    );
+    expect(text[10]).toMatch(
+      /^CREATE FUNCTION shop\.products__sync_to_legacy\(\) RETURNS trigger[\s\S]*PERFORM pg_catalog\.pg_notify\('sync_outbox_[0-9a-f]{8}', ''\)/,
+    );
+    expect(text[11]).toContain(
+      'CREATE FUNCTION shop.products__drain_legacy(max_changes integer DEFAULT 1000, max_attempts integer DEFAULT 5, OUT delivered integer, OUT set_aside integer, OUT error text)',
+    );
     // The drain sends the rows as they are now, renamed as the sync says, and deletes what is gone.
-    expect(text[11]).toContain('INSERT INTO shop.products__sync_to_legacy_upsert (id, title)\n      SELECT src.id, src.name FROM shop.products AS src');
-    expect(text[11]).toContain('WHERE src.pg_sync_seq = ANY (batch) AND NOT EXISTS (SELECT 1 FROM shop.products AS t WHERE t.id = src.id)');
+    expect(text[11]).toContain(
+      'INSERT INTO shop.products__sync_to_legacy_upsert (id, title)\n      SELECT src.id, src.name FROM shop.products AS src',
+    );
+    expect(text[11]).toContain(
+      'WHERE src.pg_sync_seq = ANY (batch) AND NOT EXISTS (SELECT 1 FROM shop.products AS t WHERE t.id = src.id)',
+    );
     expect(text.slice(12)).toEqual([
       `CREATE TRIGGER sync_to_legacy_truncate BEFORE TRUNCATE ON shop.products FOR EACH STATEMENT EXECUTE FUNCTION shop.products__sync_to_legacy('truncate')`,
       'ALTER TABLE shop.products ENABLE ALWAYS TRIGGER sync_to_legacy_truncate',
@@ -66,18 +88,28 @@ describe('outbox delivery SQL', () => {
   it('refuses an expression key', async () => {
     const { sqlExpression } = await import('../../src/index.js');
     expect(() =>
-      syncTrigger({ server: 'legacy', table: 'p', key: ['k'], columns: [{ remote: 'k', expression: sqlExpression('src.a || src.b') }], delivery: 'outbox' }),
+      syncTrigger({
+        server: 'legacy',
+        table: 'p',
+        key: ['k'],
+        columns: [{ remote: 'k', expression: sqlExpression('src.a || src.b') }],
+        delivery: 'outbox',
+      }),
     ).toThrow(/with delivery 'outbox', key column "k" must come from a local column/);
   });
 });
 
 describe('change feed SQL', () => {
   it('logs and notifies from one row trigger; down drops what up made', () => {
-    const { up, down } = renderNode(changeFeed({ table: 'users', key: ['id'], columns: ['id', 'email'], channel: 'user changes' }));
+    const { up, down } = renderNode(
+      changeFeed({ table: 'users', key: ['id'], columns: ['id', 'email'], channel: 'user changes' }),
+    );
     const text = up.map(previewSql);
     expect(text[1]).toContain(`WHERE i.indrelid = 'public.users'::pg_catalog.regclass AND i.indisunique`);
     expect(text[1]).toContain('no primary key or unique index on exactly %s (%s)');
-    expect(text[2]).toMatch(/^CREATE TABLE public\.users__changes \(\n {2}seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n {2}xid xid8 NOT NULL DEFAULT pg_catalog\.pg_current_xact_id\(\)/);
+    expect(text[2]).toMatch(
+      /^CREATE TABLE public\.users__changes \(\n {2}seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n {2}xid xid8 NOT NULL DEFAULT pg_catalog\.pg_current_xact_id\(\)/,
+    );
     expect(text[3]).toBe('CREATE INDEX ON public.users__changes (xid, seq)');
     expect(text[5]).toContain(`PERFORM pg_catalog.pg_notify('user changes', payload);`);
     expect(text[5]).toContain(`e.key = ANY (ARRAY['id', 'email'])`);
@@ -89,7 +121,9 @@ describe('change feed SQL', () => {
       'ALTER TABLE public.users ENABLE ALWAYS TRIGGER change_feed_truncate',
     ]);
     // Pruning keeps what a named consumer has not received, unless forced; a view shows each consumer's lag.
-    expect(text[10]).toMatch(/^CREATE FUNCTION public\.users__changes_prune\(older_than interval, force boolean DEFAULT false\) RETURNS bigint[\s\S]*NOT EXISTS \(SELECT 1 FROM public\.users__changes_cursors AS c WHERE \(l\.xid, l\.seq\) > \(c\.xid, c\.seq\)\)/);
+    expect(text[10]).toMatch(
+      /^CREATE FUNCTION public\.users__changes_prune\(older_than interval, force boolean DEFAULT false\) RETURNS bigint[\s\S]*NOT EXISTS \(SELECT 1 FROM public\.users__changes_cursors AS c WHERE \(l\.xid, l\.seq\) > \(c\.xid, c\.seq\)\)/,
+    );
     expect(text[11]).toMatch(/^CREATE VIEW public\.users__changes_lag AS\nSELECT c\.consumer,/);
     expect(down.map(previewSql)).toEqual([
       'DROP VIEW public.users__changes_lag',
@@ -110,14 +144,19 @@ describe('same-database sync SQL', () => {
       table: { schema: 'portal', name: 'users' },
       target: { schema: 'salesforce', name: 'accounts' },
       key: ['user_id'],
-      columns: [{ remote: 'user_id', local: 'id' }, { remote: 'name', expression: sqlExpression('src.first || src.last') }],
+      columns: [
+        { remote: 'user_id', local: 'id' },
+        { remote: 'name', expression: sqlExpression('src.first || src.last') },
+      ],
     });
     expect(node.kind).toBe('local-sync');
     const { up, down } = renderNode(node);
     const text = up.map(previewSql);
     expect(text[0]).toContain(`WHERE i.indrelid = 'salesforce.accounts'::pg_catalog.regclass`);
     expect(text[1]).toContain('PERFORM src.id, (src.first || src.last) FROM (SELECT (NULL::portal.users).*) AS src;');
-    expect(text[2]).toContain(`INSERT INTO salesforce.accounts AS t (user_id, name) SELECT src.id, (src.first || src.last) FROM pg_sync_new AS src
+    expect(
+      text[2],
+    ).toContain(`INSERT INTO salesforce.accounts AS t (user_id, name) SELECT src.id, (src.first || src.last) FROM pg_sync_new AS src
       ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name;`);
     expect(text[2]).toContain(`IF started_at = 'salesforce.accounts' THEN`);
     expect(text.slice(3)).toEqual([

@@ -1,6 +1,16 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { buildMigration, env, fdwLink, type MigrationFailedError, MissingEnvError, previewMigration, runMigration, secret, SecretResolutionError } from '../../src/index.js';
+import {
+  buildMigration,
+  env,
+  fdwLink,
+  type MigrationFailedError,
+  MissingEnvError,
+  previewMigration,
+  runMigration,
+  secret,
+  SecretResolutionError,
+} from '../../src/index.js';
 import type { Knex } from 'knex';
 import { knexExecutor } from '../../adapters/knex.js';
 import { resolveStatements, scrubSecrets } from '../../src/sql/index.js';
@@ -24,7 +34,13 @@ describe('deferred values', () => {
   it('print their label in every printed form, never a value', () => {
     process.env.PG_SYNC_LINK_UNIT_PASSWORD = PASSWORD;
     const value = env('PG_SYNC_LINK_UNIT_PASSWORD');
-    for (const printed of [String(value), `${value}`, JSON.stringify({ value }), inspect(value), inspect(link(), { depth: 10 })]) {
+    for (const printed of [
+      String(value),
+      `${value}`,
+      JSON.stringify({ value }),
+      inspect(value),
+      inspect(link(), { depth: 10 }),
+    ]) {
       expect(printed).not.toContain('wörd');
     }
     expect(String(value)).toBe('[env:PG_SYNC_LINK_UNIT_PASSWORD]');
@@ -41,10 +57,15 @@ describe('deferred values', () => {
     const migration = buildMigration('link', link());
     const { statements, secrets } = await resolveStatements(migration.up);
     expect(secrets).toEqual([PASSWORD]);
-    const texts = statements.flatMap((statement) => [statement.before, statement.setup, statement.main, statement.cleanup, statement.after]).map((executable) => executable?.text);
+    const texts = statements
+      .flatMap((statement) => [statement.before, statement.setup, statement.main, statement.cleanup, statement.after])
+      .map((executable) => executable?.text);
     expect(texts.join('\n')).not.toContain('wörd');
     expect(statements[2]).toEqual({
-      before: { values: [], text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', '0', false)`) },
+      before: {
+        values: [],
+        text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', '0', false)`),
+      },
       setup: { values: [PASSWORD], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)` },
       main: {
         values: [],
@@ -56,9 +77,19 @@ describe('deferred values', () => {
           `RAISE EXCEPTION USING ERRCODE = failure_state, MESSAGE = failure_message, DETAIL = failure_detail, HINT = failure_hint; END$pgsl$`,
       },
       cleanup: { values: [], text: `SELECT pg_catalog.set_config('pg_sync_link.secret_1', '', false)` },
-      after: { values: [], text: expect.stringContaining(`pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length'), false)`) },
+      after: {
+        values: [],
+        text: expect.stringContaining(
+          `pg_catalog.set_config('log_parameter_max_length', pg_catalog.current_setting('pg_sync_link.saved_log_parameter_max_length'), false)`,
+        ),
+      },
     });
-    expect(statements[1]).toEqual({ main: { values: [], text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')" } });
+    expect(statements[1]).toEqual({
+      main: {
+        values: [],
+        text: "CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'legacy', connect_timeout '10', keepalives '1', keepalives_idle '30', keepalives_interval '10', keepalives_count '3', tcp_user_timeout '60000')",
+      },
+    });
   });
 
   it('the setting is cleared, and parameter logging restored, even when the statement fails', async () => {
@@ -100,7 +131,9 @@ describe('deferred values', () => {
     const error = await failure(resolveStatements(failing.up));
     expect(error).toBeInstanceOf(SecretResolutionError);
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
-    expect(error.message).toBe('The resolver of secret "vault legacy" failed while resolving user mapping for server "legacy" option password.');
+    expect(error.message).toBe(
+      'The resolver of secret "vault legacy" failed while resolving user mapping for server "legacy" option password.',
+    );
   });
 
   it('a failing statement is reported with secrets scrubbed, whatever the runner put in the message', async () => {
@@ -114,7 +147,10 @@ describe('deferred values', () => {
         // the Knex executor cuts the prefix off and runMigration scrubs the rest.
         knexExecutor({
           raw: async (sql: string, values: readonly string[] = []) => {
-            if (values.length > 0) throw Object.assign(new Error(`${sql.replace('?', `'${values[0]}'`)} - boom near ${PASSWORD}`), { code: '42601' });
+            if (values.length > 0)
+              throw Object.assign(new Error(`${sql.replace('?', `'${values[0]}'`)} - boom near ${PASSWORD}`), {
+                code: '42601',
+              });
           },
         } as unknown as Knex),
       ),
@@ -131,10 +167,15 @@ describe('deferred values', () => {
     const migration = buildMigration('link', link());
     const error = await failure(
       runMigration(migration, 'up', async (sql, values) => {
-        if (values.length > 0) throw Object.assign(new Error(`${sql.replace('$1', `'${values[0]}'`)} - boom near ${PASSWORD}`), { code: '42601' });
+        if (values.length > 0)
+          throw Object.assign(new Error(`${sql.replace('$1', `'${values[0]}'`)} - boom near ${PASSWORD}`), {
+            code: '42601',
+          });
       }),
     );
-    expect(error.message).toMatch(/^Migration "link" \(up\) failed at statement 3 of 4: .*'\[redacted\]'.* - boom near \[redacted\]/);
+    expect(error.message).toMatch(
+      /^Migration "link" \(up\) failed at statement 3 of 4: .*'\[redacted\]'.* - boom near \[redacted\]/,
+    );
     expect(inspect(error, { depth: 10 })).not.toContain('wörd');
   });
 

@@ -37,14 +37,22 @@ describe('foreign server options', () => {
       }
     })();
     expect(error).toBeInstanceOf(InvalidOptionError);
-    expect(error?.message).toMatch(/Unknown postgres_fdw option "fetchsize" for foreign server "legacy". Did you mean "fetch_size"\?/);
+    expect(error?.message).toMatch(
+      /Unknown postgres_fdw option "fetchsize" for foreign server "legacy". Did you mean "fetch_size"\?/,
+    );
     expect(error?.path).toBe('foreign server "legacy".fetchsize');
   });
 
   it('checks option values by kind', () => {
-    expect(() => foreignServer({ ...server, options: { fetch_size: 0 } })).toThrow(/fetch_size must be a whole number, 1 or more/);
-    expect(() => foreignServer({ ...server, options: { sslmode: 'sometimes' } })).toThrow(/sslmode must be one of disable, allow/);
-    expect(() => foreignServer({ ...server, options: { use_remote_estimate: 'yes' } })).toThrow(/must be true or false/);
+    expect(() => foreignServer({ ...server, options: { fetch_size: 0 } })).toThrow(
+      /fetch_size must be a whole number, 1 or more/,
+    );
+    expect(() => foreignServer({ ...server, options: { sslmode: 'sometimes' } })).toThrow(
+      /sslmode must be one of disable, allow/,
+    );
+    expect(() => foreignServer({ ...server, options: { use_remote_estimate: 'yes' } })).toThrow(
+      /must be true or false/,
+    );
     expect(() => foreignServer({ ...server, options: { fdw_tuple_cost: -1 } })).toThrow(/must be a number, 0 or more/);
   });
 
@@ -54,7 +62,9 @@ describe('foreign server options', () => {
   });
 
   it('names an unknown top-level field and its likely fix', () => {
-    expect(() => foreignServer({ ...server, hots: 'x' } as never)).toThrow(/Unknown option "hots" in fdwServer. Did you mean "host"\?/);
+    expect(() => foreignServer({ ...server, hots: 'x' } as never)).toThrow(
+      /Unknown option "hots" in fdwServer. Did you mean "host"\?/,
+    );
   });
 
   it('refuses invalid server names with a typed error', () => {
@@ -66,17 +76,23 @@ describe('foreign server options', () => {
 
 describe('user mapping options', () => {
   it('refuses a password written as a plain value', () => {
-    expect(() => userMapping({ server: 'legacy', password: 'hunter2' as never })).toThrow(/must be env\('VARIABLE'\) or secret/);
+    expect(() => userMapping({ server: 'legacy', password: 'hunter2' as never })).toThrow(
+      /must be env\('VARIABLE'\) or secret/,
+    );
     expect(() => userMapping({ server: 'legacy', password: 'hunter2' as never })).not.toThrow(/hunter2/);
   });
 
   it('refuses unknown roles keywords and reserved role names', () => {
     expect(() => userMapping({ server: 'legacy', for: 'EVERYONE' as never })).toThrow(/must be one of CURRENT_USER/);
-    expect(() => userMapping({ server: 'legacy', for: { role: 'public' } })).toThrow(/reserved role name; use the string 'PUBLIC'/);
+    expect(() => userMapping({ server: 'legacy', for: { role: 'public' } })).toThrow(
+      /reserved role name; use the string 'PUBLIC'/,
+    );
   });
 
   it('refuses two mappings for the same role in one link', () => {
-    expect(() => fdwLink({ ...server, userMappings: [{ user: 'a' }, { for: 'CURRENT_USER', user: 'b' }] })).toThrow(/maps CURRENT_USER twice/);
+    expect(() => fdwLink({ ...server, userMappings: [{ user: 'a' }, { for: 'CURRENT_USER', user: 'b' }] })).toThrow(
+      /maps CURRENT_USER twice/,
+    );
   });
 });
 
@@ -85,26 +101,49 @@ describe('foreign table options', () => {
 
   it('needs columns, each with a known type, once', () => {
     expect(() => foreignTable({ server: 'legacy', name: 't', columns: [] })).toThrow(/at least one column/);
-    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [{ name: 'id' } as never] })).toThrow(/needs a type/);
-    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [...columns, ...columns] })).toThrow(/has column "id" twice/);
-    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [{ name: 'id', type: 'int; drop' }] })).toThrow(/not a column type/);
-    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [{ name: 'id', type: 'int', nullable: true } as never] })).toThrow(/Unknown option "nullable"/);
+    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [{ name: 'id' } as never] })).toThrow(
+      /needs a type/,
+    );
+    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [...columns, ...columns] })).toThrow(
+      /has column "id" twice/,
+    );
+    expect(() => foreignTable({ server: 'legacy', name: 't', columns: [{ name: 'id', type: 'int; drop' }] })).toThrow(
+      /not a column type/,
+    );
+    expect(() =>
+      foreignTable({ server: 'legacy', name: 't', columns: [{ name: 'id', type: 'int', nullable: true } as never] }),
+    ).toThrow(/Unknown option "nullable"/);
   });
 
   it('refuses server-only options on a table', () => {
-    expect(() => foreignTable({ server: 'legacy', name: 't', columns, options: { host: 'x' } })).toThrow(/Unknown postgres_fdw option "host"/);
+    expect(() => foreignTable({ server: 'legacy', name: 't', columns, options: { host: 'x' } })).toThrow(
+      /Unknown postgres_fdw option "host"/,
+    );
   });
 
   it('refuses a schema name that is too long, naming what it is', () => {
-    expect(() => foreignTable({ server: 'legacy', name: { schema: 's'.repeat(70), name: 't' }, columns })).toThrow(/foreign table schema name/);
+    expect(() => foreignTable({ server: 'legacy', name: { schema: 's'.repeat(70), name: 't' }, columns })).toThrow(
+      /foreign table schema name/,
+    );
   });
 });
 
 describe('import foreign schema options', () => {
   it('takes limitTo or except, not both, and neither empty', () => {
-    expect(() => importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'l', limitTo: ['a'], except: ['b'] })).toThrow(/limitTo or except, not both/);
-    expect(() => importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'l', limitTo: [] })).toThrow(/is empty/);
-    expect(() => importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'l', options: { import_foreign_keys: true } })).toThrow(InvalidOptionError);
+    expect(() =>
+      importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'l', limitTo: ['a'], except: ['b'] }),
+    ).toThrow(/limitTo or except, not both/);
+    expect(() => importForeignSchema({ server: 'legacy', remoteSchema: 'public', into: 'l', limitTo: [] })).toThrow(
+      /is empty/,
+    );
+    expect(() =>
+      importForeignSchema({
+        server: 'legacy',
+        remoteSchema: 'public',
+        into: 'l',
+        options: { import_foreign_keys: true },
+      }),
+    ).toThrow(InvalidOptionError);
   });
 });
 
@@ -112,7 +151,9 @@ describe('migrations', () => {
   it('need an id and something in them', () => {
     expect(() => buildMigration('', foreignServer(server))).toThrow(/non-empty id/);
     expect(() => buildMigration('x')).toThrow(/has nothing in it/);
-    expect(() => buildMigration('x', { kind: 'table' } as never)).toThrow(/not something a migration can be built from/);
+    expect(() => buildMigration('x', { kind: 'table' } as never)).toThrow(
+      /not something a migration can be built from/,
+    );
   });
 
   it('env() refuses a name that is not a variable name', () => {
@@ -122,7 +163,7 @@ describe('migrations', () => {
 });
 
 describe('isSyncLinkError', () => {
-  it('recognises this library\'s errors, also from another copy of it, and nothing else', async () => {
+  it("recognises this library's errors, also from another copy of it, and nothing else", async () => {
     const { isSyncLinkError } = await import('../../src/index.js');
     expect(isSyncLinkError(new InvalidOptionError('x', 'p'))).toBe(true);
     expect(isSyncLinkError(Object.assign(new Error('from a CommonJS copy'), { code: 'MISSING_ENV' }))).toBe(true);
@@ -131,7 +172,7 @@ describe('isSyncLinkError', () => {
     expect(isSyncLinkError('INVALID_OPTION')).toBe(false);
   });
 
-  it('finds our error through the cause of a wrapper such as Umzug\'s MigrationError', async () => {
+  it("finds our error through the cause of a wrapper such as Umzug's MigrationError", async () => {
     const { isSyncLinkError, syncLinkErrorOf } = await import('../../src/index.js');
     const ours = new InvalidOptionError('x', 'p');
     const wrapped = new Error('Migration 001 (up) failed', { cause: new Error('middle', { cause: ours }) });

@@ -22,7 +22,8 @@ function checkValue(key: string, value: string): string | undefined {
   if (value.includes('\u0000')) return 'contains a NUL character.';
   // The subscription's statement holds the connection string between these dollar quotes.
   if (value.includes('$pgsl_sub$')) return 'contains "$pgsl_sub$", which pg-sync-link cannot send.';
-  if (key === 'port' && !(/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535)) return 'must be a port number from 1 to 65535.';
+  if (key === 'port' && !(/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535))
+    return 'must be a port number from 1 to 65535.';
   return undefined;
 }
 
@@ -32,7 +33,8 @@ function checkValue(key: string, value: string): string | undefined {
  * literal is sensitive: printed as a label and sent only bound to a parameter.
  */
 export function conninfoLiteral(parts: readonly ConninfoPart[], usedFor: string): Fragment {
-  const text = (values: readonly string[]) => parts.map((part, index) => `${part.key}=${conninfoValue(values[index]!)}`).join(' ');
+  const text = (values: readonly string[]) =>
+    parts.map((part, index) => `${part.key}=${conninfoValue(values[index]!)}`).join(' ');
   if (parts.every((part) => typeof part.value === 'string')) {
     const values = parts.map((part) => part.value as string);
     parts.forEach((part, index) => {
@@ -48,7 +50,11 @@ export function conninfoLiteral(parts: readonly ConninfoPart[], usedFor: string)
       const value = isDeferred(part.value) ? await part.value.resolve(`${where}, ${part.key}`) : part.value;
       const problem = checkValue(part.key, value);
       // Named by its key only: the value may be a secret.
-      if (problem) throw new InvalidOptionError(`The value of ${isDeferred(part.value) ? part.value.label : part.key} for ${where} ${problem}`, `${where}.${part.key}`);
+      if (problem)
+        throw new InvalidOptionError(
+          `The value of ${isDeferred(part.value) ? part.value.label : part.key} for ${where} ${problem}`,
+          `${where}.${part.key}`,
+        );
       values.push(value);
     }
     return text(values);

@@ -1,7 +1,14 @@
 import { InvalidOptionError } from '../../errors.js';
 import type { Deferred } from '../../secrets.js';
 import { checkObject } from '../../spec/object.js';
-import { alterOptionsClause, checkOptions, optionsClause, SERVER_OPTIONS, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
+import {
+  alterOptionsClause,
+  checkOptions,
+  optionsClause,
+  SERVER_OPTIONS,
+  type CheckedOption,
+  type OptionValue,
+} from '../../spec/fdw-options.js';
 import { checkIdentifier, ident, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
@@ -75,20 +82,34 @@ export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
   const path = `foreign server "${name}"`;
   for (const required of ['host', 'dbname'] as const) {
     if (spec[required] === undefined || spec[required] === '') {
-      throw new InvalidOptionError(`${path} needs a ${required}: the remote server's ${required === 'host' ? 'host name or address' : 'database name'}.`, `${path}.${required}`);
+      throw new InvalidOptionError(
+        `${path} needs a ${required}: the remote server's ${required === 'host' ? 'host name or address' : 'database name'}.`,
+        `${path}.${required}`,
+      );
     }
   }
   const extra = (spec.options ?? {}) as Record<string, unknown>;
   for (const key of ['host', 'port', 'dbname'] as const) {
-    if (key in extra) throw new InvalidOptionError(`${path}: give ${key} once, as a top-level field, not in options.`, `${path}.options.${key}`);
+    if (key in extra)
+      throw new InvalidOptionError(
+        `${path}: give ${key} once, as a top-level field, not in options.`,
+        `${path}.options.${key}`,
+      );
   }
   for (const key of ['user', 'password'] as const) {
     if (key in extra) {
-      throw new InvalidOptionError(`${path}: ${key} belongs to a user mapping, not to the server; put it in userMappings.`, `${path}.options.${key}`);
+      throw new InvalidOptionError(
+        `${path}: ${key} belongs to a user mapping, not to the server; put it in userMappings.`,
+        `${path}.options.${key}`,
+      );
     }
   }
   const settings = remoteSettings(spec.remoteSettings, path, extra.options);
-  const options = checkOptions(SERVER_OPTIONS, { host: spec.host, port: spec.port, dbname: spec.dbname, ...LINK_CONNECTION_DEFAULTS, ...extra, ...settings }, path);
+  const options = checkOptions(
+    SERVER_OPTIONS,
+    { host: spec.host, port: spec.port, dbname: spec.dbname, ...LINK_CONNECTION_DEFAULTS, ...extra, ...settings },
+    path,
+  );
   return Object.freeze({ kind: 'foreign-server', name, options: Object.freeze(options) });
 }
 
@@ -98,7 +119,10 @@ function remoteSettings(value: unknown, path: string, given: unknown): { options
   const settings = checkObject(value, `${path}.remoteSettings`, Object.keys(value as object));
   const parts = Object.entries(settings).map(([name, setting]) => {
     if (!SETTING_NAME.test(name)) {
-      throw new InvalidOptionError(`${path}.remoteSettings: "${name}" is not a setting name.`, `${path}.remoteSettings.${name}`);
+      throw new InvalidOptionError(
+        `${path}.remoteSettings: "${name}" is not a setting name.`,
+        `${path}.remoteSettings.${name}`,
+      );
     }
     const text = typeof setting === 'number' && Number.isFinite(setting) ? String(setting) : setting;
     if (typeof text !== 'string' || !SETTING_VALUE.test(text)) {
@@ -110,7 +134,10 @@ function remoteSettings(value: unknown, path: string, given: unknown): { options
     return `-c ${name}=${text}`;
   });
   if (given !== undefined && typeof given !== 'string') {
-    throw new InvalidOptionError(`${path}: options.options must be a string to combine with remoteSettings.`, `${path}.options.options`);
+    throw new InvalidOptionError(
+      `${path}: options.options must be a string to combine with remoteSettings.`,
+      `${path}.options.options`,
+    );
   }
   return { options: [...parts, ...(given ? [given] : [])].join(' ') };
 }

@@ -1,6 +1,12 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
-import { checkOptions, FOREIGN_TABLE_OPTIONS, optionsClause, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
+import {
+  checkOptions,
+  FOREIGN_TABLE_OPTIONS,
+  optionsClause,
+  type CheckedOption,
+  type OptionValue,
+} from '../../spec/fdw-options.js';
 import {
   checkIdentifier,
   checkQualifiedName,
@@ -88,7 +94,8 @@ function checkColumn(value: unknown, path: string): ForeignColumn {
   const column = checkObject(value, path, COLUMN_KEYS);
   const name = checkIdentifier(column.name, 'foreign table column');
   const columnPath = `${path} "${name}"`;
-  if (column.type === undefined) throw new InvalidOptionError(`${columnPath} needs a type, e.g. "bigint" or "text".`, `${columnPath}.type`);
+  if (column.type === undefined)
+    throw new InvalidOptionError(`${columnPath} needs a type, e.g. "bigint" or "text".`, `${columnPath}.type`);
   return Object.freeze({
     name,
     type: checkTypeName(column.type, `${columnPath} type`),
@@ -129,15 +136,24 @@ export function foreignTable(input: ForeignTableOptions): ForeignTableNode {
   const columns = columnValues.map((column, index) => checkColumn(column, `${path} column ${index + 1}`));
   const seen = new Set<string>();
   for (const column of columns) {
-    if (seen.has(column.name)) throw new InvalidOptionError(`${path} has column "${column.name}" twice.`, `${path}.columns`);
+    if (seen.has(column.name))
+      throw new InvalidOptionError(`${path} has column "${column.name}" twice.`, `${path}.columns`);
     seen.add(column.name);
   }
   const options = checkOptions(FOREIGN_TABLE_OPTIONS, spec.options as Record<string, unknown> | undefined, path);
-  return Object.freeze({ kind: 'foreign-table', server, name: Object.freeze(name), remote, columns: Object.freeze(columns), options: Object.freeze(options) });
+  return Object.freeze({
+    kind: 'foreign-table',
+    server,
+    name: Object.freeze(name),
+    remote,
+    columns: Object.freeze(columns),
+    options: Object.freeze(options),
+  });
 }
 
 function columnSql(column: ForeignColumn) {
-  const remoteName = column.remoteName === undefined ? empty : sql` OPTIONS (column_name ${literal(column.remoteName)})`;
+  const remoteName =
+    column.remoteName === undefined ? empty : sql` OPTIONS (column_name ${literal(column.remoteName)})`;
   const notNull = column.notNull ? sql` NOT NULL` : empty;
   return sql`  ${ident(column.name)} ${columnType(column.type)}${remoteName}${notNull}`;
 }

@@ -1,6 +1,12 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
-import { checkOptions, IMPORT_OPTIONS, optionsClause, type CheckedOption, type OptionValue } from '../../spec/fdw-options.js';
+import {
+  checkOptions,
+  IMPORT_OPTIONS,
+  optionsClause,
+  type CheckedOption,
+  type OptionValue,
+} from '../../spec/fdw-options.js';
 import { checkIdentifier, dollarQuoted, empty, ident, join, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';

@@ -1,7 +1,13 @@
 import { InvalidOptionError } from '../../errors.js';
 import type { Deferred } from '../../secrets.js';
 import { checkObject } from '../../spec/object.js';
-import { alterOptionsClause, checkOptions, optionsClause, USER_MAPPING_OPTIONS, type CheckedOption } from '../../spec/fdw-options.js';
+import {
+  alterOptionsClause,
+  checkOptions,
+  optionsClause,
+  USER_MAPPING_OPTIONS,
+  type CheckedOption,
+} from '../../spec/fdw-options.js';
 import { checkIdentifier, dollarQuoted, ident, literal, sql, type Fragment } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
@@ -51,7 +57,17 @@ export interface UserMappingNode {
   readonly options: readonly CheckedOption[];
 }
 
-const KEYS = ['server', 'for', 'user', 'password', 'password_required', 'sslcert', 'sslkey', 'sslpassword', 'use_scram_passthrough'] as const;
+const KEYS = [
+  'server',
+  'for',
+  'user',
+  'password',
+  'password_required',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'use_scram_passthrough',
+] as const;
 const SPECIAL_ROLES = ['CURRENT_USER', 'CURRENT_ROLE', 'SESSION_USER', 'PUBLIC'] as const;
 // PostgreSQL reserves these role names; "public" written bare would silently mean PUBLIC.
 const RESERVED_ROLE_NAMES = ['public', 'none', 'current_user', 'current_role', 'session_user'];
@@ -68,7 +84,10 @@ function checkRole(value: unknown, path: string): MappingRole {
   const spec = checkObject(value, `${path}.for`, ['role']);
   const role = checkIdentifier(spec.role, 'user mapping role');
   if (RESERVED_ROLE_NAMES.includes(role.toLowerCase())) {
-    throw new InvalidOptionError(`${path}.for: "${role}" is a reserved role name; use the string '${role.toUpperCase()}' instead.`, `${path}.for`);
+    throw new InvalidOptionError(
+      `${path}.for: "${role}" is a reserved role name; use the string '${role.toUpperCase()}' instead.`,
+      `${path}.for`,
+    );
   }
   return Object.freeze({ role });
 }
@@ -117,7 +136,9 @@ function roleSql(role: MappingRole): Fragment {
 function passwordCheck(node: UserMappingNode): Fragment[] {
   const names = node.options.map((option) => option.name);
   const notRequired = node.options.some(
-    (option) => (option.name === 'password_required' && option.value === 'false') || (option.name === 'use_scram_passthrough' && option.value === 'true'),
+    (option) =>
+      (option.name === 'password_required' && option.value === 'false') ||
+      (option.name === 'use_scram_passthrough' && option.value === 'true'),
   );
   if (node.role === 'PUBLIC' || names.includes('password') || notRequired) return [];
   const role = typeof node.role === 'string' ? roleSql(node.role) : literal(node.role.role);

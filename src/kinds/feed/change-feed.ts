@@ -1,6 +1,19 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  dollarQuoted,
+  ident,
+  integer,
+  join,
+  literal,
+  qualified,
+  quoteQualifiedName,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
 import { displayName } from '../sync/sender/sync-sender-sql.js';
@@ -24,12 +37,10 @@ export interface ChangeFeedOptions {
   readonly channel?: string;
 }
 
-
 const KEYS = ['table', 'key', 'columns', 'channel'] as const;
 
 /** A NOTIFY payload must stay under 8000 bytes; a larger row is sent by reference. */
 export const PAYLOAD_LIMIT = 7900;
-
 
 /**
  * A change feed: every insert, update and delete of a table is written to a change
@@ -57,16 +68,31 @@ export function changeFeed(input: ChangeFeedOptions): ChangeFeedNode {
   const path = `change feed of "${table.name}"`;
   const key = checkArray(spec.key, `${path}.key`).map((name) => checkIdentifier(name, 'key column'));
   if (key.length === 0) throw new InvalidOptionError(`${path} needs a key, e.g. ['id'].`, `${path}.key`);
-  if (new Set(key).size !== key.length) throw new InvalidOptionError(`${path} names a key column twice.`, `${path}.key`);
+  if (new Set(key).size !== key.length)
+    throw new InvalidOptionError(`${path} names a key column twice.`, `${path}.key`);
   let columns: readonly string[] | undefined;
   if (spec.columns !== undefined) {
     columns = checkArray(spec.columns, `${path}.columns`).map((name) => checkIdentifier(name, 'feed column'));
-    if (columns.length === 0) throw new InvalidOptionError(`${path}.columns is empty; leave it out to publish every column.`, `${path}.columns`);
-    if (new Set(columns).size !== columns.length) throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
+    if (columns.length === 0)
+      throw new InvalidOptionError(
+        `${path}.columns is empty; leave it out to publish every column.`,
+        `${path}.columns`,
+      );
+    if (new Set(columns).size !== columns.length)
+      throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
   }
-  const channel = spec.channel === undefined ? fitFamily([table.name], ([base]) => ({ channel: checkIdentifier(`${base}_changes`, 'notify channel') })).channel : checkIdentifier(spec.channel, 'notify channel');
+  const channel =
+    spec.channel === undefined
+      ? fitFamily([table.name], ([base]) => ({ channel: checkIdentifier(`${base}_changes`, 'notify channel') })).channel
+      : checkIdentifier(spec.channel, 'notify channel');
   feedObjects(table);
-  return Object.freeze({ kind: 'change-feed', table, key: Object.freeze(key), columns: columns && Object.freeze(columns), channel });
+  return Object.freeze({
+    kind: 'change-feed',
+    table,
+    key: Object.freeze(key),
+    columns: columns && Object.freeze(columns),
+    channel,
+  });
 }
 
 export function renderChangeFeed(node: ChangeFeedNode): Rendered {
@@ -74,7 +100,8 @@ export function renderChangeFeed(node: ChangeFeedNode): Rendered {
   const table = qualified(node.table);
   const log = qualified(objects.log);
   const named = [...new Set([...node.key, ...(node.columns ?? [])])];
-  const keyOf = (row: Fragment) => sql`pg_catalog.jsonb_build_object(${join(node.key.map((column) => sql`${literal(column)}, ${row} -> ${literal(column)}`))})`;
+  const keyOf = (row: Fragment) =>
+    sql`pg_catalog.jsonb_build_object(${join(node.key.map((column) => sql`${literal(column)}, ${row} -> ${literal(column)}`))})`;
   const publishOf = (row: Fragment) =>
     node.columns === undefined
       ? row
@@ -100,8 +127,12 @@ BEGIN
 END
 `)}`,
       // Changes are per key, in order, and oldKey names a row: the key must identify one row.
-      uniqueKeyCheck(node.table, node.key, 'the change feed key',
-        'A change feed orders changes per key and reports key moves as oldKey; add a primary key or unique index on the key columns.'),
+      uniqueKeyCheck(
+        node.table,
+        node.key,
+        'the change feed key',
+        'A change feed orders changes per key and reports key moves as oldKey; add a primary key or unique index on the key columns.',
+      ),
       sql`CREATE TABLE ${log} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),

@@ -24,7 +24,10 @@ export interface ChangeFeedNode {
 /** The objects a change feed creates next to its table (names shortened with a hash when the table name is long). */
 export function feedObjects(table: QualifiedName & { readonly schema: string }) {
   return fitFamily([table.name], ([base]) => {
-    const name = (suffix: string, what: string) => ({ schema: table.schema, name: checkIdentifier(`${base}__${suffix}`, what) });
+    const name = (suffix: string, what: string) => ({
+      schema: table.schema,
+      name: checkIdentifier(`${base}__${suffix}`, what),
+    });
     return {
       /** Every published change, kept so a listener that was away can catch up. */
       log: name('changes', 'change feed log table'),

@@ -22,7 +22,10 @@ const DEFAULT_BLOCK_BASE = 1_000_000_000_000;
 /** The strategy option, checked. */
 export function checkStrategy(value: unknown, path: string): SharedIdStrategy {
   if (value === 'per-row' || value === 'block') return value;
-  throw new InvalidOptionError(`${path}.strategy must be 'per-row' or 'block', got ${JSON.stringify(value)}.`, `${path}.strategy`);
+  throw new InvalidOptionError(
+    `${path}.strategy must be 'per-row' or 'block', got ${JSON.stringify(value)}.`,
+    `${path}.strategy`,
+  );
 }
 
 /** The blockSize and blockBase options, checked (defaults: 1000 and 10^12). */
@@ -32,8 +35,16 @@ export function checkBlocks(spec: Record<string, unknown>, path: string): { bloc
   if (typeof blockSize !== 'number' || !Number.isSafeInteger(blockSize) || blockSize < 2) {
     throw new InvalidOptionError(`${path}.blockSize must be a whole number, 2 or more.`, `${path}.blockSize`);
   }
-  if (typeof blockBase !== 'number' || !Number.isSafeInteger(blockBase) || blockBase <= 0 || blockBase % blockSize !== 0) {
-    throw new InvalidOptionError(`${path}.blockBase must be a positive whole multiple of blockSize (${blockSize}).`, `${path}.blockBase`);
+  if (
+    typeof blockBase !== 'number' ||
+    !Number.isSafeInteger(blockBase) ||
+    blockBase <= 0 ||
+    blockBase % blockSize !== 0
+  ) {
+    throw new InvalidOptionError(
+      `${path}.blockBase must be a positive whole multiple of blockSize (${blockSize}).`,
+      `${path}.blockBase`,
+    );
   }
   return { blockSize, blockBase };
 }
@@ -46,7 +57,8 @@ export function findSequence(table: IdTable, column: string): Fragment {
 type IdsNode = { readonly kind: string; readonly table: IdTable; readonly column: string };
 
 /** The identity of an id kind's node: one per kind and column. */
-export const idsIdentity = (node: IdsNode) => `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
+export const idsIdentity = (node: IdsNode) =>
+  `ids ${JSON.stringify([node.kind, node.table.schema, node.table.name, node.column])}`;
 
 /** The step of an id kind's node: the id kinds of one column share it, named after the column. */
 export const idsStep = (node: IdsNode) => `ids-${node.table.schema}.${node.table.name}.${node.column}`;

@@ -1,10 +1,30 @@
 import { checkObject } from '../../spec/object.js';
-import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type QualifiedName } from '../../sql/index.js';
+import {
+  asLiteral,
+  checkIdentifier,
+  checkQualifiedName,
+  dollarQuoted,
+  ident,
+  integer,
+  literal,
+  qualified,
+  quoteQualifiedName,
+  sql,
+  type QualifiedName,
+} from '../../sql/index.js';
 import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
 import { idObject } from './ids-names.js';
-import { checkBlocks, checkStrategy, findSequence, idsIdentity, idsStep, type IdTable, type SharedIdStrategy } from './id-options.js';
+import {
+  checkBlocks,
+  checkStrategy,
+  findSequence,
+  idsIdentity,
+  idsStep,
+  type IdTable,
+  type SharedIdStrategy,
+} from './id-options.js';
 
 // The owning side: its sequence stays the one its own inserts use.
 
@@ -55,7 +75,14 @@ export interface SharedIdSourceNode {
  * // GRANT USAGE ON SEQUENCE public.orders__id_blocks TO sync_from_app;
  */
 export function sharedIdSource(input: SharedIdSourceOptions): SharedIdSourceNode {
-  const spec = checkObject(input, 'sharedIdSource', ['table', 'column', 'strategy', 'grantTo', 'blockSize', 'blockBase']);
+  const spec = checkObject(input, 'sharedIdSource', [
+    'table',
+    'column',
+    'strategy',
+    'grantTo',
+    'blockSize',
+    'blockBase',
+  ]);
   const table = withSchema(checkQualifiedName(spec.table, 'shared id table'));
   const column = checkIdentifier(spec.column, 'shared id column');
   const path = `shared ids of ${table.schema}.${table.name}.${column}`;
@@ -96,7 +123,12 @@ END
 `)}`,
       sql`REVOKE EXECUTE ON FUNCTION ${qualified(fn)}() FROM PUBLIC`,
       sql`CREATE VIEW ${qualified(view)} AS SELECT ${qualified(fn)}() AS next_id`,
-      ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`, sql`GRANT EXECUTE ON FUNCTION ${qualified(fn)}() TO ${ident(node.grantTo)}`] : []),
+      ...(node.grantTo
+        ? [
+            sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`,
+            sql`GRANT EXECUTE ON FUNCTION ${qualified(fn)}() TO ${ident(node.grantTo)}`,
+          ]
+        : []),
     ];
     return { up, down: [sql`DROP VIEW ${qualified(view)}`, sql`DROP FUNCTION ${qualified(fn)}()`] };
   }
@@ -129,7 +161,12 @@ END
 `)}`,
     sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass) AS block`,
     // The blocks sequence's grant goes with it when down drops it.
-    ...(node.grantTo ? [sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`, sql`GRANT USAGE ON SEQUENCE ${qualified(blocks)} TO ${ident(node.grantTo)}`] : []),
+    ...(node.grantTo
+      ? [
+          sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`,
+          sql`GRANT USAGE ON SEQUENCE ${qualified(blocks)} TO ${ident(node.grantTo)}`,
+        ]
+      : []),
   ];
   const down = [
     sql`DROP VIEW ${qualified(view)}`,
@@ -145,7 +182,6 @@ END
   ];
   return { up, down };
 }
-
 
 /** A shared id source in the kind registry (src/kinds/registry.ts). */
 export const sharedIdSourceKind: KindDefinition<SharedIdSourceNode> = {

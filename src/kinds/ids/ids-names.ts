@@ -31,6 +31,13 @@ export function idStemOf(name: string, object: IdObject): string | undefined {
 }
 
 /** An id object of a column, checked as an identifier, in the column's schema. */
-export function idObject(table: QualifiedName & { readonly schema: string }, column: string, object: IdObject): QualifiedName & { readonly schema: string } {
-  return { schema: table.schema, name: checkIdentifier(idObjectName(idStem(table.name, column), object), 'shared id object') };
+export function idObject(
+  table: QualifiedName & { readonly schema: string },
+  column: string,
+  object: IdObject,
+): QualifiedName & { readonly schema: string } {
+  return {
+    schema: table.schema,
+    name: checkIdentifier(idObjectName(idStem(table.name, column), object), 'shared id object'),
+  };
 }

@@ -1,6 +1,15 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, dollarQuoted, integer, literal, quoteQualifiedName, sql, type QualifiedName } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  dollarQuoted,
+  integer,
+  literal,
+  quoteQualifiedName,
+  sql,
+  type QualifiedName,
+} from '../../sql/index.js';
 import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
@@ -58,7 +67,8 @@ export function interleavedIds(input: InterleavedIdsOptions): InterleavedIdsNode
   const path = `interleaved ids of ${table.schema}.${table.name}.${column}`;
   const of = spec.of;
   const slot = spec.slot;
-  if (typeof of !== 'number' || !Number.isSafeInteger(of) || of < 2) throw new InvalidOptionError(`${path}.of must be a whole number, 2 or more.`, `${path}.of`);
+  if (typeof of !== 'number' || !Number.isSafeInteger(of) || of < 2)
+    throw new InvalidOptionError(`${path}.of must be a whole number, 2 or more.`, `${path}.of`);
   if (typeof slot !== 'number' || !Number.isSafeInteger(slot) || slot < 0 || slot >= of) {
     throw new InvalidOptionError(`${path}.slot must be a whole number from 0 to ${of - 1}.`, `${path}.slot`);
   }
@@ -93,10 +103,19 @@ export function interleavedIdPlan(options: {
   const taken = new Map<number, string>();
   for (const [side, slot] of entries) {
     const other = taken.get(slot);
-    if (other !== undefined) throw new InvalidOptionError(`Sides "${other}" and "${side}" both take slot ${slot}: their ids would collide.`, 'slots');
+    if (other !== undefined)
+      throw new InvalidOptionError(
+        `Sides "${other}" and "${side}" both take slot ${slot}: their ids would collide.`,
+        'slots',
+      );
     taken.set(slot, side);
   }
-  return Object.fromEntries(entries.map(([side, slot]) => [side, interleavedIds({ table: options.table, column: options.column, slot, of, startAbove: options.startAbove })]));
+  return Object.fromEntries(
+    entries.map(([side, slot]) => [
+      side,
+      interleavedIds({ table: options.table, column: options.column, slot, of, startAbove: options.startAbove }),
+    ]),
+  );
 }
 
 export function renderInterleavedIds(node: InterleavedIdsNode): Rendered {
@@ -135,7 +154,6 @@ END
     ],
   };
 }
-
 
 /** Interleaved ids in the kind registry (src/kinds/registry.ts). */
 export const interleavedIdsKind: KindDefinition<InterleavedIdsNode> = {

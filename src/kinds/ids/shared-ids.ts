@@ -1,6 +1,19 @@
 import { createHash } from 'node:crypto';
 import { checkObject } from '../../spec/object.js';
-import { asLiteral, checkIdentifier, checkQualifiedName, dollarQuoted, ident, integer, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
+import {
+  asLiteral,
+  checkIdentifier,
+  checkQualifiedName,
+  dollarQuoted,
+  ident,
+  integer,
+  literal,
+  qualified,
+  quoteQualifiedName,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../../sql/index.js';
 import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
@@ -72,19 +85,31 @@ export interface SharedIdsNode {
  * // DO $pgsl$ ... ALTER TABLE public.orders ALTER COLUMN id SET DEFAULT public.orders__id_next_id(); ... $pgsl$;
  */
 export function sharedIds(input: SharedIdsOptions): SharedIdsNode {
-  const spec = checkObject(input, 'sharedIds', ['server', 'table', 'column', 'remote', 'strategy', 'blockSize', 'blockBase']);
+  const spec = checkObject(input, 'sharedIds', [
+    'server',
+    'table',
+    'column',
+    'remote',
+    'strategy',
+    'blockSize',
+    'blockBase',
+  ]);
   const server = checkIdentifier(spec.server, 'foreign server');
   const table = withSchema(checkQualifiedName(spec.table, 'shared id table'));
   const column = checkIdentifier(spec.column, 'shared id column');
   const path = `shared ids of ${table.schema}.${table.name}.${column}`;
-  const remote = spec.remote === undefined ? {} : checkObject(spec.remote, `${path}.remote`, ['schema', 'table', 'column']);
+  const remote =
+    spec.remote === undefined ? {} : checkObject(spec.remote, `${path}.remote`, ['schema', 'table', 'column']);
   return Object.freeze({
     kind: 'shared-ids',
     server,
     table,
     column,
     remote: Object.freeze({
-      table: { schema: remote.schema === undefined ? 'public' : checkIdentifier(remote.schema, 'remote schema'), name: remote.table === undefined ? table.name : checkIdentifier(remote.table, 'remote table') },
+      table: {
+        schema: remote.schema === undefined ? 'public' : checkIdentifier(remote.schema, 'remote schema'),
+        name: remote.table === undefined ? table.name : checkIdentifier(remote.table, 'remote table'),
+      },
       column: remote.column === undefined ? column : checkIdentifier(remote.column, 'remote column'),
     }),
     strategy: checkStrategy(spec.strategy, path),
@@ -146,7 +171,10 @@ END
 
 function lockKey(node: SharedIdsNode): number {
   // A session-level advisory lock serialises refills of this column's block (never held long).
-  return createHash('sha256').update(JSON.stringify(['pg-sync-link ids', node.table, node.column])).digest().readInt32BE(0);
+  return createHash('sha256')
+    .update(JSON.stringify(['pg-sync-link ids', node.table, node.column]))
+    .digest()
+    .readInt32BE(0);
 }
 
 export function renderSharedIds(node: SharedIdsNode): Rendered {
@@ -211,10 +239,15 @@ END
 `)}`,
       useIt,
     ],
-    down: [restore, sql`DROP FUNCTION ${qualified(fn)}()`, sql`DROP SEQUENCE ${qualified(current)}`, sql`DROP SEQUENCE ${qualified(cache)}`, sql`DROP FOREIGN TABLE ${qualified(source)}`],
+    down: [
+      restore,
+      sql`DROP FUNCTION ${qualified(fn)}()`,
+      sql`DROP SEQUENCE ${qualified(current)}`,
+      sql`DROP SEQUENCE ${qualified(cache)}`,
+      sql`DROP FOREIGN TABLE ${qualified(source)}`,
+    ],
   };
 }
-
 
 /** Shared ids in the kind registry (src/kinds/registry.ts). */
 export const sharedIdsKind: KindDefinition<SharedIdsNode> = {
@@ -225,5 +258,18 @@ export const sharedIdsKind: KindDefinition<SharedIdsNode> = {
 };
 
 export type { SharedIdStrategy } from './id-options.js';
-export { sharedIdSource, renderSharedIdSource, sharedIdSourceKind, type SharedIdSourceNode, type SharedIdSourceOptions } from './id-source.js';
-export { interleavedIds, interleavedIdPlan, renderInterleavedIds, interleavedIdsKind, type InterleavedIdsNode, type InterleavedIdsOptions } from './interleaved-ids.js';
+export {
+  sharedIdSource,
+  renderSharedIdSource,
+  sharedIdSourceKind,
+  type SharedIdSourceNode,
+  type SharedIdSourceOptions,
+} from './id-source.js';
+export {
+  interleavedIds,
+  interleavedIdPlan,
+  renderInterleavedIds,
+  interleavedIdsKind,
+  type InterleavedIdsNode,
+  type InterleavedIdsOptions,
+} from './interleaved-ids.js';

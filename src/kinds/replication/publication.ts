@@ -1,6 +1,20 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, empty, expression, ident, isSqlExpression, join, literal, qualified, sql, type Fragment, type QualifiedName, type SqlExpression } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  empty,
+  expression,
+  ident,
+  isSqlExpression,
+  join,
+  literal,
+  qualified,
+  sql,
+  type Fragment,
+  type QualifiedName,
+  type SqlExpression,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 import { requireServerVersion } from '../server-version.js';
@@ -62,12 +76,26 @@ function checkTable(value: unknown, path: string): PublishedTable {
   if (typeof value === 'object' && value !== null && 'table' in value) {
     const spec = checkObject(value, path, ['table', 'columns', 'where']);
     const table = checkQualifiedName(spec.table, 'published table');
-    const columns = spec.columns === undefined ? undefined : checkArray(spec.columns, `${path}.columns`).map((column) => checkIdentifier(column, 'published column'));
-    if (columns?.length === 0) throw new InvalidOptionError(`${path}.columns is empty; leave it out to publish every column.`, `${path}.columns`);
+    const columns =
+      spec.columns === undefined
+        ? undefined
+        : checkArray(spec.columns, `${path}.columns`).map((column) => checkIdentifier(column, 'published column'));
+    if (columns?.length === 0)
+      throw new InvalidOptionError(
+        `${path}.columns is empty; leave it out to publish every column.`,
+        `${path}.columns`,
+      );
     if (spec.where !== undefined && !isSqlExpression(spec.where)) {
-      throw new InvalidOptionError(`${path}.where must be an sqlExpression('...'), the row filter as SQL.`, `${path}.where`);
+      throw new InvalidOptionError(
+        `${path}.where must be an sqlExpression('...'), the row filter as SQL.`,
+        `${path}.where`,
+      );
     }
-    return Object.freeze({ table: Object.freeze(table), ...(columns ? { columns: Object.freeze(columns) } : {}), ...(spec.where ? { where: spec.where as SqlExpression } : {}) });
+    return Object.freeze({
+      table: Object.freeze(table),
+      ...(columns ? { columns: Object.freeze(columns) } : {}),
+      ...(spec.where ? { where: spec.where as SqlExpression } : {}),
+    });
   }
   return Object.freeze({ table: Object.freeze(checkQualifiedName(value, 'published table')) });
 }
@@ -84,19 +112,30 @@ export function publication(input: PublicationOptions): PublicationNode {
   const name = checkIdentifier(spec.name, 'publication');
   const path = `publication "${name}"`;
   const allTables = checkBoolean(spec.allTables, `${path}.allTables`);
-  if (allTables && spec.tables !== undefined) throw new InvalidOptionError(`${path}: give either tables or allTables: true, not both.`, `${path}.tables`);
-  if (!allTables && spec.tables === undefined) throw new InvalidOptionError(`${path} needs tables (or allTables: true).`, `${path}.tables`);
-  const tables = allTables ? undefined : checkArray(spec.tables, `${path}.tables`).map((table, index) => checkTable(table, `${path}.tables[${index}]`));
+  if (allTables && spec.tables !== undefined)
+    throw new InvalidOptionError(`${path}: give either tables or allTables: true, not both.`, `${path}.tables`);
+  if (!allTables && spec.tables === undefined)
+    throw new InvalidOptionError(`${path} needs tables (or allTables: true).`, `${path}.tables`);
+  const tables = allTables
+    ? undefined
+    : checkArray(spec.tables, `${path}.tables`).map((table, index) => checkTable(table, `${path}.tables[${index}]`));
   if (tables?.length === 0) throw new InvalidOptionError(`${path}.tables is empty.`, `${path}.tables`);
   let publish: PublishOperation[] | undefined;
   if (spec.publish !== undefined) {
     publish = checkArray(spec.publish, `${path}.publish`).map((operation) => {
       if (!OPERATIONS.includes(operation as PublishOperation)) {
-        throw new InvalidOptionError(`${path}.publish takes ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}.`, `${path}.publish`);
+        throw new InvalidOptionError(
+          `${path}.publish takes ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}.`,
+          `${path}.publish`,
+        );
       }
       return operation as PublishOperation;
     });
-    if (publish.length === 0) throw new InvalidOptionError(`${path}.publish is empty: a publication that publishes nothing sends nothing.`, `${path}.publish`);
+    if (publish.length === 0)
+      throw new InvalidOptionError(
+        `${path}.publish is empty: a publication that publishes nothing sends nothing.`,
+        `${path}.publish`,
+      );
   }
   const viaRoot = checkBoolean(spec.publishViaPartitionRoot, `${path}.publishViaPartitionRoot`);
   return Object.freeze({
@@ -118,11 +157,15 @@ export function renderPublication(node: PublicationNode): Rendered {
   const target = node.tables ? sql`FOR TABLE ${join(node.tables.map(tableSql))}` : sql`FOR ALL TABLES`;
   const options: Fragment[] = [];
   if (node.publish) options.push(sql`publish = ${literal(node.publish.join(', '))}`);
-  if (node.publishViaPartitionRoot !== undefined) options.push(sql`publish_via_partition_root = ${literal(node.publishViaPartitionRoot)}`);
+  if (node.publishViaPartitionRoot !== undefined)
+    options.push(sql`publish_via_partition_root = ${literal(node.publishViaPartitionRoot)}`);
   const withClause = options.length > 0 ? sql` WITH (${join(options)})` : empty;
   const filtered = node.tables?.some((table) => table.columns || table.where);
   return {
-    up: [...(filtered ? [requireServerVersion(15, 'A publication with column lists or row filters')] : []), sql`CREATE PUBLICATION ${ident(node.name)} ${target}${withClause}`],
+    up: [
+      ...(filtered ? [requireServerVersion(15, 'A publication with column lists or row filters')] : []),
+      sql`CREATE PUBLICATION ${ident(node.name)} ${target}${withClause}`,
+    ],
     down: [sql`DROP PUBLICATION ${ident(node.name)}`],
   };
 }

@@ -43,7 +43,9 @@ export function renderReplicationSlot(node: ReplicationSlotNode): Rendered {
     up: [sql`SELECT pg_catalog.pg_create_logical_replication_slot(${literal(node.name)}, 'pgoutput')`],
     // DROP SUBSCRIPTION on the subscriber drops the slot already; this removes it if no
     // subscription used it, or one was removed without it (slot_name = NONE).
-    down: [sql`SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = ${literal(node.name)} AND database = pg_catalog.current_database()`],
+    down: [
+      sql`SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = ${literal(node.name)} AND database = pg_catalog.current_database()`,
+    ],
     // A slot made in a transaction that rolls back stays; and PostgreSQL refuses to make one
     // in a transaction that has written anything (such as CREATE PUBLICATION before it).
     transactional: false,

@@ -1,7 +1,17 @@
 import { InvalidOptionError } from '../../errors.js';
 import { isDeferred, type Deferred } from '../../secrets.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, ident, join, literal, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  ident,
+  join,
+  literal,
+  quoteQualifiedName,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../../sql/index.js';
 import { conninfoLiteral, type ConninfoPart } from '../fdw/conninfo.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
@@ -86,8 +96,23 @@ export interface SubscriptionNode {
 }
 
 const KEYS = [
-  'name', 'host', 'port', 'dbname', 'user', 'password', 'sslmode', 'connectTimeout', 'publications',
-  'slotName', 'copyData', 'origin', 'enabled', 'binary', 'streaming', 'disableOnError', 'expectTables',
+  'name',
+  'host',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'sslmode',
+  'connectTimeout',
+  'publications',
+  'slotName',
+  'copyData',
+  'origin',
+  'enabled',
+  'binary',
+  'streaming',
+  'disableOnError',
+  'expectTables',
 ] as const;
 
 function connectionParts(spec: Record<string, unknown>, path: string): ConninfoPart[] {
@@ -96,44 +121,64 @@ function connectionParts(spec: Record<string, unknown>, path: string): ConninfoP
     const value = spec[key];
     if (value === undefined) {
       if (key === 'port') continue;
-      throw new InvalidOptionError(`${path} needs ${key}: the publisher's ${key === 'host' ? 'host name or address' : key === 'dbname' ? 'database name' : 'role to connect as'}.`, `${path}.${key}`);
+      throw new InvalidOptionError(
+        `${path} needs ${key}: the publisher's ${key === 'host' ? 'host name or address' : key === 'dbname' ? 'database name' : 'role to connect as'}.`,
+        `${path}.${key}`,
+      );
     }
     const text = key === 'port' && typeof value === 'number' ? String(value) : value;
-    if (typeof text !== 'string' && !isDeferred(text)) throw new InvalidOptionError(`${path}.${key} must be a string or env()/secret(), got ${JSON.stringify(value)}.`, `${path}.${key}`);
+    if (typeof text !== 'string' && !isDeferred(text))
+      throw new InvalidOptionError(
+        `${path}.${key} must be a string or env()/secret(), got ${JSON.stringify(value)}.`,
+        `${path}.${key}`,
+      );
     parts.push({ key, value: text });
   }
   if (spec.password !== undefined) {
     if (!isDeferred(spec.password)) {
-      throw new InvalidOptionError(`${path}.password must be deferred, env('VARIABLE') or secret(label, resolver), so it is never written into a migration.`, `${path}.password`);
+      throw new InvalidOptionError(
+        `${path}.password must be deferred, env('VARIABLE') or secret(label, resolver), so it is never written into a migration.`,
+        `${path}.password`,
+      );
     }
     parts.push({ key: 'password', value: spec.password, secret: true });
   }
   if (spec.sslmode !== undefined) {
-    if (!SSL_MODES.includes(spec.sslmode as (typeof SSL_MODES)[number])) throw new InvalidOptionError(`${path}.sslmode must be one of ${SSL_MODES.join(', ')}.`, `${path}.sslmode`);
+    if (!SSL_MODES.includes(spec.sslmode as (typeof SSL_MODES)[number]))
+      throw new InvalidOptionError(`${path}.sslmode must be one of ${SSL_MODES.join(', ')}.`, `${path}.sslmode`);
     parts.push({ key: 'sslmode', value: spec.sslmode as string });
   }
   if (spec.connectTimeout !== undefined) {
-    if (!Number.isSafeInteger(spec.connectTimeout) || (spec.connectTimeout as number) < 1) throw new InvalidOptionError(`${path}.connectTimeout must be a whole number of seconds, at least 1.`, `${path}.connectTimeout`);
+    if (!Number.isSafeInteger(spec.connectTimeout) || (spec.connectTimeout as number) < 1)
+      throw new InvalidOptionError(
+        `${path}.connectTimeout must be a whole number of seconds, at least 1.`,
+        `${path}.connectTimeout`,
+      );
     parts.push({ key: 'connect_timeout', value: String(spec.connectTimeout) });
   }
   return parts.map((part) => Object.freeze(part));
 }
 
 function settingsOf(spec: Record<string, unknown>, path: string, slotName: string): SubscriptionSetting[] {
-  const settings: SubscriptionSetting[] = [{ key: 'create_slot', value: false }, { key: 'slot_name', value: slotName }];
+  const settings: SubscriptionSetting[] = [
+    { key: 'create_slot', value: false },
+    { key: 'slot_name', value: slotName },
+  ];
   const flag = (option: string, key: string, since?: number) => {
     const value = checkBoolean(spec[option], `${path}.${option}`);
     if (value !== undefined) settings.push({ key, value, ...(since ? { since } : {}) });
   };
   settings.push({ key: 'copy_data', value: checkBoolean(spec.copyData, `${path}.copyData`) ?? true });
   if (spec.origin !== undefined) {
-    if (spec.origin !== 'none' && spec.origin !== 'any') throw new InvalidOptionError(`${path}.origin must be 'none' or 'any'.`, `${path}.origin`);
+    if (spec.origin !== 'none' && spec.origin !== 'any')
+      throw new InvalidOptionError(`${path}.origin must be 'none' or 'any'.`, `${path}.origin`);
     settings.push({ key: 'origin', value: spec.origin, since: 16 });
   }
   flag('enabled', 'enabled');
   flag('binary', 'binary');
   if (spec.streaming !== undefined) {
-    if (spec.streaming !== 'parallel' && typeof spec.streaming !== 'boolean') throw new InvalidOptionError(`${path}.streaming must be true, false or 'parallel'.`, `${path}.streaming`);
+    if (spec.streaming !== 'parallel' && typeof spec.streaming !== 'boolean')
+      throw new InvalidOptionError(`${path}.streaming must be true, false or 'parallel'.`, `${path}.streaming`);
     settings.push({ key: 'streaming', value: spec.streaming, ...(spec.streaming === 'parallel' ? { since: 16 } : {}) });
   }
   flag('disableOnError', 'disable_on_error', 15);
@@ -163,13 +208,24 @@ export function subscription(input: SubscriptionOptions): SubscriptionNode {
   const connection = connectionParts(spec, path);
   // Values known now are checked now (port range, empty values); deferred ones when resolved.
   conninfoLiteral(connection, `${path}, connection`);
-  const publications = checkArray(spec.publications ?? [], `${path}.publications`).map((value) => checkIdentifier(value, 'publication'));
-  if (publications.length === 0) throw new InvalidOptionError(`${path} needs publications: the names of the publisher's publications to receive.`, `${path}.publications`);
+  const publications = checkArray(spec.publications ?? [], `${path}.publications`).map((value) =>
+    checkIdentifier(value, 'publication'),
+  );
+  if (publications.length === 0)
+    throw new InvalidOptionError(
+      `${path} needs publications: the names of the publisher's publications to receive.`,
+      `${path}.publications`,
+    );
   if (spec.slotName === undefined && !/^[a-z0-9_]{1,63}$/.test(name)) {
-    throw new InvalidOptionError(`${path}: its name cannot be a replication slot name (lower-case letters, digits, _); give slotName.`, `${path}.slotName`);
+    throw new InvalidOptionError(
+      `${path}: its name cannot be a replication slot name (lower-case letters, digits, _); give slotName.`,
+      `${path}.slotName`,
+    );
   }
   const slotName = checkSlotName(spec.slotName ?? name, `${path}.slotName`);
-  const expectTables = checkArray(spec.expectTables ?? [], `${path}.expectTables`).map((table) => Object.freeze(checkQualifiedName(table, 'expected table')));
+  const expectTables = checkArray(spec.expectTables ?? [], `${path}.expectTables`).map((table) =>
+    Object.freeze(checkQualifiedName(table, 'expected table')),
+  );
   const shown = (key: string) => {
     const part = connection.find((candidate) => candidate.key === key);
     return part === undefined ? undefined : typeof part.value === 'string' ? part.value : part.value.label;
@@ -192,8 +248,15 @@ function settingSql(setting: SubscriptionSetting): Fragment {
 }
 
 export function renderSubscription(node: SubscriptionNode): Rendered {
-  const guards = [...new Set(node.settings.filter((setting) => setting.since).map((setting) => setting.since!))].map((major) =>
-    requireServerVersion(major, `Subscription option ${node.settings.filter((setting) => setting.since === major).map((setting) => `${setting.key} = ${String(setting.value)}`).join(', ')}`),
+  const guards = [...new Set(node.settings.filter((setting) => setting.since).map((setting) => setting.since!))].map(
+    (major) =>
+      requireServerVersion(
+        major,
+        `Subscription option ${node.settings
+          .filter((setting) => setting.since === major)
+          .map((setting) => `${setting.key} = ${String(setting.value)}`)
+          .join(', ')}`,
+      ),
   );
   const connection = conninfoLiteral(node.connection, `subscription "${node.name}", connection`);
   const create = sql`CREATE SUBSCRIPTION ${ident(node.name)} CONNECTION ${connection} PUBLICATION ${join(node.publications.map(ident))} WITH (${join(node.settings.map(settingSql))})`;
@@ -228,13 +291,22 @@ export const subscriptionKind: KindDefinition<SubscriptionNode> = {
 function createChecked(node: SubscriptionNode, create: Fragment): Fragment {
   const publications = node.publications.map((name) => `"${name}"`).join(', ');
   const slot = node.slotName;
-  const noTables = literal(`Subscription "${node.name}" would receive no table: publication${node.publications.length === 1 ? '' : 's'} ${publications} ${node.publications.length === 1 ? 'does' : 'do'} not exist on the publisher (${node.publisher}), or publish${node.publications.length === 1 ? 'es' : ''} no table there. Nothing was created.`);
-  const firstHint = literal(`Run the publisher's migration first, on ${node.publisher}: publication${node.publications.length === 1 ? '' : 's'} ${publications} and replicationSlot "${slot}"; then this one. For two-way replication, install both sides' publications and slots before either subscription.`);
-  const missingMessage = literal(`Subscription "${node.name}" would not receive every expected table: the publisher (${node.publisher}) does not publish %s through ${publications}. Nothing was created.`);
-  const missingHint = literal(`Add the table to the publication on the publisher (or run the migration that does) first, then this one; or leave it out of expectTables.`);
-  const expected = node.expectTables.length === 0
-    ? sql``
-    : sql`
+  const noTables = literal(
+    `Subscription "${node.name}" would receive no table: publication${node.publications.length === 1 ? '' : 's'} ${publications} ${node.publications.length === 1 ? 'does' : 'do'} not exist on the publisher (${node.publisher}), or publish${node.publications.length === 1 ? 'es' : ''} no table there. Nothing was created.`,
+  );
+  const firstHint = literal(
+    `Run the publisher's migration first, on ${node.publisher}: publication${node.publications.length === 1 ? '' : 's'} ${publications} and replicationSlot "${slot}"; then this one. For two-way replication, install both sides' publications and slots before either subscription.`,
+  );
+  const missingMessage = literal(
+    `Subscription "${node.name}" would not receive every expected table: the publisher (${node.publisher}) does not publish %s through ${publications}. Nothing was created.`,
+  );
+  const missingHint = literal(
+    `Add the table to the publication on the publisher (or run the migration that does) first, then this one; or leave it out of expectTables.`,
+  );
+  const expected =
+    node.expectTables.length === 0
+      ? sql``
+      : sql`
   SELECT pg_catalog.string_agg(wanted, ', ') INTO missing FROM pg_catalog.unnest(ARRAY[${join(node.expectTables.map((table) => literal(quoteQualifiedName(table))))}]::text[]) AS wanted
    WHERE pg_catalog.to_regclass(wanted) IS NULL
       OR NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = created AND r.srrelid = pg_catalog.to_regclass(wanted));

@@ -44,7 +44,8 @@ export function checkSyncColumns(
   path: string,
 ): { columns: readonly SyncColumn[]; key: readonly string[] } {
   const entries = checkArray(columnsValue, `${path}.columns`);
-  if (entries.length === 0) throw new InvalidOptionError(`${path} needs at least one column in columns.`, `${path}.columns`);
+  if (entries.length === 0)
+    throw new InvalidOptionError(`${path} needs at least one column in columns.`, `${path}.columns`);
   const columns = entries.map((entry, index): SyncColumn => {
     if (typeof entry === 'string') {
       const name = checkIdentifier(entry, 'sync column');
@@ -53,28 +54,44 @@ export function checkSyncColumns(
     const spec = checkObject(entry, `${path} column ${index + 1}`, ['remote', 'local', 'expression']);
     const remote = checkIdentifier(spec.remote, 'remote column');
     if (spec.local !== undefined && spec.expression !== undefined) {
-      throw new InvalidOptionError(`${path} column "${remote}" takes local or expression, not both.`, `${path}.columns`);
+      throw new InvalidOptionError(
+        `${path} column "${remote}" takes local or expression, not both.`,
+        `${path}.columns`,
+      );
     }
     if (spec.expression !== undefined && !isSqlExpression(spec.expression)) {
-      throw new InvalidOptionError(`${path} column "${remote}": expression must be made with sqlExpression("...").`, `${path}.columns`);
+      throw new InvalidOptionError(
+        `${path} column "${remote}": expression must be made with sqlExpression("...").`,
+        `${path}.columns`,
+      );
     }
-    const source = spec.expression !== undefined
-      ? { expression: spec.expression as SqlExpression }
-      : { column: spec.local === undefined ? remote : checkIdentifier(spec.local, 'local column') };
+    const source =
+      spec.expression !== undefined
+        ? { expression: spec.expression as SqlExpression }
+        : { column: spec.local === undefined ? remote : checkIdentifier(spec.local, 'local column') };
     return Object.freeze({ remote, source: Object.freeze(source) });
   });
   const seen = new Set<string>();
   for (const column of columns) {
-    if (seen.has(column.remote)) throw new InvalidOptionError(`${path} names remote column "${column.remote}" twice.`, `${path}.columns`);
+    if (seen.has(column.remote))
+      throw new InvalidOptionError(`${path} names remote column "${column.remote}" twice.`, `${path}.columns`);
     seen.add(column.remote);
   }
   const key = checkArray(keyValue, `${path}.key`).map((name) => checkIdentifier(name, 'key column'));
-  if (key.length === 0) throw new InvalidOptionError(`${path} needs a key: the remote columns that identify a row, e.g. ['id'].`, `${path}.key`);
+  if (key.length === 0)
+    throw new InvalidOptionError(
+      `${path} needs a key: the remote columns that identify a row, e.g. ['id'].`,
+      `${path}.key`,
+    );
   for (const name of key) {
     if (!seen.has(name)) {
-      throw new InvalidOptionError(`${path}: key column "${name}" is not among the columns; add it to columns.`, `${path}.key`);
+      throw new InvalidOptionError(
+        `${path}: key column "${name}" is not among the columns; add it to columns.`,
+        `${path}.key`,
+      );
     }
   }
-  if (new Set(key).size !== key.length) throw new InvalidOptionError(`${path} names a key column twice.`, `${path}.key`);
+  if (new Set(key).size !== key.length)
+    throw new InvalidOptionError(`${path} names a key column twice.`, `${path}.key`);
   return { columns: Object.freeze(columns), key: Object.freeze(key) };
 }

@@ -1,6 +1,18 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  dollarQuoted,
+  ident,
+  join,
+  literal,
+  qualified,
+  quoteQualifiedName,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
 import { endpointViews, withSchema } from './sync-names.js';
@@ -55,15 +67,23 @@ export function syncEndpoint(input: SyncEndpointOptions): SyncEndpointNode {
   const path = `sync endpoint for "${table.name}"`;
   const columns = checkArray(spec.columns, `${path}.columns`).map((name) => checkIdentifier(name, 'sync column'));
   if (columns.length === 0) throw new InvalidOptionError(`${path} needs at least one column.`, `${path}.columns`);
-  if (new Set(columns).size !== columns.length) throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
+  if (new Set(columns).size !== columns.length)
+    throw new InvalidOptionError(`${path} names a column twice.`, `${path}.columns`);
   const key = checkArray(spec.key, `${path}.key`).map((name) => checkIdentifier(name, 'key column'));
   if (key.length === 0) throw new InvalidOptionError(`${path} needs a key, e.g. ['id'].`, `${path}.key`);
   for (const name of key) {
-    if (!columns.includes(name)) throw new InvalidOptionError(`${path}: key column "${name}" is not among the columns.`, `${path}.key`);
+    if (!columns.includes(name))
+      throw new InvalidOptionError(`${path}: key column "${name}" is not among the columns.`, `${path}.key`);
   }
   const grantTo = spec.grantTo === undefined ? undefined : checkIdentifier(spec.grantTo, 'sync role');
   endpointViews(table, key, columns); // refuses table names whose derived view names would be too long
-  return Object.freeze({ kind: 'sync-endpoint', table, key: Object.freeze(key), columns: Object.freeze(columns), grantTo });
+  return Object.freeze({
+    kind: 'sync-endpoint',
+    table,
+    key: Object.freeze(key),
+    columns: Object.freeze(columns),
+    grantTo,
+  });
 }
 
 /** ON CONFLICT needs a unique index on exactly the key: say so at migration time, not at the first sync. */
@@ -102,7 +122,10 @@ export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
     others.length === 0
       ? sql`DO NOTHING`
       : sql`DO UPDATE SET ${join(others.map((column) => sql`${ident(column)} = EXCLUDED.${ident(column)}`))}`;
-  const matchesKey = join(node.key.map((column) => sql`target.${ident(column)} = NEW.${ident(column)}`), ' AND ');
+  const matchesKey = join(
+    node.key.map((column) => sql`target.${ident(column)} = NEW.${ident(column)}`),
+    ' AND ',
+  );
   const up = [
     uniqueKeyCheck(node.table, node.key),
     sql`CREATE VIEW ${qualified(views.upsert)} AS SELECT ${columns} FROM ${target} WHERE false`,
@@ -113,7 +136,11 @@ export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
     sql`CREATE RULE sync_delete AS ON INSERT TO ${qualified(views.delete)} DO INSTEAD
   DELETE FROM ${target} AS target WHERE ${matchesKey}`,
     // SELECT only lets the sender check the endpoint is there: the views never hold a row.
-    ...(node.grantTo === undefined ? [] : [sql`GRANT SELECT, INSERT ON ${qualified(views.upsert)}, ${qualified(views.delete)} TO ${ident(node.grantTo)}`]),
+    ...(node.grantTo === undefined
+      ? []
+      : [
+          sql`GRANT SELECT, INSERT ON ${qualified(views.upsert)}, ${qualified(views.delete)} TO ${ident(node.grantTo)}`,
+        ]),
   ];
   return {
     up,
@@ -126,6 +153,7 @@ export function renderSyncEndpoint(node: SyncEndpointNode): Rendered {
 export const syncEndpointKind: KindDefinition<SyncEndpointNode> = {
   render: renderSyncEndpoint,
   describe: (node) => `sync endpoint ${node.table.name}`,
-  identity: (node) => `endpoint ${nameIdentity(node.table)} ${JSON.stringify([[...node.key].sort(), [...node.columns].sort()])}`,
+  identity: (node) =>
+    `endpoint ${nameIdentity(node.table)} ${JSON.stringify([[...node.key].sort(), [...node.columns].sort()])}`,
   step: (node) => `endpoint-${node.table.schema}.${endpointViews(node.table, node.key, node.columns).upsert.name}`,
 };

@@ -1,6 +1,17 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, dollarQuoted, ident, join, literal, qualified, sql, type Fragment, type QualifiedName } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  dollarQuoted,
+  ident,
+  join,
+  literal,
+  qualified,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
@@ -51,10 +62,18 @@ const KEYS = ['table', 'target', 'key', 'columns', 'operations'] as const;
 const ORIGIN_SETTING = 'pg_sync_link.local_origin';
 
 function localObjects(node: Pick<LocalSyncNode, 'table' | 'target'>) {
-  return fitFamily([node.table.name, node.target.schema, node.target.name], ([name, schema, target]) => ({
-    function: { schema: node.table.schema, name: checkIdentifier(`${name}__sync_to_${schema}_${target}`, 'local sync function') },
-    trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'truncate') => checkIdentifier(`sync_to_${schema}_${target}_${event}`, 'local sync trigger'),
-  }), (objects) => (['insert', 'update', 'update_key', 'delete', 'truncate'] as const).map(objects.trigger));
+  return fitFamily(
+    [node.table.name, node.target.schema, node.target.name],
+    ([name, schema, target]) => ({
+      function: {
+        schema: node.table.schema,
+        name: checkIdentifier(`${name}__sync_to_${schema}_${target}`, 'local sync function'),
+      },
+      trigger: (event: 'insert' | 'update' | 'update_key' | 'delete' | 'truncate') =>
+        checkIdentifier(`sync_to_${schema}_${target}_${event}`, 'local sync trigger'),
+    }),
+    (objects) => (['insert', 'update', 'update_key', 'delete', 'truncate'] as const).map(objects.trigger),
+  );
 }
 
 export function localSync(input: LocalSyncOptions): LocalSyncNode {
@@ -63,16 +82,29 @@ export function localSync(input: LocalSyncOptions): LocalSyncNode {
   const target = withSchema(checkQualifiedName(spec.target, 'sync target table'));
   const path = `sync of "${table.name}" to "${target.schema}.${target.name}"`;
   if (table.schema === target.schema && table.name === target.name) {
-    throw new InvalidOptionError(`${path}: the target is the table itself; name another table, or give a server to sync to another database.`, `${path}.target`);
+    throw new InvalidOptionError(
+      `${path}: the target is the table itself; name another table, or give a server to sync to another database.`,
+      `${path}.target`,
+    );
   }
   const { columns, key } = checkSyncColumns(spec.columns, spec.key, path);
   for (const name of key) {
     if (!('column' in columns.find((column) => column.remote === name)!.source)) {
-      throw new InvalidOptionError(`${path}: key column "${name}" must come from a local column, not an expression (deleted rows are found by their key).`, `${path}.key`);
+      throw new InvalidOptionError(
+        `${path}: key column "${name}" must come from a local column, not an expression (deleted rows are found by their key).`,
+        `${path}.key`,
+      );
     }
   }
   localObjects({ table, target }); // refuses names that would be too long
-  return Object.freeze({ kind: 'local-sync', table, target, key, columns, operations: checkOperations(spec.operations, path) });
+  return Object.freeze({
+    kind: 'local-sync',
+    table,
+    target,
+    key,
+    columns,
+    operations: checkOperations(spec.operations, path),
+  });
 }
 
 /**
@@ -88,11 +120,15 @@ export function renderLocalSync(node: LocalSyncNode): Rendered {
   const keyColumns = node.key.map((name) => node.columns.find((column) => column.remote === name)!);
   const targetColumns = join(node.columns.map((column) => ident(column.remote)));
   const others = node.columns.filter((column) => !node.key.includes(column.remote));
-  const onConflict = others.length === 0
-    ? sql`DO NOTHING`
-    : sql`DO UPDATE SET ${join(others.map((column) => sql`${ident(column.remote)} = EXCLUDED.${ident(column.remote)}`))}`;
+  const onConflict =
+    others.length === 0
+      ? sql`DO NOTHING`
+      : sql`DO UPDATE SET ${join(others.map((column) => sql`${ident(column.remote)} = EXCLUDED.${ident(column.remote)}`))}`;
   const deleteWhere = (source: Fragment) =>
-    sql`DELETE FROM ${target} AS t USING (${source}) AS gone WHERE ${join(keyColumns.map((column) => sql`t.${ident(column.remote)} = gone.${ident(column.remote)}`), ' AND ')}`;
+    sql`DELETE FROM ${target} AS t USING (${source}) AS gone WHERE ${join(
+      keyColumns.map((column) => sql`t.${ident(column.remote)} = gone.${ident(column.remote)}`),
+      ' AND ',
+    )}`;
   const keysOf = (transition: string) =>
     sql`SELECT ${join(keyColumns.map((column) => sql`${valueOf(column)} AS ${ident(column.remote)}`))} FROM ${ident(transition)} AS src`;
   const origin = literal(ORIGIN_SETTING);
@@ -149,17 +185,34 @@ END
   const down: Fragment[] = [];
   // Every trigger fires always (replica sessions too), and one more refuses TRUNCATE.
   const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment) => {
-    up.push(sql`CREATE TRIGGER ${ident(objects.trigger(event))} ${definition}`, fireAlways(node.table, objects.trigger(event)));
+    up.push(
+      sql`CREATE TRIGGER ${ident(objects.trigger(event))} ${definition}`,
+      fireAlways(node.table, objects.trigger(event)),
+    );
     down.unshift(sql`DROP TRIGGER ${ident(objects.trigger(event))} ON ${table}`);
   };
   add('truncate', truncateTrigger(node.table, objects.function));
-  if (node.operations.includes('insert')) add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
+  if (node.operations.includes('insert'))
+    add(
+      'insert',
+      sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`,
+    );
   if (node.operations.includes('update')) {
     // Moved-away keys exclude the statement's new keys, so the order of the two does not matter.
-    add('update', sql`AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
-    add('update_key', sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('vanished')}`);
+    add(
+      'update',
+      sql`AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`,
+    );
+    add(
+      'update_key',
+      sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('vanished')}`,
+    );
   }
-  if (node.operations.includes('delete')) add('delete', sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('delete')}`);
+  if (node.operations.includes('delete'))
+    add(
+      'delete',
+      sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('delete')}`,
+    );
   return { up, down: [...down, sql`DROP FUNCTION ${qualified(objects.function)}()`] };
 }
 
@@ -167,6 +220,7 @@ END
 export const localSyncKind: KindDefinition<LocalSyncNode> = {
   render: renderLocalSync,
   describe: (node) => `sync ${node.table.name} to ${node.target.schema}.${node.target.name}`,
-  identity: (node) => `local sync ${JSON.stringify([node.table.schema, node.table.name, node.target.schema, node.target.name])}`,
+  identity: (node) =>
+    `local sync ${JSON.stringify([node.table.schema, node.table.name, node.target.schema, node.target.name])}`,
   step: (node) => `sync-${node.table.schema}.${node.table.name}-to-${node.target.schema}.${node.target.name}`,
 };

@@ -75,14 +75,18 @@ export function senderServerOf(table: string, fn: string, trigger: string): stri
 /** The objects on the sending side: the trigger function and the foreign tables over the endpoint. */
 export function senderObjects(table: QualifiedName, server: string) {
   const pending = `sync_pending_${shortHash([table.schema, table.name, server])}`;
-  return fitFamily([table.name, server], ([name, to]) => ({
-    function: derived(table, senderFunctionName(name!, to!), 'sync trigger function'),
-    upsertTable: derived(table, senderTableName(name!, to!, 'upsert'), 'sync foreign table'),
-    deleteTable: derived(table, senderTableName(name!, to!, 'delete'), 'sync foreign table'),
-    trigger: (event: SenderTriggerEvent) => checkName(senderTriggerName(to!, event), 'sync trigger'),
-    /** The session's temporary table of keys changed in this transaction (commit timing). */
-    pending,
-  }), (objects) => SENDER_TRIGGER_EVENTS.map(objects.trigger));
+  return fitFamily(
+    [table.name, server],
+    ([name, to]) => ({
+      function: derived(table, senderFunctionName(name!, to!), 'sync trigger function'),
+      upsertTable: derived(table, senderTableName(name!, to!, 'upsert'), 'sync foreign table'),
+      deleteTable: derived(table, senderTableName(name!, to!, 'delete'), 'sync foreign table'),
+      trigger: (event: SenderTriggerEvent) => checkName(senderTriggerName(to!, event), 'sync trigger'),
+      /** The session's temporary table of keys changed in this transaction (commit timing). */
+      pending,
+    }),
+    (objects) => SENDER_TRIGGER_EVENTS.map(objects.trigger),
+  );
 }
 
 /** The objects of outbox delivery, next to the synced table. */
@@ -116,7 +120,11 @@ const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
  * a prefix and a hash of the whole part (distinct parts stay distinct), until the longest fits.
  * `extra` lists names built that are not plain strings or QualifiedNames of the result.
  */
-export function fitFamily<T extends object>(parts: readonly string[], build: (parts: readonly string[]) => T, extra: (built: T) => readonly string[] = () => []): T {
+export function fitFamily<T extends object>(
+  parts: readonly string[],
+  build: (parts: readonly string[]) => T,
+  extra: (built: T) => readonly string[] = () => [],
+): T {
   const attempt = (candidate: readonly string[]) => {
     try {
       const built = build(candidate);
@@ -142,7 +150,11 @@ export function fitFamily<T extends object>(parts: readonly string[], build: (pa
 
 function namesOf(built: object): string[] {
   return Object.values(built).flatMap((value: unknown) =>
-    typeof value === 'string' ? [value] : typeof value === 'object' && value !== null && 'name' in value && typeof value.name === 'string' ? [value.name] : [],
+    typeof value === 'string'
+      ? [value]
+      : typeof value === 'object' && value !== null && 'name' in value && typeof value.name === 'string'
+        ? [value.name]
+        : [],
   );
 }
 
@@ -156,7 +168,9 @@ function squeezeParts(parts: readonly string[], budget: number): string[] {
     limit[index] = Math.min(bytesOf(parts[index]!), share);
     remaining -= limit[index]!;
   });
-  return parts.map((part, index) => (bytesOf(part) <= limit[index]! ? part : `${cutToBytes(part, Math.max(1, limit[index]! - 9))}_${shortHash(part)}`));
+  return parts.map((part, index) =>
+    bytesOf(part) <= limit[index]! ? part : `${cutToBytes(part, Math.max(1, limit[index]! - 9))}_${shortHash(part)}`,
+  );
 }
 
 /** The longest prefix of `text` that fits in `max` bytes, whole characters only. */
@@ -175,7 +189,9 @@ export function withSchema(name: QualifiedName): QualifiedName & { readonly sche
 }
 
 function derived(table: QualifiedName, name: string, what: string): QualifiedName {
-  return table.schema === undefined ? { name: checkName(name, what) } : { schema: table.schema, name: checkName(name, what) };
+  return table.schema === undefined
+    ? { name: checkName(name, what) }
+    : { schema: table.schema, name: checkName(name, what) };
 }
 
 function checkName(name: string, what: string): string {
@@ -183,7 +199,10 @@ function checkName(name: string, what: string): string {
     return checkIdentifier(name, what);
   } catch (error) {
     if (error instanceof InvalidIdentifierError) {
-      throw new InvalidIdentifierError(`${error.message} The name is derived from the table and server names; shorten one of them.`, what);
+      throw new InvalidIdentifierError(
+        `${error.message} The name is derived from the table and server names; shorten one of them.`,
+        what,
+      );
     }
     throw error;
   }

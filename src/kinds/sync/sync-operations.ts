@@ -9,12 +9,18 @@ const OPERATIONS: readonly SyncOperation[] = ['insert', 'update', 'delete'];
 export function checkOperations(value: unknown, path: string): readonly SyncOperation[] {
   if (value === undefined) return OPERATIONS;
   const operations = checkArray(value, `${path}.operations`);
-  if (operations.length === 0) throw new InvalidOptionError(`${path}.operations is empty; leave it out to sync all changes.`, `${path}.operations`);
+  if (operations.length === 0)
+    throw new InvalidOptionError(
+      `${path}.operations is empty; leave it out to sync all changes.`,
+      `${path}.operations`,
+    );
   for (const operation of operations) {
     if (!OPERATIONS.includes(operation as SyncOperation)) {
-      throw new InvalidOptionError(`${path}.operations: "${String(operation)}" is not one of insert, update, delete.`, `${path}.operations`);
+      throw new InvalidOptionError(
+        `${path}.operations: "${String(operation)}" is not one of insert, update, delete.`,
+        `${path}.operations`,
+      );
     }
   }
   return OPERATIONS.filter((operation) => operations.includes(operation));
 }
-

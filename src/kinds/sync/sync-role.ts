@@ -1,7 +1,17 @@
 import { InvalidOptionError } from '../../errors.js';
 import { isDeferred, type Deferred } from '../../secrets.js';
 import { checkArray, checkObject } from '../../spec/object.js';
-import { checkIdentifier, deferredLiteral, dollarQuoted, empty, ident, integer, literal, sql, type Fragment } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  deferredLiteral,
+  dollarQuoted,
+  empty,
+  ident,
+  integer,
+  literal,
+  sql,
+  type Fragment,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
@@ -51,7 +61,10 @@ export function syncRole(input: SyncRoleOptions): SyncRoleNode {
   const name = checkIdentifier(spec.name, 'sync role');
   const path = `sync role "${name}"`;
   if (name.startsWith('pg_') || RESERVED.includes(name.toLowerCase())) {
-    throw new InvalidOptionError(`${path}: PostgreSQL reserves this role name; choose another, e.g. "sync_from_app".`, `${path}.name`);
+    throw new InvalidOptionError(
+      `${path}: PostgreSQL reserves this role name; choose another, e.g. "sync_from_app".`,
+      `${path}.name`,
+    );
   }
   if (!isDeferred(spec.password)) {
     throw new InvalidOptionError(
@@ -59,12 +72,24 @@ export function syncRole(input: SyncRoleOptions): SyncRoleNode {
       `${path}.password`,
     );
   }
-  const schemas = spec.schemas === undefined ? [] : checkArray(spec.schemas, `${path}.schemas`).map((schema) => checkIdentifier(schema, 'schema'));
+  const schemas =
+    spec.schemas === undefined
+      ? []
+      : checkArray(spec.schemas, `${path}.schemas`).map((schema) => checkIdentifier(schema, 'schema'));
   const limit = spec.connectionLimit;
   if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1)) {
-    throw new InvalidOptionError(`${path}.connectionLimit must be a whole number, 1 or more.`, `${path}.connectionLimit`);
+    throw new InvalidOptionError(
+      `${path}.connectionLimit must be a whole number, 1 or more.`,
+      `${path}.connectionLimit`,
+    );
   }
-  return Object.freeze({ kind: 'sync-role', name, password: spec.password, schemas: Object.freeze([...new Set(schemas)]), connectionLimit: limit });
+  return Object.freeze({
+    kind: 'sync-role',
+    name,
+    password: spec.password,
+    schemas: Object.freeze([...new Set(schemas)]),
+    connectionLimit: limit,
+  });
 }
 
 /** CONNECT on the database the migration runs in, whatever its name. */
@@ -76,7 +101,12 @@ function connectGrant(node: SyncRoleNode, grant: boolean): Fragment {
 export function renderSyncRole(node: SyncRoleNode): Rendered {
   const role = ident(node.name);
   const limit = node.connectionLimit === undefined ? empty : sql` CONNECTION LIMIT ${integer(node.connectionLimit)}`;
-  const password = deferredLiteral({ deferred: node.password, sensitive: true, usedFor: `sync role "${node.name}" password`, check: (value) => (value === '' ? 'must not be empty.' : undefined) });
+  const password = deferredLiteral({
+    deferred: node.password,
+    sensitive: true,
+    usedFor: `sync role "${node.name}" password`,
+    check: (value) => (value === '' ? 'must not be empty.' : undefined),
+  });
   return {
     up: [
       // NOINHERIT: a role granted to it later does not silently widen what it can do.
@@ -85,7 +115,11 @@ export function renderSyncRole(node: SyncRoleNode): Rendered {
       connectGrant(node, true),
       ...node.schemas.map((schema) => sql`GRANT USAGE ON SCHEMA ${ident(schema)} TO ${role}`),
     ],
-    down: [...node.schemas.toReversed().map((schema) => sql`REVOKE USAGE ON SCHEMA ${ident(schema)} FROM ${role}`), connectGrant(node, false), sql`DROP ROLE ${role}`],
+    down: [
+      ...node.schemas.toReversed().map((schema) => sql`REVOKE USAGE ON SCHEMA ${ident(schema)} FROM ${role}`),
+      connectGrant(node, false),
+      sql`DROP ROLE ${role}`,
+    ],
   };
 }
 

@@ -13,7 +13,14 @@ import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-loc
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
 
-export type { IgnoreWrites, OutboxSyncNode, SyncDelivery, SyncTiming, SyncTriggerNode, WriteThroughSyncNode } from './sync-trigger-node.js';
+export type {
+  IgnoreWrites,
+  OutboxSyncNode,
+  SyncDelivery,
+  SyncTiming,
+  SyncTriggerNode,
+  WriteThroughSyncNode,
+} from './sync-trigger-node.js';
 
 /** What syncTrigger() takes for a sync to another database, through a link. */
 export interface SyncTriggerOptions {
@@ -57,16 +64,37 @@ export interface SyncTriggerOptions {
   readonly delivery?: SyncDelivery;
 }
 
-const KEYS = ['server', 'table', 'remote', 'key', 'columns', 'operations', 'ignoreWritesBy', 'batchSize', 'timing', 'delivery'] as const;
+const KEYS = [
+  'server',
+  'table',
+  'remote',
+  'key',
+  'columns',
+  'operations',
+  'ignoreWritesBy',
+  'batchSize',
+  'timing',
+  'delivery',
+] as const;
 function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
   if (value === undefined) return undefined;
   const spec = checkObject(value, `${path}.ignoreWritesBy`, ['role', 'applicationName']);
   if ((spec.role === undefined) === (spec.applicationName === undefined)) {
-    throw new InvalidOptionError(`${path}.ignoreWritesBy takes either { role } or { applicationName }.`, `${path}.ignoreWritesBy`);
+    throw new InvalidOptionError(
+      `${path}.ignoreWritesBy takes either { role } or { applicationName }.`,
+      `${path}.ignoreWritesBy`,
+    );
   }
   if (spec.role !== undefined) return Object.freeze({ role: checkIdentifier(spec.role, 'sync role') });
-  if (typeof spec.applicationName !== 'string' || spec.applicationName === '' || spec.applicationName.includes('\u0000')) {
-    throw new InvalidOptionError(`${path}.ignoreWritesBy.applicationName must be a non-empty string.`, `${path}.ignoreWritesBy`);
+  if (
+    typeof spec.applicationName !== 'string' ||
+    spec.applicationName === '' ||
+    spec.applicationName.includes('\u0000')
+  ) {
+    throw new InvalidOptionError(
+      `${path}.ignoreWritesBy.applicationName must be a non-empty string.`,
+      `${path}.ignoreWritesBy`,
+    );
   }
   return Object.freeze({ applicationName: spec.applicationName });
 }
@@ -101,7 +129,10 @@ export function syncTrigger(input: LocalSyncOptions): LocalSyncNode;
 export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncTriggerNode | LocalSyncNode {
   if (typeof input === 'object' && input !== null && 'target' in input) {
     if ('server' in input) {
-      throw new InvalidOptionError('syncTrigger takes server (and remote) for another database, or target for a table of the same database; not both.', 'syncTrigger.target');
+      throw new InvalidOptionError(
+        'syncTrigger takes server (and remote) for another database, or target for a table of the same database; not both.',
+        'syncTrigger.target',
+      );
     }
     return localSync(input);
   }
@@ -122,16 +153,26 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
   }
   const timing = spec.timing ?? 'immediate';
   if (timing !== 'immediate' && timing !== 'commit') {
-    throw new InvalidOptionError(`${path}.timing must be 'immediate' or 'commit', got ${JSON.stringify(timing)}.`, `${path}.timing`);
+    throw new InvalidOptionError(
+      `${path}.timing must be 'immediate' or 'commit', got ${JSON.stringify(timing)}.`,
+      `${path}.timing`,
+    );
   }
   const delivery = spec.delivery ?? 'write-through';
   if (delivery !== 'write-through' && delivery !== 'outbox') {
-    throw new InvalidOptionError(`${path}.delivery must be 'write-through' or 'outbox', got ${JSON.stringify(delivery)}.`, `${path}.delivery`);
+    throw new InvalidOptionError(
+      `${path}.delivery must be 'write-through' or 'outbox', got ${JSON.stringify(delivery)}.`,
+      `${path}.delivery`,
+    );
   }
   if (delivery === 'outbox' && spec.timing !== undefined) {
-    throw new InvalidOptionError(`${path}: timing applies to write-through delivery; an outbox always sends rows as they are when drained. Leave timing out.`, `${path}.timing`);
+    throw new InvalidOptionError(
+      `${path}: timing applies to write-through delivery; an outbox always sends rows as they are when drained. Leave timing out.`,
+      `${path}.timing`,
+    );
   }
-  const keyedLocally = timing === 'commit' ? "timing 'commit'" : delivery === 'outbox' ? "delivery 'outbox'" : undefined;
+  const keyedLocally =
+    timing === 'commit' ? "timing 'commit'" : delivery === 'outbox' ? "delivery 'outbox'" : undefined;
   if (keyedLocally) {
     for (const name of key) {
       if (!('column' in columns.find((column) => column.remote === name)!.source)) {
@@ -144,7 +185,11 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
   }
   senderObjects(table, server); // refuses names that would be too long
   if (delivery === 'outbox') outboxObjects(table, server);
-  endpointViews(remote, key, columns.map((column) => column.remote));
+  endpointViews(
+    remote,
+    key,
+    columns.map((column) => column.remote),
+  );
   const fields = {
     kind: 'sync-trigger' as const,
     server,
@@ -156,12 +201,17 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     ignoreWritesBy: checkIgnore(spec.ignoreWritesBy, path),
     batchSize,
   };
-  return Object.freeze(delivery === 'outbox' ? { ...fields, timing: 'immediate' as const, delivery } : { ...fields, timing, delivery });
+  return Object.freeze(
+    delivery === 'outbox' ? { ...fields, timing: 'immediate' as const, delivery } : { ...fields, timing, delivery },
+  );
 }
 
 export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
   const objects = senderObjects(node.table, node.server);
-  const dropForeignTables = [sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`, sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`];
+  const dropForeignTables = [
+    sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`,
+    sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`,
+  ];
   const roleCheck = ignoredRoleCheck(node);
   const checks = roleCheck === undefined ? [] : [roleCheck];
   if (node.delivery === 'outbox') {
@@ -171,11 +221,7 @@ export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
   const { fn, triggers } = node.timing === 'commit' ? renderAtCommit(node) : renderImmediate(node);
   return {
     up: [...checks, createForeignTables(node), fn, ...triggers.up],
-    down: [
-      ...triggers.down,
-      sql`DROP FUNCTION ${qualified(objects.function)}()`,
-      ...dropForeignTables,
-    ],
+    down: [...triggers.down, sql`DROP FUNCTION ${qualified(objects.function)}()`, ...dropForeignTables],
   };
 }
 

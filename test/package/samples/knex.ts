@@ -3,7 +3,13 @@ import type { Knex } from 'knex';
 import { env, fdwLink, planMigrations } from 'pg-sync-link';
 import { knexMigration, knexMigrationSource } from 'pg-sync-link/knex';
 
-const link = fdwLink({ name: 'legacy', host: env('LEGACY_HOST'), port: 5432, dbname: 'legacy', userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }] });
+const link = fdwLink({
+  name: 'legacy',
+  host: env('LEGACY_HOST'),
+  port: 5432,
+  dbname: 'legacy',
+  userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }],
+});
 
 export const { up, down, config } = knexMigration(link);
 

@@ -5,7 +5,13 @@ import pg from 'pg';
 import { env, fdwLink, planMigrations } from 'pg-sync-link';
 import { kyselyMigration, kyselyMigrationProvider } from 'pg-sync-link/kysely';
 
-const link = fdwLink({ name: 'legacy', host: env('LEGACY_HOST'), port: 5432, dbname: 'legacy', userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }] });
+const link = fdwLink({
+  name: 'legacy',
+  host: env('LEGACY_HOST'),
+  port: 5432,
+  dbname: 'legacy',
+  userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }],
+});
 
 export const { up, down } = kyselyMigration(link);
 
@@ -14,9 +20,17 @@ const asProvider: MigrationProvider = kyselyMigrationProvider(planMigrations('ap
 
 export async function migrate(url: string): Promise<string[]> {
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url }) }) });
-  const migrator = new Migrator({ db, provider: kyselyMigrationProvider(planMigrations('app', link)), disableTransactions: true });
+  const migrator = new Migrator({
+    db,
+    provider: kyselyMigrationProvider(planMigrations('app', link)),
+    disableTransactions: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   await db.destroy();
   if (error) throw error;
-  return [asKyselyMigration.up.name, typeof asProvider.getMigrations, ...(results ?? []).map((result) => result.migrationName)];
+  return [
+    asKyselyMigration.up.name,
+    typeof asProvider.getMigrations,
+    ...(results ?? []).map((result) => result.migrationName),
+  ];
 }

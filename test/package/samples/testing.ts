@@ -8,7 +8,16 @@ export async function withServers(): Promise<number> {
     const legacy: TestServer | undefined = servers.legacy;
     const app: TestServer | undefined = servers.app;
     if (!legacy || !app) throw new Error('no servers');
-    await applySyncLink(app.url, fdwLink({ name: 'legacy', host: legacy.peerHost, port: legacy.peerPort, dbname: legacy.database, userMappings: [{ user: legacy.user, password: env('LEGACY_PASSWORD') }] }));
+    await applySyncLink(
+      app.url,
+      fdwLink({
+        name: 'legacy',
+        host: legacy.peerHost,
+        port: legacy.peerPort,
+        dbname: legacy.database,
+        userMappings: [{ user: legacy.user, password: env('LEGACY_PASSWORD') }],
+      }),
+    );
     return app.major;
   } finally {
     await dispose();

@@ -4,7 +4,18 @@ import { Umzug } from 'umzug';
 import { env, fdwLink, planMigrations } from 'pg-sync-link';
 import { umzugMigrations, umzugStorage } from 'pg-sync-link/umzug';
 
-const link = fdwLink({ name: 'legacy', host: env('LEGACY_HOST'), port: 5432, dbname: 'legacy', userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }] });
+const link = fdwLink({
+  name: 'legacy',
+  host: env('LEGACY_HOST'),
+  port: 5432,
+  dbname: 'legacy',
+  userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }],
+});
 const db = knex({ client: 'pg', connection: process.env.DATABASE_URL });
 
-export const umzug = new Umzug({ migrations: umzugMigrations(planMigrations('app', link)), context: () => db, storage: umzugStorage(), logger: undefined });
+export const umzug = new Umzug({
+  migrations: umzugMigrations(planMigrations('app', link)),
+  context: () => db,
+  storage: umzugStorage(),
+  logger: undefined,
+});

@@ -4,10 +4,21 @@ import { Umzug } from 'umzug';
 import { env, fdwLink, isSyncLinkError, planMigrations, syncLinkErrorOf, type SyncLinkErrorCode } from 'pg-sync-link';
 import { umzugMigrationFrom, umzugMigrations, umzugStorage } from 'pg-sync-link/umzug';
 
-const link = fdwLink({ name: 'legacy', host: env('LEGACY_HOST'), port: 5432, dbname: 'legacy', userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }] });
+const link = fdwLink({
+  name: 'legacy',
+  host: env('LEGACY_HOST'),
+  port: 5432,
+  dbname: 'legacy',
+  userMappings: [{ user: 'sync', password: env('LEGACY_PASSWORD') }],
+});
 
 export function umzugFor(pool: pg.Pool): Umzug<pg.Pool> {
-  return new Umzug({ migrations: umzugMigrations(planMigrations('app', link)), context: pool, storage: umzugStorage(), logger: undefined });
+  return new Umzug({
+    migrations: umzugMigrations(planMigrations('app', link)),
+    context: pool,
+    storage: umzugStorage(),
+    logger: undefined,
+  });
 }
 
 export const oneMigration = umzugMigrationFrom<pg.Pool>(planMigrations('app', link)[0]!);

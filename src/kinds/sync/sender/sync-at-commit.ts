@@ -10,7 +10,10 @@ import type { WriteThroughSyncNode } from '../sync-trigger-node.js';
  * trigger fires once per changed row; the first call sends everything and empties the list,
  * the others find it empty.
  */
-export function renderAtCommit(node: WriteThroughSyncNode): { fn: Fragment; triggers: { up: Fragment[]; down: Fragment[] } } {
+export function renderAtCommit(node: WriteThroughSyncNode): {
+  fn: Fragment;
+  triggers: { up: Fragment[]; down: Fragment[] };
+} {
   const objects = senderObjects(node.table, node.server);
   const table = qualified(node.table);
   const pending = sql`pg_temp.${ident(objects.pending)}`;
@@ -19,7 +22,10 @@ export function renderAtCommit(node: WriteThroughSyncNode): { fn: Fragment; trig
   const localKeyList = join(localKeys);
   const remoteKeyList = join(keyColumns.map((column) => ident(column.remote)));
   const pendingKeyList = join(localKeys.map((key) => sql`p.${key}`));
-  const sameKey = join(localKeys.map((key) => sql`t.${key} = p.${key}`), ' AND ');
+  const sameKey = join(
+    localKeys.map((key) => sql`t.${key} = p.${key}`),
+    ' AND ',
+  );
   const record = (transition: Fragment) => sql`
       IF pg_catalog.to_regclass(${literal(`pg_temp.${objects.pending}`)}) IS NULL THEN
         CREATE TEMPORARY TABLE ${ident(objects.pending)} ON COMMIT DELETE ROWS AS SELECT ${localKeyList} FROM ${table} WHERE false;
@@ -50,17 +56,30 @@ export function renderAtCommit(node: WriteThroughSyncNode): { fn: Fragment; trig
   const triggers = triggerList(node);
   const events: Fragment[] = [];
   if (node.operations.includes('insert')) {
-    triggers.add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('record_new')}`);
+    triggers.add(
+      'insert',
+      sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('record_new')}`,
+    );
     events.push(sql`INSERT`);
   }
   if (node.operations.includes('update')) {
-    triggers.add('update', sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('record_both')}`);
+    triggers.add(
+      'update',
+      sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('record_both')}`,
+    );
     events.push(sql`UPDATE`);
   }
   if (node.operations.includes('delete')) {
-    triggers.add('delete', sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('record_old')}`);
+    triggers.add(
+      'delete',
+      sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('record_old')}`,
+    );
     events.push(sql`DELETE`);
   }
-  triggers.add('commit', sql`AFTER ${join(events, ' OR ')} ON ${table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW ${call('flush')}`, true);
+  triggers.add(
+    'commit',
+    sql`AFTER ${join(events, ' OR ')} ON ${table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW ${call('flush')}`,
+    true,
+  );
   return { fn, triggers };
 }

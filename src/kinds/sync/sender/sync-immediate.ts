@@ -8,7 +8,10 @@ import type { SyncTriggerNode } from '../sync-trigger-node.js';
  * from its transition tables, so a bulk statement costs a few batched round trips, not one
  * per row.
  */
-export function renderImmediate(node: SyncTriggerNode): { fn: Fragment; triggers: { up: Fragment[]; down: Fragment[] } } {
+export function renderImmediate(node: SyncTriggerNode): {
+  fn: Fragment;
+  triggers: { up: Fragment[]; down: Fragment[] };
+} {
   const objects = senderObjects(node.table, node.server);
   const remoteColumns = join(node.columns.map((column) => ident(column.remote)));
   const values = join(node.columns.map(valueOf));
@@ -38,23 +41,41 @@ export function renderImmediate(node: SyncTriggerNode): { fn: Fragment; triggers
   const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(objects.function)}(${literal(mode)})`;
   const triggers = triggerList(node);
   if (node.operations.includes('insert')) {
-    triggers.add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
+    triggers.add(
+      'insert',
+      sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`,
+    );
   }
   if (node.operations.includes('update')) {
-    triggers.add('update', sql`AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`);
+    triggers.add(
+      'update',
+      sql`AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`,
+    );
     const localKey = localKeyOf(node);
     if (localKey) {
       // Plain key columns: only rows whose key really changed fire this, one by one (rare).
       const columns = localKey.map((name) => ident(name));
-      const changed = join(columns.map((column) => sql`OLD.${column} IS DISTINCT FROM NEW.${column}`), ' OR ');
-      triggers.add('update_key', sql`AFTER UPDATE OF ${join(columns)} ON ${table} FOR EACH ROW WHEN (${changed}) ${call('moved')}`);
+      const changed = join(
+        columns.map((column) => sql`OLD.${column} IS DISTINCT FROM NEW.${column}`),
+        ' OR ',
+      );
+      triggers.add(
+        'update_key',
+        sql`AFTER UPDATE OF ${join(columns)} ON ${table} FOR EACH ROW WHEN (${changed}) ${call('moved')}`,
+      );
     } else {
       // Computed keys: compare the statement's old and new keys as sets.
-      triggers.add('update_key', sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('vanished')}`);
+      triggers.add(
+        'update_key',
+        sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('vanished')}`,
+      );
     }
   }
   if (node.operations.includes('delete')) {
-    triggers.add('delete', sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('delete')}`);
+    triggers.add(
+      'delete',
+      sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('delete')}`,
+    );
   }
   return { fn, triggers };
 }

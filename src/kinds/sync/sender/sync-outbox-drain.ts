@@ -16,7 +16,9 @@ const REJECTED = sql`(left(failure_state, 2) IN ('22', '23', '44', 'P0'))`;
 
 /** Two int4 keys for pg_advisory_xact_lock, fixed per outbox, so one drain runs at a time. */
 function drainLockKeys(node: SyncTriggerNode): [Fragment, Fragment] {
-  const digest = createHash('sha256').update(JSON.stringify(['pg-sync-link drain', node.table.schema, node.table.name, node.server])).digest();
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['pg-sync-link drain', node.table.schema, node.table.name, node.server]))
+    .digest();
   return [integer(digest.readInt32BE(0)), integer(digest.readInt32BE(4))];
 }
 
@@ -43,7 +45,11 @@ export function renderDrain(node: SyncTriggerNode): Fragment {
   const keyColumns = keyColumnsOf(node);
   const localKeys = keyColumns.map((column) => ident((column.source as { column: string }).column));
   const localKeyList = join(localKeys);
-  const sameKey = (left: string, right: string) => join(localKeys.map((key) => sql`${ident(left)}.${key} = ${ident(right)}.${key}`), ' AND ');
+  const sameKey = (left: string, right: string) =>
+    join(
+      localKeys.map((key) => sql`${ident(left)}.${key} = ${ident(right)}.${key}`),
+      ' AND ',
+    );
   const notHeld = sql`NOT EXISTS (SELECT 1 FROM ${failed} AS f WHERE ${sameKey('f', 'o')})`;
   const [lockClass, lockObject] = drainLockKeys(node);
   const remoteKeys = join(keyColumns.map((column) => ident(column.remote)));
@@ -51,7 +57,10 @@ export function renderDrain(node: SyncTriggerNode): Fragment {
   const sendDeletes = (where: Fragment) => sql`INSERT INTO ${qualified(sender.deleteTable)} (${remoteKeys})
       SELECT DISTINCT ${join(keyColumns.map(valueOf))} FROM ${outbox} AS src
       WHERE ${where} AND NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE ${sameKey('t', 'src')})`;
-  const ofKey = sql`${join(localKeys.map((key) => sql`o.${key} = k.${key}`), ' AND ')}`;
+  const ofKey = sql`${join(
+    localKeys.map((key) => sql`o.${key} = k.${key}`),
+    ' AND ',
+  )}`;
   const inBatchOfKey = sql`o.pg_sync_seq = ANY (batch) AND ${ofKey}`;
 
   return sql`CREATE FUNCTION ${qualified(objects.drain)}(max_changes integer DEFAULT 1000, max_attempts integer DEFAULT ${integer(DEFAULT_MAX_ATTEMPTS)}, OUT delivered integer, OUT set_aside integer, OUT error text)
@@ -106,7 +115,10 @@ BEGIN
             SELECT ${join(keyColumns.map(valueOf))} FROM ${outbox} AS src WHERE src.pg_sync_seq = (SELECT pg_catalog.min(o.pg_sync_seq) FROM ${outbox} AS o WHERE ${inBatchOfKey});
         ELSE
           INSERT INTO ${qualified(sender.upsertTable)} (${remoteColumns})
-            SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src WHERE ${join(localKeys.map((key) => sql`src.${key} = k.${key}`), ' AND ')};
+            SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src WHERE ${join(
+              localKeys.map((key) => sql`src.${key} = k.${key}`),
+              ' AND ',
+            )};
         END IF;
         DELETE FROM ${outbox} AS o WHERE ${inBatchOfKey};
         GET DIAGNOSTICS sent = ROW_COUNT;
@@ -156,7 +168,10 @@ export function renderFailedKeys(node: SyncTriggerNode): { up: Fragment[]; down:
   const localKeys = keyColumns.map((column) => ident((column.source as { column: string }).column));
   const localKeyList = join(localKeys);
   const matching = sql`(only_keys IS NULL OR pg_catalog.to_jsonb(f) @> only_keys)`;
-  const sameKey = join(localKeys.map((key) => sql`o.${key} = f.${key}`), ' AND ');
+  const sameKey = join(
+    localKeys.map((key) => sql`o.${key} = f.${key}`),
+    ' AND ',
+  );
   return {
     up: [
       sql`CREATE TABLE ${failed} AS SELECT ${localKeyList} FROM ${qualified(node.table)} WITH NO DATA`,

@@ -1,7 +1,14 @@
 import { dollarQuoted, ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
 import { renderDrain, renderFailedKeys } from './sync-outbox-drain.js';
-import { destinationLabel, displayName, ignoreGuard, refuseTruncateOf, requiredLocalKey, triggerList } from './sync-sender-sql.js';
+import {
+  destinationLabel,
+  displayName,
+  ignoreGuard,
+  refuseTruncateOf,
+  requiredLocalKey,
+  triggerList,
+} from './sync-sender-sql.js';
 import type { OutboxSyncNode } from '../sync-trigger-node.js';
 
 /**
@@ -40,7 +47,10 @@ export function renderOutbox(node: OutboxSyncNode): { up: Fragment[]; down: Frag
   ];
 
   const failed = qualified(objects.failed);
-  const heldKey = join(localKeys.map((key) => sql`f.${key} = o.${key}`), ' AND ');
+  const heldKey = join(
+    localKeys.map((key) => sql`f.${key} = o.${key}`),
+    ' AND ',
+  );
   // current_error is set only while deliveries fail; last_error keeps the last one for the record.
   const lagView = sql`CREATE VIEW ${qualified(objects.lag)} AS
 SELECT (SELECT pg_catalog.count(*) FROM ${outbox}) AS pending,
@@ -78,13 +88,22 @@ END
   const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(sender.function)}(${literal(mode)})`;
   const triggers = triggerList(node);
   if (node.operations.includes('insert')) {
-    triggers.add('insert', sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('new')}`);
+    triggers.add(
+      'insert',
+      sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('new')}`,
+    );
   }
   if (node.operations.includes('update')) {
-    triggers.add('update', sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('both')}`);
+    triggers.add(
+      'update',
+      sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('both')}`,
+    );
   }
   if (node.operations.includes('delete')) {
-    triggers.add('delete', sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('old')}`);
+    triggers.add(
+      'delete',
+      sql`AFTER DELETE ON ${table} REFERENCING OLD TABLE AS pg_sync_old FOR EACH STATEMENT ${call('old')}`,
+    );
   }
   return {
     up: [...createOutbox, ...failedKeys.up, lagView, record, renderDrain(node), ...triggers.up],

@@ -1,5 +1,19 @@
 import { InvalidOptionError } from '../../../errors.js';
-import { asLiteral, dollarQuoted, expression, ident, integer, join, literal, qualified, quoteIdentifier, quoteQualifiedName, sql, type Fragment, type QualifiedName } from '../../../sql/index.js';
+import {
+  asLiteral,
+  dollarQuoted,
+  expression,
+  ident,
+  integer,
+  join,
+  literal,
+  qualified,
+  quoteIdentifier,
+  quoteQualifiedName,
+  sql,
+  type Fragment,
+  type QualifiedName,
+} from '../../../sql/index.js';
 import type { SyncColumn } from '../sync-columns.js';
 import { endpointViews, senderObjects } from '../sync-names.js';
 import type { IgnoreWrites, SyncTriggerNode } from '../sync-trigger-node.js';
@@ -52,7 +66,11 @@ export function destinationLabel(remote: QualifiedName, server: string): string 
  */
 export function createForeignTables(node: SyncTriggerNode): Fragment {
   const objects = senderObjects(node.table, node.server);
-  const views = endpointViews(node.remote, node.key, node.columns.map((column) => column.remote));
+  const views = endpointViews(
+    node.remote,
+    node.key,
+    node.columns.map((column) => column.remote),
+  );
   const keyIndexes = node.key.map((name) => node.columns.findIndex((column) => column.remote === name) + 1);
   const definition = (table: QualifiedName, view: QualifiedName, indexes: readonly number[]) => {
     const columns = indexes.map((index, position) => {
@@ -63,7 +81,10 @@ export function createForeignTables(node: SyncTriggerNode): Fragment {
     || ${join(columns, '\n    || ')}
     || ${asLiteral(sql`) SERVER ${ident(node.server)} OPTIONS (schema_name ${literal(node.remote.schema)}, table_name ${literal(view.name)}, batch_size ${literal(node.batchSize)})`)};`;
   };
-  const typeOf = join(node.columns.map((column) => sql`pg_catalog.pg_typeof(${valueOf(column)})::text`), ',\n      ');
+  const typeOf = join(
+    node.columns.map((column) => sql`pg_catalog.pg_typeof(${valueOf(column)})::text`),
+    ',\n      ',
+  );
   const setUp = literal(`sync of ${displayName(node.table)} to server ${quoteIdentifier(node.server)}`);
   return sql`DO ${dollarQuoted(sql`
 DECLARE
@@ -81,7 +102,11 @@ BEGIN
       MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: %s', ${setUp}, SQLERRM),
       HINT = 'Every column named in the sync must exist in the local table; expressions see the changed row as src and must schema-qualify any table they read.';
   END;
-  ${definition(objects.upsertTable, views.upsert, node.columns.map((_, index) => index + 1))}
+  ${definition(
+    objects.upsertTable,
+    views.upsert,
+    node.columns.map((_, index) => index + 1),
+  )}
   ${definition(objects.deleteTable, views.delete, keyIndexes)}
   -- Reach both endpoint views now, so a missing endpoint fails this migration, not a write.
   BEGIN
@@ -179,7 +204,11 @@ WHEN OTHERS THEN
 /** Refuses TRUNCATE of the synced table, naming the sync (first thing in its trigger function). */
 export function refuseTruncateOf(node: SyncTriggerNode): Fragment {
   const objects = senderObjects(node.table, node.server);
-  return refuseTruncate(`sync to ${destinationLabel(node.remote, node.server)}`, node.table, objects.trigger('truncate'));
+  return refuseTruncate(
+    `sync to ${destinationLabel(node.remote, node.server)}`,
+    node.table,
+    objects.trigger('truncate'),
+  );
 }
 
 /**
@@ -192,7 +221,10 @@ export function triggerList(node: SyncTriggerNode) {
   const down: Fragment[] = [];
   const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment, constraint = false) => {
     const name = objects.trigger(event);
-    up.push(sql`CREATE ${constraint ? sql`CONSTRAINT ` : sql``}TRIGGER ${ident(name)} ${definition}`, fireAlways(node.table, name));
+    up.push(
+      sql`CREATE ${constraint ? sql`CONSTRAINT ` : sql``}TRIGGER ${ident(name)} ${definition}`,
+      fireAlways(node.table, name),
+    );
     down.unshift(sql`DROP TRIGGER ${ident(name)} ON ${qualified(node.table)}`);
   };
   add('truncate', truncateTrigger(node.table, objects.function));

@@ -11,7 +11,18 @@ for (const [name, server] of Object.entries(servers)) {
   const { rows } = await client.query('SHOW server_version');
   await client.end();
   const { host, port, peerHost, peerPort, user, password, database, url, major } = server;
-  described[name] = { host, port, peerHost, peerPort, user, password, database, url, major, version: rows[0].server_version };
+  described[name] = {
+    host,
+    port,
+    peerHost,
+    peerPort,
+    user,
+    password,
+    database,
+    url,
+    major,
+    version: rows[0].server_version,
+  };
 }
 console.log(`SERVERS ${JSON.stringify(described)}`);
 process.stdin.resume();

@@ -14,7 +14,8 @@ const link = (password) =>
     userMappings: [{ user: env('LEGACY_USER'), password: env(password) }],
   });
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
-const umzugOf = (migrations) => new Umzug({ migrations: umzugMigrations(migrations), context: pool, storage: umzugStorage(), logger: undefined });
+const umzugOf = (migrations) =>
+  new Umzug({ migrations: umzugMigrations(migrations), context: pool, storage: umzugStorage(), logger: undefined });
 
 const umzug = umzugOf(planMigrations('app', link('LEGACY_PASSWORD')));
 const applied = await umzug.up();
@@ -24,7 +25,13 @@ let wrapped;
 try {
   await umzugOf(planMigrations('broken', link('NO_SUCH_VARIABLE_FOR_THE_SUITE'))).up();
 } catch (error) {
-  wrapped = { name: error.constructor.name, isSyncLinkError: isSyncLinkError(error), code: syncLinkErrorOf(error)?.code };
+  wrapped = {
+    name: error.constructor.name,
+    isSyncLinkError: isSyncLinkError(error),
+    code: syncLinkErrorOf(error)?.code,
+  };
 }
 await pool.end();
-console.log(`UMZUG ${JSON.stringify({ applied: applied.map((m) => m.name), serversWhileUp: rows[0].n, reverted: reverted.map((m) => m.name), wrapped })}`);
+console.log(
+  `UMZUG ${JSON.stringify({ applied: applied.map((m) => m.name), serversWhileUp: rows[0].n, reverted: reverted.map((m) => m.name), wrapped })}`,
+);
