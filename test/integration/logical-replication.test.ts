@@ -32,7 +32,8 @@ const servers = useServers(
       await client.query('CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL, price integer)');
     await legacy.query(`INSERT INTO products VALUES (1, 'lamp', 30), (2, 'desk', 120)`);
   },
-  LOGICAL_REPLICATION,
+  // Its own pair: it turns statement logging on with ALTER SYSTEM and reads the whole server log.
+  { ...LOGICAL_REPLICATION, private: true },
 );
 
 const knexes: Knex[] = [];
