@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { buildMigration, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { round } from './measure.mjs';
-import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
+import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const BULK_ROWS = 100_000;
 // A variant that costs a round trip or a connection per row is measured on fewer rows, against a
@@ -132,8 +132,8 @@ export async function benchDblink({ legacy, app }, say) {
   await app.client.query(TRIGGERS);
 
   const clear = async (/** @type {string} */ table) => {
-    await app.client.query(`TRUNCATE ${table}`);
-    if (table !== 'plain') await legacy.client.query(`TRUNCATE ${table}`);
+    await emptyTable(app.client, table);
+    if (table !== 'plain') await emptyTable(legacy.client, table);
   };
   const remoteCount = async (/** @type {string} */ table) =>
     (await legacy.client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;

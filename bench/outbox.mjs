@@ -2,7 +2,7 @@
 // fast a drain delivers what was recorded.
 import { buildMigration, drainOutbox, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { round } from './measure.mjs';
-import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
+import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const ROWS = 100_000;
 const DRAIN_BATCH = 5_000;
@@ -43,12 +43,12 @@ export async function benchOutbox({ legacy, app }, say) {
   const drains = /** @type {number[]} */ ([]);
   for (let attempt = 0; attempt < 3; attempt += 1) {
     for (const table of /** @type {const} */ (['plain', 'boxed'])) {
-      await app.client.query(`TRUNCATE ${table}`);
+      await emptyTable(app.client, table);
       const start = process.hrtime.bigint();
       await app.client.query(productRows(table, ROWS));
       writes[table].push(Number(process.hrtime.bigint() - start) / 1e6);
     }
-    await legacy.client.query('TRUNCATE boxed');
+    await emptyTable(legacy.client, 'boxed');
     // TRUNCATE fires no row triggers: only the inserts above are in the outbox.
     const start = process.hrtime.bigint();
     const { delivered, error } = await drainOutbox(app.client, sync, { batchSize: DRAIN_BATCH });

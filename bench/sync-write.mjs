@@ -2,7 +2,7 @@
 // kind the seed stories use (one remote statement per row), all in the same run.
 import { buildMigration, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { medianMs, round } from './measure.mjs';
-import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
+import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const BULK_ROWS = 100_000;
 // The per-row trigger costs about a remote round trip per row: measured on fewer rows, against
@@ -73,8 +73,8 @@ export async function benchSyncWrite({ legacy, app }, say) {
   );
 
   const clear = async (/** @type {string} */ table) => {
-    await app.client.query(`TRUNCATE ${table}`);
-    if (table !== 'plain') await legacy.client.query(`TRUNCATE ${table}`);
+    await emptyTable(app.client, table);
+    if (table !== 'plain') await emptyTable(legacy.client, table);
   };
   const bulkInsert = async (/** @type {string} */ table, /** @type {number} */ rows, runs = 3) => {
     const times = [];

@@ -4,6 +4,7 @@
 // 100,000 rows into an empty table, against the same rows inserted by INSERT ... SELECT there.
 import { backfillTables, verifyTables } from 'pg-sync-link';
 import { medianMs, round } from './measure.mjs';
+import { emptyTable } from './products.mjs';
 
 const ROWS = 1_000_000;
 const BACKFILL_ROWS = 100_000;
@@ -51,7 +52,7 @@ export async function benchVerify({ legacy, app }, say) {
   await app.client.query('CREATE TABLE backfilled (LIKE verified INCLUDING ALL)');
   await app.client.query(fill('backfilled'));
   const backfill = await medianMs(async () => {
-    await legacy.client.query('TRUNCATE verified');
+    await emptyTable(legacy.client, 'verified');
     const done = await backfillTables({
       local: app.url,
       remote: legacy.url,
@@ -60,7 +61,7 @@ export async function benchVerify({ legacy, app }, say) {
     if (done.written !== BACKFILL_ROWS) throw new Error(`backfill wrote ${done.written} rows, not ${BACKFILL_ROWS}`);
   }, 3);
   const insert = await medianMs(async () => {
-    await legacy.client.query('TRUNCATE verified');
+    await emptyTable(legacy.client, 'verified');
     await legacy.client.query(fill('verified'));
   }, 3);
   say(
