@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { env, publication, replicationSlot, subscription, type SubscriptionOptions } from '../../src/index.js';
+import type { PgServer } from './server.js';
 import { randomBytes } from 'node:crypto';
 
 /** Server settings logical replication needs (only the test files that use it pay for them). */
@@ -40,3 +42,33 @@ export async function slotNames(client: pg.Client): Promise<string[]> {
     (row) => row.slot_name,
   );
 }
+
+/**
+ * The `notes` replication the logical-replication tests share: subscription `notes_sub` to
+ * publication `notes_pub` on `publisher`, its password from the environment variable `variable`.
+ */
+export function notesSubscription(
+  publisher: PgServer,
+  dbname: string,
+  variable: string,
+  slot: string,
+  extra: Partial<SubscriptionOptions> = {},
+) {
+  return subscription({
+    name: 'notes_sub',
+    host: publisher.peerHost,
+    port: publisher.peerPort,
+    dbname,
+    user: publisher.user,
+    password: env(variable),
+    publications: ['notes_pub'],
+    slotName: slot,
+    ...extra,
+  });
+}
+
+/** The publisher's side of that replication: publication `notes_pub` of `tables`, and the slot. */
+export const notesPublisherSide = (slot: string, tables: readonly string[] = ['notes']) => [
+  publication({ name: 'notes_pub', tables: [...tables] }),
+  replicationSlot({ name: slot }),
+];

@@ -1,17 +1,13 @@
 import { expect, it } from 'vitest';
+import { applySyncLink, diagnose, removeSyncLink, type Diagnosis } from '../../src/index.js';
 import {
-  applySyncLink,
-  diagnose,
-  env,
-  publication,
-  removeSyncLink,
-  replicationSlot,
-  subscription,
-  type Diagnosis,
-  type SubscriptionOptions,
-} from '../../src/index.js';
-import { LOGICAL_REPLICATION, uniqueSlot, waitFor } from '../harness/replication.js';
-import { connectionString, type PgServer } from '../harness/server.js';
+  LOGICAL_REPLICATION,
+  notesPublisherSide,
+  notesSubscription,
+  uniqueSlot,
+  waitFor,
+} from '../harness/replication.js';
+import { connectionString } from '../harness/server.js';
 import { useServers } from '../harness/suite.js';
 
 // The doctor watches logical replication: a subscription whose apply worker is stuck, a slot no
@@ -27,29 +23,8 @@ const servers = useServers(
   LOGICAL_REPLICATION,
 );
 
-function subscribeTo(
-  publisher: PgServer,
-  dbname: string,
-  variable: string,
-  slot: string,
-  extra: Partial<SubscriptionOptions> = {},
-) {
-  return subscription({
-    name: 'notes_sub',
-    host: publisher.peerHost,
-    port: publisher.peerPort,
-    dbname,
-    user: publisher.user,
-    password: env(variable),
-    publications: ['notes_pub'],
-    slotName: slot,
-    ...extra,
-  });
-}
-const publisherSide = (slot: string) => [
-  publication({ name: 'notes_pub', tables: ['notes'] }),
-  replicationSlot({ name: slot }),
-];
+const subscribeTo = notesSubscription;
+const publisherSide = notesPublisherSide;
 const doctorOn = (side: 'legacy' | 'app') => diagnose(connectionString(servers.pair[side], servers.names[side]));
 const about = (diagnosis: Diagnosis, check: string) => diagnosis.findings.filter((item) => item.check === check);
 

@@ -3,14 +3,11 @@ import { expect, it } from 'vitest';
 import {
   applySyncLink,
   buildMigration,
-  env,
   MigrationFailedError,
   noticesOf,
   publication,
   removeSyncLink,
-  replicationSlot,
   runMigration,
-  subscription,
   type ServerNotice,
   type SubscriptionOptions,
 } from '../../src/index.js';
@@ -18,8 +15,15 @@ import { Umzug } from 'umzug';
 import { knexMigrationFrom } from '../../adapters/knex.js';
 import { umzugMigrations } from '../../adapters/umzug.js';
 import { catalogSnapshot } from '../harness/catalog.js';
-import { LOGICAL_REPLICATION, slotNames, uniqueSlot, waitFor } from '../harness/replication.js';
-import { connect, connectionString, type PgServer } from '../harness/server.js';
+import {
+  LOGICAL_REPLICATION,
+  notesPublisherSide,
+  notesSubscription,
+  slotNames,
+  uniqueSlot,
+  waitFor,
+} from '../harness/replication.js';
+import { connect, connectionString } from '../harness/server.js';
 import { useServers } from '../harness/suite.js';
 
 // Installing and removing logical replication in the orders a user may pick: each order either
@@ -37,31 +41,10 @@ const servers = useServers(
   { ...LOGICAL_REPLICATION, private: true },
 );
 
-function subscribeTo(
-  publisher: PgServer,
-  dbname: string,
-  variable: string,
-  slot: string,
-  extra: Partial<SubscriptionOptions> = {},
-) {
-  return subscription({
-    name: 'notes_sub',
-    host: publisher.peerHost,
-    port: publisher.peerPort,
-    dbname,
-    user: publisher.user,
-    password: env(variable),
-    publications: ['notes_pub'],
-    slotName: slot,
-    ...extra,
-  });
-}
+const subscribeTo = notesSubscription;
 const toLegacy = (slot: string, extra: Partial<SubscriptionOptions> = {}) =>
   subscribeTo(servers.pair.legacy, servers.names.legacy, 'PG_SYNC_LINK_ORDER_LEGACY_PASSWORD', slot, extra);
-const publisherSide = (slot: string, tables = ['notes']) => [
-  publication({ name: 'notes_pub', tables }),
-  replicationSlot({ name: slot }),
-];
+const publisherSide = notesPublisherSide;
 const autocommit = (client: typeof servers.app) =>
   Object.assign(async (sql: string, values: readonly string[]) => client.query(sql, [...values]), {
     notices: noticesOf(client),

@@ -10,11 +10,16 @@ import {
   replicationSlot,
   runMigration,
   subscription,
-  type SubscriptionOptions,
 } from '../../src/index.js';
 import { catalogSnapshot } from '../harness/catalog.js';
-import { LOGICAL_REPLICATION, slotNames, uniqueSlot, waitFor } from '../harness/replication.js';
-import type { PgServer } from '../harness/server.js';
+import {
+  LOGICAL_REPLICATION,
+  notesPublisherSide,
+  notesSubscription,
+  slotNames,
+  uniqueSlot,
+  waitFor,
+} from '../harness/replication.js';
 import { useServers } from '../harness/suite.js';
 
 const servers = useServers(
@@ -31,30 +36,9 @@ const servers = useServers(
   LOGICAL_REPLICATION,
 );
 
-function subscribeTo(
-  publisher: PgServer,
-  dbname: string,
-  variable: string,
-  slot: string,
-  extra: Partial<SubscriptionOptions> = {},
-) {
-  return subscription({
-    name: 'notes_sub',
-    host: publisher.peerHost,
-    port: publisher.peerPort,
-    dbname,
-    user: publisher.user,
-    password: env(variable),
-    publications: ['notes_pub'],
-    slotName: slot,
-    ...extra,
-  });
-}
+const subscribeTo = notesSubscription;
 
-const publisherSide = (slot: string) => [
-  publication({ name: 'notes_pub', tables: ['notes'] }),
-  replicationSlot({ name: slot }),
-];
+const publisherSide = notesPublisherSide;
 const bodies = async (client: typeof servers.app) =>
   (await client.query<{ body: string }>('SELECT body FROM notes ORDER BY body')).rows.map((row) => row.body);
 const autocommit = (client: typeof servers.app) => async (sql: string, values: readonly string[]) =>
