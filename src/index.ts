@@ -81,6 +81,18 @@ export {
   type Severity,
   type DoctorCheck,
 } from './doctor/index.js';
+export {
+  status,
+  formatStatus,
+  type StatusOptions,
+  type SyncLinkStatus,
+  type LinkStatus,
+  type SyncStatus,
+  type SyncMode,
+  type OutboxStatus,
+  type FeedStatus,
+  type FeedConsumerStatus,
+} from './status/index.js';
 export { runMigration, type SqlExecutor, type RunOptions } from './run/execute.js';
 export { noticesOf, formatNotice, type ServerNotice, type NoticeSource } from './run/notices.js';
 export { env, secret, isDeferred, type Deferred } from './secrets.js';

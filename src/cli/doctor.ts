@@ -54,7 +54,8 @@ function parse(args: string[]) {
   }
 }
 
-interface Connection {
+/** A database to connect to, as the doctor and status commands take it. */
+export interface Connection {
   readonly target: string | Record<string, unknown>;
   /** Values to scrub from any message. */
   readonly secrets: readonly string[];
@@ -70,7 +71,8 @@ function urlSecrets(url: string): string[] {
   }
 }
 
-async function fromKnexfile(file: string, environment: string): Promise<Connection> {
+/** The connection of a knexfile environment. */
+export async function fromKnexfile(file: string, environment: string): Promise<Connection> {
   const module = await loadModule(file, 'knexfile');
   let config = (module.default ?? module) as unknown;
   if (typeof config === 'function') config = await (config as () => unknown)();
@@ -111,7 +113,8 @@ async function fromKnexfile(file: string, environment: string): Promise<Connecti
   throw new CannotRunError(`The "${environment}" environment of ${file} has no connection.`);
 }
 
-function fromEnvironment(variable: string): Connection {
+/** The connection whose URL an environment variable holds. */
+export function fromEnvironment(variable: string): Connection {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))
     throw new UsageError('--url-env takes the name of an environment variable (letters, digits and _), not a URL.');
   const url = process.env[variable];
@@ -122,7 +125,8 @@ function fromEnvironment(variable: string): Connection {
   return { target: url, secrets: urlSecrets(url), describe: `$${variable}` };
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
+/** `text` with every secret replaced by [redacted]. */
+export function scrub(text: string, secrets: readonly string[]): string {
   return [...secrets]
     .sort((a, b) => b.length - a.length)
     .reduce((scrubbed, value) => scrubbed.replaceAll(value, '[redacted]'), text);

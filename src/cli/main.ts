@@ -6,6 +6,7 @@ import { doctorCommand } from './doctor.js';
 import { EXIT, firstLine, UsageError } from './exit-codes.js';
 import { generateCommand } from './generate.js';
 import { sqlCommand } from './sql-command.js';
+import { statusCommand } from './status-command.js';
 import { verifyCommand } from './verify-command.js';
 
 const HELP = `Usage: pg-sync-link <command> [options]
@@ -16,6 +17,8 @@ Commands:
                                    write a migration file to start from
   doctor [--url-env <NAME> | --knexfile <file> [--env <name>]] [--json]
                                    check the health of a database with pg-sync-link objects
+  status [--url-env <NAME>... | --knexfile <file> [--env <name>...]] [--watch] [--json]
+                                   one screen per database: links, syncs, outboxes, feeds
   verify --local-env <VAR> --remote-env <VAR> <module>
                                    compare a synced table on both sides, print what differs
   backfill --local-env <VAR> --remote-env <VAR> <module> [--winner <local|remote>]
@@ -42,6 +45,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   sql: sqlCommand,
   generate: generateCommand,
   doctor: doctorCommand,
+  status: statusCommand,
   verify: verifyCommand,
   backfill: backfillCommand,
 };
@@ -91,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     const run = COMMANDS[command];
     if (!run)
       throw new UsageError(
-        `Unknown command "${command}": use sql, generate, doctor, verify or backfill (pg-sync-link --help).`,
+        `Unknown command "${command}": use sql, generate, doctor, status, verify or backfill (pg-sync-link --help).`,
       );
     return await run(rest);
   } catch (error) {

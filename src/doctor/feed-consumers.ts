@@ -10,13 +10,7 @@ const LAGGING_SECONDS = 300;
  * that has not received changes for a while is reported (it also holds back pruning).
  */
 export async function feedConsumerFindings(query: Query): Promise<Finding[]> {
-  const views = await query<{ schema: string; name: string; cursors: string }>(
-    `SELECT n.nspname::text AS schema, c.relname::text AS name, k.relname::text AS cursors
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     JOIN pg_catalog.pg_class k ON k.relnamespace = n.oid AND k.relkind = 'r'
-       AND k.relname = pg_catalog.regexp_replace(c.relname, '__changes_lag$', '__changes_cursors')
-     WHERE c.relkind = 'v' AND c.relname ~ '__changes_lag$' AND n.oid <> pg_catalog.pg_my_temp_schema() ORDER BY 1, 2`,
-  );
+  const views = await feedLagViews(query);
   const findings: Finding[] = [];
   for (const view of views) {
     const lagView = quoteQualifiedName({ schema: view.schema, name: view.name });
@@ -43,4 +37,15 @@ export async function feedConsumerFindings(query: Query): Promise<Finding[]> {
     }
   }
   return findings;
+}
+
+/** The change feeds' lag views `<table>__changes_lag` of this database, with their cursors table. */
+export async function feedLagViews(query: Query): Promise<Array<{ schema: string; name: string; cursors: string }>> {
+  return query<{ schema: string; name: string; cursors: string }>(
+    `SELECT n.nspname::text AS schema, c.relname::text AS name, k.relname::text AS cursors
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     JOIN pg_catalog.pg_class k ON k.relnamespace = n.oid AND k.relkind = 'r'
+       AND k.relname = pg_catalog.regexp_replace(c.relname, '__changes_lag$', '__changes_cursors')
+     WHERE c.relkind = 'v' AND c.relname ~ '__changes_lag$' AND n.oid <> pg_catalog.pg_my_temp_schema() ORDER BY 1, 2`,
+  );
 }

@@ -10,16 +10,9 @@ const STALE_SECONDS = 300;
  * failing deliveries and changes waiting too long are reported with what to run.
  */
 export async function outboxFindings(query: Query): Promise<Finding[]> {
-  const views = await query<{ schema: string; name: string; drain: string | null }>(
-    `SELECT n.nspname::text AS schema, c.relname::text AS name,
-       (SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid
-          AND p.proname = pg_catalog.regexp_replace(c.relname, '__outbox_(.*)_lag$', '__drain_\\1')) AS drain
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'v' AND c.relname ~ '__outbox_.+_lag$' AND n.oid <> pg_catalog.pg_my_temp_schema() ORDER BY 1, 2`,
-  );
+  const views = await outboxLagViews(query);
   const findings: Finding[] = [];
   for (const view of views) {
-    if (view.drain === null) continue; // not one of ours
     const lagView = quoteQualifiedName({ schema: view.schema, name: view.name });
     const drain = quoteQualifiedName({ schema: view.schema, name: view.drain });
     const subject = `outbox ${lagView}`;
@@ -76,4 +69,16 @@ export async function outboxFindings(query: Query): Promise<Finding[]> {
     }
   }
   return findings;
+}
+
+/** The lag views `<table>__outbox_<server>_lag` of this database that have their drain function next to them (outboxes of ours). */
+export async function outboxLagViews(query: Query): Promise<Array<{ schema: string; name: string; drain: string }>> {
+  const views = await query<{ schema: string; name: string; drain: string | null }>(
+    `SELECT n.nspname::text AS schema, c.relname::text AS name,
+       (SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid
+          AND p.proname = pg_catalog.regexp_replace(c.relname, '__outbox_(.*)_lag$', '__drain_\\1')) AS drain
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'v' AND c.relname ~ '__outbox_.+_lag$' AND n.oid <> pg_catalog.pg_my_temp_schema() ORDER BY 1, 2`,
+  );
+  return views.flatMap((view) => (view.drain === null ? [] : [{ ...view, drain: view.drain }]));
 }

@@ -258,4 +258,26 @@ describe('npx pg-sync-link', { timeout: 120_000 }, () => {
       expect(result.stdout).toContain('CREATE FOREIGN TABLE legacy_products (');
     }
   });
+
+  it('status explains itself and refuses a wrong command line with exit code 2', async () => {
+    expect((await cli('status', '--help')).stdout).toMatch(/^Usage: pg-sync-link status \[--url-env <NAME>/);
+    expect((await cli('--help')).stdout).toContain('  status [--url-env <NAME>...');
+    const cases: Array<[string[], RegExp]> = [
+      [['status', 'postgres://u:secret@h/db'], /status takes no arguments/],
+      [['status', '--interval', '5'], /--interval and --count go with --watch/],
+      [['status', '--watch', '--interval', '0'], /--interval takes a positive number of seconds/],
+      [['status', '--watch', '--count', '1.5'], /--count takes a positive whole number/],
+      [['status', '--env', 'production'], /--env chooses a knexfile environment/],
+      [['status', '--knexfile', 'k.js', '--url-env', 'X'], /either --url-env or --knexfile/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli(...args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toContain('secret');
+    }
+    const unset = await cli('status', '--url-env', 'NO_SUCH_VARIABLE_HERE');
+    expect(unset.code).toBe(3);
+    expect(unset.stderr).toContain('Environment variable NO_SUCH_VARIABLE_HERE is not set');
+  });
 });
