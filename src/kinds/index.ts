@@ -79,6 +79,11 @@ export {
 export type { SyncOperation } from './sync/sync-operations.js';
 export type { LocalSyncNode, LocalSyncOptions } from './sync/sync-local.js';
 export type { SyncColumnOptions } from './sync/sync-columns.js';
+export type {
+  SyncDependencyOptions,
+  SyncDependency,
+  DependencyDeleteAction,
+} from './sync/dependencies/dependency-options.js';
 export {
   publication,
   type PublicationNode,

@@ -1,5 +1,6 @@
 import type { QualifiedName } from '../../sql/index.js';
 import type { SyncColumn } from './sync-columns.js';
+import type { SyncDependency } from './dependencies/dependency-options.js';
 import type { SyncOperation } from './sync-operations.js';
 
 // The node a sync trigger is, apart from the function that builds it, so the senders that
@@ -47,6 +48,8 @@ interface SyncTriggerFields {
   readonly ignoreWritesBy: IgnoreWrites | undefined;
   /** Rows per round trip to the other side. */
   readonly batchSize: number;
+  /** Local tables the column expressions read; a change there sends the rows that read it. None when absent. */
+  readonly dependsOn?: readonly SyncDependency[];
 }
 
 /** A sync that writes the other side in the writer's transaction, when each statement ends or at commit. */

@@ -11,6 +11,8 @@ import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-
 import { renderOutbox } from './sender/sync-outbox.js';
 import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
+import { checkDependencies, type SyncDependencyOptions } from './dependencies/dependency-options.js';
+import { renderDependencies } from './dependencies/dependency-sql.js';
 import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
 
 export type {
@@ -62,6 +64,12 @@ export interface SyncTriggerOptions {
    * the other side is down. Needs key columns that are plain local columns.
    */
   readonly delivery?: SyncDelivery;
+  /**
+   * Local tables the column expressions read (lookups), and which synced rows read each row of
+   * them: an INSERT, UPDATE or DELETE there sends those rows again, with this sync's delivery and
+   * timing. None by default. See SyncDependencyOptions.
+   */
+  readonly dependsOn?: readonly SyncDependencyOptions[];
 }
 
 const KEYS = [
@@ -75,6 +83,7 @@ const KEYS = [
   'batchSize',
   'timing',
   'delivery',
+  'dependsOn',
 ] as const;
 function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
   if (value === undefined) return undefined;
@@ -190,6 +199,8 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     key,
     columns.map((column) => column.remote),
   );
+  const operations = checkOperations(spec.operations, path);
+  const dependsOn = checkDependencies(spec.dependsOn, { path, table, server, columns, operations });
   const fields = {
     kind: 'sync-trigger' as const,
     server,
@@ -197,9 +208,10 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     remote,
     key,
     columns,
-    operations: checkOperations(spec.operations, path),
+    operations,
     ignoreWritesBy: checkIgnore(spec.ignoreWritesBy, path),
     batchSize,
+    ...(dependsOn.length > 0 ? { dependsOn } : {}),
   };
   return Object.freeze(
     delivery === 'outbox' ? { ...fields, timing: 'immediate' as const, delivery } : { ...fields, timing, delivery },
@@ -214,14 +226,23 @@ export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
   ];
   const roleCheck = ignoredRoleCheck(node);
   const checks = roleCheck === undefined ? [] : [roleCheck];
+  const dependencies = renderDependencies(node);
   if (node.delivery === 'outbox') {
     const outbox = renderOutbox(node);
-    return { up: [...checks, createForeignTables(node), ...outbox.up], down: [...outbox.down, ...dropForeignTables] };
+    return {
+      up: [...checks, createForeignTables(node), ...outbox.up, ...dependencies.up],
+      down: [...dependencies.down, ...outbox.down, ...dropForeignTables],
+    };
   }
   const { fn, triggers } = node.timing === 'commit' ? renderAtCommit(node) : renderImmediate(node);
   return {
-    up: [...checks, createForeignTables(node), fn, ...triggers.up],
-    down: [...triggers.down, sql`DROP FUNCTION ${qualified(objects.function)}()`, ...dropForeignTables],
+    up: [...checks, createForeignTables(node), fn, ...triggers.up, ...dependencies.up],
+    down: [
+      ...dependencies.down,
+      ...triggers.down,
+      sql`DROP FUNCTION ${qualified(objects.function)}()`,
+      ...dropForeignTables,
+    ],
   };
 }
 
