@@ -1,4 +1,4 @@
-import { dollarQuoted, integer, literal, sql, type Fragment } from '../sql/index.js';
+import { dollarQuoted, formatted, integer, literal, raiseException, sql, type Fragment } from '../sql/index.js';
 
 /**
  * A statement that stops the migration on a server older than `major`, before anything has
@@ -10,10 +10,16 @@ export function requireServerVersion(major: number, feature: string): Fragment {
   return sql`DO ${dollarQuoted(sql`
 BEGIN
   IF pg_catalog.current_setting('server_version_num')::integer < ${integer(major * 10000)} THEN
-    RAISE EXCEPTION USING
-      ERRCODE = 'feature_not_supported',
-      MESSAGE = pg_catalog.format('%s needs PostgreSQL %s or later; this server runs PostgreSQL %s.', ${literal(feature)}, ${literal(major)}, pg_catalog.current_setting('server_version')),
-      HINT = 'Upgrade the server, or leave the option out for this server.';
+    ${raiseException({
+      errcode: 'feature_not_supported',
+      message: formatted(
+        '%s needs PostgreSQL %s or later; this server runs PostgreSQL %s.',
+        literal(feature),
+        literal(major),
+        sql`pg_catalog.current_setting('server_version')`,
+      ),
+      hint: 'Upgrade the server, or leave the option out for this server.',
+    })}
   END IF;
 END
 `)}`;

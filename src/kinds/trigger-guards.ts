@@ -1,9 +1,9 @@
 import {
   ident,
-  literal,
   qualified,
   quoteIdentifier,
   quoteQualifiedName,
+  raiseException,
   sql,
   type Fragment,
   type QualifiedName,
@@ -39,8 +39,10 @@ export function refuseTruncate(what: string, table: QualifiedName, trigger: stri
     `ALTER TABLE ${name} DISABLE TRIGGER ${refusing}; TRUNCATE ${name}; ALTER TABLE ${name} ENABLE ALWAYS TRIGGER ${refusing}.`;
   return sql`
   IF TG_OP = 'TRUNCATE' THEN
-    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-      MESSAGE = ${literal(`pg-sync-link: TRUNCATE of ${name} is refused: the ${what} does not carry it, so the other side would keep every row`)},
-      HINT = ${literal(hint)};
+    ${raiseException({
+      errcode: 'feature_not_supported',
+      message: `pg-sync-link: TRUNCATE of ${name} is refused: the ${what} does not carry it, so the other side would keep every row`,
+      hint,
+    })}
   END IF;`;
 }

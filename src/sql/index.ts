@@ -30,3 +30,5 @@ export type { ResolvedStatements, ResolvedStatement, Executable } from './render
 export { checkTypeName } from './type-name.js';
 export { sqlExpression, isSqlExpression } from './expression.js';
 export type { SqlExpression } from './expression.js';
+export { regclass, formatted, raiseException } from './plpgsql.js';
+export type { RaisedError } from './plpgsql.js';

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
-import { dollarQuote, type Chunk, type DeferredLiteral, type Fragment } from './fragment.js';
+import { dollarQuote, sql, type Chunk, type DeferredLiteral, type Fragment } from './fragment.js';
+import { raiseException } from './plpgsql.js';
 import { quoteLiteral } from './literal.js';
 
 function previewChunk(chunk: Chunk): string {
@@ -95,7 +96,14 @@ function throughSettings(parts: readonly (string | { secret: string })[]): Resol
     `BEGIN EXECUTE pg_catalog.format(${quoteLiteral(template)}${args});`,
     'EXCEPTION WHEN OTHERS THEN',
     'GET STACKED DIAGNOSTICS failure_state = RETURNED_SQLSTATE, failure_message = MESSAGE_TEXT, failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;',
-    'RAISE EXCEPTION USING ERRCODE = failure_state, MESSAGE = failure_message, DETAIL = failure_detail, HINT = failure_hint;',
+    previewSql(
+      raiseException({
+        errcode: sql`failure_state`,
+        message: sql`failure_message`,
+        detail: sql`failure_detail`,
+        hint: sql`failure_hint`,
+      }),
+    ),
     'END',
   ].join(' ');
   return {

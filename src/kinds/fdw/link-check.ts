@@ -1,4 +1,4 @@
-import { dollarQuoted, ident, literal, sql } from '../../sql/index.js';
+import { dollarQuoted, formatted, ident, literal, raiseException, sql } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
@@ -33,15 +33,21 @@ BEGIN
   DROP FOREIGN TABLE pg_temp.pg_sync_link_probe;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS failure_state = RETURNED_SQLSTATE, failure_message = MESSAGE_TEXT, failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION USING
-    ERRCODE = failure_state,
-    MESSAGE = pg_catalog.format('foreign server %I cannot reach its remote database as role %I: %s', ${literal(node.server)}, CURRENT_USER, failure_message),
-    DETAIL = pg_catalog.concat_ws(' ', failure_detail, '(server options: ' || (SELECT pg_catalog.array_to_string(srvoptions, ', ') FROM pg_catalog.pg_foreign_server WHERE srvname = ${literal(node.server)}) || ')'),
-    -- 2F003: postgres_fdw's refusal of a role that is not a superuser, not a connection problem.
-    HINT = CASE WHEN failure_state = '2F003'
+  ${raiseException({
+    errcode: sql`failure_state`,
+    message: formatted(
+      'foreign server %I cannot reach its remote database as role %I: %s',
+      literal(node.server),
+      sql`CURRENT_USER`,
+      sql`failure_message`,
+    ),
+    detail: sql`pg_catalog.concat_ws(' ', failure_detail, '(server options: ' || (SELECT pg_catalog.array_to_string(srvoptions, ', ') FROM pg_catalog.pg_foreign_server WHERE srvname = ${literal(node.server)}) || ')')`,
+    // 2F003: postgres_fdw's refusal of a role that is not a superuser, not a connection problem.
+    hint: sql`CASE WHEN failure_state = '2F003'
       THEN pg_catalog.concat_ws(' ', NULLIF(failure_hint, ''), 'A role that is not a superuser must connect with a password that the remote server asks for (scram-sha-256 in its pg_hba.conf); see password_required in the pg-sync-link docs (docs/security.md).')
       ELSE 'Check the host, port and dbname of the server and the user and password of the user mapping; the remote server must accept connections from this host (listen_addresses, pg_hba.conf). To create the link without connecting, pass verify: false.'
-    END;
+    END`,
+  })}
 END
 `)}`;
   return { up: [up], down: [] };

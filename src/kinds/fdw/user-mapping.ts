@@ -8,7 +8,16 @@ import {
   USER_MAPPING_OPTIONS,
   type CheckedOption,
 } from '../../spec/fdw-options.js';
-import { checkIdentifier, dollarQuoted, ident, literal, sql, type Fragment } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  dollarQuoted,
+  formatted,
+  ident,
+  literal,
+  raiseException,
+  sql,
+  type Fragment,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 
@@ -146,9 +155,16 @@ function passwordCheck(node: UserMappingNode): Fragment[] {
     sql`DO ${dollarQuoted(sql`
 BEGIN
   IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = ${role}), true) THEN
-    RAISE EXCEPTION USING ERRCODE = '2F003',
-      MESSAGE = pg_catalog.format('pg-sync-link: the user mapping for %I on server %I has no password, and %I is not a superuser: postgres_fdw would refuse every connection through it ("password is required")', ${role}, ${literal(node.server)}, ${role}),
-      HINT = 'Give the mapping a password, env(''VARIABLE''), of the remote role (the remote server must ask for it: scram-sha-256 in pg_hba.conf). Only a superuser may set password_required: false instead, for a remote that authenticates another way (certificate, peer), and only if every local user of this mapping may act as the remote role.';
+    ${raiseException({
+      errcode: '2F003',
+      message: formatted(
+        'pg-sync-link: the user mapping for %I on server %I has no password, and %I is not a superuser: postgres_fdw would refuse every connection through it ("password is required")',
+        role,
+        literal(node.server),
+        role,
+      ),
+      hint: "Give the mapping a password, env('VARIABLE'), of the remote role (the remote server must ask for it: scram-sha-256 in pg_hba.conf). Only a superuser may set password_required: false instead, for a remote that authenticates another way (certificate, peer), and only if every local user of this mapping may act as the remote role.",
+    })}
   END IF;
 END
 `)}`,

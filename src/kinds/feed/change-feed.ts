@@ -4,12 +4,14 @@ import {
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
+  formatted,
   ident,
   integer,
   join,
   literal,
   qualified,
-  quoteQualifiedName,
+  raiseException,
+  regclass,
   sql,
   type Fragment,
   type QualifiedName,
@@ -118,11 +120,13 @@ DECLARE
   missing text;
 BEGIN
   SELECT pg_catalog.string_agg(c, ', ') INTO missing FROM pg_catalog.unnest(ARRAY[${join(named.map(literal))}]::text[]) AS c
-  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${literal(quoteQualifiedName(node.table))}::pg_catalog.regclass AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped);
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${regclass(node.table)} AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped);
   IF missing IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'undefined_column',
-      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: no column %s in the table', ${what}, missing),
-      HINT = 'Name only columns the table has, in key and columns.';
+    ${raiseException({
+      errcode: 'undefined_column',
+      message: formatted('pg-sync-link: cannot set up the %s: no column %s in the table', what, sql`missing`),
+      hint: 'Name only columns the table has, in key and columns.',
+    })}
   END IF;
 END
 `)}`,

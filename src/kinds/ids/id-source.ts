@@ -4,11 +4,14 @@ import {
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
+  formatted,
   ident,
   integer,
   literal,
   qualified,
   quoteQualifiedName,
+  raiseException,
+  regclass,
   sql,
   type QualifiedName,
 } from '../../sql/index.js';
@@ -100,9 +103,11 @@ const PREVIOUS_MAX = 'pg-sync-link: previous maxvalue ';
 
 export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
   const what = literal(`${node.table.schema}.${node.table.name}.${node.column}`);
-  const noSequence = sql`RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-      MESSAGE = pg_catalog.format('pg-sync-link: %s has no sequence default to share', ${what}),
-      HINT = 'Give the column a serial/sequence default first (identity columns are not supported).';`;
+  const noSequence = raiseException({
+    errcode: 'undefined_object',
+    message: formatted('pg-sync-link: %s has no sequence default to share', what),
+    hint: 'Give the column a serial/sequence default first (identity columns are not supported).',
+  });
   if (node.strategy === 'per-row') {
     const view = idObject(node.table, node.column, 'next');
     // nextval() checks the privileges of its caller, not the view's owner: the view calls it
@@ -113,12 +118,15 @@ export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
       sql`DO ${dollarQuoted(sql`
 DECLARE
   sequence_name text := ${findSequence(node.table, node.column)};
+  -- The sequence is known only now: the function's body names it, quoted once as a literal.
+  body text;
 BEGIN
   IF sequence_name IS NULL THEN
     ${noSequence}
   END IF;
+  body := pg_catalog.format('SELECT pg_catalog.nextval(%L::pg_catalog.regclass)', sequence_name);
   EXECUTE ${asLiteral(sql`CREATE FUNCTION ${qualified(fn)}() RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS `)}
-    || pg_catalog.quote_literal('SELECT pg_catalog.nextval(' || pg_catalog.quote_literal(sequence_name) || '::pg_catalog.regclass)');
+    || pg_catalog.quote_literal(body);
 END
 `)}`,
       sql`REVOKE EXECUTE ON FUNCTION ${qualified(fn)}() FROM PUBLIC`,
@@ -149,9 +157,16 @@ BEGIN
   END IF;
   EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s))', sequence_name, ${literal(node.column)}, ${literal(quoteQualifiedName(node.table))}) INTO reached;
   IF reached >= ${integer(node.blockBase)} THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-      MESSAGE = pg_catalog.format('pg-sync-link: %s is already at %s, past the first shared block at %s', ${what}, reached, ${literal(String(node.blockBase))}),
-      HINT = 'Choose a blockBase above every id in use on either side.';
+    ${raiseException({
+      errcode: 'invalid_parameter_value',
+      message: formatted(
+        'pg-sync-link: %s is already at %s, past the first shared block at %s',
+        what,
+        sql`reached`,
+        literal(String(node.blockBase)),
+      ),
+      hint: 'Choose a blockBase above every id in use on either side.',
+    })}
   END IF;
   SELECT s.seqmax INTO previous_max FROM pg_catalog.pg_sequence s WHERE s.seqrelid = sequence_name::pg_catalog.regclass;
   -- Down restores this maximum; it is kept with the blocks sequence, which down drops.
@@ -159,7 +174,7 @@ BEGIN
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s MAXVALUE %s', sequence_name, ${literal(String(node.blockBase - 1))});
 END
 `)}`,
-    sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass) AS block`,
+    sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${regclass(blocks)}) AS block`,
     // The blocks sequence's grant goes with it when down drops it.
     ...(node.grantTo
       ? [
@@ -173,7 +188,7 @@ END
     sql`DO ${dollarQuoted(sql`
 DECLARE
   sequence_name text := ${findSequence(node.table, node.column)};
-  previous_max text := pg_catalog.substr(pg_catalog.obj_description(${literal(quoteQualifiedName(blocks))}::pg_catalog.regclass, 'pg_class'), ${integer(PREVIOUS_MAX.length + 1)});
+  previous_max text := pg_catalog.substr(pg_catalog.obj_description(${regclass(blocks)}, 'pg_class'), ${integer(PREVIOUS_MAX.length + 1)});
 BEGIN
   EXECUTE pg_catalog.format('ALTER SEQUENCE %s MAXVALUE %s', sequence_name, previous_max);
 END

@@ -4,9 +4,11 @@ import {
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
+  formatted,
   integer,
   literal,
   quoteQualifiedName,
+  raiseException,
   sql,
   type QualifiedName,
 } from '../../sql/index.js';
@@ -131,12 +133,21 @@ DECLARE
   restart bigint;
 BEGIN
   IF sequence_name IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'undefined_object', MESSAGE = pg_catalog.format('pg-sync-link: %s has no sequence default to interleave', ${what});
+    ${raiseException({
+      errcode: 'undefined_object',
+      message: formatted('pg-sync-link: %s has no sequence default to interleave', what),
+    })}
   END IF;
   SELECT s.seqincrement INTO step FROM pg_catalog.pg_sequence s WHERE s.seqrelid = sequence_name::pg_catalog.regclass;
   IF step <> 1 THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-      MESSAGE = pg_catalog.format('pg-sync-link: the sequence of %s steps by %s already; interleaving needs a sequence that steps by 1', ${what}, step);
+    ${raiseException({
+      errcode: 'invalid_parameter_value',
+      message: formatted(
+        'pg-sync-link: the sequence of %s steps by %s already; interleaving needs a sequence that steps by 1',
+        what,
+        sql`step`,
+      ),
+    })}
   END IF;
   EXECUTE pg_catalog.format('SELECT GREATEST((SELECT last_value FROM %s), (SELECT max(%I) FROM %s), %s)', sequence_name, ${literal(node.column)}, ${literal(quoteQualifiedName(node.table))}, ${literal(String(node.startAbove))}) INTO reached;
   -- The first id above everything in use on either side that falls in this side's slot.

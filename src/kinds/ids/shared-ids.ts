@@ -5,11 +5,14 @@ import {
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
+  formatted,
   ident,
   integer,
   literal,
   qualified,
   quoteQualifiedName,
+  raiseException,
+  regclass,
   sql,
   type Fragment,
   type QualifiedName,
@@ -136,14 +139,16 @@ BEGIN
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   SELECT a.attidentity, pg_catalog.pg_get_expr(d.adbin, d.adrelid) INTO identity, previous
     FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-    WHERE a.attrelid = ${literal(quoteQualifiedName(table))}::pg_catalog.regclass AND a.attname = ${literal(column)} AND NOT a.attisdropped;
+    WHERE a.attrelid = ${regclass(table)} AND a.attname = ${literal(column)} AND NOT a.attisdropped;
   IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'undefined_column', MESSAGE = pg_catalog.format('pg-sync-link: column %s does not exist', ${what});
+    ${raiseException({ errcode: 'undefined_column', message: formatted('pg-sync-link: column %s does not exist', what) })}
   END IF;
   IF identity <> '' THEN
-    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-      MESSAGE = pg_catalog.format('pg-sync-link: %s is an identity column, whose ids cannot come from elsewhere', ${what}),
-      HINT = 'Drop the identity (ALTER TABLE ... ALTER COLUMN ... DROP IDENTITY) and give the column a plain default first.';
+    ${raiseException({
+      errcode: 'feature_not_supported',
+      message: formatted('pg-sync-link: %s is an identity column, whose ids cannot come from elsewhere', what),
+      hint: 'Drop the identity (ALTER TABLE ... ALTER COLUMN ... DROP IDENTITY) and give the column a plain default first.',
+    })}
   END IF;
   EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s() IS %L', ${literal(quoteQualifiedName(fn))}, ${literal(PREVIOUS_DEFAULT)} || COALESCE(previous, ''));
   ALTER TABLE ${qualified(table)} ALTER COLUMN ${ident(column)} SET DEFAULT ${qualified(fn)}();
@@ -198,8 +203,8 @@ export function renderSharedIds(node: SharedIdsNode): Rendered {
   const current = idObject(node.table, node.column, 'current');
   const size = integer(node.blockSize);
   const key = integer(lockKey(node));
-  const nextval = sql`pg_catalog.nextval(${literal(quoteQualifiedName(cache))}::pg_catalog.regclass)`;
-  const currentBlock = sql`pg_catalog.pg_sequence_last_value(${literal(quoteQualifiedName(current))}::pg_catalog.regclass)`;
+  const nextval = sql`pg_catalog.nextval(${regclass(cache)})`;
+  const currentBlock = sql`pg_catalog.pg_sequence_last_value(${regclass(current)})`;
   const blockOf = sql`id OPERATOR(pg_catalog./) ${size}`;
   return {
     up: [
@@ -225,8 +230,8 @@ BEGIN
     IF ${currentBlock} IS NULL OR ${blockOf} OPERATOR(pg_catalog.<>) ${currentBlock} THEN
       SELECT s.block INTO STRICT block FROM ${qualified(source)} AS s;
       -- The cache first, then the block number: an id taken in between fails the test above.
-      PERFORM pg_catalog.setval(${literal(quoteQualifiedName(cache))}::pg_catalog.regclass, block OPERATOR(pg_catalog.*) ${size}, false);
-      PERFORM pg_catalog.setval(${literal(quoteQualifiedName(current))}::pg_catalog.regclass, block, true);
+      PERFORM pg_catalog.setval(${regclass(cache)}, block OPERATOR(pg_catalog.*) ${size}, false);
+      PERFORM pg_catalog.setval(${regclass(current)}, block, true);
       id := ${nextval};
     END IF;
   EXCEPTION WHEN OTHERS THEN

@@ -4,10 +4,12 @@ import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import {
   checkIdentifier,
   checkQualifiedName,
+  formatted,
   ident,
   join,
   literal,
   quoteQualifiedName,
+  raiseException,
   sql,
   type Fragment,
   type QualifiedName,
@@ -291,18 +293,19 @@ export const subscriptionKind: KindDefinition<SubscriptionNode> = {
 function createChecked(node: SubscriptionNode, create: Fragment): Fragment {
   const publications = node.publications.map((name) => `"${name}"`).join(', ');
   const slot = node.slotName;
-  const noTables = literal(
-    `Subscription "${node.name}" would receive no table: publication${node.publications.length === 1 ? '' : 's'} ${publications} ${node.publications.length === 1 ? 'does' : 'do'} not exist on the publisher (${node.publisher}), or publish${node.publications.length === 1 ? 'es' : ''} no table there. Nothing was created.`,
-  );
-  const firstHint = literal(
-    `Run the publisher's migration first, on ${node.publisher}: publication${node.publications.length === 1 ? '' : 's'} ${publications} and replicationSlot "${slot}"; then this one. For two-way replication, install both sides' publications and slots before either subscription.`,
-  );
-  const missingMessage = literal(
-    `Subscription "${node.name}" would not receive every expected table: the publisher (${node.publisher}) does not publish %s through ${publications}. Nothing was created.`,
-  );
-  const missingHint = literal(
-    `Add the table to the publication on the publisher (or run the migration that does) first, then this one; or leave it out of expectTables.`,
-  );
+  const noTables = raiseException({
+    errcode: 'object_not_in_prerequisite_state',
+    message: `Subscription "${node.name}" would receive no table: publication${node.publications.length === 1 ? '' : 's'} ${publications} ${node.publications.length === 1 ? 'does' : 'do'} not exist on the publisher (${node.publisher}), or publish${node.publications.length === 1 ? 'es' : ''} no table there. Nothing was created.`,
+    hint: `Run the publisher's migration first, on ${node.publisher}: publication${node.publications.length === 1 ? '' : 's'} ${publications} and replicationSlot "${slot}"; then this one. For two-way replication, install both sides' publications and slots before either subscription.`,
+  });
+  const notPublished = raiseException({
+    errcode: 'object_not_in_prerequisite_state',
+    message: formatted(
+      `Subscription "${node.name}" would not receive every expected table: the publisher (${node.publisher}) does not publish %s through ${publications}. Nothing was created.`,
+      sql`missing`,
+    ),
+    hint: 'Add the table to the publication on the publisher (or run the migration that does) first, then this one; or leave it out of expectTables.',
+  });
   const expected =
     node.expectTables.length === 0
       ? sql``
@@ -311,7 +314,7 @@ function createChecked(node: SubscriptionNode, create: Fragment): Fragment {
    WHERE pg_catalog.to_regclass(wanted) IS NULL
       OR NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = created AND r.srrelid = pg_catalog.to_regclass(wanted));
   IF missing IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = pg_catalog.format(${missingMessage}, missing), HINT = ${missingHint};
+    ${notPublished}
   END IF;`;
   return sql`DO $pgsl_sub$DECLARE created oid; missing text;
 BEGIN
@@ -319,7 +322,7 @@ BEGIN
   SELECT s.oid INTO created FROM pg_catalog.pg_subscription s
    WHERE s.subname = ${literal(node.name)} AND s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = created) THEN
-    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = ${noTables}, HINT = ${firstHint};
+    ${noTables}
   END IF;${expected}
 END$pgsl_sub$`;
 }

@@ -4,11 +4,13 @@ import {
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
+  formatted,
   ident,
   join,
   literal,
   qualified,
-  quoteQualifiedName,
+  raiseException,
+  regclass,
   sql,
   type Fragment,
   type QualifiedName,
@@ -98,14 +100,21 @@ export function uniqueKeyCheck(
 BEGIN
   IF NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_index i
-    WHERE i.indrelid = ${literal(quoteQualifiedName(table))}::pg_catalog.regclass AND i.indisunique AND i.indpred IS NULL
+    WHERE i.indrelid = ${regclass(table)} AND i.indisunique AND i.indpred IS NULL
       AND (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))
         = (SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.unnest(ARRAY[${join(key.map(literal))}]::text[]) AS k)
   ) THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_object_definition',
-      MESSAGE = pg_catalog.format('pg-sync-link: table %s has no primary key or unique index on exactly %s (%s)', ${tableText}, ${literal(keyName)}, ${literal(key.join(', '))}),
-      HINT = ${literal(hint)};
+    ${raiseException({
+      errcode: 'invalid_object_definition',
+      message: formatted(
+        'pg-sync-link: table %s has no primary key or unique index on exactly %s (%s)',
+        tableText,
+        literal(keyName),
+        literal(key.join(', ')),
+      ),
+      hint,
+    })}
   END IF;
 END
 `)}`;

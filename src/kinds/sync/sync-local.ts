@@ -4,10 +4,12 @@ import {
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
+  formatted,
   ident,
   join,
   literal,
   qualified,
+  raiseException,
   sql,
   type Fragment,
   type QualifiedName,
@@ -174,9 +176,11 @@ BEGIN
   PERFORM ${targetColumns} FROM ${target} WHERE false;
   PERFORM pg_catalog.set_config('search_path', saved_path, true);
 EXCEPTION WHEN OTHERS THEN
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the sync of %s: %s', ${what}, SQLERRM),
-    HINT = 'Every column named in the sync must exist in its table; expressions see the changed row as src and must schema-qualify any table they read.';
+  ${raiseException({
+    errcode: sql`SQLSTATE`,
+    message: formatted('pg-sync-link: cannot set up the sync of %s: %s', what, sql`SQLERRM`),
+    hint: 'Every column named in the sync must exist in its table; expressions see the changed row as src and must schema-qualify any table they read.',
+  })}
 END
 `)}`;
 

@@ -1,4 +1,14 @@
-import { dollarQuoted, ident, join, literal, qualified, sql, type Fragment } from '../../../sql/index.js';
+import {
+  dollarQuoted,
+  formatted,
+  ident,
+  join,
+  literal,
+  qualified,
+  raiseException,
+  sql,
+  type Fragment,
+} from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
 import { renderDrain, renderFailedKeys } from './sync-outbox-drain.js';
 import {
@@ -115,14 +125,26 @@ DECLARE
   set_aside bigint := (SELECT pg_catalog.count(*) FROM ${failed});
 BEGIN
   IF set_aside > 0 THEN
-    RAISE EXCEPTION USING ERRCODE = 'object_in_use',
-      MESSAGE = pg_catalog.format('pg-sync-link: the outbox of %s holds %s set-aside keys', ${what}, set_aside),
-      HINT = pg_catalog.format('Retry them with SELECT %s() and deliver, or discard them with SELECT %s(), then run this again.', ${literal(displayName(objects.retry))}, ${literal(displayName(objects.discard))});
+    ${raiseException({
+      errcode: 'object_in_use',
+      message: formatted('pg-sync-link: the outbox of %s holds %s set-aside keys', what, sql`set_aside`),
+      hint: formatted(
+        'Retry them with SELECT %s() and deliver, or discard them with SELECT %s(), then run this again.',
+        literal(displayName(objects.retry)),
+        literal(displayName(objects.discard)),
+      ),
+    })}
   END IF;
   IF pending > 0 THEN
-    RAISE EXCEPTION USING ERRCODE = 'object_in_use',
-      MESSAGE = pg_catalog.format('pg-sync-link: the outbox of %s still holds %s undelivered changes', ${what}, pending),
-      HINT = pg_catalog.format('Deliver them with SELECT * FROM %s(), or discard them with DELETE FROM %s, then run this again.', ${literal(displayName(objects.drain))}, ${literal(displayName(objects.outbox))});
+    ${raiseException({
+      errcode: 'object_in_use',
+      message: formatted('pg-sync-link: the outbox of %s still holds %s undelivered changes', what, sql`pending`),
+      hint: formatted(
+        'Deliver them with SELECT * FROM %s(), or discard them with DELETE FROM %s, then run this again.',
+        literal(displayName(objects.drain)),
+        literal(displayName(objects.outbox)),
+      ),
+    })}
   END IF;
 END
 `)}`,

@@ -3,6 +3,7 @@ import {
   asLiteral,
   dollarQuoted,
   expression,
+  formatted,
   ident,
   integer,
   join,
@@ -10,6 +11,7 @@ import {
   qualified,
   quoteIdentifier,
   quoteQualifiedName,
+  raiseException,
   sql,
   type Fragment,
   type QualifiedName,
@@ -98,9 +100,11 @@ BEGIN
       INTO types FROM (SELECT (NULL::${qualified(node.table)}).*) AS src;
     PERFORM pg_catalog.set_config('search_path', saved_path, true);
   EXCEPTION WHEN OTHERS THEN
-    RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: %s', ${setUp}, SQLERRM),
-      HINT = 'Every column named in the sync must exist in the local table; expressions see the changed row as src and must schema-qualify any table they read.';
+    ${raiseException({
+      errcode: sql`SQLSTATE`,
+      message: formatted('pg-sync-link: cannot set up the %s: %s', setUp, sql`SQLERRM`),
+      hint: 'Every column named in the sync must exist in the local table; expressions see the changed row as src and must schema-qualify any table they read.',
+    })}
   END;
   ${definition(
     objects.upsertTable,
@@ -113,9 +117,18 @@ BEGIN
     PERFORM pg_catalog.count(*) FROM ${qualified(objects.upsertTable)};
     PERFORM pg_catalog.count(*) FROM ${qualified(objects.deleteTable)};
   EXCEPTION WHEN undefined_table THEN
-    RAISE EXCEPTION USING ERRCODE = 'undefined_table',
-      MESSAGE = pg_catalog.format('pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s', ${setUp}, ${literal(displayName(node.remote))}, ${literal(node.key.join(', '))}, ${literal(node.columns.map((column) => column.remote).join(', '))}, SQLERRM),
-      HINT = 'Install syncEndpoint({ table, key, columns }) with the same key and columns in the other database first.';
+    ${raiseException({
+      errcode: 'undefined_table',
+      message: formatted(
+        'pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s',
+        setUp,
+        literal(displayName(node.remote)),
+        literal(node.key.join(', ')),
+        literal(node.columns.map((column) => column.remote).join(', ')),
+        sql`SQLERRM`,
+      ),
+      hint: 'Install syncEndpoint({ table, key, columns }) with the same key and columns in the other database first.',
+    })}
   END;
 END
 `)}`;
@@ -146,9 +159,11 @@ export function ignoredRoleCheck(node: SyncTriggerNode): Fragment | undefined {
   return sql`DO ${dollarQuoted(sql`
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${literal(role)}) THEN
-    RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-      MESSAGE = ${literal(`pg-sync-link: the ${what} ignores writes by role ${JSON.stringify(role)}, which does not exist here: the other side's writes would be sent back to it`)},
-      HINT = 'ignoreWritesBy.role names the role the other side''s user mapping connects to this database as (its user option). Create that role first (syncRole), or correct the name.';
+    ${raiseException({
+      errcode: 'undefined_object',
+      message: `pg-sync-link: the ${what} ignores writes by role ${JSON.stringify(role)}, which does not exist here: the other side's writes would be sent back to it`,
+      hint: "ignoreWritesBy.role names the role the other side's user mapping connects to this database as (its user option). Create that role first (syncRole), or correct the name.",
+    })}
   END IF;
 END
 `)}`;
@@ -183,22 +198,29 @@ END
 export function failedSync(what: Fragment, defaultHint: string): Fragment {
   // WHEN OTHERS does not catch a cancel: a statement_timeout that ends a wait for the other
   // server (frozen, unreachable, or holding a row in a cross-server lock wait) is named here.
+  const message = formatted('pg-sync-link: %s not synced from %s: %s', sql`TG_OP`, what, sql`SQLERRM`);
+  // The caught error's own hint when it has one, else ours.
+  const hintOr = (fallback: string) => sql`COALESCE(NULLIF(failure_hint, ''), ${literal(fallback)})`;
+  const again = (detail: Fragment | undefined, hint: Fragment) =>
+    raiseException({ errcode: sql`SQLSTATE`, message, detail, hint });
   return sql`EXCEPTION WHEN query_canceled THEN
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
-    HINT = ${literal(`The sync waited until this session's statement_timeout: the other server may be frozen or unreachable, or a row there is locked by a writer waiting for one here. Nothing was written on either side; retry the transaction. Give every writing role a statement_timeout and a lock_timeout (ALTER ROLE app SET statement_timeout = '30s'; ALTER ROLE app SET lock_timeout = '5s') so such waits end.`)};
+  ${again(
+    undefined,
+    literal(
+      `The sync waited until this session's statement_timeout: the other server may be frozen or unreachable, or a row there is locked by a writer waiting for one here. Nothing was written on either side; retry the transaction. Give every writing role a statement_timeout and a lock_timeout (ALTER ROLE app SET statement_timeout = '30s'; ALTER ROLE app SET lock_timeout = '5s') so such waits end.`,
+    ),
+  )}
 WHEN connection_exception THEN
   GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
-    DETAIL = failure_detail,
-    HINT = COALESCE(NULLIF(failure_hint, ''), ${literal(`The other server could not be reached (down, frozen, or wrong connection settings; a timeout here is the link's connect_timeout). Nothing was written on either side; retry the transaction when it is back, or use delivery: 'outbox' to keep writing while it is away.`)});
+  ${again(
+    sql`failure_detail`,
+    hintOr(
+      `The other server could not be reached (down, frozen, or wrong connection settings; a timeout here is the link's connect_timeout). Nothing was written on either side; retry the transaction when it is back, or use delivery: 'outbox' to keep writing while it is away.`,
+    ),
+  )}
 WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS failure_detail = PG_EXCEPTION_DETAIL, failure_hint = PG_EXCEPTION_HINT;
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = pg_catalog.format('pg-sync-link: %s not synced from %s: %s', TG_OP, ${what}, SQLERRM),
-    DETAIL = failure_detail,
-    HINT = COALESCE(NULLIF(failure_hint, ''), ${literal(defaultHint)});`;
+  ${again(sql`failure_detail`, hintOr(defaultHint))}`;
 }
 
 /** Refuses TRUNCATE of the synced table, naming the sync (first thing in its trigger function). */
