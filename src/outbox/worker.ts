@@ -4,7 +4,9 @@ import { ident, previewSql, sql } from '../sql/index.js';
 import { newPgClient } from '../run/session.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
 import { wakeableSleep } from '../run/backoff.js';
+import type { MetricsOptions } from '../metrics/prometheus.js';
 import { checkOutboxesInstalled } from './installed.js';
+import { outboxMetrics } from './metrics.js';
 import { checkBatchSize, checkMaxAttempts, drainStatement, outboxNames, type OutboxNames } from './outbox.js';
 
 /** What a worker reports as it goes; useful for logs and metrics. Every error names the sync(s) it concerns. */
@@ -72,6 +74,8 @@ export interface OutboxWorkerOptions {
   readonly onEvent?: (event: OutboxWorkerEvent) => void;
   /** Stop cleanly on SIGTERM and SIGINT (finish the current batch, close the connection); default false. */
   readonly handleSignals?: boolean;
+  /** Expose Prometheus metrics (pending, lag seconds, failed rows, delivered, failures, drain duration) on `{ port }` or in your prom-client `{ registry }`; needs prom-client. None by default. */
+  readonly metrics?: MetricsOptions;
 }
 
 /** A running outbox worker, as startOutboxWorker() returns it. */
@@ -80,8 +84,10 @@ export interface OutboxWorker {
   stop(): Promise<void>;
   /** Drains now; resolves when a pass that began after this call found every outbox empty (for tests and shutdown scripts). */
   idle(): Promise<void>;
-  /** Settles when the worker stops. */
+  /** Settles when the worker stops; rejects when `metrics` could not start (prom-client missing, the port taken), which stops the worker. */
   readonly stopped: Promise<void>;
+  /** With `metrics: { port }`: resolves to the URL metrics are served at once listening; undefined otherwise. */
+  readonly metricsUrl: Promise<string | undefined>;
 }
 
 interface ListeningClient {
@@ -138,7 +144,11 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const maxAttempts = checkMaxAttempts(options.maxAttempts, 'startOutboxWorker maxAttempts');
   const pollIntervalMs = positive(options.pollIntervalMs, 30_000, 'pollIntervalMs');
   const retry = retrySettings(options.retry);
-  const emit = (event: OutboxWorkerEvent) => options.onEvent?.(event);
+  const metrics = outboxMetrics(options.metrics, outboxes);
+  const emit = (event: OutboxWorkerEvent) => {
+    metrics.event(event);
+    options.onEvent?.(event);
+  };
   const label = `the outbox worker of ${outboxes.map((names) => names.label).join(', ')}`;
   const sleep = wakeableSleep();
   // Passes are numbered; idle() waits for an empty pass that began after it was called.
@@ -204,8 +214,10 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     emit({ type: 'connected' });
     connection.healthy();
     while (!loop.stopping) {
+      const started = performance.now();
       try {
         const empty = await pass(client);
+        await metrics.passed(client, (performance.now() - started) / 1000);
         connection.healthy();
         if (lost) throw new Error('The connection to the database was lost.');
         // Changes may have been recorded while delivering: look again before sleeping.
@@ -213,6 +225,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       } catch (error) {
         if (!(error as { delivery?: boolean }).delivery) throw error;
         // The other side is down or refuses: wait the backoff; a NOTIFY does not cut it short.
+        await metrics.passed(client, (performance.now() - started) / 1000);
         const retryInMs = connection.nextDelay();
         emit({ type: 'failed', sync: (error as { sync: string }).sync, error: message(error), retryInMs });
         await connection.pause(retryInMs);
@@ -244,16 +257,24 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
-  const stopped = loop.done.finally(() => {
+  let metricsFailure: unknown;
+  metrics.ready.catch((error: unknown) => {
+    metricsFailure = error;
+    worker.stop().catch(() => undefined);
+  });
+  const stopped = loop.done.finally(async () => {
+    await metrics.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     for (const waiter of idleWaiters)
       waiter.reject(new Error('The outbox worker stopped before its outboxes were empty.'));
     idleWaiters = [];
     emit({ type: 'stopped' });
+    if (metricsFailure !== undefined) throw metricsFailure;
   });
   const worker: OutboxWorker = {
     stopped,
+    metricsUrl: metrics.ready.catch(() => undefined),
     async stop() {
       loop.stop();
       sleep.wake();

@@ -1,0 +1,92 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvalidOptionError } from '../errors.js';
+import { loadOptionalPeer } from '../optional-peer.js';
+
+/**
+ * A Prometheus registry, as prom-client's `Registry` is: the app's own, to serve with its other
+ * metrics (typed by shape, so an app without prom-client needs none of its types).
+ */
+export interface MetricsRegistryLike {
+  /** The text exposition of every metric it holds. */
+  metrics(): Promise<string>;
+  /** The Content-Type of that text. */
+  readonly contentType: string;
+}
+
+/** Where a worker or listener exposes Prometheus metrics (needs the optional peer prom-client). */
+export interface MetricsOptions {
+  /** Serve `GET /metrics` on this port (0 picks a free one) while it runs; closed when it stops. No server by default. */
+  readonly port?: number;
+  /** The interface that server listens on; default all interfaces (Node's default). */
+  readonly host?: string;
+  /** Register the metrics in this prom-client Registry (served on `port` too, when given); a registry of their own by default. */
+  readonly registry?: MetricsRegistryLike;
+}
+
+type PromClient = typeof import('prom-client');
+type Registry = import('prom-client').Registry;
+
+/** The registry metrics go into, prom-client loaded, and the HTTP server when a port was asked for. */
+export interface MetricsHost {
+  readonly prom: PromClient;
+  readonly registry: Registry;
+  /** `http://host:port/metrics` when serving, else undefined. */
+  readonly url: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Checks the options before anything starts: a port or a registry, a valid port. */
+export function checkMetricsOptions(options: MetricsOptions, path: string): void {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError(`${path} takes { port } or { registry } (or both).`, path);
+  if (options.port === undefined && options.registry === undefined)
+    throw new InvalidOptionError(`${path} needs a port to serve /metrics on, or a prom-client registry.`, path);
+  if (options.port !== undefined && !(Number.isSafeInteger(options.port) && options.port >= 0 && options.port <= 65535))
+    throw new InvalidOptionError(`${path}.port must be a whole number from 0 to 65535.`, `${path}.port`);
+  const registry = options.registry as { metrics?: unknown } | undefined;
+  if (registry !== undefined && typeof registry?.metrics !== 'function')
+    throw new InvalidOptionError(`${path}.registry must be a prom-client Registry.`, `${path}.registry`);
+}
+
+/** Loads prom-client, and starts the HTTP server when a port is asked for. */
+export async function openMetricsHost(options: MetricsOptions, purpose: string): Promise<MetricsHost> {
+  const loaded = await loadOptionalPeer('prom-client', () => import('prom-client'), purpose);
+  const prom = ((loaded as { default?: PromClient }).default ?? loaded) as PromClient;
+  const registry = (options.registry as Registry | undefined) ?? new prom.Registry();
+  if (options.port === undefined) return { prom, registry, url: undefined, close: async () => {} };
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
+      response.writeHead(404).end('Not found: metrics are at /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500).end(`${error instanceof Error ? error.message : String(error)}\n`),
+    );
+  });
+  await listen(server, options.port, options.host);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    prom,
+    registry,
+    url: `http://${host}:${address.port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections()),
+  };
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The metric `name` of the registry, made by `make` unless another worker there made it already. */
+export function metricOf<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
