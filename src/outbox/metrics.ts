@@ -7,10 +7,17 @@ import {
 } from '../metrics/prometheus.js';
 import { previewSql, qualified, sql } from '../sql/index.js';
 import type { OutboxNames } from './outbox.js';
-import type { OutboxWorkerEvent } from './worker.js';
 
 // The outbox worker's Prometheus metrics, fed from its events and from the lag views it reads
 // after each pass. Every series is labelled with the sync, e.g. `public.orders to server legacy`.
+
+/** The worker's events, as far as metrics count them (OutboxWorkerEvent, read by shape). */
+interface CountedEvent {
+  readonly type: string;
+  readonly sync?: string;
+  readonly count?: number;
+  readonly keys?: number;
+}
 
 interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
@@ -19,7 +26,7 @@ interface Queryable {
 /** What the worker calls: nothing happens when no metrics were asked for. */
 export interface OutboxMetricsHook {
   /** Counts an event (delivered, failed, set-aside). */
-  event(event: OutboxWorkerEvent): void;
+  event(event: CountedEvent): void;
   /** After a pass over the outboxes: records how long it took and reads each lag view. Never throws. */
   passed(client: Queryable, seconds: number): Promise<void>;
   /** Resolves to the /metrics URL once served (undefined without a port); rejects when prom-client is missing or the port is taken. */
@@ -100,10 +107,10 @@ export function outboxMetrics(
   return {
     ready,
     event(event) {
-      if (!made) return;
-      if (event.type === 'delivered') made.delivered.inc({ sync: event.sync }, event.count);
+      if (!made || event.sync === undefined) return;
+      if (event.type === 'delivered') made.delivered.inc({ sync: event.sync }, event.count ?? 0);
       else if (event.type === 'failed') made.failures.inc({ sync: event.sync });
-      else if (event.type === 'set-aside') made.setAside.inc({ sync: event.sync }, event.keys);
+      else if (event.type === 'set-aside') made.setAside.inc({ sync: event.sync }, event.keys ?? 0);
     },
     async passed(client, seconds) {
       if (!made) return;
