@@ -2,6 +2,7 @@
 // what it measured; the last line is one JSON object of ratios to same-run baselines.
 import { startServer } from '../examples/support/embedded-server.mjs';
 import { benchDblink } from './dblink.mjs';
+import { benchDependency } from './dependency.mjs';
 import { benchFdwRead } from './fdw-read.mjs';
 import { benchOutbox } from './outbox.mjs';
 import { benchReplication } from './replication.mjs';
@@ -24,6 +25,7 @@ try {
     ...(await benchSharedIds(pair, say)),
     ...(await benchFdwRead(pair, say)),
     ...(await benchOutbox(pair, say)),
+    ...(await benchDependency(pair, say)),
     ...(await benchReplication(pair, say)),
     ...(await benchVerify(pair, say)),
     ...(await benchDblink(pair, say)),

@@ -1,6 +1,7 @@
 // A normalised rewrite writes timesheets; the old service still reads the old, denormalised
 // table. Each timesheet is written through to the old table at commit, its hospital looked up
 // in another new table (possibly written later in the same transaction) and is_approved computed.
+// When an options row changes, the old rows that read it follow (dependsOn).
 import { applySyncLink, env, fdwLink, removeSyncLink, sqlExpression, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { startServer } from './support/embedded-server.mjs';
 
@@ -41,6 +42,7 @@ try {
         'status',
         { remote: 'is_approved', expression: sqlExpression(`src.status = 'approved'`) },
       ],
+      dependsOn: [{ table: 'timesheet_options', rows: sqlExpression('src.timesheet_options_id = dep.id') }],
     }),
   ];
   console.log(`applied: ${(await applySyncLink(fresh.url, link)).applied.join(', ')}`);
@@ -52,6 +54,11 @@ try {
   await fresh.client.query('COMMIT');
   const { rows } = await old.client.query('SELECT * FROM timesheet_old ORDER BY id');
   for (const row of rows) console.log(`timesheet_old: ${JSON.stringify(row)}`);
+
+  // The hospital moves: only the options row changes, and both old rows follow.
+  await fresh.client.query('UPDATE timesheet_options SET hospital_id = 16 WHERE id = 14');
+  const moved = await old.client.query('SELECT id, hospital_id FROM timesheet_old ORDER BY id');
+  console.log(`after the options change: ${moved.rows.map((row) => `${row.id} -> ${row.hospital_id}`).join('; ')}`);
 
   console.log(`removed: ${(await removeSyncLink(fresh.url, link)).removed.length} steps`);
   await removeSyncLink(old.url, syncEndpoint({ table: 'timesheet_old', key: ['id'], columns }));

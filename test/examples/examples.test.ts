@@ -29,7 +29,7 @@ it('umzug.mjs syncs orders one way with Umzug and a pg Pool', async () => {
   expect(output).toContain('both sides migrated down');
 }, 120_000);
 
-it('seed-002-transform.mjs writes the normalised rows into the old table at commit', async () => {
+it('seed-002-transform.mjs writes the normalised rows into the old table at commit, following option changes', async () => {
   const output = await run('seed-002-transform.mjs');
   expect(output).toContain(
     'timesheet_old: {"id":"1","worker_id":"33","hospital_id":"15","status":"approved","is_approved":true}',
@@ -37,6 +37,7 @@ it('seed-002-transform.mjs writes the normalised rows into the old table at comm
   expect(output).toContain(
     'timesheet_old: {"id":"2","worker_id":"34","hospital_id":"15","status":"submitted","is_approved":false}',
   );
+  expect(output).toContain('after the options change: 1 -> 16; 2 -> 16');
   expect(output).toContain('removed: 2 steps');
 }, 120_000);
 
