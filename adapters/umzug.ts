@@ -3,15 +3,16 @@ import type { Kysely } from 'kysely';
 import type { MigrationParams, RunnableMigration, UmzugStorage } from 'umzug';
 import {
   InvalidOptionError,
-  quoteIdentifier,
   runMigration,
   type Migration,
   type PgClientLike,
   type PgPoolLike,
   type RunOptions,
+  type SqlExecutor,
 } from 'pg-sync-link';
 import { onOneConnection } from './knex.js';
 import { checkUniqueIds, kyselyRunner, pgRunner, type Runner } from './shared/runner-core.js';
+import { umzugLog } from './shared/umzug-log.js';
 
 /**
  * A Knex instance or transaction, as far as an Umzug context needs one. Written out rather than
@@ -96,28 +97,21 @@ export function umzugStorage<Context extends UmzugContext>(
     tableName?: string;
   } = {},
 ): UmzugStorage<Context> {
-  const table = quoteIdentifier(options.tableName ?? 'pg_sync_link_umzug');
-  const query = async (context: unknown, sql: string, values: string[] = []) => {
-    let rows: { name: string }[] = [];
-    await runnerFor(context)(async (execute) => {
-      await execute(
-        `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, run_at timestamptz NOT NULL DEFAULT now())`,
-        [],
-      );
-      const result = (await execute(sql, values)) as { rows?: { name: string }[] };
-      rows = result.rows ?? [];
+  const log = umzugLog(options.tableName ?? 'pg_sync_link_umzug');
+  // The table is created once per database this storage is used with, not on every call.
+  const created = new WeakSet<object>();
+  const withLog = <T>(context: unknown, work: (execute: SqlExecutor) => Promise<T>) =>
+    runnerFor(context)(async (execute) => {
+      const key = (typeof context === 'object' && context !== null) || typeof context === 'function' ? context : null;
+      if (key === null || !created.has(key)) {
+        await log.create(execute);
+        if (key !== null) created.add(key);
+      }
+      return work(execute);
     }, true);
-    return rows;
-  };
   return {
-    async executed({ context }) {
-      return (await query(context, `SELECT name FROM ${table} ORDER BY run_at, name`)).map((row) => row.name);
-    },
-    async logMigration({ name, context }) {
-      await query(context, `INSERT INTO ${table} (name) VALUES ($1)`, [name]);
-    },
-    async unlogMigration({ name, context }) {
-      await query(context, `DELETE FROM ${table} WHERE name = $1`, [name]);
-    },
+    executed: ({ context }) => withLog(context, (execute) => log.executed(execute)),
+    logMigration: ({ name, context }) => withLog(context, (execute) => log.log(execute, name)),
+    unlogMigration: ({ name, context }) => withLog(context, (execute) => log.unlog(execute, name)),
   };
 }

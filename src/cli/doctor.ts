@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { diagnose, formatDiagnosis, loadOptionalPeer, type DatabaseTarget } from 'pg-sync-link';
+import { diagnose, formatDiagnosis } from 'pg-sync-link';
+import { onDatabase } from './connect.js';
 import { CannotRunError, UsageError, firstLine } from './exit-codes.js';
 import { loadModule } from './load-module.js';
 
@@ -172,15 +173,6 @@ export async function doctorCommand(args: string[]): Promise<number> {
   }
 }
 
-async function diagnoseThrough(target: Connection['target'], sequenceWarnAt: number | undefined) {
-  if (typeof target === 'string') return diagnose(target, { sequenceWarnAt });
-  const pg = await loadOptionalPeer('pg', () => import('pg'), 'The doctor');
-  const Client = pg.default?.Client ?? pg.Client;
-  const client = new Client(target);
-  await client.connect();
-  try {
-    return await diagnose(client as DatabaseTarget, { sequenceWarnAt });
-  } finally {
-    await client.end();
-  }
+function diagnoseThrough(target: Connection['target'], sequenceWarnAt: number | undefined) {
+  return onDatabase(target, 'The doctor', (db) => diagnose(db, { sequenceWarnAt }));
 }

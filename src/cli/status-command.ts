@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatStatus, loadOptionalPeer, status, type DatabaseTarget, type SyncLinkStatus } from 'pg-sync-link';
+import { formatStatus, status, type SyncLinkStatus } from 'pg-sync-link';
+import { onDatabase } from './connect.js';
 import { fromEnvironment, fromKnexfile, scrub, type Connection } from './doctor.js';
 import { CannotRunError, EXIT, UsageError, firstLine } from './exit-codes.js';
 import { watchLoop } from './watch.js';
@@ -58,16 +59,9 @@ async function readOne(
   timeoutMs: number,
   previous: SyncLinkStatus | undefined,
 ): Promise<SyncLinkStatus> {
-  if (typeof connection.target === 'string') return status(connection.target, { timeoutMs, previous });
-  const pg = await loadOptionalPeer('pg', () => import('pg'), 'The status command');
-  const Client = pg.default?.Client ?? pg.Client;
-  const client = new Client({ connectionTimeoutMillis: timeoutMs, ...connection.target });
-  try {
-    await client.connect();
-    return await status(client as DatabaseTarget, { timeoutMs, previous });
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  return onDatabase(connection.target, 'The status command', (db) => status(db, { timeoutMs, previous }), {
+    connectionTimeoutMillis: timeoutMs,
+  });
 }
 
 function render(screens: readonly Screen[]): string {

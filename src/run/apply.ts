@@ -5,34 +5,17 @@ import { isMigration, type Migration, type Part } from '../model/migration.js';
 import { planMigrations } from '../model/plan.js';
 import { withSession, type DatabaseTarget, type Session } from './session.js';
 import { isFullyRendered, previewSql, renderedEarlier } from '../sql/index.js';
-import { rows } from './rows.js';
-
-// What applySyncLink applied, kept in the database itself: the id of each step, a fingerprint
-// of its SQL, and its down statements, so removal undoes exactly what ran even if the spec in
-// the code has changed since. The schema exists only while something is applied.
-const BOOKKEEPING = {
-  lock: 'SELECT pg_catalog.pg_advisory_xact_lock(7310482919)',
-  sessionLock: 'SELECT pg_catalog.pg_advisory_lock(7310482919)',
-  sessionUnlock: 'SELECT pg_catalog.pg_advisory_unlock(7310482919)',
-  exists: `SELECT pg_catalog.to_regclass('sync_link.applied') IS NOT NULL AS present`,
-  create: [
-    'CREATE SCHEMA IF NOT EXISTS sync_link',
-    `CREATE TABLE IF NOT EXISTS sync_link.applied (
-      id text PRIMARY KEY,
-      fingerprint text NOT NULL,
-      down text[],
-      applied_at timestamptz NOT NULL DEFAULT pg_catalog.now())`,
-  ],
-  select: 'SELECT id, fingerprint, down FROM sync_link.applied WHERE id = ANY ($1::text[])',
-  insert: 'INSERT INTO sync_link.applied (id, fingerprint, down) VALUES ($1, $2, $3)',
-  delete: 'DELETE FROM sync_link.applied WHERE id = $1',
-  dropIfEmpty: `DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM sync_link.applied) THEN
-      DROP TABLE sync_link.applied;
-      DROP SCHEMA sync_link;
-    END IF;
-  END $$`,
-} as const;
+import {
+  appliedLogExists,
+  appliedSteps,
+  createAppliedLog,
+  dropAppliedLogIfEmpty,
+  forgetApplied,
+  lockLogForSession,
+  lockLogForTransaction,
+  recordApplied,
+  unlockLogForSession,
+} from './applied-log.js';
 
 /** What applySyncLink() and removeSyncLink() take besides the database and the link. */
 export interface ApplyOptions extends RunOptions {
@@ -62,16 +45,6 @@ function fingerprint(migration: Migration): string {
   return createHash('sha256').update(migration.up.map(previewSql).join(';\n')).digest('hex');
 }
 
-interface AppliedRow {
-  id: string;
-  fingerprint: string;
-  down: string[] | null;
-}
-
-function appliedRows(session: Session, sql: string, values: readonly unknown[]): Promise<AppliedRow[]> {
-  return rows<AppliedRow>(session.execute, sql, values);
-}
-
 /** Runs `work` in a transaction, or outside any when `transactional` is false. */
 type Step = <T>(transactional: boolean, work: () => Promise<T>) => Promise<T>;
 
@@ -89,15 +62,15 @@ function locked<T>(
   return withSession(db, async (session) => {
     if (migrations.every((migration) => migration.transactional)) {
       return session.transaction(async () => {
-        await session.execute(BOOKKEEPING.lock, []);
+        await lockLogForTransaction(session.execute);
         return work(session, (_transactional, inner) => inner());
       });
     }
-    await session.execute(BOOKKEEPING.sessionLock, []);
+    await lockLogForSession(session.execute);
     try {
       return await work(session, (transactional, inner) => (transactional ? session.transaction(inner) : inner()));
     } finally {
-      await session.execute(BOOKKEEPING.sessionUnlock, []);
+      await unlockLogForSession(session.execute);
     }
   });
 }
@@ -111,12 +84,10 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
   const migrations = migrationsOf(link, options);
   return locked(db, migrations, async (session, step) => {
     const done = await step(true, async () => {
-      for (const statement of BOOKKEEPING.create) await session.execute(statement, []);
-      return new Map(
-        (await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [
-          row.id,
-          row,
-        ]),
+      await createAppliedLog(session.execute);
+      return appliedSteps(
+        session.execute,
+        migrations.map((migration) => migration.id),
       );
     });
     const applied: string[] = [];
@@ -133,14 +104,14 @@ export async function applySyncLink(db: DatabaseTarget, link: Link, options: App
         await step(migration.transactional, async () => {
           await runMigration(migration, 'up', session.execute, options);
           const down = migration.down.every(isFullyRendered) ? migration.down.map(previewSql) : null;
-          await session.execute(BOOKKEEPING.insert, [migration.id, print, down] as unknown as string[]);
+          await recordApplied(session.execute, { id: migration.id, fingerprint: print, down });
         });
         applied.push(migration.id);
       }
     } catch (error) {
       // Outside one transaction, the bookkeeping was committed on its own: leave none behind
       // if nothing got applied (in one transaction, the rollback does this, and this fails).
-      await step(true, () => session.execute(BOOKKEEPING.dropIfEmpty, [])).catch(() => undefined);
+      await step(true, () => dropAppliedLogIfEmpty(session.execute)).catch(() => undefined);
       throw error;
     }
     return { applied, skipped };
@@ -161,13 +132,10 @@ export async function removeSyncLink(
 }> {
   const migrations = migrationsOf(link, options);
   return locked(db, migrations, async (session, step) => {
-    const [state] = (await appliedRows(session, BOOKKEEPING.exists, [])) as unknown as { present: boolean }[];
-    if (!state?.present) return { removed: [] };
-    const done = new Map(
-      (await appliedRows(session, BOOKKEEPING.select, [migrations.map((migration) => migration.id)])).map((row) => [
-        row.id,
-        row,
-      ]),
+    if (!(await appliedLogExists(session.execute))) return { removed: [] };
+    const done = await appliedSteps(
+      session.execute,
+      migrations.map((migration) => migration.id),
     );
     const removed: string[] = [];
     for (const migration of migrations.toReversed()) {
@@ -176,11 +144,11 @@ export async function removeSyncLink(
       const down = row.down === null ? migration.down : row.down.map(renderedEarlier);
       await step(migration.transactional, async () => {
         await runMigration({ ...migration, down }, 'down', session.execute, options);
-        await session.execute(BOOKKEEPING.delete, [migration.id]);
+        await forgetApplied(session.execute, migration.id);
       });
       removed.push(migration.id);
     }
-    await step(true, () => session.execute(BOOKKEEPING.dropIfEmpty, []));
+    await step(true, () => dropAppliedLogIfEmpty(session.execute));
     return { removed };
   });
 }
