@@ -2,6 +2,7 @@ import {
   dollarQuoted,
   formatted,
   ident,
+  integer,
   join,
   literal,
   qualified,
@@ -10,7 +11,9 @@ import {
   type Fragment,
 } from '../../../sql/index.js';
 import { outboxObjects, senderObjects } from '../sync-names.js';
-import { renderDrain, renderFailedKeys } from './sync-outbox-drain.js';
+import { renderDrain } from './sync-outbox-drain.js';
+import { OUTBOX_CHUNK, entriesOf, outboxKeys } from './sync-outbox-entries.js';
+import { renderFailedKeys } from './sync-outbox-failed.js';
 import {
   destinationLabel,
   displayName,
@@ -23,7 +26,8 @@ import type { OutboxSyncNode } from '../sync-trigger-node.js';
 
 /**
  * Outbox delivery: the local write never waits for the other side. Statement triggers record
- * the changed keys in an outbox table, in the writer's transaction, and NOTIFY a channel; a
+ * the changed keys in an outbox table, in the writer's transaction, as arrays (one row per
+ * statement and OUTBOX_CHUNK keys, not one per changed row), and NOTIFY a channel; a
  * drain sends each batch of keys as the rows are now (deleted keys as deletes), through the
  * same endpoint a write-through sync uses. Sending the current row makes a drain idempotent
  * and keeps per-key order by construction: the last state of a key always arrives last. A key
@@ -35,13 +39,15 @@ export function renderOutbox(node: OutboxSyncNode): { up: Fragment[]; down: Frag
   const table = qualified(node.table);
   const outbox = qualified(objects.outbox);
   const status = qualified(objects.status);
-  const localKeys = requiredLocalKey(node, "delivery 'outbox'").map((name) => ident(name));
+  requiredLocalKey(node, "delivery 'outbox'");
+  const localKeys = outboxKeys(node);
   const localKeyList = join(localKeys);
+  const keyArrays = localKeys.map((_, index) => ident(`pg_sync_keys_${index + 1}`));
   const what = literal(`${displayName(node.table)} to ${destinationLabel(node.remote, node.server)}`);
 
   const createOutbox = [
-    // The key columns with the table's own types, then the outbox's order and age.
-    sql`CREATE TABLE ${outbox} AS SELECT ${localKeyList} FROM ${table} WITH NO DATA`,
+    // Arrays of the key columns with the table's own types, then the outbox's order and age.
+    sql`CREATE TABLE ${outbox} AS SELECT ${join(localKeys.map((key) => sql`ARRAY[${key}] AS ${key}`))} FROM ${table} WITH NO DATA`,
     sql`ALTER TABLE ${outbox}
   ADD COLUMN pg_sync_seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   ADD COLUMN pg_sync_recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -58,34 +64,49 @@ export function renderOutbox(node: OutboxSyncNode): { up: Fragment[]; down: Frag
 
   const failed = qualified(objects.failed);
   const heldKey = join(
-    localKeys.map((key) => sql`f.${key} = o.${key}`),
+    localKeys.map((key) => sql`f.${key} = u.${key}`),
     ' AND ',
   );
+  const pending = sql`(SELECT COALESCE(pg_catalog.sum(pg_catalog.cardinality(o.${localKeys[0]!})), 0) FROM ${outbox} AS o)`;
   // current_error is set only while deliveries fail; last_error keeps the last one for the record.
   const lagView = sql`CREATE VIEW ${qualified(objects.lag)} AS
-SELECT (SELECT pg_catalog.count(*) FROM ${outbox}) AS pending,
+SELECT ${pending}::bigint AS pending,
        (SELECT pg_catalog.now() - pg_catalog.min(o.pg_sync_recorded_at) FROM ${outbox} AS o) AS oldest_pending_age,
        s.last_delivered_at, s.delivered_total, s.last_error, s.last_error_at, s.consecutive_failures,
        ${literal(objects.channel)}::text AS channel,
        CASE WHEN s.consecutive_failures > 0 THEN s.last_error END AS current_error,
        (SELECT pg_catalog.count(*) FROM ${failed}) AS set_aside,
-       (SELECT pg_catalog.count(*) FROM ${outbox} AS o WHERE EXISTS (SELECT 1 FROM ${failed} AS f WHERE ${heldKey})) AS held
+       (SELECT pg_catalog.count(*) FROM ${outbox} AS o, ${entriesOf('o', 'u', localKeys)} WHERE EXISTS (SELECT 1 FROM ${failed} AS f WHERE ${heldKey})) AS held
 FROM ${status} AS s`;
 
+  const aggregated = (from: Fragment) =>
+    sql`SELECT ${join(localKeys.map((key) => sql`pg_catalog.array_agg(c.${key})`))} INTO ${join(keyArrays)} FROM ${from} AS c`;
+  const chunk = (array: Fragment) =>
+    sql`${array}[pg_sync_chunk.first : pg_sync_chunk.first + ${integer(OUTBOX_CHUNK - 1)}]`;
   const record = sql`CREATE FUNCTION ${qualified(sender.function)}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(sql`
+DECLARE
+  ${join(
+    localKeys.map((key, index) => sql`${keyArrays[index]!} ${outbox}.${key}%TYPE;`),
+    '\n  ',
+  )}
+  pg_sync_count integer;
 BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]
     WHEN 'new' THEN
-      INSERT INTO ${outbox} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_new;
+      ${aggregated(sql`pg_sync_new`)};
     WHEN 'old' THEN
-      INSERT INTO ${outbox} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_old;
+      ${aggregated(sql`pg_sync_old`)};
     WHEN 'both' THEN
       -- New keys, and old keys an update moved away from (they are deletes there).
-      INSERT INTO ${outbox} (${localKeyList})
-        SELECT ${localKeyList} FROM pg_sync_new UNION SELECT ${localKeyList} FROM pg_sync_old;
+      ${aggregated(sql`(SELECT ${localKeyList} FROM pg_sync_new UNION SELECT ${localKeyList} FROM pg_sync_old)`)};
   END CASE;
-  IF FOUND THEN
+  pg_sync_count := pg_catalog.cardinality(${keyArrays[0]!});
+  IF pg_sync_count > 0 THEN
+    -- One row per ${integer(OUTBOX_CHUNK)} keys: a drain can take a bounded part of a big statement.
+    INSERT INTO ${outbox} (${localKeyList})
+      SELECT ${join(keyArrays.map(chunk))}
+      FROM pg_catalog.generate_series(1, pg_sync_count, ${integer(OUTBOX_CHUNK)}) AS pg_sync_chunk(first);
     -- Delivered at commit, and only then: a drain never wakes for a rolled-back change.
     PERFORM pg_catalog.pg_notify(${literal(objects.channel)}, '');
   END IF;
@@ -121,7 +142,7 @@ END
       // Pending changes would be lost with the outbox: deliver (or discard) them first.
       sql`DO ${dollarQuoted(sql`
 DECLARE
-  pending bigint := (SELECT pg_catalog.count(*) FROM ${outbox});
+  pending bigint := (SELECT l.pending FROM ${qualified(objects.lag)} AS l);
   set_aside bigint := (SELECT pg_catalog.count(*) FROM ${failed});
 BEGIN
   IF set_aside > 0 THEN
