@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   buildMigration,
+  diagnose,
   drainOutbox,
   sqlExpression,
   syncEndpoint,
@@ -13,6 +14,7 @@ import {
 import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { linkTo } from '../harness/links.js';
+import { connectionString } from '../harness/server.js';
 import type { ServerPair } from '../harness/pair.js';
 import { useServers } from '../harness/suite.js';
 
@@ -189,6 +191,59 @@ describe('a lookup that follows its table at commit', () => {
     await app.query('COMMIT');
     expect(await written(variant)).toEqual([3, 6, 9]);
     expect(await onLegacy()).toEqual(await expected());
+    // The doctor sees the sync as healthy: the dependency's triggers are not mistaken for a sender's.
+    const findings = (await diagnose(connectionString(pair.app, names.app))).findings;
+    expect(findings.filter((finding) => finding.severity === 'error')).toEqual([]);
+  });
+});
+
+describe('names that need quoting', () => {
+  it('a dependency in another schema, with a name that needs quotes, follows its table', async () => {
+    await app.query(`CREATE SCHEMA "Look ups";
+      CREATE TABLE "Look ups"."Options ""quoted""" (id int PRIMARY KEY, hospital_id int);
+      INSERT INTO "Look ups"."Options ""quoted""" VALUES (1, 10), (2, 20)`);
+    await app.query(`INSERT INTO timesheet VALUES (1, 101, 'draft', 1), (2, 102, 'draft', 2)`);
+    await applyInTransaction(legacy, endpoint(), 'up');
+    const before = await catalogSnapshot(app);
+    const quoted = buildMigration(
+      'quoted',
+      linkTo(pair.legacy, names.legacy, 'DEPS_LEGACY_PASSWORD'),
+      syncTrigger({
+        server: 'legacy',
+        table: 'timesheet',
+        key: ['id'],
+        columns: [
+          'id',
+          'worker_id',
+          'status',
+          {
+            remote: 'hospital_id',
+            expression: sqlExpression(
+              '(SELECT o.hospital_id FROM "Look ups"."Options ""quoted""" AS o WHERE o.id = src.timesheet_options_id)',
+            ),
+          },
+          { remote: 'is_approved', expression: sqlExpression(`src.status = 'approved'`) },
+        ],
+        dependsOn: [
+          {
+            table: { schema: 'Look ups', name: 'Options "quoted"' },
+            rows: sqlExpression('src.timesheet_options_id = dep.id'),
+          },
+        ],
+      }),
+    );
+    await applyInTransaction(app, quoted, 'up');
+    await app.query(`UPDATE timesheet SET status = status`);
+    await app.query(`UPDATE "Look ups"."Options ""quoted""" SET hospital_id = 22 WHERE id = 2`);
+    expect((await legacy.query('SELECT id, hospital_id FROM timesheet ORDER BY id')).rows).toEqual([
+      { id: 1, hospital_id: 10 },
+      { id: 2, hospital_id: 22 },
+    ]);
+    await expect(app.query(`TRUNCATE "Look ups"."Options ""quoted"""`)).rejects.toThrow(
+      /TRUNCATE of "Look ups"\."Options ""quoted""" is refused/,
+    );
+    await applyInTransaction(app, quoted, 'down');
+    expect(await catalogSnapshot(app)).toEqual(before);
   });
 });
 

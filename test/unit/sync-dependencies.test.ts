@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidIdentifierError, InvalidOptionError, previewSql, sqlExpression, syncTrigger } from '../../src/index.js';
 import { renderNode } from '../../src/kinds/index.js';
+import { dependencyObjects } from '../../src/kinds/sync/dependencies/dependency-names.js';
 
 const HOSPITAL = sqlExpression(
   '(SELECT o.hospital_id FROM public.timesheet_options AS o WHERE o.id = src.timesheet_options_id)',
@@ -106,5 +107,19 @@ describe('syncTrigger dependsOn', () => {
     expect(up.map(previewSql)).toContain(
       "CREATE CONSTRAINT TRIGGER timesheet__sync_to_legacy_dep_commit AFTER INSERT OR UPDATE OR DELETE ON public.timesheet_options DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.timesheet__sync_to_legacy('flush')",
     );
+  });
+
+  it('long names are shortened the same way everywhere, and stay distinct', () => {
+    const table = { schema: 'public', name: 't'.repeat(40) };
+    const first = dependencyObjects(table, 's'.repeat(30), { schema: 'public', name: `${'o'.repeat(50)}_a` });
+    const second = dependencyObjects(table, 's'.repeat(30), { schema: 'public', name: `${'o'.repeat(50)}_b` });
+    for (const objects of [first, second]) {
+      expect(Buffer.byteLength(objects.function.name)).toBeLessThanOrEqual(63);
+      expect(Buffer.byteLength(objects.trigger('truncate'))).toBeLessThanOrEqual(63);
+    }
+    expect(first.function.name).not.toBe(second.function.name);
+    expect(() =>
+      syncTrigger({ ...base, table: table.name, dependsOn: [{ table: 'o'.repeat(60), rows }] }),
+    ).not.toThrow();
   });
 });
