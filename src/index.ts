@@ -50,6 +50,7 @@ export {
   buildMigration,
   flattenParts,
   isMigration,
+  migrationNodes,
   migrationOf,
   previewMigration,
   type Migration,

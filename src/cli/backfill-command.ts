@@ -6,7 +6,7 @@ import { progressReporter } from './progress.js';
 import { UsageError } from './exit-codes.js';
 
 /** `pg-sync-link backfill --help`. */
-export const BACKFILL_HELP = `Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
+export const BACKFILL_HELP = `Usage: pg-sync-link backfill --local-env <VAR> --remote-env <VAR> (<module> | <migrations> | --table <name> --key <a> --columns <a,b>)
 
 Copies the rows of the local table that are missing or different on the remote side, after the
 sync's column mapping, in batches (one transaction each). Interrupted (Ctrl-C, --max-batches, a
@@ -45,34 +45,44 @@ export async function backfillCommand(args: string[]): Promise<number> {
   const winner = values.winner;
   if (winner !== undefined && winner !== 'local' && winner !== 'remote')
     throw new UsageError(`--winner takes local or remote, got "${winner}".`);
-  const targets = await compareTargets(values, positionals);
+  const { local, remote, pairs } = await compareTargets(values, positionals);
   // Ctrl-C or a TERM signal: finish the batch under way, then stop; the next run goes on from there.
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const progress = progressReporter();
-  let result: BackfillResult;
   try {
-    const options = {
-      ...targets,
-      onProgress: progress.report,
-      signal: controller.signal,
-      ...(batchSize ? { batchSize } : {}),
-      ...(maxBatches !== undefined ? { maxBatches } : {}),
-    };
-    result = await explained(() => (winner ? reconcileTables({ ...options, winner }) : backfillTables(options)));
+    for (const pair of pairs) {
+      const progress = progressReporter();
+      let result: BackfillResult;
+      try {
+        const options = {
+          local,
+          remote,
+          tables: pair.tables,
+          onProgress: progress.report,
+          signal: controller.signal,
+          ...(batchSize ? { batchSize } : {}),
+          ...(maxBatches !== undefined ? { maxBatches } : {}),
+        };
+        result = await explained(() => (winner ? reconcileTables({ ...options, winner }) : backfillTables(options)));
+      } finally {
+        progress.end();
+      }
+      const { before } = result;
+      const found = `${before.missingOnRemote.length} missing on remote, ${before.missingOnLocal.length} missing on local, ${before.differing.length} differing`;
+      const named = pairs.length === 1 ? '' : `${pair.name}: `;
+      console.log(
+        `${named}found ${found}; wrote ${result.written} rows, deleted ${result.deleted}, in ${result.batches} batches`,
+      );
+      if (!result.complete) {
+        console.log('stopped before the end: run the same command again to go on');
+        return 1;
+      }
+    }
   } finally {
-    progress.end();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-  }
-  const { before } = result;
-  const found = `${before.missingOnRemote.length} missing on remote, ${before.missingOnLocal.length} missing on local, ${before.differing.length} differing`;
-  console.log(`found ${found}; wrote ${result.written} rows, deleted ${result.deleted}, in ${result.batches} batches`);
-  if (!result.complete) {
-    console.log('stopped before the end: run the same command again to go on');
-    return 1;
   }
   return 0;
 }

@@ -6,7 +6,8 @@ import {
   type TablePairOptions,
 } from 'pg-sync-link';
 import { CannotRunError, UsageError } from './exit-codes.js';
-import { exportsOf, loadModule } from './load-module.js';
+import { exportsOf, isFolder, loadModule } from './load-module.js';
+import { syncsInFolder, syncsInModule } from './migration-syncs.js';
 
 type Tables = TablePairOptions | SyncNodeToCompare;
 
@@ -33,6 +34,10 @@ Tables, either from a module:
   <module>                 a JavaScript or TypeScript file that exports a syncTrigger(...) node (or a list
                            holding one) or a { table, remote?, key, columns } object
   --export <name>          which export, when the module has more than one
+or from migrations (the files sql reads), each sync they install, one after the other:
+  <file | folder>          a migration file (knexMigration, kyselyMigration, umzugMigrationFrom...)
+                           or a folder of them, e.g. migrations/app
+  --export <sync>          only that one, e.g. "public.products to server legacy"
 or from options (plain columns only):
   --table <name>           the local table (with --schema, default public)
   --remote-table <name>    the remote table (with --remote-schema); default the same name
@@ -110,28 +115,44 @@ const list = (value: string) =>
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
 
-async function tablesFrom(values: CompareValues, positionals: readonly string[]): Promise<Tables> {
+/** A pair of tables to compare, and its name (the export, or the sync a migration installs). */
+export interface NamedTables {
+  readonly name: string;
+  readonly tables: Tables;
+}
+
+async function tablesFrom(values: CompareValues, positionals: readonly string[]): Promise<NamedTables[]> {
   const [file, ...extra] = positionals;
-  if (extra.length > 0) throw new UsageError(`Give one module, got ${positionals.length}.`);
+  if (extra.length > 0) throw new UsageError(`Give one module or folder, got ${positionals.length}.`);
   if (file !== undefined) {
     if (values.table || values.key || values.columns)
       throw new UsageError('Give either a module or --table/--key/--columns, not both.');
-    const found = tablesIn(exportsOf(await loadModule(file)));
+    const module = isFolder(file) ? undefined : exportsOf(await loadModule(file));
+    const exported = module ? tablesIn(module) : new Map<string, Tables>();
+    // Migrations hold several syncs: each is compared. A module's own exports name one.
+    const fromExports = exported.size > 0;
+    const found: Map<string, Tables> = fromExports
+      ? exported
+      : module
+        ? syncsInModule(module)
+        : await syncsInFolder(file);
     if (values.export !== undefined) {
       const chosen = found.get(values.export);
       if (!chosen)
         throw new CannotRunError(
           `${file} has no sync or table description named "${values.export}"; it has: ${[...found.keys()].join(', ') || 'none'}.`,
         );
-      return chosen;
+      return [{ name: values.export, tables: chosen }];
     }
     if (found.size === 0)
-      throw new CannotRunError(`${file} exports no syncTrigger(...) node and no { table, key, columns } object.`);
-    if (found.size > 1)
+      throw new CannotRunError(
+        `${file} exports no syncTrigger(...) node and no { table, key, columns } object, and installs no sync through its migrations.`,
+      );
+    if (fromExports && found.size > 1)
       throw new UsageError(
         `${file} exports several: ${[...found.keys()].join(', ')}. Choose one with --export <name>.`,
       );
-    return [...found.values()][0]!;
+    return [...found.entries()].map(([name, tables]) => ({ name, tables }));
   }
   if (!values.table || !values.key || !values.columns)
     throw new UsageError('Give a module, or --table, --key and --columns.');
@@ -147,16 +168,18 @@ async function tablesFrom(values: CompareValues, positionals: readonly string[])
       ? { remote: Object.fromEntries(Object.entries(remote).filter(([, entry]) => entry !== undefined)) }
       : {}),
   };
-  return tables;
+  return [
+    { name: typeof tables.table === 'string' ? tables.table : `${tables.table.schema}.${tables.table.name}`, tables },
+  ];
 }
 
 /** Connections and tables from the shared options; usage errors before anything connects. */
 export async function compareTargets(
   values: CompareValues,
   positionals: readonly string[],
-): Promise<{ local: string; remote: string; tables: Tables }> {
-  const tables = await tablesFrom(values, positionals);
-  return { local: urlFrom(values['local-env'], 'local'), remote: urlFrom(values['remote-env'], 'remote'), tables };
+): Promise<{ local: string; remote: string; pairs: NamedTables[] }> {
+  const pairs = await tablesFrom(values, positionals);
+  return { local: urlFrom(values['local-env'], 'local'), remote: urlFrom(values['remote-env'], 'remote'), pairs };
 }
 
 /** A whole number option, or undefined when it is not given. */

@@ -5,7 +5,7 @@ import { explained } from './exit-codes.js';
 import { progressReporter } from './progress.js';
 
 /** `pg-sync-link verify --help`. */
-export const VERIFY_HELP = `Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR> (<module> | --table <name> --key <a> --columns <a,b>)
+export const VERIFY_HELP = `Usage: pg-sync-link verify --local-env <VAR> --remote-env <VAR> (<module> | <migrations> | --table <name> --key <a> --columns <a,b>)
 
 Compares a table with its counterpart on the other side, after the sync's column mapping, and
 prints the counts and the keys missing on each side or whose values differ. Exit code 0 when
@@ -54,14 +54,23 @@ export async function verifyCommand(args: string[]): Promise<number> {
     return 0;
   }
   const limit = wholeNumber(values.limit, 'limit', 0) ?? 10;
-  const targets = await compareTargets(values, positionals);
-  const progress = progressReporter();
-  let result: VerifyResult;
-  try {
-    result = await explained(() => verifyTables({ ...targets, onProgress: progress.report }));
-  } finally {
-    progress.end();
+  const { local, remote, pairs } = await compareTargets(values, positionals);
+  const results: Array<{ sync: string } & VerifyResult> = [];
+  for (const pair of pairs) {
+    const progress = progressReporter();
+    let result: VerifyResult;
+    try {
+      result = await explained(() => verifyTables({ local, remote, tables: pair.tables, onProgress: progress.report }));
+    } finally {
+      progress.end();
+    }
+    results.push({ sync: pair.name, ...result });
+    if (!values.json)
+      console.log(
+        pairs.length === 1 ? describeResult(result, limit) : `${pair.name}\n${describeResult(result, limit)}`,
+      );
   }
-  console.log(values.json ? JSON.stringify(result) : describeResult(result, limit));
-  return result.equal ? 0 : 1;
+  // One pair prints its result as before; the syncs of migrations print a list.
+  if (values.json) console.log(JSON.stringify(pairs.length === 1 ? results[0] : results));
+  return results.every((result) => result.equal) ? 0 : 1;
 }

@@ -71,17 +71,31 @@ export function buildMigration(id: string, ...parts: Part[]): Migration {
   }
   const nodes = flattenParts(parts);
   if (nodes.length === 0) throw new InvalidOptionError(`Migration "${id}" has nothing in it.`, id);
-  return migrationFromSteps(id, nodes.map(renderNode));
+  return migrationFromSteps(id, nodes.map(renderNode), nodes);
 }
 
 /** A migration that runs each step's up in order, and each step's down in reverse order. */
-export function migrationFromSteps(id: string, steps: readonly Rendered[]): Migration {
-  return Object.freeze({
+export function migrationFromSteps(id: string, steps: readonly Rendered[], nodes?: readonly SyncNode[]): Migration {
+  const migration = {
     id,
     up: Object.freeze(steps.flatMap((step) => step.up)),
     down: Object.freeze(steps.toReversed().flatMap((step) => step.down)),
     transactional: allTransactional(steps),
-  });
+  };
+  // Kept out of sight (not enumerable) under a registry symbol, so that a migration file loaded
+  // through another copy of the package still says what it installs.
+  if (nodes) Object.defineProperty(migration, NODES, { value: Object.freeze([...nodes]) });
+  return Object.freeze(migration);
+}
+
+const NODES = Symbol.for('pg-sync-link.migration-nodes');
+
+/**
+ * The links' and nodes' parts a migration was built from (buildMigration, planMigrations, the
+ * runners' helpers), e.g. to find the syncs a migration file installs; empty for one made otherwise.
+ */
+export function migrationNodes(migration: Migration): readonly SyncNode[] {
+  return ((migration as unknown as Record<symbol, unknown>)[NODES] as readonly SyncNode[] | undefined) ?? [];
 }
 
 /** The SQL a migration runs in one direction, secrets redacted: for review by a person. */

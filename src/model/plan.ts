@@ -45,7 +45,7 @@ export function planMigrations(prefix: string, ...parts: Part[]): readonly Migra
   }
   return Object.freeze(
     [...steps.entries()].map(([name, nodes], index) =>
-      migrationFromSteps(`${checked}/${String(index + 1).padStart(3, '0')}-${name}`, nodes.map(renderNode)),
+      migrationFromSteps(`${checked}/${String(index + 1).padStart(3, '0')}-${name}`, nodes.map(renderNode), nodes),
     ),
   );
 }

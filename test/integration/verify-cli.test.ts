@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
@@ -261,5 +261,54 @@ describe('pg-sync-link backfill', () => {
     expect(await count(app)).toBe(20);
     expect((await cli('backfill', ...connections, ...plain, '--winner', 'sideways')).code).toBe(2);
     expect((await cli('backfill', ...connections, ...plain, '--batch-size', '0')).code).toBe(2);
+  });
+
+  it('takes the migration files sql reads: each sync of a file or a folder, one after the other', async () => {
+    await app.query('CREATE TABLE notes (id bigint PRIMARY KEY, body text)');
+    await legacy.query('CREATE TABLE notes (id bigint PRIMARY KEY, body text)');
+    const folder = path.join(await scratch, `migrations-${Math.random().toString(36).slice(2)}`);
+    await mkdir(folder);
+    const columns = `['id', 'name', 'price', 'created_at', 'updated_at']`;
+    await writeFile(
+      path.join(folder, '20261201000001_products.mjs'),
+      `import { syncTrigger } from 'pg-sync-link';
+import { knexMigration } from 'pg-sync-link/knex';
+export const { up, down, config } = knexMigration(syncTrigger({ server: 'legacy', table: 'products', key: ['id'], columns: ${columns} }));
+`,
+    );
+    await writeFile(
+      path.join(folder, '20261201000002_notes.mjs'),
+      `import { syncEndpoint, syncTrigger } from 'pg-sync-link';
+import { knexMigration } from 'pg-sync-link/knex';
+export const { up, down, config } = knexMigration(
+  syncEndpoint({ table: 'notes', key: ['id'], columns: ['id', 'body'] }),
+  syncTrigger({ server: 'legacy', table: 'notes', key: ['id'], columns: ['id', 'body'], delivery: 'outbox' }),
+);
+`,
+    );
+    await app.query(ROWS(20));
+    await legacy.query(ROWS(20));
+    await app.query(`INSERT INTO notes VALUES (1, 'one'), (2, 'two')`);
+    await legacy.query(`INSERT INTO notes VALUES (1, 'one')`);
+
+    const both = await cli('verify', ...connections, folder);
+    expect(both.code, both.stderr).toBe(1);
+    expect(both.stdout).toBe(
+      'public.products to server legacy\nrows: 20 local, 20 remote\nequal\n' +
+        'public.notes to server legacy\nrows: 2 local, 1 remote\nmissing on remote: 1\n  id="2"\nmissing on local: 0\ndiffering: 0\n',
+    );
+    const one = await cli('verify', ...connections, path.join(folder, '20261201000001_products.mjs'), '--json');
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ sync: 'public.products to server legacy', equal: true });
+    const chosen = await cli('verify', ...connections, folder, '--export', 'public.notes to server legacy');
+    expect(chosen.stdout).toMatch(/^rows: 2 local, 1 remote\n/);
+    const missing = await cli('verify', ...connections, folder, '--export', 'public.nothing to server legacy');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('it has: public.products to server legacy, public.notes to server legacy');
+
+    const filled = await cli('backfill', ...connections, folder);
+    expect(filled.code, filled.stderr).toBe(0);
+    expect(filled.stdout).toContain('public.notes to server legacy: found 1 missing on remote');
+    expect((await cli('verify', ...connections, folder)).code).toBe(0);
   });
 });
