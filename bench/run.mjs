@@ -1,5 +1,6 @@
-// `npm run bench`: starts two embedded PostgreSQL servers and runs every benchmark. Each prints
-// what it measured; the last line is one JSON object of ratios to same-run baselines.
+// `npm run bench`: starts two embedded PostgreSQL servers and runs every benchmark family. Each
+// prints what it measured; the last line is one JSON object of ratios to same-run baselines.
+// `node bench/run.mjs sync-single sync-write` runs only the families named.
 import { startServer } from '../examples/support/embedded-server.mjs';
 import { benchDblink } from './dblink.mjs';
 import { benchDependency } from './dependency.mjs';
@@ -7,8 +8,35 @@ import { benchFdwRead } from './fdw-read.mjs';
 import { benchOutbox } from './outbox.mjs';
 import { benchReplication } from './replication.mjs';
 import { benchSharedIds } from './shared-ids.mjs';
+import { benchSyncScaling } from './sync-scaling.mjs';
+import { benchSyncSingle } from './sync-single.mjs';
 import { benchSyncWrite } from './sync-write.mjs';
 import { benchVerify } from './verify.mjs';
+
+/**
+ * Every family, in the order they run: a name (to pick it on the command line) and a function
+ * that gets both servers and returns its JSON keys. Each leaves both databases as it found them.
+ * @type {[string, (pair: import('./synced-table.mjs').Pair, say: (line: string) => void) => Promise<Record<string, unknown>>][]}
+ */
+const FAMILIES = [
+  ['sync-write', benchSyncWrite],
+  ['sync-single', benchSyncSingle],
+  ['sync-scaling', benchSyncScaling],
+  ['shared-ids', benchSharedIds],
+  ['fdw-read', benchFdwRead],
+  ['outbox', benchOutbox],
+  ['dependency', benchDependency],
+  ['replication', benchReplication],
+  ['verify', benchVerify],
+  ['dblink', benchDblink],
+];
+
+const picked = process.argv.slice(2);
+const unknown = picked.filter((name) => !FAMILIES.some(([family]) => family === name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark family: ${unknown.join(', ')}; one of ${FAMILIES.map(([name]) => name).join(', ')}`);
+  process.exit(2);
+}
 
 const say = (/** @type {string} */ line) => console.log(line);
 // wal_level=logical for the replication benchmark; every other figure is a ratio within the
@@ -20,16 +48,11 @@ const [legacy, app] = await Promise.all([
 ]);
 try {
   const pair = { legacy, app };
-  const results = {
-    ...(await benchSyncWrite(pair, say)),
-    ...(await benchSharedIds(pair, say)),
-    ...(await benchFdwRead(pair, say)),
-    ...(await benchOutbox(pair, say)),
-    ...(await benchDependency(pair, say)),
-    ...(await benchReplication(pair, say)),
-    ...(await benchVerify(pair, say)),
-    ...(await benchDblink(pair, say)),
-  };
+  /** @type {Record<string, unknown>} */
+  const results = {};
+  for (const [name, bench] of FAMILIES) {
+    if (picked.length === 0 || picked.includes(name)) Object.assign(results, await bench(pair, say));
+  }
   console.log(JSON.stringify(results));
 } finally {
   await Promise.all([legacy.stop(), app.stop()]);

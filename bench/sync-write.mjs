@@ -1,90 +1,38 @@
-// Synced writes vs the same writes with no sync, and vs a hand-written per-row trigger of the
-// kind the seed stories use (one remote statement per row), all in the same run.
-import { buildMigration, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
-import { medianMs, round } from './measure.mjs';
-import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
+// Synced bulk writes vs the same writes with no sync, vs the same rows pushed through a foreign
+// table with no trigger at all (the transport's floor), and vs a hand-written per-row trigger of
+// the kind the seed stories use (one remote statement per row), all in the same run.
+import { buildMigration, runMigration } from 'pg-sync-link';
+import { median, medianMs, round, timeMs } from './measure.mjs';
+import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
+import { installSyncedTable, legacyLink, runOn } from './synced-table.mjs';
 
 const BULK_ROWS = 100_000;
 // The per-row trigger costs about a remote round trip per row: measured on fewer rows, against
 // a baseline of as many rows, so the run stays short. The ratio is per row either way.
 const PER_ROW_TRIGGER_ROWS = 10_000;
-const SINGLE_ROWS = 10_000;
 
 /**
- * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
+ * @param {import('./synced-table.mjs').Pair} pair
  * @param {(line: string) => void} say
  */
-export async function benchSyncWrite({ legacy, app }, say) {
-  const run =
-    (/** @type {import('pg').Client} */ client) =>
-    (/** @type {string} */ sql, /** @type {readonly string[]} */ values) =>
-      client.query(sql, [...values]);
-  for (const name of ['synced', 'per_row']) await legacy.client.query(productTable(name));
-  for (const name of ['plain', 'synced', 'per_row']) await app.client.query(productTable(name));
+export async function benchSyncWrite(pair, say) {
+  const { app } = pair;
+  const synced = await installSyncedTable(pair, 'synced');
+  // The sync's own foreign table over the endpoint's upsert view: inserting into it directly
+  // moves the same rows to the other side with no trigger, no transition table, no PL/pgSQL.
+  const { rows: found } = await app.client.query(
+    `SELECT ftrelid::regclass::text AS name FROM pg_catalog.pg_foreign_table
+     WHERE pg_catalog.array_to_string(ftoptions, ',') LIKE '%table_name=synced\\_\\_sync\\_upsert\\_%'`,
+  );
+  const transport = found[0].name;
 
-  process.env.BENCH_SYNC_PASSWORD = legacy.password;
-  const link = fdwLink({
-    name: 'legacy',
-    host: legacy.host,
-    port: legacy.port,
-    dbname: legacy.name,
-    userMappings: [{ user: legacy.user, password: env('BENCH_SYNC_PASSWORD') }],
-  });
-  await runMigration(
-    buildMigration('endpoint', syncEndpoint({ table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS })),
-    'up',
-    run(legacy.client),
-  );
-  await runMigration(
-    buildMigration(
-      'sync',
-      link,
-      syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS }),
-    ),
-    'up',
-    run(app.client),
-  );
-
-  // The hand-written baseline: a row trigger per operation, each writing one row remotely.
-  await runMigration(
-    buildMigration(
-      'per-row table',
-      link.foreignTable({
-        name: 'per_row_remote',
-        remote: { name: 'per_row' },
-        columns: PRODUCT_COLUMNS.map((name) => ({
-          name,
-          type: name === 'id' ? 'bigint' : name === 'price' ? 'integer' : name.endsWith('_at') ? 'timestamp' : 'text',
-        })),
-      }),
-    ),
-    'up',
-    run(app.client),
-  );
-  await app.client.query(`CREATE FUNCTION per_row_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-    INSERT INTO per_row_remote VALUES (NEW.id, NEW.name, NEW.description, NEW.price, NEW.created_at, NEW.updated_at); RETURN NEW; END $$`);
-  await app.client.query(`CREATE FUNCTION per_row_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-    UPDATE per_row_remote SET name = NEW.name, description = NEW.description, price = NEW.price, updated_at = NEW.updated_at WHERE id = NEW.id; RETURN NEW; END $$`);
-  await app.client.query(
-    'CREATE TRIGGER per_row_insert AFTER INSERT ON per_row FOR EACH ROW EXECUTE FUNCTION per_row_insert()',
-  );
-  await app.client.query(
-    'CREATE TRIGGER per_row_update AFTER UPDATE ON per_row FOR EACH ROW EXECUTE FUNCTION per_row_update()',
-  );
-
-  const clear = async (/** @type {string} */ table) => {
-    await emptyTable(app.client, table);
-    if (table !== 'plain') await emptyTable(legacy.client, table);
-  };
   const bulkInsert = async (/** @type {string} */ table, /** @type {number} */ rows, runs = 3) => {
     const times = [];
     for (let attempt = 0; attempt < runs; attempt += 1) {
-      await clear(table);
-      const start = process.hrtime.bigint();
-      await app.client.query(productRows(table, rows));
-      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      await synced.clear(table === transport ? 'synced' : table);
+      times.push(await timeMs(() => app.client.query(productRows(table, rows))));
     }
-    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
+    return median(times);
   };
   const bulkUpdate = (/** @type {string} */ table, runs = 3) =>
     medianMs(
@@ -92,67 +40,85 @@ export async function benchSyncWrite({ legacy, app }, say) {
       runs,
     );
 
-  const plainInsert = await bulkInsert('plain', BULK_ROWS);
-  const syncedInsert = await bulkInsert('synced', BULK_ROWS);
+  // Interleaved, so a busy moment weighs on every figure alike.
+  const times = {
+    plain: /** @type {number[]} */ ([]),
+    synced: /** @type {number[]} */ ([]),
+    transport: /** @type {number[]} */ ([]),
+  };
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    times.plain.push(await bulkInsert('plain', BULK_ROWS, 1));
+    times.synced.push(await bulkInsert('synced', BULK_ROWS, 1));
+    times.transport.push(await bulkInsert(transport, BULK_ROWS, 1));
+  }
+  const [plainInsert, syncedInsert, transportInsert] = [
+    median(times.plain),
+    median(times.synced),
+    median(times.transport),
+  ];
+  await synced.clear('synced');
+  await app.client.query(productRows('synced', BULK_ROWS));
   const plainUpdate = await bulkUpdate('plain');
   const syncedUpdate = await bulkUpdate('synced');
   say(
-    `bulk INSERT ... SELECT of ${BULK_ROWS} rows: plain ${plainInsert.toFixed(0)} ms, synced ${syncedInsert.toFixed(0)} ms`,
+    `bulk INSERT ... SELECT of ${BULK_ROWS} rows: plain ${plainInsert.toFixed(0)} ms, synced ${syncedInsert.toFixed(0)} ms, the same rows into the sync's foreign table with no trigger ${transportInsert.toFixed(0)} ms`,
   );
   say(`bulk UPDATE of ${BULK_ROWS} rows: plain ${plainUpdate.toFixed(0)} ms, synced ${syncedUpdate.toFixed(0)} ms`);
-  const remote = await legacy.client.query('SELECT count(*)::int AS n FROM synced');
-  if (remote.rows[0].n !== BULK_ROWS)
-    throw new Error(`the synced table has ${remote.rows[0].n} rows on the other side, not ${BULK_ROWS}`);
+  const remote = await synced.remoteCount();
+  if (remote !== BULK_ROWS) throw new Error(`the synced table has ${remote} rows on the other side, not ${BULK_ROWS}`);
 
-  const plainSmall = await bulkInsert('plain', PER_ROW_TRIGGER_ROWS);
-  const perRowInsert = await bulkInsert('per_row', PER_ROW_TRIGGER_ROWS, 1);
-  const plainSmallUpdate = await bulkUpdate('plain', 1);
-  const perRowUpdate = await bulkUpdate('per_row', 1);
+  const seed = await benchPerRowTrigger(pair);
   say(
-    `per-row trigger, ${PER_ROW_TRIGGER_ROWS} rows: INSERT plain ${plainSmall.toFixed(0)} ms vs ${perRowInsert.toFixed(0)} ms, UPDATE plain ${plainSmallUpdate.toFixed(0)} ms vs ${perRowUpdate.toFixed(0)} ms`,
+    `per-row trigger, ${PER_ROW_TRIGGER_ROWS} rows: INSERT plain ${seed.plainInsert.toFixed(0)} ms vs ${seed.insert.toFixed(0)} ms, UPDATE plain ${seed.plainUpdate.toFixed(0)} ms vs ${seed.update.toFixed(0)} ms`,
   );
-
-  await clear('plain');
-  await clear('synced');
-  const singles = async (/** @type {string} */ table) => {
-    const start = process.hrtime.bigint();
-    for (let id = 1; id <= SINGLE_ROWS; id += 1) {
-      await app.client.query(`INSERT INTO ${table} VALUES ($1, 'single', NULL, 1, '2020-01-01', '2020-01-01')`, [id]);
-    }
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
-  const plainSingles = await singles('plain');
-  const syncedSingles = await singles('synced');
-  say(
-    `${SINGLE_ROWS} single-row autocommit INSERTs: plain ${plainSingles.toFixed(0)} ms, synced ${syncedSingles.toFixed(0)} ms`,
-  );
-
-  // Leave both databases as they were, for the benchmarks that follow.
-  await app.client.query(
-    'DROP TABLE plain, per_row; DROP FOREIGN TABLE per_row_remote; DROP FUNCTION per_row_insert(), per_row_update()',
-  );
-  await runMigration(
-    buildMigration(
-      'sync',
-      link,
-      syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS }),
-    ),
-    'down',
-    run(app.client),
-  );
-  await app.client.query('DROP TABLE synced');
-  await runMigration(
-    buildMigration('endpoint', syncEndpoint({ table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS })),
-    'down',
-    run(legacy.client),
-  );
-  await legacy.client.query('DROP TABLE synced, per_row');
+  await synced.remove();
 
   return {
     bulk_insert_ratio: round(syncedInsert / plainInsert),
     bulk_update_ratio: round(syncedUpdate / plainUpdate),
-    single_row_ratio: round(syncedSingles / plainSingles),
-    seed_bulk_insert_ratio: round(perRowInsert / plainSmall),
-    seed_bulk_update_ratio: round(perRowUpdate / plainSmallUpdate),
+    fdw_transport_ratio: round(transportInsert / plainInsert),
+    seed_bulk_insert_ratio: round(seed.insert / seed.plainInsert),
+    seed_bulk_update_ratio: round(seed.update / seed.plainUpdate),
   };
+
+  /**
+   * The hand-written baseline: a row trigger per operation, each writing one row remotely.
+   * @param {import('./synced-table.mjs').Pair} pair
+   */
+  async function benchPerRowTrigger({ legacy, app }) {
+    await legacy.client.query(productTable('per_row'));
+    await app.client.query(productTable('per_row'));
+    const remoteTable = buildMigration(
+      'per-row table',
+      legacyLink(pair).foreignTable({
+        name: 'per_row_remote',
+        remote: { name: 'per_row' },
+        columns: PRODUCT_COLUMNS.map((name) => ({
+          name,
+          type: name === 'id' ? 'bigint' : name === 'price' ? 'integer' : name.endsWith('_at') ? 'timestamp' : 'text',
+        })),
+      }),
+    );
+    await runMigration(remoteTable, 'up', runOn(app.client));
+    await app.client.query(`CREATE FUNCTION per_row_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      INSERT INTO per_row_remote VALUES (NEW.id, NEW.name, NEW.description, NEW.price, NEW.created_at, NEW.updated_at); RETURN NEW; END $$`);
+    await app.client.query(`CREATE FUNCTION per_row_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      UPDATE per_row_remote SET name = NEW.name, description = NEW.description, price = NEW.price, updated_at = NEW.updated_at WHERE id = NEW.id; RETURN NEW; END $$`);
+    await app.client.query(
+      'CREATE TRIGGER per_row_insert AFTER INSERT ON per_row FOR EACH ROW EXECUTE FUNCTION per_row_insert()',
+    );
+    await app.client.query(
+      'CREATE TRIGGER per_row_update AFTER UPDATE ON per_row FOR EACH ROW EXECUTE FUNCTION per_row_update()',
+    );
+    const result = {
+      plainInsert: await bulkInsert('plain', PER_ROW_TRIGGER_ROWS),
+      insert: await bulkInsert('per_row', PER_ROW_TRIGGER_ROWS, 1),
+      plainUpdate: await bulkUpdate('plain', 1),
+      update: await bulkUpdate('per_row', 1),
+    };
+    await app.client.query('DROP TABLE per_row; DROP FUNCTION per_row_insert(), per_row_update()');
+    await runMigration(remoteTable, 'down', runOn(app.client));
+    await legacy.client.query('DROP TABLE per_row');
+    return result;
+  }
 }

@@ -1,0 +1,146 @@
+// `node bench/write-through-floor.mjs`: where the floor of a write-through sync is, as ratios to
+// an unsynced write in the same run. Not part of `npm run bench`; its own two servers.
+// Single-row: the sync as shipped; the same statement trigger without the exception block that
+// names the sync in errors (it opens a savepoint on the other server: two more round trips); a
+// one-row change sent as a single pushed-down UPDATE of a one-row view on the other side (no
+// PREPARE/DEALLOCATE), with and without the exception block; and the row sent through the
+// sync's foreign table with no trigger and no local row. Bulk: the sync at batch sizes 100,
+// 1000 and 10000, and the same rows through its foreign table with no trigger.
+import { buildMigration, runMigration, syncTrigger } from 'pg-sync-link';
+import { startServer } from '../examples/support/embedded-server.mjs';
+import { median, round, timeMs } from './measure.mjs';
+import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
+import { installSyncedTable, legacyLink, runOn } from './synced-table.mjs';
+
+const SINGLE_ROWS = Number(process.env.SINGLE_ROWS ?? 4000);
+const SLICES = 8;
+const BULK_ROWS = 100_000;
+const COLUMNS =
+  'id bigint, name varchar(255), description text, price integer, created_at timestamp, updated_at timestamp';
+const SET = PRODUCT_COLUMNS.map((column) => `${column} = r.${column}`).join(', ');
+const NAMED = `EXCEPTION WHEN OTHERS THEN
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = 'pg-sync-link: ' || TG_OP || ' not synced: ' || SQLERRM;`;
+
+const [legacy, app] = await Promise.all([
+  startServer('legacy', { durable: true }),
+  startServer('app', { durable: true }),
+]);
+const say = (/** @type {string} */ line) => console.log(line);
+try {
+  const pair = { legacy, app };
+  const synced = await installSyncedTable(pair, 'synced');
+  const { rows: found } = await app.client.query(
+    `SELECT 'public.' || ftrelid::regclass::text AS name FROM pg_catalog.pg_foreign_table
+     WHERE pg_catalog.array_to_string(ftoptions, ',') LIKE '%table_name=synced\\_\\_sync\\_upsert\\_%'`,
+  );
+  const upsert = found[0].name;
+
+  // The other side: a one-row view whose UPDATE is an upsert into the synced table.
+  await legacy.client.query(
+    `CREATE VIEW synced_one AS SELECT ${COLUMNS.split(', ')
+      .map((column) => `NULL::${column.split(' ').slice(1).join(' ')} AS ${column.split(' ')[0]}`)
+      .join(', ')}`,
+  );
+  await legacy.client.query(`CREATE RULE upsert AS ON UPDATE TO synced_one DO INSTEAD
+    INSERT INTO synced VALUES (${PRODUCT_COLUMNS.map((column) => `NEW.${column}`).join(', ')})
+    ON CONFLICT (id) DO UPDATE SET ${PRODUCT_COLUMNS.slice(1)
+      .map((column) => `${column} = EXCLUDED.${column}`)
+      .join(', ')}`);
+  await app.client.query(
+    `CREATE FOREIGN TABLE synced_one (${COLUMNS}) SERVER legacy OPTIONS (table_name 'synced_one')`,
+  );
+  const oneRow = `IF (SELECT count(*) FROM nt) = 1 THEN
+      SELECT * INTO r FROM nt;
+      UPDATE public.synced_one SET ${SET};
+    ELSE
+      INSERT INTO ${upsert} SELECT * FROM nt;
+    END IF;`;
+  const shapes = {
+    unnamed: `INSERT INTO ${upsert} SELECT * FROM nt;`,
+    one_row_named: `${oneRow}\n  RETURN NULL;\n${NAMED}`,
+    one_row_unnamed: oneRow,
+  };
+  for (const [name, body] of Object.entries(shapes)) {
+    await app.client.query(productTable(name));
+    await app.client.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+      SET search_path = pg_catalog, pg_temp AS $$ DECLARE r record; BEGIN
+      ${body.includes('RETURN NULL') ? body : `${body}\n  RETURN NULL;`} END $$`);
+    await app.client.query(
+      `CREATE TRIGGER sync AFTER INSERT ON ${name} REFERENCING NEW TABLE AS nt FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`,
+    );
+  }
+
+  const single = ['plain', 'synced', 'unnamed', 'one_row_named', 'one_row_unnamed', upsert];
+  const totals = Object.fromEntries(single.map((table) => [table, 0]));
+  const slice = SINGLE_ROWS / SLICES;
+  for (let first = 1; first <= SINGLE_ROWS; first += slice) {
+    for (const table of single) {
+      totals[table] += await timeMs(async () => {
+        for (let id = first; id < first + slice; id += 1)
+          await app.client.query(`INSERT INTO ${table} VALUES ($1, 'single', NULL, 1, '2020-01-01', '2020-01-01')`, [
+            id,
+          ]);
+      });
+      // Every shape but the unsynced one must have sent its rows.
+      const { rows } = await legacy.client.query('SELECT count(*)::int AS n FROM synced');
+      if (table !== 'plain' && rows[0].n !== slice) throw new Error(`${table} sent ${rows[0].n} rows, not ${slice}`);
+      await synced.clear('synced');
+    }
+  }
+  say(`single-row autocommit INSERTs (${SINGLE_ROWS}), × unsynced:`);
+  const labels = {
+    synced: 'the sync as shipped (exception block: savepoint there)',
+    unnamed: 'the same trigger without the exception block',
+    one_row_named: 'one-row UPDATE pushed down, with the exception block',
+    one_row_unnamed: 'one-row UPDATE pushed down, no exception block',
+    [upsert]: "into the sync's foreign table, no trigger, no local row",
+  };
+  const results = /** @type {Record<string, number>} */ ({});
+  for (const [table, label] of Object.entries(labels)) {
+    const ratio = round(totals[table] / totals.plain);
+    results[`single_${table === upsert ? 'transport' : table}`] = ratio;
+    say(`  ${label.padEnd(60)} ${ratio}×`);
+  }
+
+  // Bulk: the sync at several batch sizes, and the bare transport.
+  await app.client.query(`DROP FOREIGN TABLE synced_one; DROP TABLE ${Object.keys(shapes).join(', ')}`);
+  await app.client.query(
+    `DROP FUNCTION ${Object.keys(shapes)
+      .map((name) => `${name}()`)
+      .join(', ')}`,
+  );
+  const plain = /** @type {number[]} */ ([]);
+  const bulk = /** @type {Record<string, number[]>} */ ({
+    transport: [],
+    batch_100: [],
+    batch_1000: [],
+    batch_10000: [],
+  });
+  const sizes = [100, 1000, 10000];
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    await synced.clear('plain');
+    plain.push(await timeMs(() => app.client.query(productRows('plain', BULK_ROWS))));
+    await synced.clear('synced');
+    bulk.transport?.push(await timeMs(() => app.client.query(productRows(upsert, BULK_ROWS))));
+    for (const batchSize of sizes) {
+      const sender = buildMigration(
+        'sync',
+        legacyLink(pair),
+        syncTrigger({ server: 'legacy', table: 'synced', key: ['id'], columns: PRODUCT_COLUMNS, batchSize }),
+      );
+      // Re-create the sender at this batch size (its foreign tables carry it).
+      await runMigration(sender, 'down', runOn(app.client));
+      await runMigration(sender, 'up', runOn(app.client));
+      await synced.clear('synced');
+      bulk[`batch_${batchSize}`]?.push(await timeMs(() => app.client.query(productRows('synced', BULK_ROWS))));
+    }
+  }
+  say(`bulk INSERT ... SELECT of ${BULK_ROWS} rows, × unsynced:`);
+  for (const [name, times] of Object.entries(bulk)) {
+    results[`bulk_${name}`] = round(median(times) / median(plain));
+    say(`  ${name.padEnd(12)} ${results[`bulk_${name}`]}×`);
+  }
+  console.log(JSON.stringify(results));
+} finally {
+  await Promise.all([legacy.stop(), app.stop()]);
+}
