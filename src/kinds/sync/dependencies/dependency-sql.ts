@@ -2,6 +2,7 @@ import {
   dollarQuoted,
   expression,
   ident,
+  integer,
   join,
   literal,
   qualified,
@@ -19,6 +20,7 @@ import {
   requiredLocalKey,
   valueOf,
 } from '../sender/sync-sender-sql.js';
+import { OUTBOX_CHUNK, outboxKeys } from '../sender/sync-outbox-entries.js';
 import { outboxObjects, senderObjects, withSchema } from '../sync-names.js';
 import type { SyncTriggerNode } from '../sync-trigger-node.js';
 import { dependencyObjects, type DependencyTriggerEvent } from './dependency-names.js';
@@ -60,13 +62,17 @@ function handOver(node: SyncTriggerNode, which: Fragment): Fragment {
   const table = qualified(node.table);
   const sender = senderObjects(node.table, node.server);
   if (node.delivery === 'outbox') {
-    const keys = join(requiredLocalKey(node, "delivery 'outbox'").map((name) => ident(name)));
-    const srcKeys = join(requiredLocalKey(node, "delivery 'outbox'").map((name) => sql`src.${ident(name)}`));
+    // Recorded the way the sync's own triggers record keys: arrays, one outbox row per chunk.
+    const keys = outboxKeys(node);
+    const objects = outboxObjects(node.table, node.server);
     return sql`
-      INSERT INTO ${qualified(outboxObjects(node.table, node.server).outbox)} (${keys})
-        SELECT ${srcKeys} FROM ${table} AS src WHERE ${which};
+      INSERT INTO ${qualified(objects.outbox)} (${join(keys)})
+        SELECT ${join(keys.map((key) => sql`pg_catalog.array_agg(c.${key} ORDER BY c.pg_sync_n)`))}
+        FROM (SELECT ${join(keys.map((key) => sql`src.${key}`))}, pg_catalog.row_number() OVER () AS pg_sync_n
+              FROM ${table} AS src WHERE ${which}) AS c
+        GROUP BY (c.pg_sync_n - 1) / ${integer(OUTBOX_CHUNK)};
       IF FOUND THEN
-        PERFORM pg_catalog.pg_notify(${literal(outboxObjects(node.table, node.server).channel)}, '');
+        PERFORM pg_catalog.pg_notify(${literal(objects.channel)}, '');
       END IF;`;
   }
   if (node.timing === 'commit') {
