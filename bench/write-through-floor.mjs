@@ -4,8 +4,10 @@
 // names the sync in errors (it opens a savepoint on the other server: two more round trips); a
 // one-row change sent as a single pushed-down UPDATE of a one-row view on the other side (no
 // PREPARE/DEALLOCATE), with and without the exception block; and the row sent through the
-// sync's foreign table with no trigger and no local row. Bulk: the sync at batch sizes 100,
-// 1000 and 10000, and the same rows through its foreign table with no trigger.
+// sync's foreign table with no trigger and no local row; and for each, the statements it sends
+// to the other server per row (pg_stat_statements there; a PREPARE is one more round trip).
+// Bulk: the sync at batch sizes 100, 1000 and 10000, and the same rows through its foreign table
+// with no trigger. SINGLE_ROWS and BULK_ROWS in the environment make a shorter run.
 import { buildMigration, runMigration, syncTrigger } from 'pg-sync-link';
 import { startServer } from '../examples/support/embedded-server.mjs';
 import { median, round, timeMs } from './measure.mjs';
@@ -14,7 +16,7 @@ import { installSyncedTable, legacyLink, runOn } from './synced-table.mjs';
 
 const SINGLE_ROWS = Number(process.env.SINGLE_ROWS ?? 4000);
 const SLICES = 8;
-const BULK_ROWS = 100_000;
+const BULK_ROWS = Number(process.env.BULK_ROWS ?? 100_000);
 const COLUMNS =
   'id bigint, name varchar(255), description text, price integer, created_at timestamp, updated_at timestamp';
 const SET = PRODUCT_COLUMNS.map((column) => `${column} = r.${column}`).join(', ');
@@ -22,7 +24,8 @@ const NAMED = `EXCEPTION WHEN OTHERS THEN
   RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = 'pg-sync-link: ' || TG_OP || ' not synced: ' || SQLERRM;`;
 
 const [legacy, app] = await Promise.all([
-  startServer('legacy', { durable: true }),
+  // pg_stat_statements counts the statements each shape sends to the other server.
+  startServer('legacy', { durable: true, settings: ['shared_preload_libraries=pg_stat_statements'] }),
   startServer('app', { durable: true }),
 ]);
 const say = (/** @type {string} */ line) => console.log(line);
@@ -96,10 +99,27 @@ try {
     [upsert]: "into the sync's foreign table, no trigger, no local row",
   };
   const results = /** @type {Record<string, number>} */ ({});
+  // Round trips do not depend on how busy the machine is: count what each shape sends there.
+  await legacy.client.query('CREATE EXTENSION pg_stat_statements');
+  const COUNTED = 10;
   for (const [table, label] of Object.entries(labels)) {
+    await legacy.client.query('SELECT pg_stat_statements_reset()');
+    for (let id = 1; id <= COUNTED; id += 1)
+      await app.client.query(`INSERT INTO ${table} VALUES ($1, 'counted', NULL, 1, '2020-01-01', '2020-01-01')`, [
+        SINGLE_ROWS + id,
+      ]);
+    const { rows } = await legacy.client.query(
+      `SELECT pg_catalog.string_agg(pg_catalog.split_part(query, ' ', 1) || ' ×' || calls / $1, ', ' ORDER BY query) AS sent,
+              pg_catalog.sum(calls)::int / $1 AS statements
+       FROM pg_stat_statements WHERE query !~* 'pg_stat_statements'`,
+      [COUNTED],
+    );
+    await synced.clear('synced');
     const ratio = round(totals[table] / totals.plain);
-    results[`single_${table === upsert ? 'transport' : table}`] = ratio;
-    say(`  ${label.padEnd(60)} ${ratio}×`);
+    const name = table === upsert ? 'transport' : table;
+    results[`single_${name}`] = ratio;
+    results[`single_${name}_statements_there`] = Number(rows[0].statements);
+    say(`  ${label.padEnd(60)} ${ratio}×, ${rows[0].statements} statements there per row: ${rows[0].sent}`);
   }
 
   // Bulk: the sync at several batch sizes, and the bare transport.
