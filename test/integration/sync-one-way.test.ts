@@ -321,7 +321,10 @@ describe('setting up a sync', () => {
       /cannot set up the sync of public\.products to server legacy: the server has no sync endpoint for public\.products with key \(id\) and exactly the columns \(id, name, description, price, created_at, updated_at\)/,
     );
     expect(error.message).toMatch(
-      /Hint: Install syncEndpoint\(\{ table, key, columns \}\) with the same key and columns in the other database first\./,
+      /relation "public\.products__sync_upsert_\w+" does not exist\. Run the migration with that syncEndpoint on database \w+ at [^:]+:\d+ \(server legacy\) first, then this migration again\./,
+    );
+    expect(error.message).toMatch(
+      /Hint: On database \w+ at [^:]+:\d+, install syncEndpoint\(\{ table: "products", key: \["id"\], columns: \["id","name","description","price","created_at","updated_at"\] \}\) first/,
     );
     expect(await catalogSnapshot(app)).toEqual(before);
   });

@@ -92,6 +92,7 @@ export function createForeignTables(node: SyncTriggerNode): Fragment {
 DECLARE
   saved_path text := pg_catalog.current_setting('search_path');
   types text[];
+  endpoint_at text;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -117,17 +118,34 @@ BEGIN
     PERFORM pg_catalog.count(*) FROM ${qualified(objects.upsertTable)};
     PERFORM pg_catalog.count(*) FROM ${qualified(objects.deleteTable)};
   EXCEPTION WHEN undefined_table THEN
+    -- Say which database must go first: in a two-way setup each side's endpoint migration
+    -- runs before the other side's sync migration.
+    SELECT pg_catalog.format('database %s at %s:%s',
+        COALESCE(pg_catalog.max(o.option_value) FILTER (WHERE o.option_name = 'dbname'), '(default)'),
+        COALESCE(pg_catalog.max(o.option_value) FILTER (WHERE o.option_name IN ('host', 'hostaddr')), 'the default host'),
+        COALESCE(pg_catalog.max(o.option_value) FILTER (WHERE o.option_name = 'port'), '5432'))
+      INTO endpoint_at
+      FROM pg_catalog.pg_foreign_server AS s, pg_catalog.pg_options_to_table(s.srvoptions) AS o
+      WHERE s.srvname = ${literal(node.server)};
     ${raiseException({
       errcode: 'undefined_table',
       message: formatted(
-        'pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s',
+        'pg-sync-link: cannot set up the %s: the server has no sync endpoint for %s with key (%s) and exactly the columns (%s): %s. Run the migration with that syncEndpoint on %s (server %s) first, then this migration again.',
         setUp,
         literal(displayName(node.remote)),
         literal(node.key.join(', ')),
         literal(node.columns.map((column) => column.remote).join(', ')),
         sql`SQLERRM`,
+        sql`COALESCE(endpoint_at, 'the other database')`,
+        literal(quoteIdentifier(node.server)),
       ),
-      hint: 'Install syncEndpoint({ table, key, columns }) with the same key and columns in the other database first.',
+      hint: formatted(
+        'On %s, install syncEndpoint({ table: %s, key: %s, columns: %s }) first (with the same key and columns as this sync).',
+        sql`COALESCE(endpoint_at, 'the other database')`,
+        literal(JSON.stringify(node.remote.schema === 'public' ? node.remote.name : node.remote)),
+        literal(JSON.stringify(node.key)),
+        literal(JSON.stringify(node.columns.map((column) => column.remote))),
+      ),
     })}
   END;
 END
