@@ -17,6 +17,7 @@ import { queryOf, readInventory, type ForeignTableInfo, type Inventory, type Que
 import { feedConsumerFindings } from './feed-consumers.js';
 import { ignoreGuardFindings } from './ignore-guard.js';
 import { localKindFindings } from './local-kinds.js';
+import { dependencyTriggerFindings } from './dependency-triggers.js';
 import { outboxFindings } from './outbox.js';
 import { privilegeFinding } from './privileges.js';
 import { probeMappings } from './reachability.js';
@@ -175,6 +176,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
     ...(await outboxFindings(query)),
     ...(await feedConsumerFindings(query)),
     ...(await localKindFindings(query)),
+    ...(await dependencyTriggerFindings(query)),
     ...(await ignoreGuardFindings(query, inventory)),
   );
   findings.push(

@@ -194,6 +194,27 @@ describe('a lookup that follows its table at commit', () => {
     // The doctor sees the sync as healthy: the dependency's triggers are not mistaken for a sender's.
     const findings = (await diagnose(connectionString(pair.app, names.app))).findings;
     expect(findings.filter((finding) => finding.severity === 'error')).toEqual([]);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        severity: 'ok',
+        subject: 'dependency of timesheet__sync_to_legacy on public.timesheet_options',
+      }),
+    );
+    // A disabled dependency trigger would leave the old rows stale without a word: an error.
+    await app.query('ALTER TABLE timesheet_options DISABLE TRIGGER timesheet__sync_to_legacy_dep_update');
+    const disabled = (await diagnose(connectionString(pair.app, names.app))).findings.filter(
+      (finding) => finding.severity === 'error',
+    );
+    expect(disabled).toEqual([
+      expect.objectContaining({
+        check: 'sync-trigger',
+        subject: 'dependency of timesheet__sync_to_legacy on public.timesheet_options',
+        message: expect.stringContaining('timesheet__sync_to_legacy_dep_update will not fire'),
+        fix: expect.stringContaining(
+          'ALTER TABLE public.timesheet_options ENABLE ALWAYS TRIGGER timesheet__sync_to_legacy_dep_update',
+        ),
+      }),
+    ]);
   });
 });
 
