@@ -139,6 +139,8 @@ export {
   type OutboxWorkerEvent,
 } from './outbox/worker.js';
 export type { MetricsOptions, MetricsRegistryLike } from './metrics/prometheus.js';
+export { listConflicts, type ConflictRecord, type ListConflictsOptions } from './outbox/conflict-log.js';
+export type { ConflictPolicyOptions } from './kinds/sync/sync-conflicts.js';
 export {
   listenToChanges,
   type ChangeListener,

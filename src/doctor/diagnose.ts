@@ -19,6 +19,7 @@ import { ignoreGuardFindings } from './ignore-guard.js';
 import { localKindFindings } from './local-kinds.js';
 import { dependencyTriggerFindings } from './dependency-triggers.js';
 import { outboxFindings } from './outbox.js';
+import { conflictFindings } from './conflicts.js';
 import { privilegeFinding } from './privileges.js';
 import { probeMappings } from './reachability.js';
 import { relationKey, type RemoteColumn } from './remote.js';
@@ -174,6 +175,7 @@ async function findingsOf(query: Query, inventory: Inventory, warnAt: number): P
     ...endpointViewFindings(inventory.endpoints),
     ...headroomFindings(inventory.sequences, warnAt),
     ...(await outboxFindings(query)),
+    ...(await conflictFindings(query)),
     ...(await feedConsumerFindings(query)),
     ...(await localKindFindings(query)),
     ...(await dependencyTriggerFindings(query)),

@@ -19,7 +19,8 @@ export type DoctorCheck =
   | 'writer-timeout'
   | 'same-database-sync'
   | 'change-feed'
-  | 'ignore-writes';
+  | 'ignore-writes'
+  | 'conflicts';
 
 /** One result of one doctor check. */
 export interface Finding {

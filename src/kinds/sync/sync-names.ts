@@ -110,6 +110,30 @@ export function outboxObjects(table: QualifiedName, server: string) {
   }));
 }
 
+/**
+ * The objects of a two-way outbox's conflict handling, next to the synced table: the log of
+ * settled conflicts, the function that settles them and the trigger that calls it for the other
+ * side's writes. A family of its own, so declaring a policy never renames the outbox's objects.
+ */
+export function conflictObjects(table: QualifiedName, server: string) {
+  return fitFamily([table.name, server], ([name, from]) => ({
+    /** Every conflict settled here: both versions, the winner, when. */
+    log: derived(table, `${name}__conflicts_${from}`, 'sync conflict log table'),
+    /** The BEFORE ROW trigger function that settles a conflict. */
+    resolve: derived(table, `${name}__resolve_${from}`, 'sync conflict function'),
+    /** The trigger on the synced table, firing for the other side's writes only. */
+    trigger: checkName(conflictTriggerName(from!), 'sync conflict trigger'),
+  }));
+}
+
+/** The trigger that settles conflicts on writes arriving from `server`: `sync_from_<server>_conflicts`. */
+export function conflictTriggerName(server: string): string {
+  return `sync_from_${server}_conflicts`;
+}
+
+/** The comment that marks a table as a conflict log (listConflicts and the doctor find them by it). */
+export const CONFLICT_LOG_COMMENT = 'pg-sync-link conflict log';
+
 const MAX_NAME_BYTES = 63;
 const bytesOf = (text: string) => Buffer.byteLength(text, 'utf8');
 

@@ -1,6 +1,7 @@
 import type { QualifiedName } from '../../sql/index.js';
 import type { SyncColumn } from './sync-columns.js';
 import type { SyncDependency } from './dependencies/dependency-options.js';
+import type { ConflictPolicy } from './sync-conflicts.js';
 import type { SyncOperation } from './sync-operations.js';
 
 // The node a sync trigger is, apart from the function that builds it, so the senders that
@@ -66,6 +67,8 @@ export interface OutboxSyncNode extends SyncTriggerFields {
   readonly timing: 'immediate';
   /** Recorded in an outbox and delivered by a drain. */
   readonly delivery: 'outbox';
+  /** Two-way: how a key changed on both sides between drains is settled; undefined when not declared. */
+  readonly conflicts?: ConflictPolicy;
 }
 
 /** A checked sync to another database, as syncTrigger() builds it: one shape per delivery. */

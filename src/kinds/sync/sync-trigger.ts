@@ -7,12 +7,13 @@ import { renderAtCommit } from './sender/sync-at-commit.js';
 import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
 import { renderImmediate } from './sender/sync-immediate.js';
 import { createForeignTables, ignoredRoleCheck } from './sender/sync-sender-sql.js';
-import { endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
+import { conflictObjects, endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
 import { renderOutbox } from './sender/sync-outbox.js';
 import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 import { checkDependencies, type SyncDependencyOptions } from './dependencies/dependency-options.js';
 import { renderDependencies } from './dependencies/dependency-sql.js';
+import { checkConflictPolicy, type ConflictPolicyOptions } from './sync-conflicts.js';
 import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
 
 export type {
@@ -70,6 +71,13 @@ export interface SyncTriggerOptions {
    * timing. None by default. See SyncDependencyOptions.
    */
   readonly dependsOn?: readonly SyncDependencyOptions[];
+  /**
+   * Two-way outbox: how a key changed on both sides between drains is settled, e.g.
+   * `{ thisSide: 'app', latest: 'updated_at', ties: 'legacy' }` or `{ thisSide: 'app', winner: 'legacy' }`.
+   * Declare the same policy on both sides. Each conflict is recorded in a conflict log table.
+   * Needs `delivery: 'outbox'` and `ignoreWritesBy`. None by default: the last delivery wins.
+   */
+  readonly conflicts?: ConflictPolicyOptions;
 }
 
 const KEYS = [
@@ -84,6 +92,7 @@ const KEYS = [
   'timing',
   'delivery',
   'dependsOn',
+  'conflicts',
 ] as const;
 function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
   if (value === undefined) return undefined;
@@ -201,6 +210,15 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
   );
   const operations = checkOperations(spec.operations, path);
   const dependsOn = checkDependencies(spec.dependsOn, { path, table, server, columns, operations });
+  const ignoreWritesBy = checkIgnore(spec.ignoreWritesBy, path);
+  const conflicts = checkConflictPolicy(spec.conflicts, {
+    path,
+    server,
+    delivery,
+    ignoresWrites: ignoreWritesBy !== undefined,
+    columns,
+  });
+  if (conflicts) conflictObjects(table, server); // refuses names that would be too long
   const fields = {
     kind: 'sync-trigger' as const,
     server,
@@ -209,12 +227,14 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     key,
     columns,
     operations,
-    ignoreWritesBy: checkIgnore(spec.ignoreWritesBy, path),
+    ignoreWritesBy,
     batchSize,
     ...(dependsOn.length > 0 ? { dependsOn } : {}),
   };
   return Object.freeze(
-    delivery === 'outbox' ? { ...fields, timing: 'immediate' as const, delivery } : { ...fields, timing, delivery },
+    delivery === 'outbox'
+      ? { ...fields, timing: 'immediate' as const, delivery, ...(conflicts ? { conflicts } : {}) }
+      : { ...fields, timing, delivery },
   );
 }
 

@@ -14,6 +14,7 @@ import { outboxObjects, senderObjects } from '../sync-names.js';
 import { renderDrain } from './sync-outbox-drain.js';
 import { OUTBOX_CHUNK, entriesOf, outboxKeys } from './sync-outbox-entries.js';
 import { renderFailedKeys } from './sync-outbox-failed.js';
+import { renderConflicts } from './sync-outbox-conflicts.js';
 import {
   destinationLabel,
   displayName,
@@ -115,6 +116,7 @@ END
 `)}`;
 
   const failedKeys = renderFailedKeys(node);
+  const conflicts = renderConflicts(node);
 
   const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(sender.function)}(${literal(mode)})`;
   const triggers = triggerList(node);
@@ -137,7 +139,7 @@ END
     );
   }
   return {
-    up: [...createOutbox, ...failedKeys.up, lagView, record, renderDrain(node), ...triggers.up],
+    up: [...createOutbox, ...failedKeys.up, lagView, record, renderDrain(node), ...triggers.up, ...conflicts.up],
     down: [
       // Pending changes would be lost with the outbox: deliver (or discard) them first.
       sql`DO ${dollarQuoted(sql`
@@ -169,6 +171,7 @@ BEGIN
   END IF;
 END
 `)}`,
+      ...conflicts.down,
       ...triggers.down,
       sql`DROP FUNCTION ${qualified(objects.drain)}(integer, integer)`,
       sql`DROP FUNCTION ${qualified(sender.function)}()`,
