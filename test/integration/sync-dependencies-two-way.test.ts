@@ -1,5 +1,5 @@
 import knexFactory from 'knex';
-import type pg from 'pg';
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import { knexMigrationSource } from '../../adapters/knex.js';
 import {
@@ -52,6 +52,8 @@ useServers('deps2', async (servers) => {
     CREATE TABLE timesheet (id int PRIMARY KEY, worker_id int, status text, timesheet_options_id int)`);
   await legacy.query('CREATE TABLE timesheet (id int PRIMARY KEY, worker_id int, status text, hospital_id int)');
   await app.query(NOTE_WRITES);
+  // So the test can write the options as the other side's sync role would.
+  await app.query('GRANT UPDATE, SELECT ON timesheet_options TO deps_from_legacy');
   await legacy.query(NOTE_WRITES);
 });
 
@@ -137,6 +139,20 @@ it('installs through applySyncLink and Knex, follows option changes both ways wi
     await legacy.query(`UPDATE timesheet SET status = 'approved' WHERE id = 2`);
     expect(await writes(app)).toEqual(['2 by deps_from_legacy']);
     expect(await writes(legacy)).toEqual(['2 by a local writer']);
+    // A change the other side's sync role makes to the options is not sent back (no echo).
+    const url = new URL(appUrl);
+    url.username = 'deps_from_legacy';
+    url.password = ROLE_PASSWORD;
+    const asSyncRole = new pg.Client({ connectionString: url.toString() });
+    await asSyncRole.connect();
+    try {
+      await asSyncRole.query('UPDATE timesheet_options SET hospital_id = 12 WHERE id = 1');
+    } finally {
+      await asSyncRole.end();
+    }
+    expect(await writes(legacy)).toEqual([]);
+    await app.query('UPDATE timesheet_options SET hospital_id = 11 WHERE id = 1');
+    expect(await writes(legacy)).toEqual(['1 by deps_from_app', '3 by deps_from_app']);
     // A deleted option: its readers read NULL there.
     await app.query('DELETE FROM timesheet_options WHERE id = 2');
     expect(await writes(legacy)).toEqual(['2 by deps_from_app']);
