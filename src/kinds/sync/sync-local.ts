@@ -13,6 +13,7 @@ import {
   sql,
   type Fragment,
   type QualifiedName,
+  type SqlExpression,
 } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
@@ -21,6 +22,7 @@ import { uniqueKeyCheck } from './sync-endpoint.js';
 import { fitFamily, withSchema } from './sync-names.js';
 import { displayName, failedSync, valueOf } from './sender/sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
+import { checkRowFilter, rowFilterCheck, whereMatching } from './sync-filter.js';
 import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 
 /** What syncTrigger() takes for a sync between two tables of the same database (a `target`, no `server`). */
@@ -35,6 +37,8 @@ export interface LocalSyncOptions {
   readonly columns: readonly SyncColumnOptions[];
   /** Which changes to copy; all three by default. */
   readonly operations?: readonly SyncOperation[];
+  /** Copies only the rows that match a condition over the row `src`, as for a sync to another database; default every row. */
+  readonly where?: SqlExpression;
 }
 
 type Table = QualifiedName & {
@@ -56,9 +60,11 @@ export interface LocalSyncNode {
   readonly columns: readonly SyncColumn[];
   /** Which changes are copied. */
   readonly operations: readonly SyncOperation[];
+  /** Which rows are copied: a condition over the row `src`; undefined copies every row. */
+  readonly where: SqlExpression | undefined;
 }
 
-const KEYS = ['table', 'target', 'key', 'columns', 'operations'] as const;
+const KEYS = ['table', 'target', 'key', 'columns', 'operations', 'where'] as const;
 
 /** Marks a session's writes made by a local sync, with the table the change started from. */
 const ORIGIN_SETTING = 'pg_sync_link.local_origin';
@@ -106,6 +112,7 @@ export function localSync(input: LocalSyncOptions): LocalSyncNode {
     key,
     columns,
     operations: checkOperations(spec.operations, path),
+    where: checkRowFilter(spec.where, path),
   });
 }
 
@@ -131,8 +138,10 @@ export function renderLocalSync(node: LocalSyncNode): Rendered {
       keyColumns.map((column) => sql`t.${ident(column.remote)} = gone.${ident(column.remote)}`),
       ' AND ',
     )}`;
+  // With a filter, only rows that match in a version were copied, or are copied now.
+  const matching = whereMatching(node.where);
   const keysOf = (transition: string) =>
-    sql`SELECT ${join(keyColumns.map((column) => sql`${valueOf(column)} AS ${ident(column.remote)}`))} FROM ${ident(transition)} AS src`;
+    sql`SELECT ${join(keyColumns.map((column) => sql`${valueOf(column)} AS ${ident(column.remote)}`))} FROM ${ident(transition)} AS src${matching}`;
   const origin = literal(ORIGIN_SETTING);
   const self = literal(displayName(node.table));
   const what = literal(`${displayName(node.table)} to ${displayName(node.target)}`);
@@ -151,12 +160,12 @@ BEGIN${refuseTruncate(`same-database sync to ${displayName(node.target)}`, node.
   PERFORM pg_catalog.set_config(${origin}, COALESCE(NULLIF(started_at, ''), ${self}), true);
   CASE TG_ARGV[0]
     WHEN 'upsert' THEN
-      INSERT INTO ${target} AS t (${targetColumns}) SELECT ${join(node.columns.map(valueOf))} FROM pg_sync_new AS src
+      INSERT INTO ${target} AS t (${targetColumns}) SELECT ${join(node.columns.map(valueOf))} FROM pg_sync_new AS src${matching}
       ON CONFLICT (${join(node.key.map(ident))}) ${onConflict};
     WHEN 'delete' THEN
       ${deleteWhere(keysOf('pg_sync_old'))};
     WHEN 'vanished' THEN
-      -- Keys an update moved away from are gone here, so gone there.
+      -- Keys an update moved away from (or whose row stopped matching) are gone here, so gone there.
       ${deleteWhere(sql`${keysOf('pg_sync_old')} EXCEPT ${keysOf('pg_sync_new')}`)};
   END CASE;
   PERFORM pg_catalog.set_config(${origin}, COALESCE(started_at, ''), true);
@@ -186,6 +195,12 @@ END
 
   const call = (mode: string) => sql`EXECUTE FUNCTION ${qualified(objects.function)}(${literal(mode)})`;
   const up: Fragment[] = [uniqueKeyCheck(node.target, node.key), check, fn];
+  if (node.where !== undefined)
+    up.splice(
+      2,
+      0,
+      rowFilterCheck(node.table, node.where, `sync of ${displayName(node.table)} to ${displayName(node.target)}`),
+    );
   const down: Fragment[] = [];
   // Every trigger fires always (replica sessions too), and one more refuses TRUNCATE.
   const add = (event: Parameters<typeof objects.trigger>[0], definition: Fragment) => {

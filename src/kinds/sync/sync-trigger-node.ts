@@ -1,4 +1,4 @@
-import type { QualifiedName } from '../../sql/index.js';
+import type { QualifiedName, SqlExpression } from '../../sql/index.js';
 import type { SyncColumn } from './sync-columns.js';
 import type { SyncDependency } from './dependencies/dependency-options.js';
 import type { ConflictPolicy } from './sync-conflicts.js';
@@ -51,6 +51,8 @@ interface SyncTriggerFields {
   readonly batchSize: number;
   /** Local tables the column expressions read; a change there sends the rows that read it. None when absent. */
   readonly dependsOn?: readonly SyncDependency[];
+  /** Which rows are sent: a condition over the row `src`; undefined sends every row. */
+  readonly where?: SqlExpression | undefined;
 }
 
 /** A sync that writes the other side in the writer's transaction, when each statement ends or at commit. */

@@ -1,12 +1,21 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
-import { checkIdentifier, checkQualifiedName, qualified, sql, type QualifiedName } from '../../sql/index.js';
+import {
+  checkIdentifier,
+  checkQualifiedName,
+  qualified,
+  sql,
+  type Fragment,
+  type QualifiedName,
+  type SqlExpression,
+} from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import type { KindDefinition } from '../kind.js';
 import { renderAtCommit } from './sender/sync-at-commit.js';
 import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
+import { checkRowFilter, rowFilterCheck } from './sync-filter.js';
 import { renderImmediate } from './sender/sync-immediate.js';
-import { createForeignTables, ignoredRoleCheck } from './sender/sync-sender-sql.js';
+import { createForeignTables, displayName, ignoredRoleCheck } from './sender/sync-sender-sql.js';
 import { conflictObjects, endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
 import { renderOutbox } from './sender/sync-outbox.js';
 import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
@@ -78,6 +87,13 @@ export interface SyncTriggerOptions {
    * Needs `delivery: 'outbox'` and `ignoreWritesBy`. None by default: the last delivery wins.
    */
   readonly conflicts?: ConflictPolicyOptions;
+  /**
+   * Sends only the rows that match: a condition over the local row `src`, made with
+   * sqlExpression() (e.g. `sqlExpression('src.user_id IS NOT NULL')`). An update that makes a
+   * sent row stop matching deletes it on the other side; one that makes it match sends it; a
+   * change of a row that matches neither before nor after sends nothing. Default: every row.
+   */
+  readonly where?: SqlExpression;
 }
 
 const KEYS = [
@@ -93,6 +109,7 @@ const KEYS = [
   'delivery',
   'dependsOn',
   'conflicts',
+  'where',
 ] as const;
 function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
   if (value === undefined) return undefined;
@@ -230,6 +247,7 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     ignoreWritesBy,
     batchSize,
     ...(dependsOn.length > 0 ? { dependsOn } : {}),
+    where: checkRowFilter(spec.where, path),
   };
   return Object.freeze(
     delivery === 'outbox'
@@ -245,7 +263,9 @@ export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
     sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`,
   ];
   const roleCheck = ignoredRoleCheck(node);
-  const checks = roleCheck === undefined ? [] : [roleCheck];
+  const checks: Fragment[] = roleCheck === undefined ? [] : [roleCheck];
+  if (node.where !== undefined)
+    checks.push(rowFilterCheck(node.table, node.where, `sync of ${displayName(node.table)} to server ${node.server}`));
   const dependencies = renderDependencies(node);
   if (node.delivery === 'outbox') {
     const outbox = renderOutbox(node);

@@ -2,6 +2,7 @@ import { ident, join, literal, qualified, sql, type Fragment } from '../../../sq
 import { senderObjects } from '../sync-names.js';
 import { keyColumnsOf, requiredLocalKey, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
 import type { WriteThroughSyncNode } from '../sync-trigger-node.js';
+import { andMatching, matchingRows, whereMatching } from '../sync-filter.js';
 
 /**
  * Commit timing (seed 002's deferred trigger): statement triggers only note which keys changed,
@@ -26,29 +27,31 @@ export function renderAtCommit(node: WriteThroughSyncNode): {
     localKeys.map((key) => sql`t.${key} = p.${key}`),
     ' AND ',
   );
+  // Only keys whose row matched the filter in some version are noted: the others were never sent.
+  const matching = whereMatching(node.where);
   const record = (transition: Fragment) => sql`
       IF pg_catalog.to_regclass(${literal(`pg_temp.${objects.pending}`)}) IS NULL THEN
         CREATE TEMPORARY TABLE ${ident(objects.pending)} ON COMMIT DELETE ROWS AS SELECT ${localKeyList} FROM ${table} WHERE false;
       END IF;
-      INSERT INTO ${pending} (${localKeyList}) SELECT ${localKeyList} FROM ${transition};`;
+      INSERT INTO ${pending} (${localKeyList}) SELECT ${localKeyList} FROM ${transition} AS src${matching};`;
   const fn = senderFunction(
     node,
     sql`
     WHEN 'record_new' THEN${record(sql`pg_sync_new`)}
     WHEN 'record_old' THEN${record(sql`pg_sync_old`)}
     WHEN 'record_both' THEN${record(sql`pg_sync_old`)}
-      INSERT INTO ${pending} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_new;
+      INSERT INTO ${pending} (${localKeyList}) SELECT ${localKeyList} FROM pg_sync_new AS src${matching};
     WHEN 'flush' THEN
       IF pg_catalog.to_regclass(${literal(`pg_temp.${objects.pending}`)}) IS NULL OR NOT EXISTS (SELECT 1 FROM ${pending}) THEN
         RETURN NULL;
       END IF;
-      -- Keys no longer here were deleted (or moved) in this transaction.
+      -- Keys no longer here (deleted or moved in this transaction), or whose row no longer matches.
       INSERT INTO ${qualified(objects.deleteTable)} (${remoteKeyList})
         SELECT DISTINCT ${pendingKeyList} FROM ${pending} AS p
-        WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE ${sameKey});
+        WHERE NOT EXISTS (SELECT 1 FROM ${matchingRows(node.table, node.where)} AS t WHERE ${sameKey});
       INSERT INTO ${qualified(objects.upsertTable)} (${join(node.columns.map((column) => ident(column.remote)))})
         SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src
-        WHERE (${join(localKeys.map((key) => sql`src.${key}`))}) IN (SELECT ${pendingKeyList} FROM ${pending} AS p);
+        WHERE (${join(localKeys.map((key) => sql`src.${key}`))}) IN (SELECT ${pendingKeyList} FROM ${pending} AS p)${andMatching(node.where)};
       DELETE FROM ${pending};`,
   );
 

@@ -2,6 +2,7 @@ import { ident, join, literal, qualified, sql, type Fragment } from '../../../sq
 import { senderObjects } from '../sync-names.js';
 import { keyColumnsOf, localKeyOf, senderFunction, triggerList, valueOf } from './sync-sender-sql.js';
 import type { SyncTriggerNode } from '../sync-trigger-node.js';
+import { whereMatching } from '../sync-filter.js';
 
 /**
  * Immediate timing: statement-level triggers send each statement's rows when it ends, read
@@ -20,13 +21,26 @@ export function renderImmediate(node: SyncTriggerNode): {
   const keyValues = join(keyColumns.map(valueOf));
   const upsert = qualified(objects.upsertTable);
   const remove = qualified(objects.deleteTable);
+  const matching = whereMatching(node.where);
+  // A statement none of whose rows match never reaches the other side (not even to connect).
+  const unlessMatching = (...transitions: string[]) =>
+    node.where === undefined
+      ? sql``
+      : sql`
+      IF NOT (${join(
+        transitions.map((transition) => sql`EXISTS (SELECT 1 FROM ${ident(transition)} AS src${matching})`),
+        ' OR ',
+      )}) THEN
+        RETURN NULL;
+      END IF;`;
+  const keysOf = (transition: string) => sql`SELECT ${keyValues} FROM ${ident(transition)} AS src${matching}`;
   const fn = senderFunction(
     node,
     sql`
-    WHEN 'upsert' THEN
-      INSERT INTO ${upsert} (${remoteColumns}) SELECT ${values} FROM pg_sync_new AS src;
-    WHEN 'delete' THEN
-      INSERT INTO ${remove} (${keyNames}) SELECT ${keyValues} FROM pg_sync_old AS src;
+    WHEN 'upsert' THEN${unlessMatching('pg_sync_new')}
+      INSERT INTO ${upsert} (${remoteColumns}) SELECT ${values} FROM pg_sync_new AS src${matching};
+    WHEN 'delete' THEN${unlessMatching('pg_sync_old')}
+      INSERT INTO ${remove} (${keyNames}) ${keysOf('pg_sync_old')};
     WHEN 'moved' THEN
       -- A row's key changed: its old key is gone here, so it goes there too. Row triggers
       -- fire before statement triggers, so the statement's upserts come after these deletes.
@@ -34,7 +48,13 @@ export function renderImmediate(node: SyncTriggerNode): {
     WHEN 'vanished' THEN
       -- Keys an UPDATE moved away from: gone on this side, so gone on the other.
       INSERT INTO ${remove} (${keyNames})
-        SELECT ${keyValues} FROM pg_sync_old AS src EXCEPT SELECT ${keyValues} FROM pg_sync_new AS src;`,
+        ${keysOf('pg_sync_old')} EXCEPT ${keysOf('pg_sync_new')};
+    WHEN 'filtered_update' THEN
+      -- With a filter: keys that moved away or stopped matching are deleted there first,
+      -- then the rows that match now are sent (the same order as moved keys without one).${unlessMatching('pg_sync_old', 'pg_sync_new')}
+      INSERT INTO ${remove} (${keyNames})
+        ${keysOf('pg_sync_old')} EXCEPT ${keysOf('pg_sync_new')};
+      INSERT INTO ${upsert} (${remoteColumns}) SELECT ${values} FROM pg_sync_new AS src${matching};`,
   );
 
   const table = qualified(node.table);
@@ -46,7 +66,13 @@ export function renderImmediate(node: SyncTriggerNode): {
       sql`AFTER INSERT ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`,
     );
   }
-  if (node.operations.includes('update')) {
+  if (node.operations.includes('update') && node.where !== undefined) {
+    // One statement trigger sees both versions of each row: was it sent, is it sent now.
+    triggers.add(
+      'update',
+      sql`AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS pg_sync_old NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('filtered_update')}`,
+    );
+  } else if (node.operations.includes('update')) {
     triggers.add(
       'update',
       sql`AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS pg_sync_new FOR EACH STATEMENT ${call('upsert')}`,
