@@ -3,6 +3,7 @@ import { outboxObjects, senderObjects } from '../sync-names.js';
 import { destinationLabel, displayName, keyColumnsOf, valueOf } from './sync-sender-sql.js';
 import { drainLockKeys, entriesOf, outboxKeys, removeEntries, sameKey, unnested } from './sync-outbox-entries.js';
 import type { OutboxSyncNode as SyncTriggerNode } from '../sync-trigger-node.js';
+import { andMatching, matchingRows } from '../sync-filter.js';
 
 /** Deliveries of a rejected key before the drain sets it aside, unless the caller says otherwise. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -34,6 +35,8 @@ export function renderDrain(node: SyncTriggerNode): Fragment {
   const sender = senderObjects(node.table, node.server);
   const objects = outboxObjects(node.table, node.server);
   const table = qualified(node.table);
+  // A key whose row is gone, or no longer matches the sync's filter, is sent as a delete.
+  const sent = matchingRows(node.table, node.where);
   const outbox = qualified(objects.outbox);
   const failed = qualified(objects.failed);
   const status = qualified(objects.status);
@@ -107,10 +110,10 @@ BEGIN
     -- Apply. Keys no longer here were deleted (or moved): delete them there, before the upserts.
     INSERT INTO ${qualified(sender.deleteTable)} (${remoteKeys})
       SELECT DISTINCT ${join(keyColumns.map(valueOf))} FROM ${unnested(batchKeys)} AS src(${join(localKeys)})
-      WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE ${sameKey(localKeys, 't', 'src')});
+      WHERE NOT EXISTS (SELECT 1 FROM ${sent} AS t WHERE ${sameKey(localKeys, 't', 'src')});
     INSERT INTO ${qualified(sender.upsertTable)} (${remoteColumns})
       SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src
-      WHERE (${join(localKeys.map((key) => sql`src.${key}`))}) IN (SELECT ${join(localKeys.map((key) => sql`b.${key}`))} FROM ${batchEntries});
+      WHERE (${join(localKeys.map((key) => sql`src.${key}`))}) IN (SELECT ${join(localKeys.map((key) => sql`b.${key}`))} FROM ${batchEntries})${andMatching(node.where)};
     -- Acknowledge exactly the entries sent: a change recorded meanwhile stays for the next batch.
     ${join(removeEntries(outbox, localKeys, sql`batch_seqs`, sql`batch_ords`), ';\n    ')};
     delivered := pg_catalog.cardinality(batch_seqs);
@@ -132,7 +135,7 @@ BEGIN
         ORDER BY m.pg_sync_ord
         RETURNING pg_sync_seq)
     SELECT pg_catalog.array_agg(moved.pg_sync_seq) INTO batch FROM moved;
-    FOR k IN SELECT ${join(localKeys.map((key) => sql`${first(key)} AS ${key}`))}, pg_catalog.bool_and(NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE ${join(
+    FOR k IN SELECT ${join(localKeys.map((key) => sql`${first(key)} AS ${key}`))}, pg_catalog.bool_and(NOT EXISTS (SELECT 1 FROM ${sent} AS t WHERE ${join(
       localKeys.map((key) => sql`t.${key} = ${first(key)}`),
       ' AND ',
     )})) AS pg_sync_gone
@@ -147,7 +150,7 @@ BEGIN
             SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src WHERE ${join(
               localKeys.map((key) => sql`src.${key} = k.${key}`),
               ' AND ',
-            )};
+            )}${andMatching(node.where)};
         END IF;
         DELETE FROM ${outbox} AS o WHERE ${inBatchOfKey};
         GET DIAGNOSTICS sent = ROW_COUNT;

@@ -1,5 +1,6 @@
 import {
   dollarQuoted,
+  expression,
   formatted,
   ident,
   integer,
@@ -80,6 +81,12 @@ SELECT ${pending}::bigint AS pending,
        (SELECT pg_catalog.count(*) FROM ${outbox} AS o, ${entriesOf('o', 'u', localKeys)} WHERE EXISTS (SELECT 1 FROM ${failed} AS f WHERE ${heldKey})) AS held
 FROM ${status} AS s`;
 
+  // With a filter, a key is recorded only when its row matches in the version seen: a change of
+  // a row that never matched sends nothing; the drain deletes a recorded key that no longer matches.
+  const matching = (transition: string) =>
+    node.where === undefined
+      ? ident(transition)
+      : sql`(SELECT * FROM ${ident(transition)} AS src WHERE ${expression(node.where)})`;
   const aggregated = (from: Fragment) =>
     sql`SELECT ${join(localKeys.map((key) => sql`pg_catalog.array_agg(c.${key})`))} INTO ${join(keyArrays)} FROM ${from} AS c`;
   const chunk = (array: Fragment) =>
@@ -95,12 +102,12 @@ DECLARE
 BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
   CASE TG_ARGV[0]
     WHEN 'new' THEN
-      ${aggregated(sql`pg_sync_new`)};
+      ${aggregated(matching('pg_sync_new'))};
     WHEN 'old' THEN
-      ${aggregated(sql`pg_sync_old`)};
+      ${aggregated(matching('pg_sync_old'))};
     WHEN 'both' THEN
       -- New keys, and old keys an update moved away from (they are deletes there).
-      ${aggregated(sql`(SELECT ${localKeyList} FROM pg_sync_new UNION SELECT ${localKeyList} FROM pg_sync_old)`)};
+      ${aggregated(sql`(SELECT ${localKeyList} FROM ${matching('pg_sync_new')} AS n UNION SELECT ${localKeyList} FROM ${matching('pg_sync_old')} AS o)`)};
   END CASE;
   pg_sync_count := pg_catalog.cardinality(${keyArrays[0]!});
   IF pg_sync_count > 0 THEN
