@@ -15,6 +15,7 @@ import {
   sql,
   type Fragment,
   type QualifiedName,
+  type SqlExpression,
 } from '../../sql/index.js';
 import type { Rendered } from '../rendered.js';
 import { type KindDefinition, nameIdentity } from '../kind.js';
@@ -23,6 +24,8 @@ import { fitFamily, withSchema } from '../sync/sync-names.js';
 import { uniqueKeyCheck } from '../sync/sync-endpoint.js';
 import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
 import { renderFeedUpkeep } from './feed-prune.js';
+import { checkRowFilter, rowFilterCheck } from '../sync/sync-filter.js';
+import { filteredChange } from './feed-filter.js';
 import { feedObjects, type ChangeFeedNode } from './feed-names.js';
 
 export { feedObjects, type ChangeFeedNode } from './feed-names.js';
@@ -37,9 +40,15 @@ export interface ChangeFeedOptions {
   readonly columns?: readonly string[];
   /** The NOTIFY channel; default `<table>_changes`. */
   readonly channel?: string;
+  /**
+   * Publishes only the rows that match a condition over the row `src`, made with
+   * sqlExpression(); an update that makes a row stop matching is published as a `delete`, one
+   * that makes it match as an `insert`. Default: every row.
+   */
+  readonly where?: SqlExpression;
 }
 
-const KEYS = ['table', 'key', 'columns', 'channel'] as const;
+const KEYS = ['table', 'key', 'columns', 'channel', 'where'] as const;
 
 /** A NOTIFY payload must stay under 8000 bytes; a larger row is sent by reference. */
 export const PAYLOAD_LIMIT = 7900;
@@ -94,6 +103,7 @@ export function changeFeed(input: ChangeFeedOptions): ChangeFeedNode {
     key: Object.freeze(key),
     columns: columns && Object.freeze(columns),
     channel,
+    where: checkRowFilter(spec.where, path),
   });
 }
 
@@ -130,6 +140,9 @@ BEGIN
   END IF;
 END
 `)}`,
+      ...(node.where === undefined
+        ? []
+        : [rowFilterCheck(node.table, node.where, `change feed of ${displayName(node.table)}`)]),
       // Changes are per key, in order, and oldKey names a row: the key must identify one row.
       uniqueKeyCheck(
         node.table,
@@ -168,8 +181,8 @@ DECLARE
   entry_seq bigint;
   entry_xid xid8;
   payload text;
-BEGIN${refuseTruncate(`change feed on channel ${node.channel}`, node.table, objects.truncateTrigger)}
-  IF TG_OP = 'UPDATE' THEN
+BEGIN${refuseTruncate(`change feed on channel ${node.channel}`, node.table, objects.truncateTrigger)}${filteredChange(node.where, publishOf, keyOf)}
+  IF operation = 'update' THEN
     before := pg_catalog.to_jsonb(OLD);
     -- Set only when the update moved the row to another key.
     old_key := NULLIF(${keyOf(sql`before`)}, entry_key);

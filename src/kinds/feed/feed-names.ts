@@ -1,4 +1,4 @@
-import { checkIdentifier, type QualifiedName } from '../../sql/index.js';
+import { checkIdentifier, type QualifiedName, type SqlExpression } from '../../sql/index.js';
 import { fitFamily } from '../sync/sync-names.js';
 
 // The change feed's node and the names of what it creates, apart from the renderers so the
@@ -19,6 +19,8 @@ export interface ChangeFeedNode {
   readonly columns: readonly string[] | undefined;
   /** The NOTIFY channel. */
   readonly channel: string;
+  /** Which rows are published: a condition over the row `src`; undefined publishes every row. */
+  readonly where: SqlExpression | undefined;
 }
 
 /** The objects a change feed creates next to its table (names shortened with a hash when the table name is long). */
