@@ -11,6 +11,7 @@ import {
   type QualifiedName,
 } from '../sql/index.js';
 import type { TablePair } from './table-pair.js';
+import { matchingRows } from '../kinds/sync/sync-filter.js';
 
 /**
  * One side of a comparison, as SQL over its table read as `src`: each mapped column's value and
@@ -24,6 +25,8 @@ export interface Side {
   readonly keys: readonly Fragment[];
   readonly stored: readonly (string | undefined)[];
   readonly storedKeys: readonly (string | undefined)[];
+  /** The rows compared, read as `src`: the table, or only its rows that match the sync's filter. */
+  readonly rows: Fragment;
 }
 
 const column = (name: string) => sql`src.${ident(name)}`;
@@ -45,6 +48,8 @@ export function sidesOf(pair: TablePair): { local: Side; remote: Side } {
       keys: localKeys.map((entry) => entry.sql),
       stored: local.map((entry) => entry.stored),
       storedKeys: localKeys.map((entry) => entry.stored),
+      // A filtered sync carries only matching rows: the others are not expected on the other side.
+      rows: sql`${matchingRows(pair.local, pair.where)} AS src`,
     }),
     remote: Object.freeze({
       which: 'remote' as const,
@@ -53,6 +58,7 @@ export function sidesOf(pair: TablePair): { local: Side; remote: Side } {
       keys: pair.key.map(column),
       stored: pair.columns.map((entry) => entry.remote),
       storedKeys: pair.key,
+      rows: sql`${qualified(pair.remote)} AS src`,
     }),
   };
 }
@@ -77,11 +83,11 @@ const keyAliases = (side: Side) => side.keys.map((key, index) => sql`${textOf(ke
 
 /** No rows, but every column and expression evaluated once by the planner and executor. */
 export function probeRows(side: Side): Fragment {
-  return sql`SELECT ${join(side.values.map(textOf))} FROM ${qualified(side.table)} AS src LIMIT 0`;
+  return sql`SELECT ${join(side.values.map(textOf))} FROM ${side.rows} LIMIT 0`;
 }
 
 export function countRows(side: Side): Fragment {
-  return sql`SELECT count(*)::int8 AS n FROM ${qualified(side.table)} AS src`;
+  return sql`SELECT count(*)::int8 AS n FROM ${side.rows}`;
 }
 
 /**
@@ -92,13 +98,13 @@ export function bucketSums(side: Side, bits: number, parentBits: number): Fragme
   // With no parents (the first pass), no filter: the planner then expects every row and hashes the groups.
   const filter = parentBits === 0 ? empty : sql`\nWHERE s.h >> ${integer(HASH_BITS - parentBits)} = ANY ($1::int4[])`;
   return sql`SELECT s.h >> ${integer(HASH_BITS - bits)} AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
-FROM (SELECT ${keyBits(side)} AS h, ${rowHash(side)} AS rh FROM ${qualified(side.table)} AS src) AS s${filter}
+FROM (SELECT ${keyBits(side)} AS h, ${rowHash(side)} AS rh FROM ${side.rows}) AS s${filter}
 GROUP BY 1`;
 }
 
 /** Each row's key (as text, k0, k1...) and row hash, in the buckets `$1` at `bits`, or every row's (`bits` undefined). */
 export function rowHashes(side: Side, bits: number | undefined): Fragment {
-  const rows = sql`SELECT ${join(keyAliases(side))}, ${rowHash(side)} AS rh FROM ${qualified(side.table)} AS src`;
+  const rows = sql`SELECT ${join(keyAliases(side))}, ${rowHash(side)} AS rh FROM ${side.rows}`;
   if (bits === undefined) return rows;
   return sql`${rows}\nWHERE ${keyBits(side)} >> ${integer(HASH_BITS - bits)} = ANY ($1::int4[])`;
 }
@@ -118,13 +124,13 @@ export function rowsByKey(side: Side, keyNames: readonly string[]): Fragment {
       side.storedKeys.map((name) => sql`src.${ident(name!)} = w.${ident(name!)}`),
       ' AND ',
     );
-    return sql`SELECT ${values} FROM ${qualified(side.table)} AS src JOIN ${typedRows(side.table)} ON ${on}`;
+    return sql`SELECT ${values} FROM ${side.rows} JOIN ${typedRows(side.table)} ON ${on}`;
   }
   const on = join(
     side.keys.map((key, index) => sql`${textOf(key)} = w.k ->> ${literal(keyNames[index]!)}`),
     ' AND ',
   );
-  return sql`SELECT ${values} FROM ${qualified(side.table)} AS src JOIN jsonb_array_elements($1::jsonb) AS w(k) ON ${on}`;
+  return sql`SELECT ${values} FROM ${side.rows} JOIN jsonb_array_elements($1::jsonb) AS w(k) ON ${on}`;
 }
 
 /**

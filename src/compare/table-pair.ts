@@ -3,7 +3,8 @@ import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from '../ki
 import { withSchema } from '../kinds/sync/sync-names.js';
 import type { LocalSyncNode } from '../kinds/sync/sync-local.js';
 import type { SyncTriggerNode } from '../kinds/sync/sync-trigger.js';
-import { checkIdentifier, checkQualifiedName, type QualifiedName } from '../sql/index.js';
+import { checkIdentifier, checkQualifiedName, type QualifiedName, type SqlExpression } from '../sql/index.js';
+import { checkRowFilter } from '../kinds/sync/sync-filter.js';
 
 /**
  * Two tables to compare, described the way a sync describes them: `table` on the local side,
@@ -25,6 +26,8 @@ export interface TablePairOptions {
   readonly key: readonly string[];
   /** Remote columns compared, and where each one's value comes from locally (as in syncTrigger()). */
   readonly columns: readonly SyncColumnOptions[];
+  /** Compares only the local rows that match this condition over the row `src`, as a sync's `where`; default every row. */
+  readonly where?: SqlExpression;
 }
 
 /** A checked, frozen pair of tables: both names schema-qualified, columns as in a sync. */
@@ -45,6 +48,8 @@ export interface TablePair {
   readonly columns: readonly SyncColumn[];
   /** For messages: `public.products -> public.products`. */
   readonly label: string;
+  /** Only local rows matching this condition over `src` are compared; undefined compares every row. */
+  readonly where: SqlExpression | undefined;
 }
 
 const kindOf = (value: unknown) =>
@@ -57,13 +62,13 @@ export type SyncNodeToCompare = SyncTriggerNode | LocalSyncNode;
 export function tablePair(input: SyncNodeToCompare | TablePairOptions): TablePair {
   if (kindOf(input) === 'sync-trigger') {
     const node = input as SyncTriggerNode;
-    return pair(node.table, node.remote, node.key, node.columns);
+    return pair(node.table, node.remote, node.key, node.columns, node.where);
   }
   if (kindOf(input) === 'local-sync') {
     const node = input as LocalSyncNode;
-    return pair(node.table, node.target, node.key, node.columns);
+    return pair(node.table, node.target, node.key, node.columns, node.where);
   }
-  const spec = checkObject(input, 'tables', ['table', 'remote', 'key', 'columns']);
+  const spec = checkObject(input, 'tables', ['table', 'remote', 'key', 'columns', 'where']);
   const local = withSchema(checkQualifiedName(spec.table, 'compared table'));
   const path = `comparison of "${local.schema}"."${local.name}"`;
   const remoteSpec = spec.remote === undefined ? {} : checkObject(spec.remote, `${path}.remote`, ['schema', 'name']);
@@ -72,7 +77,7 @@ export function tablePair(input: SyncNodeToCompare | TablePairOptions): TablePai
     name: remoteSpec.name === undefined ? local.name : checkIdentifier(remoteSpec.name, 'remote table'),
   };
   const { columns, key } = checkSyncColumns(spec.columns, spec.key ?? [], path);
-  return pair(local, remote, key, columns);
+  return pair(local, remote, key, columns, checkRowFilter(spec.where, path));
 }
 
 function pair(
@@ -80,6 +85,7 @@ function pair(
   remote: { readonly schema: string; readonly name: string },
   key: readonly string[],
   columns: readonly SyncColumn[],
+  where: SqlExpression | undefined,
 ): TablePair {
   const localName = withSchema(local);
   const remoteName = Object.freeze({ schema: remote.schema, name: remote.name });
@@ -91,5 +97,6 @@ function pair(
     key,
     columns,
     label: `${show(localName)} -> ${show(remoteName)}`,
+    where,
   });
 }
