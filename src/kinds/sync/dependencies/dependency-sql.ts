@@ -25,6 +25,7 @@ import { outboxObjects, senderObjects, withSchema } from '../sync-names.js';
 import type { SyncTriggerNode } from '../sync-trigger-node.js';
 import { dependencyObjects, type DependencyTriggerEvent } from './dependency-names.js';
 import type { SyncDependency } from './dependency-options.js';
+import { andMatching } from '../sync-filter.js';
 
 // A dependency's triggers sit on the table the sync's expressions read. Each statement there
 // finds the synced rows that read a changed row (its `rows` condition, over the statement's
@@ -57,7 +58,7 @@ function readers(dependency: SyncDependency, transitions: readonly Fragment[]): 
   );
 }
 
-/** What the dependency's trigger does with the synced rows that read the changed rows. */
+/** What the dependency's trigger does with the synced rows that read the changed rows (those the sync's filter lets through). */
 function handOver(node: SyncTriggerNode, which: Fragment): Fragment {
   const table = qualified(node.table);
   const sender = senderObjects(node.table, node.server);
@@ -69,7 +70,7 @@ function handOver(node: SyncTriggerNode, which: Fragment): Fragment {
       INSERT INTO ${qualified(objects.outbox)} (${join(keys)})
         SELECT ${join(keys.map((key) => sql`pg_catalog.array_agg(c.${key} ORDER BY c.pg_sync_n)`))}
         FROM (SELECT ${join(keys.map((key) => sql`src.${key}`))}, pg_catalog.row_number() OVER () AS pg_sync_n
-              FROM ${table} AS src WHERE ${which}) AS c
+              FROM ${table} AS src WHERE ${which}${andMatching(node.where)}) AS c
         GROUP BY (c.pg_sync_n - 1) / ${integer(OUTBOX_CHUNK)};
       IF FOUND THEN
         PERFORM pg_catalog.pg_notify(${literal(objects.channel)}, '');
@@ -84,11 +85,11 @@ function handOver(node: SyncTriggerNode, which: Fragment): Fragment {
       IF pg_catalog.to_regclass(${literal(`pg_temp.${sender.pending}`)}) IS NULL THEN
         CREATE TEMPORARY TABLE ${ident(sender.pending)} ON COMMIT DELETE ROWS AS SELECT ${keys} FROM ${table} WHERE false;
       END IF;
-      INSERT INTO pg_temp.${ident(sender.pending)} (${keys}) SELECT ${srcKeys} FROM ${table} AS src WHERE ${which};`;
+      INSERT INTO pg_temp.${ident(sender.pending)} (${keys}) SELECT ${srcKeys} FROM ${table} AS src WHERE ${which}${andMatching(node.where)};`;
   }
   return sql`
       INSERT INTO ${qualified(sender.upsertTable)} (${join(node.columns.map((column) => ident(column.remote)))})
-        SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src WHERE ${which};`;
+        SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src WHERE ${which}${andMatching(node.where)};`;
 }
 
 function renderDependency(node: SyncTriggerNode, dependency: SyncDependency): { up: Fragment[]; down: Fragment[] } {
