@@ -14,6 +14,7 @@ import type { KindDefinition } from '../kind.js';
 import { renderAtCommit } from './sender/sync-at-commit.js';
 import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
 import { checkRowFilter, rowFilterCheck } from './sync-filter.js';
+import { checkIgnore } from './sync-ignore-writes.js';
 import { renderImmediate } from './sender/sync-immediate.js';
 import { createForeignTables, displayName, ignoredRoleCheck } from './sender/sync-sender-sql.js';
 import { conflictObjects, endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
@@ -111,29 +112,6 @@ const KEYS = [
   'conflicts',
   'where',
 ] as const;
-function checkIgnore(value: unknown, path: string): IgnoreWrites | undefined {
-  if (value === undefined) return undefined;
-  const spec = checkObject(value, `${path}.ignoreWritesBy`, ['role', 'applicationName']);
-  if ((spec.role === undefined) === (spec.applicationName === undefined)) {
-    throw new InvalidOptionError(
-      `${path}.ignoreWritesBy takes either { role } or { applicationName }.`,
-      `${path}.ignoreWritesBy`,
-    );
-  }
-  if (spec.role !== undefined) return Object.freeze({ role: checkIdentifier(spec.role, 'sync role') });
-  if (
-    typeof spec.applicationName !== 'string' ||
-    spec.applicationName === '' ||
-    spec.applicationName.includes('\u0000')
-  ) {
-    throw new InvalidOptionError(
-      `${path}.ignoreWritesBy.applicationName must be a non-empty string.`,
-      `${path}.ignoreWritesBy`,
-    );
-  }
-  return Object.freeze({ applicationName: spec.applicationName });
-}
-
 /**
  * The sending side of a sync: statement-level triggers on a local table that send each
  * statement's rows, in batches, to the other side's sync endpoint through the link. Values
