@@ -5,6 +5,7 @@ import { startServer } from '../examples/support/embedded-server.mjs';
 import { benchDblink } from './dblink.mjs';
 import { benchDependency } from './dependency.mjs';
 import { benchFdwRead } from './fdw-read.mjs';
+import { benchFilteredWrite } from './filtered-write.mjs';
 import { benchOutbox } from './outbox.mjs';
 import { benchReplication } from './replication.mjs';
 import { benchSharedIds } from './shared-ids.mjs';
@@ -22,6 +23,7 @@ const FAMILIES = [
   ['sync-write', benchSyncWrite],
   ['sync-single', benchSyncSingle],
   ['sync-scaling', benchSyncScaling],
+  ['filtered-write', benchFilteredWrite],
   ['shared-ids', benchSharedIds],
   ['fdw-read', benchFdwRead],
   ['outbox', benchOutbox],
