@@ -45,13 +45,15 @@ export async function readSyncs(
   inventory: Inventory,
   outboxViews: readonly OutboxView[],
   outboxes: readonly OutboxStatus[],
-): Promise<{ syncs: SyncStatus[]; findings: Finding[] }> {
+): Promise<{ syncs: SyncStatus[]; findings: Finding[]; outboxLabels: Map<string, string> }> {
   const groups = new Map<string, SyncTriggerInfo[]>();
   for (const trigger of inventory.syncTriggers) {
     const key = JSON.stringify([trigger.schema, trigger.table, trigger.server]);
     groups.set(key, [...(groups.get(key) ?? []), trigger]);
   }
   const syncs: SyncStatus[] = [];
+  // A long name's outbox objects are shortened with a hash: the sync names its outbox in full.
+  const outboxLabels = new Map<string, string>();
   for (const group of groups.values()) {
     const { schema, table, server } = group[0]!;
     const relation = { schema, name: table };
@@ -62,6 +64,8 @@ export async function readSyncs(
        WHERE t.tgrelid = pg_catalog.to_regclass($1) AND t.tgname = ANY ($2::text[])`,
       [quoteQualifiedName(relation), group.map((trigger) => trigger.trigger)],
     );
+    if (outboxAt >= 0)
+      outboxLabels.set(quoteQualifiedName(lag), `${quoteQualifiedName(relation)} to server ${quoteIdentifier(server)}`);
     syncs.push({
       table: quoteQualifiedName(relation),
       server,
@@ -70,7 +74,7 @@ export async function readSyncs(
       lastError: outboxAt >= 0 ? (outboxes[outboxAt]?.currentError ?? null) : null,
     });
   }
-  return { syncs, findings: syncTriggerFindings(inventory.syncTriggers) };
+  return { syncs, findings: syncTriggerFindings(inventory.syncTriggers), outboxLabels };
 }
 
 /** Every outbox of ours, by its lag view; `previous` gives the delivery rate. */

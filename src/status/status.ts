@@ -65,7 +65,10 @@ async function readStatus(query: Query, timeoutMs: number, options: StatusOption
       readAt: about!.read_at,
       links: links.links,
       syncs: syncs.syncs,
-      outboxes: outboxes.outboxes,
+      outboxes: outboxes.outboxes.map((outbox) => ({
+        ...outbox,
+        sync: syncs.outboxLabels.get(outbox.lagView) ?? outbox.sync,
+      })),
       feeds: feeds.feeds,
       findings,
       worst,
