@@ -93,6 +93,24 @@ export function formatStatus(status: SyncLinkStatus, heading = status.database):
             ]),
           )),
   );
+  lines.push(
+    '',
+    `Conflicts (${status.conflicts.length} in the last 24 h${status.conflicts.length === 10 ? ', the newest 10' : ''})`,
+  );
+  lines.push(
+    ...(status.conflicts.length === 0
+      ? ['  none']
+      : table(
+          ['when', 'sync', 'key', 'winner', 'policy'],
+          status.conflicts.map((conflict) => [
+            conflict.detectedAt.toISOString(),
+            conflict.sync,
+            JSON.stringify(conflict.key),
+            conflict.winner,
+            conflict.policy,
+          ]),
+        )),
+  );
   const attention = status.findings.filter((item) => item.severity !== 'ok');
   if (attention.length > 0) {
     lines.push('', 'Needs attention');

@@ -1,6 +1,9 @@
+import { conflictFindings } from '../doctor/conflicts.js';
 import { exitCodeOf, worstOf } from '../doctor/findings.js';
 import { queryOf, readInventory, type Query } from '../doctor/inventory.js';
 import { InvalidOptionError } from '../errors.js';
+import { listConflicts } from '../outbox/conflict-log.js';
+import type { SqlExecutor } from '../run/execute.js';
 import { newPgClient, withSession, type DatabaseTarget, type PgClientLike } from '../run/session.js';
 import { readFeeds, readLinks, readOutboxes, readSyncs } from './sections.js';
 import type { StatusOptions, SyncLinkStatus } from './types.js';
@@ -24,19 +27,20 @@ export async function status(target: DatabaseTarget, options: StatusOptions = {}
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
     throw new InvalidOptionError('timeoutMs must be a positive whole number of milliseconds.', 'timeoutMs');
   if (typeof target !== 'string')
-    return withSession(target, (session) => readStatus(queryOf(session.execute), timeoutMs, options));
+    return withSession(target, (session) => readStatus(session.execute, timeoutMs, options));
   const client = await newPgClient({ connectionString: target, connectionTimeoutMillis: timeoutMs }, 'status()');
   try {
     await client.connect();
     return await withSession(client as unknown as PgClientLike, (session) =>
-      readStatus(queryOf(session.execute), timeoutMs, options),
+      readStatus(session.execute, timeoutMs, options),
     );
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-async function readStatus(query: Query, timeoutMs: number, options: StatusOptions): Promise<SyncLinkStatus> {
+async function readStatus(execute: SqlExecutor, timeoutMs: number, options: StatusOptions): Promise<SyncLinkStatus> {
+  const query: Query = queryOf(execute);
   // Its own transaction, always rolled back (the link probes make temporary foreign tables).
   const [fresh] = await query<{ outside: boolean }>(
     'SELECT pg_catalog.now() = pg_catalog.statement_timestamp() AS outside',
@@ -57,7 +61,18 @@ async function readStatus(query: Query, timeoutMs: number, options: StatusOption
     const outboxes = await readOutboxes(query, options.previous, about!.read_at);
     const syncs = await readSyncs(query, inventory, outboxes.views, outboxes.outboxes);
     const feeds = await readFeeds(query);
-    const findings = [...links.findings, ...syncs.findings, ...outboxes.findings, ...feeds.findings];
+    // On this session, in this transaction: listConflicts takes it as a client.
+    const conflicts = await listConflicts(
+      { query: (text: string, values?: unknown[]) => execute(text, (values ?? []) as string[]) },
+      { since: new Date(about!.read_at.getTime() - 24 * 3600 * 1000), limit: 10 },
+    );
+    const findings = [
+      ...links.findings,
+      ...syncs.findings,
+      ...outboxes.findings,
+      ...feeds.findings,
+      ...(await conflictFindings(query)),
+    ];
     const worst = worstOf(findings);
     return {
       database: about!.database,
@@ -70,6 +85,7 @@ async function readStatus(query: Query, timeoutMs: number, options: StatusOption
         sync: syncs.outboxLabels.get(outbox.lagView) ?? outbox.sync,
       })),
       feeds: feeds.feeds,
+      conflicts,
       findings,
       worst,
       exitCode: exitCodeOf(worst),

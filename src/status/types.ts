@@ -1,4 +1,5 @@
 import type { Finding, Severity } from '../doctor/findings.js';
+import type { ConflictRecord } from '../outbox/conflict-log.js';
 
 /** A foreign server (link) of the database, and whether a connection through it works now. */
 export interface LinkStatus {
@@ -91,7 +92,9 @@ export interface SyncLinkStatus {
   readonly outboxes: readonly OutboxStatus[];
   /** Change feeds and their consumers. */
   readonly feeds: readonly FeedStatus[];
-  /** What needs attention, as the doctor words it (links, sync triggers, outboxes, feed consumers); ok findings included. */
+  /** Conflicts two-way outboxes settled here in the last 24 hours, newest first, at most 10 (listConflicts reads them all). */
+  readonly conflicts: readonly ConflictRecord[];
+  /** What needs attention, as the doctor words it (links, sync triggers, outboxes, feed consumers, conflicts); ok findings included. */
   readonly findings: readonly Finding[];
   /** The worst severity among the findings. */
   readonly worst: Severity;
