@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   backfillTables,
   buildMigration,
+  env,
   drainOutbox,
   outboxLag,
   reconcileTables,
@@ -27,7 +28,7 @@ let names: { legacy: string; app: string };
 
 const ACCOUNTS_DDL = `CREATE SCHEMA salesforce;
 CREATE TABLE salesforce.accounts (
-  sfid text PRIMARY KEY,
+  sfid text PRIMARY KEY DEFAULT gen_random_uuid()::text,
   user_id integer UNIQUE,
   email text,
   name text
@@ -176,5 +177,104 @@ describe('verify, backfill and reconcile of a filtered sync', () => {
     expect(reconciled.deleted).toBe(1);
     expect((await verifyTables({ local: legacy, remote: app, tables: node })).equal).toBe(true);
     expect((await users()).map((row) => row.id)).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  });
+});
+
+describe('a filtered two-way sync across servers', () => {
+  it('accounts with a user and portal users stay equal, and nothing travels back', async () => {
+    const password = 'row-filter-role-password';
+    process.env.ROW_FILTER_ROLE_PASSWORD = password;
+    for (const [client, role, schema] of [
+      [legacy, 'rf_from_portal', 'salesforce'],
+      [app, 'rf_from_salesforce', 'portal'],
+    ] as const) {
+      // Roles belong to the cluster: one left by an earlier run gets this file's password.
+      await client.query(
+        `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${password}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${password}'; END $$`,
+      );
+      await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    }
+    await applyInTransaction(
+      app,
+      buildMigration(
+        'users endpoint',
+        syncEndpoint({
+          table: { schema: 'portal', name: 'users' },
+          key: ['id'],
+          columns: ['id', 'email', 'name'],
+          grantTo: 'rf_from_salesforce',
+        }),
+      ),
+      'up',
+    );
+    await applyInTransaction(
+      legacy,
+      buildMigration(
+        'accounts endpoint',
+        syncEndpoint({
+          table: { schema: 'salesforce', name: 'accounts' },
+          key: ['user_id'],
+          columns: ['user_id', 'email', 'name'],
+          grantTo: 'rf_from_portal',
+        }),
+      ),
+      'up',
+    );
+    const mapping = (user: string) => ({ userMappings: [{ user, password: env('ROW_FILTER_ROLE_PASSWORD') }] });
+    await applyInTransaction(
+      legacy,
+      buildMigration(
+        'accounts to portal',
+        linkTo(pair.app, names.app, 'ROW_FILTER_APP_PASSWORD', { name: 'portal', ...mapping('rf_from_salesforce') }),
+        syncTrigger({
+          server: 'portal',
+          table: { schema: 'salesforce', name: 'accounts' },
+          remote: { schema: 'portal', name: 'users' },
+          key: ['id'],
+          columns: [{ remote: 'id', local: 'user_id' }, 'email', 'name'],
+          where: sqlExpression('src.user_id IS NOT NULL'),
+          ignoreWritesBy: { role: 'rf_from_portal' },
+        }),
+      ),
+      'up',
+    );
+    await applyInTransaction(
+      app,
+      buildMigration(
+        'users to salesforce',
+        linkTo(pair.legacy, names.legacy, 'ROW_FILTER_LEGACY_PASSWORD', {
+          name: 'salesforce',
+          ...mapping('rf_from_portal'),
+        }),
+        syncTrigger({
+          server: 'salesforce',
+          table: { schema: 'portal', name: 'users' },
+          remote: { schema: 'salesforce', name: 'accounts' },
+          key: ['user_id'],
+          columns: [{ remote: 'user_id', local: 'id' }, 'email', 'name'],
+          ignoreWritesBy: { role: 'rf_from_salesforce' },
+        }),
+      ),
+      'up',
+    );
+    const accounts = async () =>
+      (await legacy.query('SELECT sfid, user_id, name FROM salesforce.accounts ORDER BY sfid')).rows;
+
+    await legacy.query(`INSERT INTO salesforce.accounts (sfid, name) VALUES ('a1', 'no user yet')`);
+    expect(await users()).toEqual([]);
+    await legacy.query(`UPDATE salesforce.accounts SET user_id = 7 WHERE sfid = 'a1'`);
+    expect(await users()).toEqual([{ id: 7, name: 'no user yet' }]);
+    // Back from the portal: the same account, not a new one.
+    await app.query(`UPDATE portal.users SET name = 'named in the portal' WHERE id = 7`);
+    expect(await accounts()).toEqual([{ sfid: 'a1', user_id: 7, name: 'named in the portal' }]);
+    await app.query(`INSERT INTO portal.users VALUES (8, 'p@x', 'portal first')`);
+    expect((await accounts()).map((row) => row.user_id).sort()).toEqual([7, 8]);
+    // Clearing the user deletes the portal user there; that delete does not come back.
+    await legacy.query(`UPDATE salesforce.accounts SET user_id = NULL WHERE sfid = 'a1'`);
+    expect(await users()).toEqual([{ id: 8, name: 'portal first' }]);
+    const after = await accounts();
+    expect(after).toHaveLength(2);
+    expect(after.find((row) => row.sfid === 'a1')).toEqual({ sfid: 'a1', user_id: null, name: 'named in the portal' });
+    expect(after.find((row) => row.sfid !== 'a1')).toMatchObject({ user_id: 8, name: 'portal first' });
   });
 });
