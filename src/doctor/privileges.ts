@@ -6,7 +6,7 @@ import { privilegeKey, type RemoteView } from './remote.js';
 
 /**
  * Whether the remote role a foreign table goes through may do what it is for: INSERT into a
- * sync endpoint view, SELECT from a shared-id view or a plain remote table. Undefined when it may
+ * sync endpoint view, SELECT and UPDATE a shared-id view, SELECT from a plain remote table. Undefined when it may
  * (or when the remote relation is missing, which the drift check reports).
  */
 export function privilegeFinding(
@@ -17,10 +17,12 @@ export function privilegeFinding(
 ): Finding | undefined {
   const { schema, name } = table.remote;
   if (view.superuser || !view.relations.has(JSON.stringify([schema, name]))) return undefined;
-  const privilege = use.kind === 'sync' ? 'INSERT' : 'SELECT';
-  if (view.privileges.has(privilegeKey(schema, name, privilege))) return undefined;
+  // Shared ids are taken by an UPDATE of the view (which writes nothing) that returns the id.
+  const needed = use.kind === 'sync' ? ['INSERT'] : use.kind === 'shared-ids' ? ['SELECT', 'UPDATE'] : ['SELECT'];
+  if (needed.every((privilege) => view.privileges.has(privilegeKey(schema, name, privilege)))) return undefined;
   const target = quoteQualifiedName({ schema, name });
-  const grant = `GRANT ${use.kind === 'sync' ? 'SELECT, INSERT' : 'SELECT'} ON ${target} TO ${quoteIdentifier(remoteRole)}`;
+  const granted = use.kind === 'sync' ? 'SELECT, INSERT' : needed.join(', ');
+  const grant = `GRANT ${granted} ON ${target} TO ${quoteIdentifier(remoteRole)}`;
   const subject = `foreign table ${quoteQualifiedName({ schema: table.schema, name: table.name })}`;
   if (use.kind === 'sync') {
     return finding(
@@ -36,7 +38,7 @@ export function privilegeFinding(
       'remote-privilege',
       'error',
       subject,
-      `The remote role ${remoteRole}, which ${use.fn}() connects as, may not SELECT from ${target} on server ${table.server}: every insert that needs an id fails.`,
+      `The remote role ${remoteRole}, which ${use.fn}() connects as, may not SELECT and UPDATE ${target} on server ${table.server}: every insert that needs an id fails.`,
       `In the database of server ${table.server}: ${grant}, or give its sharedIdSource grantTo: ${JSON.stringify(remoteRole)}.`,
     );
   }

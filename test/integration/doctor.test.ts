@@ -362,7 +362,8 @@ describe('doctor on a broken installation', () => {
       expect(JSON.stringify(denied)).not.toContain(secret);
 
       await legacy.query(`GRANT SELECT, INSERT ON ${views.upsert.name}, ${views.delete.name} TO ${role}`);
-      await legacy.query(`GRANT SELECT ON orders__id_block, catalogue TO ${role}`);
+      await legacy.query(`GRANT SELECT ON catalogue TO ${role}`);
+      await legacy.query(`GRANT SELECT, UPDATE ON orders__id_block TO ${role}`);
       const notes = endpointViews({ schema: 'public', name: 'notes' }, ['id'], ['id', 'body']);
       await legacy.query(`GRANT INSERT ON ${notes.upsert.name}, ${notes.delete.name} TO ${role}`);
       const allowed = await diagnose(appUrl);

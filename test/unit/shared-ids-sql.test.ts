@@ -21,16 +21,23 @@ describe('shared ids', () => {
     expect(source.up.slice(1).map(previewSql)).toEqual([
       'REVOKE EXECUTE ON FUNCTION public.products__id_nextval() FROM PUBLIC',
       'CREATE VIEW public.products__id_next AS SELECT public.products__id_nextval() AS next_id',
-      'GRANT SELECT ON public.products__id_next TO sync_from_app',
+      // The other side takes an id by an UPDATE ... RETURNING (one round trip) that writes nothing.
+      'CREATE FUNCTION public.products__id_next_taker() RETURNS trigger LANGUAGE plpgsql AS $pgsl$BEGIN RETURN OLD; END$pgsl$',
+      'CREATE TRIGGER take INSTEAD OF UPDATE ON public.products__id_next FOR EACH ROW EXECUTE FUNCTION public.products__id_next_taker()',
+      'GRANT SELECT, UPDATE ON public.products__id_next TO sync_from_app',
       'GRANT EXECUTE ON FUNCTION public.products__id_nextval() TO sync_from_app',
     ]);
     expect(source.down.map(previewSql)).toEqual([
       'DROP VIEW public.products__id_next',
+      'DROP FUNCTION public.products__id_next_taker()',
       'DROP FUNCTION public.products__id_nextval()',
     ]);
     const borrower = renderNode(sharedIds({ server: 'legacy', table: 'products', column: 'id', strategy: 'per-row' }));
     expect(previewSql(borrower.up[0]!)).toBe(
       `CREATE FOREIGN TABLE public.products__id_source (next_id bigint) SERVER legacy OPTIONS (schema_name 'public', table_name 'products__id_next')`,
+    );
+    expect(previewSql(borrower.up[1]!)).toContain(
+      'AS $pgsl$UPDATE public.products__id_source SET next_id = NULL RETURNING next_id$pgsl$',
     );
     expect(previewSql(borrower.up[2]!)).toContain(
       'ALTER TABLE public.products ALTER COLUMN id SET DEFAULT public.products__id_next_id();',

@@ -13,6 +13,7 @@ import {
   raiseException,
   regclass,
   sql,
+  type Fragment,
   type QualifiedName,
 } from '../../sql/index.js';
 import type { KindDefinition } from '../kind.js';
@@ -39,7 +40,7 @@ export interface SharedIdSourceOptions {
   readonly column: string;
   /** `per-row`: the other side reads each id through the link; `block`: it takes blocks of `blockSize` ids. */
   readonly strategy: SharedIdStrategy;
-  /** The role the other side connects as; it gets SELECT on the view it reads ids from. */
+  /** The role the other side connects as; it gets SELECT and UPDATE (which writes nothing) on the view it takes ids from. */
   readonly grantTo?: string;
   /** block: ids per block (default 1000). */
   readonly blockSize?: number;
@@ -74,7 +75,9 @@ export interface SharedIdSourceNode {
  * // CREATE SEQUENCE public.orders__id_blocks AS bigint INCREMENT BY 2 START WITH 1000000000 MINVALUE 1000000000;
  * // DO $pgsl$ ... ALTER SEQUENCE %s MAXVALUE %s ... $pgsl$;  (caps this side's own sequence below blockBase)
  * // CREATE VIEW public.orders__id_block AS SELECT pg_catalog.nextval('public.orders__id_blocks'::pg_catalog.regclass) AS block;
- * // GRANT SELECT ON public.orders__id_block TO sync_from_app;
+ * // CREATE FUNCTION public.orders__id_block_taker() RETURNS trigger LANGUAGE plpgsql AS $pgsl$BEGIN RETURN OLD; END$pgsl$;
+ * // CREATE TRIGGER take INSTEAD OF UPDATE ON public.orders__id_block FOR EACH ROW EXECUTE FUNCTION public.orders__id_block_taker();
+ * // GRANT SELECT, UPDATE ON public.orders__id_block TO sync_from_app;
  * // GRANT USAGE ON SEQUENCE public.orders__id_blocks TO sync_from_app;
  */
 export function sharedIdSource(input: SharedIdSourceOptions): SharedIdSourceNode {
@@ -101,6 +104,21 @@ export function sharedIdSource(input: SharedIdSourceOptions): SharedIdSourceNode
 
 const PREVIOUS_MAX = 'pg-sync-link: previous maxvalue ';
 
+/**
+ * Lets the other side take the view's row with `UPDATE ... RETURNING`, which changes nothing
+ * (the trigger returns the row as read). postgres_fdw sends such an UPDATE as one statement,
+ * where a SELECT costs three round trips (DECLARE, FETCH and CLOSE of a cursor).
+ */
+function takenByUpdate(view: IdTable, taker: IdTable): { up: Fragment[]; down: Fragment } {
+  return {
+    up: [
+      sql`CREATE FUNCTION ${qualified(taker)}() RETURNS trigger LANGUAGE plpgsql AS ${dollarQuoted(sql`BEGIN RETURN OLD; END`)}`,
+      sql`CREATE TRIGGER take INSTEAD OF UPDATE ON ${qualified(view)} FOR EACH ROW EXECUTE FUNCTION ${qualified(taker)}()`,
+    ],
+    down: sql`DROP FUNCTION ${qualified(taker)}()`,
+  };
+}
+
 export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
   const what = literal(`${node.table.schema}.${node.table.name}.${node.column}`);
   const noSequence = raiseException({
@@ -114,6 +132,7 @@ export function renderSharedIdSource(node: SharedIdSourceNode): Rendered {
     // through a function with its owner's rights, so the reading role needs no right on the
     // table's sequence (which would also let it read currval, and outlive down in its ACL).
     const fn = idObject(node.table, node.column, 'nextval');
+    const taken = takenByUpdate(view, idObject(node.table, node.column, 'next_taker'));
     const up = [
       sql`DO ${dollarQuoted(sql`
 DECLARE
@@ -131,17 +150,19 @@ END
 `)}`,
       sql`REVOKE EXECUTE ON FUNCTION ${qualified(fn)}() FROM PUBLIC`,
       sql`CREATE VIEW ${qualified(view)} AS SELECT ${qualified(fn)}() AS next_id`,
+      ...taken.up,
       ...(node.grantTo
         ? [
-            sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`,
+            sql`GRANT SELECT, UPDATE ON ${qualified(view)} TO ${ident(node.grantTo)}`,
             sql`GRANT EXECUTE ON FUNCTION ${qualified(fn)}() TO ${ident(node.grantTo)}`,
           ]
         : []),
     ];
-    return { up, down: [sql`DROP VIEW ${qualified(view)}`, sql`DROP FUNCTION ${qualified(fn)}()`] };
+    return { up, down: [sql`DROP VIEW ${qualified(view)}`, taken.down, sql`DROP FUNCTION ${qualified(fn)}()`] };
   }
   const blocks = idObject(node.table, node.column, 'blocks');
   const view = idObject(node.table, node.column, 'block');
+  const taken = takenByUpdate(view, idObject(node.table, node.column, 'block_taker'));
   const up = [
     // Blocks of one side must never be adjacent (see the next-id function), so block numbers
     // step by 2. This side's own sequence is capped below the first block.
@@ -175,16 +196,18 @@ BEGIN
 END
 `)}`,
     sql`CREATE VIEW ${qualified(view)} AS SELECT pg_catalog.nextval(${regclass(blocks)}) AS block`,
+    ...taken.up,
     // The blocks sequence's grant goes with it when down drops it.
     ...(node.grantTo
       ? [
-          sql`GRANT SELECT ON ${qualified(view)} TO ${ident(node.grantTo)}`,
+          sql`GRANT SELECT, UPDATE ON ${qualified(view)} TO ${ident(node.grantTo)}`,
           sql`GRANT USAGE ON SEQUENCE ${qualified(blocks)} TO ${ident(node.grantTo)}`,
         ]
       : []),
   ];
   const down = [
     sql`DROP VIEW ${qualified(view)}`,
+    taken.down,
     sql`DO ${dollarQuoted(sql`
 DECLARE
   sequence_name text := ${findSequence(node.table, node.column)};

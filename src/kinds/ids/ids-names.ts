@@ -4,7 +4,17 @@ import { checkIdentifier, type QualifiedName } from '../../sql/index.js';
 // agree on them: `<table>__<column>_<object>`, next to the column's table.
 
 /** The objects of shared ids, by the suffix of their name. */
-export type IdObject = 'next' | 'nextval' | 'blocks' | 'block' | 'next_id' | 'source' | 'cache' | 'current';
+export type IdObject =
+  | 'next'
+  | 'nextval'
+  | 'next_taker'
+  | 'blocks'
+  | 'block'
+  | 'block_taker'
+  | 'next_id'
+  | 'source'
+  | 'cache'
+  | 'current';
 
 /** Between the table and the column in an id object's name. */
 export const ID_STEM_SEPARATOR = '__';

@@ -1,25 +1,21 @@
 import { createHash } from 'node:crypto';
 import { checkObject } from '../../spec/object.js';
 import {
-  asLiteral,
   checkIdentifier,
   checkQualifiedName,
   dollarQuoted,
-  formatted,
   ident,
   integer,
   literal,
   qualified,
-  quoteQualifiedName,
-  raiseException,
   regclass,
   sql,
-  type Fragment,
   type QualifiedName,
 } from '../../sql/index.js';
 import type { KindDefinition } from '../kind.js';
 import type { Rendered } from '../rendered.js';
 import { withSchema } from '../sync/sync-names.js';
+import { switchDefault } from './id-default.js';
 import { idObject } from './ids-names.js';
 import { checkBlocks, checkStrategy, idsIdentity, idsStep, type IdTable, type SharedIdStrategy } from './id-options.js';
 
@@ -120,60 +116,6 @@ export function sharedIds(input: SharedIdsOptions): SharedIdsNode {
   });
 }
 
-const PREVIOUS_DEFAULT = 'pg-sync-link: previous default: ';
-
-/**
- * Switches the column's default to `fn()`, keeping the previous default (as PostgreSQL prints
- * it with search_path = pg_catalog, so fully qualified) in the function's comment for down.
- */
-function switchDefault(table: IdTable, column: string, fn: IdTable): { up: Fragment; down: Fragment } {
-  const what = literal(`${table.schema}.${table.name}.${column}`);
-  const up = sql`DO ${dollarQuoted(sql`
-DECLARE
-  saved_path text := pg_catalog.current_setting('search_path');
-  identity "char";
-  previous text;
-BEGIN
-  -- pg_get_expr qualifies every name it prints that is not on search_path: print it under
-  -- pg_catalog alone, then give the rest of the caller's transaction its own search_path back.
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  SELECT a.attidentity, pg_catalog.pg_get_expr(d.adbin, d.adrelid) INTO identity, previous
-    FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-    WHERE a.attrelid = ${regclass(table)} AND a.attname = ${literal(column)} AND NOT a.attisdropped;
-  IF NOT FOUND THEN
-    ${raiseException({ errcode: 'undefined_column', message: formatted('pg-sync-link: column %s does not exist', what) })}
-  END IF;
-  IF identity <> '' THEN
-    ${raiseException({
-      errcode: 'feature_not_supported',
-      message: formatted('pg-sync-link: %s is an identity column, whose ids cannot come from elsewhere', what),
-      hint: 'Drop the identity (ALTER TABLE ... ALTER COLUMN ... DROP IDENTITY) and give the column a plain default first.',
-    })}
-  END IF;
-  EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s() IS %L', ${literal(quoteQualifiedName(fn))}, ${literal(PREVIOUS_DEFAULT)} || COALESCE(previous, ''));
-  ALTER TABLE ${qualified(table)} ALTER COLUMN ${ident(column)} SET DEFAULT ${qualified(fn)}();
-  PERFORM pg_catalog.set_config('search_path', saved_path, true);
-END
-`)}`;
-  const down = sql`DO ${dollarQuoted(sql`
-DECLARE
-  saved_path text := pg_catalog.current_setting('search_path');
-  previous text := pg_catalog.substr(pg_catalog.obj_description(${literal(`${quoteQualifiedName(fn)}()`)}::pg_catalog.regprocedure, 'pg_proc'), ${integer(PREVIOUS_DEFAULT.length + 1)});
-BEGIN
-  -- The saved default was printed under pg_catalog alone: read it back the same way, then
-  -- give the rest of the caller's transaction its own search_path back.
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  IF previous = '' THEN
-    ALTER TABLE ${qualified(table)} ALTER COLUMN ${ident(column)} DROP DEFAULT;
-  ELSE
-    EXECUTE ${asLiteral(sql`ALTER TABLE ${qualified(table)} ALTER COLUMN ${ident(column)} SET DEFAULT `)} || previous;
-  END IF;
-  PERFORM pg_catalog.set_config('search_path', saved_path, true);
-END
-`)}`;
-  return { up, down };
-}
-
 function lockKey(node: SharedIdsNode): number {
   // A session-level advisory lock serialises refills of this column's block (never held long).
   return createHash('sha256')
@@ -193,7 +135,7 @@ export function renderSharedIds(node: SharedIdsNode): Rendered {
       up: [
         sql`CREATE FOREIGN TABLE ${qualified(source)} (next_id bigint) ${options}`,
         sql`CREATE FUNCTION ${qualified(fn)}() RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS ${dollarQuoted(sql`SELECT next_id FROM ${qualified(source)}`)}`,
+  AS ${dollarQuoted(sql`UPDATE ${qualified(source)} SET next_id = NULL RETURNING next_id`)}`,
         useIt,
       ],
       down: [restore, sql`DROP FUNCTION ${qualified(fn)}()`, sql`DROP FOREIGN TABLE ${qualified(source)}`],
@@ -228,7 +170,8 @@ BEGIN
   BEGIN
     id := ${nextval};
     IF ${currentBlock} IS NULL OR ${blockOf} OPERATOR(pg_catalog.<>) ${currentBlock} THEN
-      SELECT s.block INTO STRICT block FROM ${qualified(source)} AS s;
+      -- One round trip: the UPDATE is sent as it is, and the owner's view returns a new block.
+      UPDATE ${qualified(source)} AS s SET block = NULL RETURNING s.block INTO STRICT block;
       -- The cache first, then the block number: an id taken in between fails the test above.
       PERFORM pg_catalog.setval(${regclass(cache)}, block OPERATOR(pg_catalog.*) ${size}, false);
       PERFORM pg_catalog.setval(${regclass(current)}, block, true);
