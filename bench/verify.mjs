@@ -1,7 +1,8 @@
 // verifyTables on a million rows per side with a few differences, against reads of the same
 // table on one side in the same run: a count(*), and a server-side pass that turns every row
 // into text (what any comparison must at least do once per side). Then backfillTables of
-// 100,000 rows into an empty table, against the same rows inserted by INSERT ... SELECT there.
+// 100,000 rows into an empty table, against the same rows inserted by INSERT ... SELECT there,
+// and the floor under it: its comparison plus an upsert of rows already on that server.
 import { backfillTables, verifyTables } from 'pg-sync-link';
 import { medianMs, round } from './measure.mjs';
 import { emptyTable } from './products.mjs';
@@ -67,6 +68,30 @@ export async function benchVerify({ legacy, app }, say) {
   say(
     `backfill of ${BACKFILL_ROWS} rows into an empty table: ${(backfill / 1000).toFixed(2)} s; the same rows by INSERT ... SELECT there: ${insert.toFixed(0)} ms`,
   );
+  // Where a backfill's floor is: the comparison it starts with (every row hashed on both sides),
+  // and the idempotent write, an upsert that skips unchanged rows, of rows already on the server.
+  await emptyTable(legacy.client, 'verified');
+  const compare = await medianMs(
+    () =>
+      verifyTables({
+        local: app.url,
+        remote: legacy.url,
+        tables: { ...TABLES, table: 'backfilled', remote: { name: 'verified' } },
+      }),
+    3,
+  );
+  await legacy.client.query('CREATE TABLE staged (LIKE verified INCLUDING ALL)');
+  await legacy.client.query(fill('staged'));
+  const others = TABLES.columns.filter((name) => name !== 'id');
+  const upsert = await medianMs(async () => {
+    await emptyTable(legacy.client, 'verified');
+    await legacy.client.query(`INSERT INTO verified AS t SELECT * FROM staged ON CONFLICT (id) DO UPDATE SET ${others.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}
+      WHERE ROW(${others.map((name) => `t.${name}::text`).join(', ')}) IS DISTINCT FROM ROW(${others.map((name) => `EXCLUDED.${name}::text`).join(', ')})`);
+  }, 3);
+  await legacy.client.query('DROP TABLE staged');
+  say(
+    `backfill floor: its comparison ${compare.toFixed(0)} ms (${round(compare / insert)}× the insert), the upsert of rows already on that server ${upsert.toFixed(0)} ms (${round(upsert / insert)}×), together ${round((compare + upsert) / insert)}×`,
+  );
 
   for (const server of [legacy, app]) await server.client.query('DROP TABLE verified');
   await app.client.query('DROP TABLE backfilled');
@@ -76,5 +101,6 @@ export async function benchVerify({ legacy, app }, say) {
     verify_vs_row_text_ratio: round(verify / fullRead),
     backfill_100k_rows_s: round(backfill / 1000),
     backfill_vs_insert_ratio: round(backfill / insert),
+    backfill_floor_ratio: round((compare + upsert) / insert),
   };
 }

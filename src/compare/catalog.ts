@@ -8,10 +8,12 @@ import type { TablePair } from './table-pair.js';
 /** A table's columns (name -> type name) and the column sets of its unique indexes. */
 export interface TableInfo {
   readonly columns: ReadonlyMap<string, string>;
+  /** Each column's type oid. */
+  readonly typeOids: ReadonlyMap<string, number>;
   readonly uniqueKeys: readonly (readonly string[])[];
 }
 
-const COLUMNS = sql`SELECT a.attname AS name, t.typname AS type FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+const COLUMNS = sql`SELECT a.attname AS name, t.typname AS type, t.oid::int4 AS oid FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
 const UNIQUE_KEYS = sql`SELECT array_agg(a.attname::text ORDER BY k.n) AS columns
 FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
@@ -21,10 +23,14 @@ GROUP BY i.indexrelid`;
 
 async function tableInfo(session: Session, side: Side): Promise<TableInfo | undefined> {
   const name = quoteQualifiedName(side.table);
-  const columns = await rowsOf<{ name: string; type: string }>(session, COLUMNS, [name]);
+  const columns = await rowsOf<{ name: string; type: string; oid: number }>(session, COLUMNS, [name]);
   if (columns.length === 0) return undefined;
   const keys = await rowsOf<{ columns: string[] }>(session, UNIQUE_KEYS, [name]);
-  return { columns: new Map(columns.map((row) => [row.name, row.type])), uniqueKeys: keys.map((row) => row.columns) };
+  return {
+    columns: new Map(columns.map((row) => [row.name, row.type])),
+    typeOids: new Map(columns.map((row) => [row.name, row.oid])),
+    uniqueKeys: keys.map((row) => row.columns),
+  };
 }
 
 const where = (side: Side, pair: TablePair) =>

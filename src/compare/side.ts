@@ -6,10 +6,12 @@ import {
   join,
   literal,
   qualified,
+  quoteQualifiedName,
   sql,
   type Fragment,
   type QualifiedName,
 } from '../sql/index.js';
+import { HASH_BITS, keyBits, rowHash, type HashPlan } from './row-hash.js';
 import type { TablePair } from './table-pair.js';
 import { matchingRows } from '../kinds/sync/sync-filter.js';
 
@@ -63,22 +65,8 @@ export function sidesOf(pair: TablePair): { local: Side; remote: Side } {
   };
 }
 
-// Values compare by their text form, NULL apart from every text: ROW(...)::text writes NULL as
-// nothing and quotes an empty or special string, so distinct rows give distinct texts.
+// Values compare by their text form (see row-hash.ts for how they are hashed).
 const textOf = (value: Fragment) => sql`(${value})::text`;
-const rowText = (values: readonly Fragment[]) => sql`ROW(${join(values.map(textOf))})::text`;
-/**
- * The 64-bit hash PostgreSQL's hash partitioning uses (so it cannot change between versions:
- * pg_upgrade keeps rows in their partitions), over bytes (collation C), several times cheaper
- * than md5. It depends on the server's byte order, which both sides check first (HASH_CHECK).
- */
-const hash64 = (text: Fragment) => sql`hashtextextended(${text} COLLATE "C", 0)`;
-const rowHash = (side: Side) => hash64(rowText(side.values));
-/** 24 bits of the key's hash: rows are grouped by its leading bits, the same way on both sides. */
-const keyBits = (side: Side) => sql`((${hash64(rowText(side.keys))} >> 40) & 16777215)::int4`;
-export const HASH_BITS = 24;
-/** The same on two servers whose hashes agree. */
-export const HASH_CHECK = sql`SELECT hashtextextended('pg-sync-link' COLLATE "C", 0)::text AS hash`;
 const keyAliases = (side: Side) => side.keys.map((key, index) => sql`${textOf(key)} AS ${ident(`k${index}`)}`);
 
 /** No rows, but every column and expression evaluated once by the planner and executor. */
@@ -86,27 +74,34 @@ export function probeRows(side: Side): Fragment {
   return sql`SELECT ${join(side.values.map(textOf))} FROM ${side.rows} LIMIT 0`;
 }
 
-export function countRows(side: Side): Fragment {
-  return sql`SELECT count(*)::int8 AS n FROM ${side.rows}`;
+/**
+ * About how many rows the table has, to size the first pass's buckets (whose sums then give
+ * the exact counts): the planner's estimate from the table's statistics and its current size,
+ * or a count when it has none (never analyzed, or not a plain table).
+ */
+export function estimatedRows(side: Side): Fragment {
+  return sql`SELECT COALESCE((SELECT (c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::int8))::int8
+  FROM pg_class c WHERE c.oid = ${literal(quoteQualifiedName(side.table))}::regclass AND c.relkind IN ('r', 'm') AND c.relpages > 0 AND c.reltuples > 0),
+  (SELECT count(*) FROM ${side.rows}))::int8 AS n`;
 }
 
 /**
  * Per bucket (the key hash's first `bits` bits) of the buckets under `$1` (parents at
  * `parentBits`; all rows when it is 0): row count and the order-free sum of the row hashes.
  */
-export function bucketSums(side: Side, bits: number, parentBits: number): Fragment {
+export function bucketSums(side: Side, plan: HashPlan, bits: number, parentBits: number): Fragment {
   // With no parents (the first pass), no filter: the planner then expects every row and hashes the groups.
   const filter = parentBits === 0 ? empty : sql`\nWHERE s.h >> ${integer(HASH_BITS - parentBits)} = ANY ($1::int4[])`;
   return sql`SELECT s.h >> ${integer(HASH_BITS - bits)} AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
-FROM (SELECT ${keyBits(side)} AS h, ${rowHash(side)} AS rh FROM ${side.rows}) AS s${filter}
+FROM (SELECT ${keyBits(side, plan)} AS h, ${rowHash(side, plan)} AS rh FROM ${side.rows}) AS s${filter}
 GROUP BY 1`;
 }
 
 /** Each row's key (as text, k0, k1...) and row hash, in the buckets `$1` at `bits`, or every row's (`bits` undefined). */
-export function rowHashes(side: Side, bits: number | undefined): Fragment {
-  const rows = sql`SELECT ${join(keyAliases(side))}, ${rowHash(side)} AS rh FROM ${side.rows}`;
+export function rowHashes(side: Side, plan: HashPlan, bits: number | undefined): Fragment {
+  const rows = sql`SELECT ${join(keyAliases(side))}, ${rowHash(side, plan)} AS rh FROM ${side.rows}`;
   if (bits === undefined) return rows;
-  return sql`${rows}\nWHERE ${keyBits(side)} >> ${integer(HASH_BITS - bits)} = ANY ($1::int4[])`;
+  return sql`${rows}\nWHERE ${keyBits(side, plan)} >> ${integer(HASH_BITS - bits)} = ANY ($1::int4[])`;
 }
 
 /** Typed rows of `table` from a JSON array of objects keyed by column name: values go through each type's input function. */

@@ -2,7 +2,8 @@ import { InvalidOptionError } from '../errors.js';
 import type { DatabaseTarget, Session } from '../run/session.js';
 import { checkSide, type TableInfo } from './catalog.js';
 import { inTransaction, rowsOf, withBoth } from './connection.js';
-import { bucketSums, countRows, HASH_BITS, HASH_CHECK, rowHashes, sidesOf, type Side } from './side.js';
+import { HASH_BITS, HASH_CHECK, hashPlan } from './row-hash.js';
+import { bucketSums, estimatedRows, rowHashes, sidesOf, type Side } from './side.js';
 import { tablePair, type SyncNodeToCompare, type TablePair, type TablePairOptions } from './table-pair.js';
 
 /** A row's key: each remote key column's value in its text form. */
@@ -92,6 +93,7 @@ export async function compareSides(
     inTransaction(sessions[1], 'read', async () => {
       const infos = [await checkSide(sessions[0], local, pair), await checkSide(sessions[1], remote, pair)] as const;
       checked?.(infos);
+      const plan = hashPlan(local, remote, infos);
       const hashes = await both((session) => rowsOf<{ hash: string }>(session, HASH_CHECK), sessions, sides);
       if (hashes[0][0]!.hash !== hashes[1][0]!.hash) {
         throw new InvalidOptionError(
@@ -100,14 +102,11 @@ export async function compareSides(
         );
       }
       progress({ phase: 'count', done: 0, total: 1 });
-      const [localCount, remoteCount] = (
-        await both((session, side) => rowsOf<{ n: string }>(session, countRows(side)), sessions, sides)
-      ).map((rows) => Number(rows[0]!.n)) as [number, number];
-      const counts = { local: localCount, remote: remoteCount };
-      let bits = Math.min(
-        FIRST_PASS_BITS,
-        Math.max(0, Math.ceil(Math.log2(Math.max(localCount, remoteCount) / bucketRows))),
-      );
+      const estimates = (
+        await both((session, side) => rowsOf<{ n: string }>(session, estimatedRows(side)), sessions, sides)
+      ).map((rows) => Number(rows[0]!.n));
+      let bits = Math.min(FIRST_PASS_BITS, Math.max(0, Math.ceil(Math.log2(Math.max(...estimates) / bucketRows))));
+      let counts = { local: 0, remote: 0 };
       let parentBits = 0;
       let parents = [0];
       let passes = 0;
@@ -116,10 +115,13 @@ export async function compareSides(
         progress({ phase: 'compare', done: passes - 1, total: passes });
         const sums = await both(
           (session, side) =>
-            rowsOf<Bucket>(session, bucketSums(side, bits, parentBits), parentBits === 0 ? [] : [parents]),
+            rowsOf<Bucket>(session, bucketSums(side, plan, bits, parentBits), parentBits === 0 ? [] : [parents]),
           sessions,
           sides,
         );
+        // The first pass sums every row: its counts are the tables' counts.
+        const total = (rows: readonly Bucket[]) => rows.reduce((sum, row) => sum + Number(row.n), 0);
+        if (parentBits === 0) counts = { local: total(sums[0]), remote: total(sums[1]) };
         const [mine, theirs] = sums.map((rows) => new Map(rows.map((row) => [row.bucket, row])));
         const buckets = new Set([...mine!.keys(), ...theirs!.keys()]);
         const differing: number[] = [];
@@ -157,7 +159,7 @@ export async function compareSides(
           (session, side) =>
             rowsOf<Record<string, string | null>>(
               session,
-              rowHashes(side, all ? undefined : bits),
+              rowHashes(side, plan, all ? undefined : bits),
               all ? [] : [differing],
             ),
           sessions,

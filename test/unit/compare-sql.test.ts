@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, previewSql, sqlExpression, syncTrigger, tablePair } from '../../src/index.js';
+import { hashPlan, TEXT_HASHES } from '../../src/compare/row-hash.js';
 import { bucketSums, deleteRows, rowHashes, rowsByKey, sidesOf, upsertRows } from '../../src/compare/side.js';
 
 const mapped = tablePair({
@@ -13,6 +14,7 @@ const mapped = tablePair({
   ],
 });
 const { local, remote } = sidesOf(mapped);
+const text = TEXT_HASHES({ local });
 
 describe('tablePair', () => {
   it('takes a syncTrigger node as it is, or the same description as plain data, and freezes it', () => {
@@ -53,21 +55,40 @@ describe('tablePair', () => {
 describe('comparison SQL', () => {
   it('sums buckets of key hashes on each side, through the mapping on the local side', () => {
     expect(
-      previewSql(bucketSums(local, 14, 0)),
+      previewSql(bucketSums(local, text, 14, 0)),
     ).toBe(`SELECT s.h >> 10 AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
-FROM (SELECT ((hashtextextended(ROW((src.id)::text)::text COLLATE "C", 0) >> 40) & 16777215)::int4 AS h, hashtextextended(ROW((src.id)::text, (src.name)::text, ((src.price * 100))::text)::text COLLATE "C", 0) AS rh FROM public.products AS src) AS s
+FROM (SELECT (((COALESCE(hashtextextended((src.id)::text COLLATE "C", 0), 0)) >> 40) & 16777215)::int4 AS h, (COALESCE(hashtextextended((src.id)::text COLLATE "C", 0), 0) # COALESCE(hashtextextended((src.name)::text COLLATE "C", 1), 1) # COALESCE(hashtextextended(((src.price * 100))::text COLLATE "C", 2), 2)) AS rh FROM public.products AS src) AS s
 GROUP BY 1`);
     expect(
-      previewSql(bucketSums(remote, 20, 14)),
+      previewSql(bucketSums(remote, text, 20, 14)),
     ).toBe(`SELECT s.h >> 4 AS bucket, count(*)::int8 AS n, sum(s.rh)::text AS sig
-FROM (SELECT ((hashtextextended(ROW((src.item_id)::text)::text COLLATE "C", 0) >> 40) & 16777215)::int4 AS h, hashtextextended(ROW((src.item_id)::text, (src.title)::text, (src.cents)::text)::text COLLATE "C", 0) AS rh FROM public.items AS src) AS s
+FROM (SELECT (((COALESCE(hashtextextended((src.item_id)::text COLLATE "C", 0), 0)) >> 40) & 16777215)::int4 AS h, (COALESCE(hashtextextended((src.item_id)::text COLLATE "C", 0), 0) # COALESCE(hashtextextended((src.title)::text COLLATE "C", 1), 1) # COALESCE(hashtextextended((src.cents)::text COLLATE "C", 2), 2)) AS rh FROM public.items AS src) AS s
 WHERE s.h >> 10 = ANY ($1::int4[])
 GROUP BY 1`);
     expect(
-      previewSql(rowHashes(local, 14)),
-    ).toBe(`SELECT (src.id)::text AS k0, hashtextextended(ROW((src.id)::text, (src.name)::text, ((src.price * 100))::text)::text COLLATE "C", 0) AS rh FROM public.products AS src
-WHERE ((hashtextextended(ROW((src.id)::text)::text COLLATE "C", 0) >> 40) & 16777215)::int4 >> 10 = ANY ($1::int4[])`);
-    expect(previewSql(rowHashes(local, undefined))).not.toContain('WHERE');
+      previewSql(rowHashes(local, text, 14)),
+    ).toBe(`SELECT (src.id)::text AS k0, (COALESCE(hashtextextended((src.id)::text COLLATE "C", 0), 0) # COALESCE(hashtextextended((src.name)::text COLLATE "C", 1), 1) # COALESCE(hashtextextended(((src.price * 100))::text COLLATE "C", 2), 2)) AS rh FROM public.products AS src
+WHERE (((COALESCE(hashtextextended((src.id)::text COLLATE "C", 0), 0)) >> 40) & 16777215)::int4 >> 10 = ANY ($1::int4[])`);
+    expect(previewSql(rowHashes(local, text, undefined))).not.toContain('WHERE');
+  });
+
+  it('hashes a value by value only where both sides store it in a column of the same built-in type', () => {
+    const info = (types: Record<string, number>) => ({
+      columns: new Map(Object.keys(types).map((name) => [name, 'any'])),
+      typeOids: new Map(Object.entries(types)),
+      uniqueKeys: [],
+    });
+    // item_id: int8 on both sides; title: text (by its text form); cents: an expression on the local side.
+    const plan = hashPlan(local, remote, [
+      info({ id: 20, name: 25, price: 23 }),
+      info({ item_id: 20, title: 25, cents: 23 }),
+    ]);
+    expect(plan).toEqual({ values: [20, undefined, undefined], keys: [20] });
+    expect(previewSql(rowHashes(remote, plan, undefined))).toBe(
+      `SELECT (src.item_id)::text AS k0, (COALESCE(hashint8extended(src.item_id, 0), 0) # COALESCE(hashtextextended((src.title)::text COLLATE "C", 1), 1) # COALESCE(hashtextextended((src.cents)::text COLLATE "C", 2), 2)) AS rh FROM public.items AS src`,
+    );
+    // int4 on one side, int8 on the other: both by their text form, which is the same for equal values.
+    expect(hashPlan(local, remote, [info({ id: 23 }), info({ item_id: 20 })]).keys).toEqual([undefined]);
   });
 
   it('writes only mapped columns, only where they differ, with values bound as one JSON parameter', () => {
@@ -105,10 +126,11 @@ WHERE ROW(t.title::text, t.cents::text) IS DISTINCT FROM ROW(EXCLUDED.title::tex
         columns: ['select', 'a b'],
       }),
     ).local;
+    const hostilePlan = TEXT_HASHES({ local: hostile });
     for (const statement of [
-      bucketSums(hostile, 4, 0),
-      rowHashes(hostile, 4),
-      rowHashes(hostile, undefined),
+      bucketSums(hostile, hostilePlan, 4, 0),
+      rowHashes(hostile, hostilePlan, 4),
+      rowHashes(hostile, hostilePlan, undefined),
       rowsByKey(hostile, ['select']),
       upsertRows(hostile),
       deleteRows(hostile),
