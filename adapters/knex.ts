@@ -95,6 +95,7 @@ export function knexMigrationSource(
 /** Without `log` or `onNotice`, server WARNINGs and NOTICEs go to Knex's logger (its `warn`). */
 function withKnexLogger(knex: Knex, options: RunOptions): RunOptions {
   if (options.log || options.onNotice) return options;
+  // Knex's logger is not in its public types.
   const logger = (knex as unknown as { client?: { logger?: { warn?: (message: string) => void } } }).client?.logger;
   return typeof logger?.warn === 'function'
     ? { ...options, onNotice: (notice) => logger.warn!(`pg-sync-link: ${formatNotice(notice)}`) }
@@ -106,6 +107,7 @@ function withKnexLogger(knex: Knex, options: RunOptions): RunOptions {
  * one), so a statement's session settings hold for the next and its server notices are heard.
  */
 export async function onOneConnection<T>(knex: Knex, work: (execute: SqlExecutor) => Promise<T>): Promise<T> {
+  // Knex's connection pool (acquire/release) is not in its public types.
   const client = (
     knex as unknown as {
       client?: {
@@ -136,9 +138,7 @@ export function knexExecutor(knex: Knex, connection?: unknown): SqlExecutor {
     try {
       return await (connection === undefined ? raw : raw.connection(connection));
     } catch (error) {
-      if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
-        (error as Error).message = withoutKnexPrefix((error as Error).message, sql);
-      }
+      if (error instanceof Error) error.message = withoutKnexPrefix(error.message, sql);
       throw error;
     }
   };

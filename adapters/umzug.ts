@@ -49,6 +49,10 @@ function isKysely(context: unknown): context is Kysely<any> {
   return typeof context === 'object' && context !== null && 'executeQuery' in context && 'transaction' in context;
 }
 
+function isPgConnection(context: unknown): context is PgClientLike | PgPoolLike {
+  return typeof context === 'object' && context !== null && ('query' in context || 'connect' in context);
+}
+
 /** How to run statements, in a transaction or not, on whatever the context is. */
 function runnerFor(context: unknown): Runner {
   if (isKnex(context)) {
@@ -56,9 +60,7 @@ function runnerFor(context: unknown): Runner {
       transactional ? context.transaction((trx) => onOneConnection(trx, work)) : onOneConnection(context, work);
   }
   if (isKysely(context)) return kyselyRunner(context);
-  if (typeof context === 'object' && context !== null && ('query' in context || 'connect' in context)) {
-    return pgRunner(context as PgClientLike | PgPoolLike);
-  }
+  if (isPgConnection(context)) return pgRunner(context);
   throw new InvalidOptionError(
     'The Umzug context must be a pg Client or Pool, a Knex instance or a Kysely instance.',
     'context',

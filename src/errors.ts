@@ -19,8 +19,7 @@ export type SyncLinkErrorCode = (typeof SYNC_LINK_ERROR_CODES)[number];
 /** This error itself is ours, also when thrown by another copy of this library. */
 function isOwnError(error: unknown): error is SyncLinkError {
   if (error instanceof SyncLinkError) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && (SYNC_LINK_ERROR_CODES as readonly unknown[]).includes(code);
+  return error instanceof Error && 'code' in error && SYNC_LINK_ERROR_CODES.some((code) => code === error.code);
 }
 
 /**

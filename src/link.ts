@@ -88,6 +88,7 @@ export function fdwLink(options: FdwLinkOptions): FdwLink {
         'userMappings',
       );
     }
+    // Checked above to carry no server of its own; userMapping() checks the rest.
     return userMapping({ ...(mapping as Omit<UserMappingOptions, 'server'>), server: server.name });
   });
   const seen = new Set<string>();

@@ -1,3 +1,4 @@
+import { fieldOf } from './spec/guards.js';
 import { OptionalPeerError } from './errors.js';
 
 const NOT_FOUND = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
@@ -7,9 +8,9 @@ const NOT_FOUND = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
  * dependencies, and not a broken file inside it (Node quotes the name it looked for).
  */
 export function isPackageNotFound(error: unknown, name: string): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = fieldOf(error, 'code');
   if (typeof code !== 'string' || !NOT_FOUND.has(code)) return false;
-  const message = String((error as { message?: unknown }).message ?? '');
+  const message = String(fieldOf(error, 'message') ?? '');
   return message.includes(`'${name}'`) || message.includes(`"${name}"`);
 }
 

@@ -1,3 +1,4 @@
+import { fieldOf } from '../spec/guards.js';
 import {
   flattenParts,
   type Part,
@@ -73,7 +74,7 @@ function urlFrom(name: string | undefined, option: string): string {
 }
 
 function isSyncTrigger(value: unknown): boolean {
-  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  const kind = fieldOf(value, 'kind');
   return kind === 'sync-trigger' || kind === 'local-sync';
 }
 
@@ -93,16 +94,19 @@ function tablesIn(module: Record<string, unknown>): Map<string, Tables> {
   const found = new Map<string, Tables>();
   for (const [name, value] of Object.entries(module)) {
     if (isSyncTrigger(value) || isPlainPair(value)) {
+      // isSyncTrigger / isPlainPair looked at its kind and shape; tablePair() checks it whole.
       found.set(name, value as Tables);
       continue;
     }
     let nodes: readonly unknown[] = [];
     try {
+      // Any export may be a link or a node: flattenParts refuses what is not one (caught below).
       nodes = flattenParts([value as Part]);
     } catch {
       // Not a link or a node.
     }
     const syncs = nodes.filter(isSyncTrigger);
+    // A sync node of a link (isSyncTrigger), which tablePair() takes as it is.
     for (const [index, node] of syncs.entries())
       found.set(syncs.length === 1 ? name : `${name}[${index}]`, node as Tables);
   }
@@ -163,6 +167,7 @@ async function tablesFrom(values: CompareValues, positionals: readonly string[])
   const tables: TablePairOptions = {
     table: values.schema ? { schema: values.schema, name: values.table } : values.table,
     key: list(values.key),
+    // Column names from the command line; tablePair() checks them.
     columns: list(values.columns) as SyncTriggerOptions['columns'],
     ...(remote
       ? { remote: Object.fromEntries(Object.entries(remote).filter(([, entry]) => entry !== undefined)) }

@@ -1,3 +1,4 @@
+import { fieldOf, isRecord, messageOf } from '../spec/guards.js';
 import { parseArgs } from 'node:util';
 import { diagnose, formatDiagnosis } from 'pg-sync-link';
 import { onDatabase } from './connect.js';
@@ -45,8 +46,8 @@ function parse(args: string[]) {
     // misplaced URL holds a password.
     return parseArgs({ args, allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'--(url|password|host)'/.test((error as Error).message)) {
+    const code = fieldOf(error, 'code');
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'--(url|password|host)'/.test(messageOf(error))) {
       throw new UsageError(
         'doctor takes no URL or password on the command line: put the URL in an environment variable and pass its name with --url-env NAME.',
       );
@@ -75,13 +76,11 @@ function urlSecrets(url: string): string[] {
 /** The connection of a knexfile environment. */
 export async function fromKnexfile(file: string, environment: string): Promise<Connection> {
   const module = await loadModule(file, 'knexfile');
-  let config = (module.default ?? module) as unknown;
-  if (typeof config === 'function') config = await (config as () => unknown)();
-  const all = (config ?? {}) as Record<string, unknown>;
-  const chosen = ('client' in all || 'connection' in all ? all : all[environment]) as
-    | Record<string, unknown>
-    | undefined;
-  if (!chosen || typeof chosen !== 'object') {
+  let config: unknown = module.default ?? module;
+  if (typeof config === 'function') config = await config();
+  const all = isRecord(config) ? config : {};
+  const chosen = 'client' in all || 'connection' in all ? all : all[environment];
+  if (!isRecord(chosen)) {
     throw new CannotRunError(
       `${file} has no environment "${environment}"; it has: ${Object.keys(all).join(', ') || 'none'}. Choose one with --env.`,
     );
@@ -93,15 +92,15 @@ export async function fromKnexfile(file: string, environment: string): Promise<C
     );
   }
   let connection = chosen.connection;
-  if (typeof connection === 'function') connection = await (connection as () => unknown)();
+  if (typeof connection === 'function') connection = await connection();
   if (typeof connection === 'string')
     return {
       target: connection,
       secrets: urlSecrets(connection),
       describe: `the "${environment}" environment of ${file}`,
     };
-  if (typeof connection === 'object' && connection !== null) {
-    const options = connection as Record<string, unknown>;
+  if (isRecord(connection)) {
+    const options = connection;
     const secrets = [options.password, options.connectionString].filter(
       (value): value is string => typeof value === 'string' && value !== '',
     );

@@ -1,8 +1,9 @@
+import { fieldOf } from '../spec/guards.js';
 import { buildMigration, flattenParts, isMigration, type Migration, type Part } from 'pg-sync-link';
 
 function isPartLike(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0 && value.every(isPartLike);
-  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string';
+  return typeof fieldOf(value, 'kind') === 'string';
 }
 
 /**
@@ -20,12 +21,13 @@ export function migrationsIn(module: Record<string, unknown>): Migration[] {
     }
   };
   for (const [name, value] of Object.entries(module)) {
-    const carried = (value as { pgSyncLink?: unknown } | null)?.pgSyncLink;
+    const carried = fieldOf(value, 'pgSyncLink');
     if (isMigration(carried)) add(carried);
     else if (isMigration(value)) add(value);
     else if (Array.isArray(value) && value.length > 0 && value.every(isMigration)) value.forEach(add);
     else if (isPartLike(value)) {
       try {
+        // Shaped like links and nodes (isPartLike); building it checks the rest.
         if (flattenParts([value as Part]).length > 0) add(buildMigration(name, value as Part));
       } catch {
         // Something with a `kind` that is not ours: not a link.

@@ -1,3 +1,4 @@
+import { isOneOf, messageOf } from '../spec/guards.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -84,26 +85,25 @@ export async function generateCommand(args: string[]): Promise<number> {
   const [runner, name, ...extra] = positionals;
   if (!runner || !name || extra.length > 0)
     throw new UsageError('generate takes a runner and a name, e.g. generate knex link_legacy.');
-  if (!(RUNNERS as readonly string[]).includes(runner))
-    throw new UsageError(`Unknown runner "${runner}": use knex, kysely or umzug.`);
+  if (!isOneOf(RUNNERS, runner)) throw new UsageError(`Unknown runner "${runner}": use knex, kysely or umzug.`);
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name))
     throw new UsageError(`The name "${name}" must be lower-case letters, digits, _ and -, e.g. link_legacy.`);
   const chosen = values.ext?.replace(/^\./, '');
-  if (chosen !== undefined && !(EXTENSIONS as readonly string[]).includes(chosen))
+  if (chosen !== undefined && !isOneOf(EXTENSIONS, chosen))
     throw new UsageError(`--ext takes one of ${EXTENSIONS.join(', ')}; got "${values.ext}".`);
   const project = projectKind(process.cwd());
-  const extension = (chosen as Extension | undefined) ?? defaultExtension(runner as Runner, project);
+  const extension = chosen ?? defaultExtension(runner, project);
   const folder = path.resolve(values.dir ?? 'migrations');
   const file = path.join(folder, `${timestamp()}_${name}.${extension}`);
   if (existsSync(file)) throw new CannotRunError(`${file} exists already.`);
   try {
     await mkdir(folder, { recursive: true });
-    await writeFile(file, migrationTemplate(runner as Runner, name, syntaxOf(extension, project.esm)), { flag: 'wx' });
+    await writeFile(file, migrationTemplate(runner, name, syntaxOf(extension, project.esm)), { flag: 'wx' });
   } catch (error) {
-    throw new CannotRunError(`Could not write ${file}: ${(error as Error).message}`, { cause: error });
+    throw new CannotRunError(`Could not write ${file}: ${messageOf(error)}`, { cause: error });
   }
   console.log(`Wrote ${path.relative(process.cwd(), file)}`);
-  if (!LOADED_BY_DEFAULT[runner as Runner].includes(extension)) {
+  if (!LOADED_BY_DEFAULT[runner].includes(extension)) {
     console.error(
       `Note: ${runner} does not load .${extension} files by default${runner === 'knex' ? `: add '.${extension}' to migrations.loadExtensions in the knexfile` : ''}.`,
     );

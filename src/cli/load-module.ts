@@ -1,3 +1,4 @@
+import { fieldOf, isRecord } from '../spec/guards.js';
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -44,7 +45,7 @@ async function importJavaScript(resolved: string): Promise<unknown> {
   try {
     return await import(pathToFileURL(resolved).href);
   } catch (error) {
-    if ((error as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    if (fieldOf(error, 'code') !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
     return importTypeScript(resolved);
   }
 }
@@ -63,7 +64,7 @@ export async function loadModule(file: string, what = 'module'): Promise<Record<
     throw new CannotRunError(`${file} is not a module: give a ${MODULE_EXTENSIONS.join(', ')} file.`);
   try {
     const loaded = TYPESCRIPT.includes(extension) ? await importTypeScript(resolved) : await importJavaScript(resolved);
-    return (loaded ?? {}) as Record<string, unknown>;
+    return isRecord(loaded) ? loaded : {};
   } catch (error) {
     if (error instanceof CannotRunError) throw error;
     throw new CannotRunError(`Could not load ${file}: ${firstLine(error)}`, { cause: error });
@@ -75,6 +76,6 @@ export function exportsOf(module: Record<string, unknown>): Record<string, unkno
   const fallback = module.default;
   return {
     ...module,
-    ...(typeof fallback === 'object' && fallback !== null ? (fallback as Record<string, unknown>) : {}),
+    ...(isRecord(fallback) ? fallback : {}),
   };
 }

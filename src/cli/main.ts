@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { fieldOf } from '../spec/guards.js';
 import { readFileSync } from 'node:fs';
 import { syncLinkErrorOf } from 'pg-sync-link';
 import { backfillCommand } from './backfill-command.js';
@@ -52,15 +53,16 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 
 function version(): string {
   // dist/cli.js sits next to the package's package.json, one folder up.
+  // Our own package.json, which has a version.
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** The exit code and the error code under --json for whatever a command threw. */
 function classify(error: unknown): { exitCode: number; code: string } {
-  const own = error as { exitCode?: unknown; code?: unknown } | null;
-  if (error instanceof Error && typeof own?.exitCode === 'number' && typeof own.code === 'string')
-    return { exitCode: own.exitCode, code: own.code };
-  if (error instanceof Error && String(own?.code).startsWith('ERR_PARSE_ARGS'))
+  const exitCode = fieldOf(error, 'exitCode');
+  const code = fieldOf(error, 'code');
+  if (error instanceof Error && typeof exitCode === 'number' && typeof code === 'string') return { exitCode, code };
+  if (error instanceof Error && String(code).startsWith('ERR_PARSE_ARGS'))
     return { exitCode: EXIT.usage, code: 'USAGE' };
   const ours = syncLinkErrorOf(error);
   if (ours) return { exitCode: EXIT.cannotRun, code: ours.code };
@@ -70,7 +72,7 @@ function classify(error: unknown): { exitCode: number; code: string } {
 /** Node's own parse errors go on about `--`: the first sentence says it. */
 function messageOf(error: unknown): string {
   const line = firstLine(error);
-  return String((error as { code?: unknown } | null)?.code).startsWith('ERR_PARSE_ARGS')
+  return String(fieldOf(error, 'code')).startsWith('ERR_PARSE_ARGS')
     ? `${line.split('. ')[0]!.replace(/\.$/, '')}.`
     : line;
 }

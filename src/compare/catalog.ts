@@ -1,3 +1,4 @@
+import { messageOf } from '../spec/guards.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Session } from '../run/session.js';
 import { quoteQualifiedName, sql } from '../sql/index.js';
@@ -60,7 +61,7 @@ export async function checkSide(session: Session, side: Side, pair: TablePair): 
       await rowsOf(session, probeRows(side));
     } catch (error) {
       throw new InvalidOptionError(
-        `A column expression of ${where(side, pair)} does not evaluate: ${(error as Error).message}`,
+        `A column expression of ${where(side, pair)} does not evaluate: ${messageOf(error)}`,
         `${side.which}.columns`,
       );
     }

@@ -1,3 +1,4 @@
+import { fieldOf } from '../spec/guards.js';
 import { InvalidOptionError } from '../errors.js';
 import { withSession, type DatabaseTarget, type Session } from '../run/session.js';
 import { previewSql, type Fragment } from '../sql/index.js';
@@ -31,11 +32,9 @@ export async function rowsOf<T>(session: Session, statement: Fragment, values: r
 }
 
 /** How many rows a statement built here wrote. */
-export async function rowCountOf(session: Session, statement: Fragment, values: readonly unknown[]): Promise<number> {
-  const result = (await session.execute(previewSql(statement), values as readonly string[])) as {
-    rowCount: number | null;
-  };
-  return result.rowCount ?? 0;
+export async function rowCountOf(session: Session, statement: Fragment, values: readonly string[]): Promise<number> {
+  const count = fieldOf(await session.execute(previewSql(statement), values), 'rowCount');
+  return typeof count === 'number' ? count : 0;
 }
 
 /** One connection on each side, opened (and closed) here for URLs and pools. */

@@ -52,21 +52,15 @@ export interface TablePair {
   readonly where: SqlExpression | undefined;
 }
 
-const kindOf = (value: unknown) =>
-  typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
-
 /** A sync to another database, or to another table of the same one (compare it with both sides on that database). */
 export type SyncNodeToCompare = SyncTriggerNode | LocalSyncNode;
 
 /** Accepts a syncTrigger(...) node (checked when it was built) or a plain description. */
 export function tablePair(input: SyncNodeToCompare | TablePairOptions): TablePair {
-  if (kindOf(input) === 'sync-trigger') {
-    const node = input as SyncTriggerNode;
-    return pair(node.table, node.remote, node.key, node.columns, node.where);
-  }
-  if (kindOf(input) === 'local-sync') {
-    const node = input as LocalSyncNode;
-    return pair(node.table, node.target, node.key, node.columns, node.where);
+  // A plain description has no kind; checkObject refuses what is not an object at all.
+  if (typeof input === 'object' && input !== null && 'kind' in input) {
+    if (input.kind === 'sync-trigger') return pair(input.table, input.remote, input.key, input.columns, input.where);
+    if (input.kind === 'local-sync') return pair(input.table, input.target, input.key, input.columns, input.where);
   }
   const spec = checkObject(input, 'tables', ['table', 'remote', 'key', 'columns', 'where']);
   const local = withSchema(checkQualifiedName(spec.table, 'compared table'));

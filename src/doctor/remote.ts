@@ -165,10 +165,10 @@ async function readRelations(
   const byOid = new Map<number, { schema: string; name: string; columns: RemoteColumn[] }>();
   const found = new Map<string, RemoteRelation>();
   for (const row of classes) {
-    const relation = {
+    const relation: { schema: string; name: string; columns: RemoteColumn[] } = {
       schema: schemaName.get(Number(row.relnamespace)) ?? '',
       name: row.relname,
-      columns: [] as RemoteColumn[],
+      columns: [],
     };
     byOid.set(Number(row.oid), relation);
     found.set(relationKey(relation.schema, relation.name), relation);

@@ -1,3 +1,4 @@
+import { rows } from '../run/rows.js';
 import { InvalidOptionError } from '../errors.js';
 import { feedObjects, type ChangeFeedNode } from '../kinds/feed/change-feed.js';
 import { withSession, type DatabaseTarget } from '../run/session.js';
@@ -30,11 +31,18 @@ export async function feedLag(target: DatabaseTarget, feed: ChangeFeedNode): Pro
   const text = previewSql(sql`SELECT consumer, position_xid::text, position_seq::text, checkpointed_at, pending::text,
   extract(epoch FROM oldest_pending_age)::float8 AS age FROM ${qualified(feedObjects(feed.table).lag)} ORDER BY pending DESC, consumer`);
   return withSession(target, async (session) => {
-    const { rows } = (await session.execute(text, [])) as { rows: Array<Record<string, unknown>> };
-    return rows.map((row) => ({
-      consumer: row.consumer as string,
-      position: { xid: row.position_xid as string, seq: row.position_seq as string },
-      checkpointedAt: row.checkpointed_at as Date,
+    const found = await rows<{
+      consumer: string;
+      position_xid: string;
+      position_seq: string;
+      checkpointed_at: Date;
+      pending: string;
+      age: number | null;
+    }>(session.execute, text);
+    return found.map((row) => ({
+      consumer: row.consumer,
+      position: { xid: row.position_xid, seq: row.position_seq },
+      checkpointedAt: row.checkpointed_at,
       pending: Number(row.pending),
       oldestPendingSeconds: row.age === null ? null : Number(row.age),
     }));

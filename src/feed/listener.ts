@@ -146,6 +146,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
     let row = event.row;
     if (event.rowByReference) {
       const { rows } = await client.query(rowQuery, [event.seq]);
+      // The row as the feed logged it, of the type the caller named.
       row = rows[0]?.row as Row;
     }
     const change: ChangeEvent<Row> = {
@@ -186,6 +187,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
       for (let after = '0'; ; ) {
         const page = await client.query(catchUpQuery, [from.xid, from.seq, after]);
         for (const row of page.rows) {
+          // A logged row of the feed's table, of the type the caller named.
           const event = {
             seq: row.seq,
             xid: row.xid,
@@ -237,6 +239,7 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
   }
 
   async function open(): Promise<FeedClient> {
+    // A pg Client is a FeedClient; pg's overloaded types do not say so to the compiler.
     const client = (await newPgClient(options.connection, 'listenToChanges')) as unknown as FeedClient;
     lost = false;
     const gone = () => {

@@ -44,7 +44,8 @@ export function isSyncNode(value: unknown): value is SyncNode {
     typeof value === 'object' &&
     value !== null &&
     'kind' in value &&
-    Object.hasOwn(kinds, (value as { kind: string }).kind)
+    typeof value.kind === 'string' &&
+    Object.hasOwn(kinds, value.kind)
   );
 }
 

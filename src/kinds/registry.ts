@@ -68,5 +68,6 @@ export const kinds: { readonly [K in Kind]: KindDefinition<Extract<SyncNode, { k
 
 /** The definition of a node's kind, typed for that node. */
 export function kindOf<N extends SyncNode>(node: N): KindDefinition<N> {
+  // Each entry is the definition of its own kind; the compiler cannot tie kinds[node.kind] to N.
   return kinds[node.kind] as unknown as KindDefinition<N>;
 }

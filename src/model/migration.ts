@@ -1,3 +1,4 @@
+import { fieldOf } from '../spec/guards.js';
 import { InvalidOptionError } from '../errors.js';
 import type { FdwLink } from '../link.js';
 import {
@@ -29,7 +30,7 @@ export interface Migration {
 }
 
 function isLink(value: unknown): value is FdwLink {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'fdw-link';
+  return fieldOf(value, 'kind') === 'fdw-link';
 }
 
 /** The nodes of the parts in order; a node given twice (a shared extension) counts once. */
@@ -123,6 +124,7 @@ export function isMigration(value: unknown): value is Migration {
  */
 export function migrationOf(parts: readonly unknown[]): Migration {
   if (parts.length === 1 && isMigration(parts[0])) return parts[0];
+  // What a runner adapter was given in place of a migration: links and nodes, checked as they are planned.
   const nodes = parts as Part[];
   const id = flattenParts(nodes)
     .filter((node) => node.kind !== 'fdw-extension')

@@ -154,16 +154,29 @@ export async function outboxLag(target: DatabaseTarget, sync: SyncTriggerNode): 
     previewSql(sql`SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, last_delivered_at, delivered_total::text,
   last_error, last_error_at, consecutive_failures, current_error, set_aside::text, held::text FROM ${qualified(names.lag)}`);
   return withSession(target, async (session) => {
-    const row = (await rows<Record<string, unknown>>(session.execute, text))[0]!;
+    const row = (
+      await rows<{
+        pending: string;
+        age: number | null;
+        last_delivered_at: Date | null;
+        delivered_total: string;
+        last_error: string | null;
+        last_error_at: Date | null;
+        consecutive_failures: number;
+        current_error: string | null;
+        set_aside: string | null;
+        held: string | null;
+      }>(session.execute, text)
+    )[0]!;
     return {
       pending: Number(row.pending),
       oldestPendingSeconds: row.age === null ? null : Number(row.age),
-      lastDeliveredAt: (row.last_delivered_at as Date | null) ?? null,
+      lastDeliveredAt: row.last_delivered_at,
       deliveredTotal: Number(row.delivered_total),
-      lastError: (row.last_error as string | null) ?? null,
-      lastErrorAt: (row.last_error_at as Date | null) ?? null,
+      lastError: row.last_error,
+      lastErrorAt: row.last_error_at,
       consecutiveFailures: Number(row.consecutive_failures),
-      currentError: (row.current_error as string | null) ?? null,
+      currentError: row.current_error,
       setAside: Number(row.set_aside),
       held: Number(row.held),
     };

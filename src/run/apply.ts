@@ -34,10 +34,11 @@ export interface ApplyResult {
 type Link = Part | readonly Part[] | readonly Migration[];
 
 function migrationsOf(link: Link, options: ApplyOptions): readonly Migration[] {
-  const parts = Array.isArray(link) ? (link as readonly unknown[]) : [link];
-  if (parts.length > 0 && parts.every(isMigration)) return parts as readonly Migration[];
+  const parts: readonly unknown[] = Array.isArray(link) ? link : [link];
+  if (parts.length > 0 && parts.every(isMigration)) return parts;
   if (parts.some(isMigration))
     throw new InvalidOptionError('Pass either migrations or links and nodes, not both.', 'link');
+  // No migration among them: links and nodes, as Link says.
   return planMigrations(options.prefix ?? 'sync-link', ...(parts as Part[]));
 }
 

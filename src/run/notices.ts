@@ -1,3 +1,4 @@
+import { fieldOf, isRecord } from '../spec/guards.js';
 /**
  * A WARNING or NOTICE the server sent while a statement ran (node-postgres' 'notice' event).
  * PostgreSQL reports some requests it did not carry out only this way, so every runner passes
@@ -25,16 +26,19 @@ interface EmitsNotices {
   removeListener?(event: 'notice', listener: (message: unknown) => void): unknown;
 }
 
+function emitsNotices(value: unknown): value is EmitsNotices {
+  return typeof fieldOf(value, 'on') === 'function';
+}
+
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /** The notices of a node-postgres Client (or a Knex/Umzug connection that is one), if it emits them. */
 export function noticesOf(connection: unknown): NoticeSource | undefined {
-  const emitter = connection as Partial<EmitsNotices> | null;
-  if (typeof emitter !== 'object' || emitter === null || typeof emitter.on !== 'function') return undefined;
-  const target = emitter as EmitsNotices;
+  if (!emitsNotices(connection)) return undefined;
+  const target = connection;
   return (listener) => {
     const handler = (raw: unknown) => {
-      const message = (raw ?? {}) as Record<string, unknown>;
+      const message = isRecord(raw) ? raw : {};
       const notice: ServerNotice = {
         severity: text(message.severity) ?? 'NOTICE',
         message: text(message.message) ?? String(raw),

@@ -6,6 +6,7 @@ import type { SqlExecutor } from './execute.js';
  * `values` fill $1, $2...; node-postgres binds arrays and numbers as such.
  */
 export async function rows<T>(execute: SqlExecutor, text: string, values: readonly unknown[] = []): Promise<T[]> {
+  // The database edge: node-postgres binds any value and answers { rows }; the caller names the row type.
   return ((await execute(text, values as readonly string[])) as { rows: T[] }).rows;
 }
 

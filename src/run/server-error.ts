@@ -1,3 +1,4 @@
+import { isRecord } from '../spec/guards.js';
 /** What a failed statement's error says, read from whatever the driver or runner threw. */
 export interface ServerErrorFields {
   /** The message, undefined when the error has none. */
@@ -12,10 +13,7 @@ export interface ServerErrorFields {
 
 /** Reads a node-postgres DatabaseError (or anything thrown) into its message, code, detail and hint. */
 export function serverErrorOf(error: unknown): ServerErrorFields {
-  const raw = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as Record<
-    string,
-    unknown
-  >;
+  const raw: Record<string, unknown> = isRecord(error) ? error : { message: String(error) };
   const nonEmpty = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return {
     message: raw.message === undefined || raw.message === null ? undefined : String(raw.message),

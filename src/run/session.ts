@@ -38,7 +38,8 @@ function isPool(value: unknown): value is PgPoolLike {
     typeof value === 'object' &&
     value !== null &&
     'totalCount' in value &&
-    typeof (value as unknown as PgPoolLike).connect === 'function'
+    'connect' in value &&
+    typeof value.connect === 'function'
   );
 }
 
@@ -102,8 +103,8 @@ export async function withSession<T>(target: DatabaseTarget, work: (session: Ses
       client.release();
     }
   }
-  if (typeof target === 'object' && target !== null && typeof (target as PgClientLike).query === 'function') {
-    return work(sessionOf(target as PgClientLike));
+  if (typeof target === 'object' && target !== null && 'query' in target && typeof target.query === 'function') {
+    return work(sessionOf(target));
   }
   throw new InvalidOptionError('db must be a pg Client, a pg Pool or a postgres:// connection string.', 'db');
 }

@@ -1,3 +1,4 @@
+import { isRecord } from './guards.js';
 import { InvalidOptionError } from '../errors.js';
 import { isDeferred, type Deferred } from '../secrets.js';
 import { deferredLiteral, ident, join, literal, sql, empty, type Fragment } from '../sql/index.js';
@@ -184,11 +185,11 @@ export function checkOption(
 /** Checks every option of a record (undefined values are left out). */
 export function checkOptions(
   catalog: Readonly<Record<string, OptionKind>>,
-  options: Readonly<Record<string, unknown>> | undefined,
+  options: unknown,
   path: string,
 ): readonly CheckedOption[] {
   if (options === undefined) return [];
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  if (!isRecord(options)) {
     throw new InvalidOptionError(`${path} options must be an object of name: value.`, path);
   }
   return Object.entries(options)

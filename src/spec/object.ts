@@ -1,9 +1,10 @@
+import { isRecord } from './guards.js';
 import { InvalidOptionError } from '../errors.js';
 import { closest } from './suggest.js';
 
 /** Checks that `value` is a plain object whose keys are all in `known`; names a typo's likely fix. */
 export function checkObject(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw new InvalidOptionError(
       `${path} must be an object, got ${Array.isArray(value) ? 'an array' : String(value)}.`,
       path,
@@ -18,7 +19,7 @@ export function checkObject(value: unknown, path: string, known: readonly string
       );
     }
   }
-  return value as Record<string, unknown>;
+  return value;
 }
 
 export function checkBoolean(value: unknown, path: string): boolean | undefined {

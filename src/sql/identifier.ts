@@ -57,7 +57,8 @@ export function checkQualifiedName(value: unknown, what: string): QualifiedName 
   if (typeof value !== 'object' || value === null || !('name' in value)) {
     throw new InvalidIdentifierError(`The ${what} must be a name or { schema, name }.`, what);
   }
-  const { schema, name } = value as { schema?: unknown; name: unknown };
+  const name = value.name;
+  const schema = 'schema' in value ? value.schema : undefined;
   return schema === undefined
     ? { name: checkIdentifier(name, what) }
     : { schema: checkIdentifier(schema, `${what} schema`), name: checkIdentifier(name, what) };

@@ -88,7 +88,16 @@ export async function readOutboxes(
   for (const view of views) {
     const lagView = quoteQualifiedName({ schema: view.schema, name: view.name });
     // Read as JSON: an outbox made by an older version has no set_aside or current_error column.
-    const [row] = await query<Record<string, string | number | Date | null>>(
+    const [row] = await query<{
+      pending: string;
+      age: number | null;
+      delivered_total: string;
+      last_delivered_at: Date | null;
+      consecutive_failures: number;
+      current_error: string | null;
+      set_aside: string | null;
+      held: string | null;
+    }>(
       `SELECT pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age, delivered_total::text, last_delivered_at,
          consecutive_failures, pg_catalog.to_jsonb(l) ->> 'current_error' AS current_error,
          pg_catalog.to_jsonb(l) ->> 'set_aside' AS set_aside, pg_catalog.to_jsonb(l) ->> 'held' AS held FROM ${lagView} AS l`,
@@ -105,9 +114,9 @@ export async function readOutboxes(
       oldestPendingSeconds: row.age === null ? null : Number(row.age),
       deliveredPerSecond: before && seconds > 0 ? Math.max(0, deliveredTotal - before.deliveredTotal) / seconds : null,
       deliveredTotal,
-      lastDeliveredAt: (row.last_delivered_at as Date | null) ?? null,
+      lastDeliveredAt: row.last_delivered_at,
       consecutiveFailures: Number(row.consecutive_failures),
-      currentError: (row.current_error as string | null) ?? null,
+      currentError: row.current_error,
       failedRows: Number(row.set_aside ?? 0),
       held: Number(row.held ?? 0),
     });

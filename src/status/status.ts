@@ -4,7 +4,7 @@ import { queryOf, readInventory, type Query } from '../doctor/inventory.js';
 import { InvalidOptionError } from '../errors.js';
 import { listConflicts } from '../outbox/conflict-log.js';
 import type { SqlExecutor } from '../run/execute.js';
-import { newPgClient, withSession, type DatabaseTarget, type PgClientLike } from '../run/session.js';
+import { newPgClient, withSession, type DatabaseTarget } from '../run/session.js';
 import { readFeeds, readLinks, readOutboxes, readSyncs } from './sections.js';
 import type { StatusOptions, SyncLinkStatus } from './types.js';
 
@@ -31,9 +31,7 @@ export async function status(target: DatabaseTarget, options: StatusOptions = {}
   const client = await newPgClient({ connectionString: target, connectionTimeoutMillis: timeoutMs }, 'status()');
   try {
     await client.connect();
-    return await withSession(client as unknown as PgClientLike, (session) =>
-      readStatus(session.execute, timeoutMs, options),
-    );
+    return await withSession(client, (session) => readStatus(session.execute, timeoutMs, options));
   } finally {
     await client.end().catch(() => undefined);
   }

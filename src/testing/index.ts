@@ -99,8 +99,9 @@ async function startEmbeddedServers(
       startEmbeddedServer({ name, settings, ...(port !== undefined ? { port: port + index } : {}) }),
     ),
   );
-  const failed = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (failed.length === 0) return results.map((result) => (result as PromiseFulfilledResult<TestServer>).value);
+  const failed: unknown[] = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+  const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  if (failed.length === 0) return started;
   await Promise.allSettled(
     results.map((result) => (result.status === 'fulfilled' ? result.value.dispose() : undefined)),
   );

@@ -1,3 +1,4 @@
+import { isRecord } from '../../spec/guards.js';
 import { InvalidOptionError } from '../../errors.js';
 import type { Deferred } from '../../secrets.js';
 import { checkObject } from '../../spec/object.js';
@@ -88,7 +89,9 @@ export function foreignServer(input: ForeignServerOptions): ForeignServerNode {
       );
     }
   }
-  const extra = (spec.options ?? {}) as Record<string, unknown>;
+  if (spec.options !== undefined && !isRecord(spec.options))
+    throw new InvalidOptionError(`${path} options must be an object of name: value.`, `${path}.options`);
+  const extra = isRecord(spec.options) ? spec.options : {};
   for (const key of ['host', 'port', 'dbname'] as const) {
     if (key in extra)
       throw new InvalidOptionError(

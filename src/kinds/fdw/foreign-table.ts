@@ -140,7 +140,7 @@ export function foreignTable(input: ForeignTableOptions): ForeignTableNode {
       throw new InvalidOptionError(`${path} has column "${column.name}" twice.`, `${path}.columns`);
     seen.add(column.name);
   }
-  const options = checkOptions(FOREIGN_TABLE_OPTIONS, spec.options as Record<string, unknown> | undefined, path);
+  const options = checkOptions(FOREIGN_TABLE_OPTIONS, spec.options, path);
   return Object.freeze({
     kind: 'foreign-table',
     server,

@@ -95,7 +95,7 @@ export function importForeignSchema(input: ImportForeignSchemaOptions): ImportFo
     into,
     createSchema: checkBoolean(spec.createSchema, `${path}.createSchema`) ?? false,
     filter: filter && Object.freeze(filter),
-    options: Object.freeze(checkOptions(IMPORT_OPTIONS, spec.options as Record<string, unknown> | undefined, path)),
+    options: Object.freeze(checkOptions(IMPORT_OPTIONS, spec.options, path)),
   });
 }
 

@@ -1,3 +1,4 @@
+import { isOneOf } from '../../spec/guards.js';
 import { InvalidOptionError } from '../../errors.js';
 import type { Deferred } from '../../secrets.js';
 import { checkObject } from '../../spec/object.js';
@@ -84,7 +85,7 @@ const RESERVED_ROLE_NAMES = ['public', 'none', 'current_user', 'current_role', '
 function checkRole(value: unknown, path: string): MappingRole {
   if (value === undefined) return 'CURRENT_USER';
   if (typeof value === 'string') {
-    if ((SPECIAL_ROLES as readonly string[]).includes(value)) return value as MappingRole;
+    if (isOneOf(SPECIAL_ROLES, value)) return value;
     throw new InvalidOptionError(
       `${path}.for must be one of ${SPECIAL_ROLES.join(', ')} or { role: 'name' }, got ${JSON.stringify(value)}.`,
       `${path}.for`,

@@ -1,3 +1,4 @@
+import { isOneOf } from '../../spec/guards.js';
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray, checkBoolean, checkObject } from '../../spec/object.js';
 import {
@@ -94,7 +95,7 @@ function checkTable(value: unknown, path: string): PublishedTable {
     return Object.freeze({
       table: Object.freeze(table),
       ...(columns ? { columns: Object.freeze(columns) } : {}),
-      ...(spec.where ? { where: spec.where as SqlExpression } : {}),
+      ...(isSqlExpression(spec.where) ? { where: spec.where } : {}),
     });
   }
   return Object.freeze({ table: Object.freeze(checkQualifiedName(value, 'published table')) });
@@ -123,13 +124,13 @@ export function publication(input: PublicationOptions): PublicationNode {
   let publish: PublishOperation[] | undefined;
   if (spec.publish !== undefined) {
     publish = checkArray(spec.publish, `${path}.publish`).map((operation) => {
-      if (!OPERATIONS.includes(operation as PublishOperation)) {
+      if (!isOneOf(OPERATIONS, operation)) {
         throw new InvalidOptionError(
           `${path}.publish takes ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}.`,
           `${path}.publish`,
         );
       }
-      return operation as PublishOperation;
+      return operation;
     });
     if (publish.length === 0)
       throw new InvalidOptionError(

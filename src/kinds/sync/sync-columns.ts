@@ -65,10 +65,9 @@ export function checkSyncColumns(
         `${path}.columns`,
       );
     }
-    const source =
-      spec.expression !== undefined
-        ? { expression: spec.expression as SqlExpression }
-        : { column: spec.local === undefined ? remote : checkIdentifier(spec.local, 'local column') };
+    const source = isSqlExpression(spec.expression)
+      ? { expression: spec.expression }
+      : { column: spec.local === undefined ? remote : checkIdentifier(spec.local, 'local column') };
     return Object.freeze({ remote, source: Object.freeze(source) });
   });
   const seen = new Set<string>();

@@ -1,3 +1,4 @@
+import { isOneOf } from '../../spec/guards.js';
 import { InvalidOptionError } from '../../errors.js';
 import { checkArray } from '../../spec/object.js';
 
@@ -15,7 +16,7 @@ export function checkOperations(value: unknown, path: string): readonly SyncOper
       `${path}.operations`,
     );
   for (const operation of operations) {
-    if (!OPERATIONS.includes(operation as SyncOperation)) {
+    if (!isOneOf(OPERATIONS, operation)) {
       throw new InvalidOptionError(
         `${path}.operations: "${String(operation)}" is not one of insert, update, delete.`,
         `${path}.operations`,

@@ -1,3 +1,4 @@
+import { isOneOf } from '../../../spec/guards.js';
 import { InvalidOptionError } from '../../../errors.js';
 import { checkArray, checkObject } from '../../../spec/object.js';
 import { checkQualifiedName, isSqlExpression, type QualifiedName, type SqlExpression } from '../../../sql/index.js';
@@ -129,13 +130,13 @@ export function checkDependencies(
       }
     }
     const onDelete = spec.onDelete ?? 'resend';
-    if (!ACTIONS.includes(onDelete as DependencyDeleteAction)) {
+    if (!isOneOf(ACTIONS, onDelete)) {
       throw new InvalidOptionError(
         `${label}: onDelete must be 'resend' or 'restrict', got ${JSON.stringify(onDelete)}.`,
         where,
       );
     }
-    return Object.freeze({ table, rows: spec.rows, onDelete: onDelete as DependencyDeleteAction });
+    return Object.freeze({ table, rows: spec.rows, onDelete });
   });
   return Object.freeze(checked);
 }
