@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ident, integer, join, sql, type Fragment } from '../../../sql/index.js';
 import type { OutboxSyncNode } from '../sync-trigger-node.js';
-import { keyColumnsOf } from './sync-sender-sql.js';
+import { requiredLocalKey } from './sync-sender-sql.js';
 
 // How an outbox holds its keys. A statement's changed keys are recorded as arrays, one outbox
 // row per OUTBOX_CHUNK keys: recording costs one insert per statement, not one per row. An
@@ -12,7 +12,7 @@ export const OUTBOX_CHUNK = 1000;
 
 /** The local key columns (plain columns: the outbox requires it), as identifiers. */
 export function outboxKeys(node: OutboxSyncNode): Fragment[] {
-  return keyColumnsOf(node).map((column) => ident((column.source as { column: string }).column));
+  return requiredLocalKey(node, "delivery: 'outbox'").map(ident);
 }
 
 /** Arrays side by side as rows: `ROWS FROM (pg_catalog.unnest(a), pg_catalog.unnest(b))` (a qualified unnest takes one array). */
