@@ -4,7 +4,9 @@ import { wakeableSleep } from '../run/backoff.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse, type RetryOptions } from '../run/reconnect.js';
 import { newPgClient } from '../run/session.js';
 import { ident, integer, previewSql, qualified, quoteQualifiedName, sql, type Fragment } from '../sql/index.js';
+import type { MetricsOptions } from '../metrics/prometheus.js';
 import { checkFeedInstalled } from './installed.js';
+import { feedMetrics } from './metrics.js';
 import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
 
 /** One change of a table with a change feed. */
@@ -72,6 +74,8 @@ export interface ChangeListenerOptions<Row> {
   readonly retry?: RetryOptions;
   /** Told of each connection, catch-up, loss (`disconnected`: the error, naming the feed, and the wait before the next attempt) and the stop. */
   readonly onStatus?: (status: ChangeListenerStatus) => void;
+  /** Expose Prometheus metrics (changes received, lag seconds, last checkpoint) on `{ port }` or in your prom-client `{ registry }`; needs prom-client. None by default. */
+  readonly metrics?: MetricsOptions;
 }
 
 /** A running change listener, as listenToChanges() returns it. */
@@ -82,6 +86,8 @@ export interface ChangeListener {
   readonly stopped: Promise<void>;
   /** Every change at or before it was delivered; undefined until the first connection. */
   position(): FeedPosition | undefined;
+  /** With `metrics: { port }`: resolves to the URL metrics are served at once listening; undefined otherwise. */
+  readonly metricsUrl: Promise<string | undefined>;
 }
 
 interface FeedClient {
@@ -122,6 +128,10 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
   const emit = (status: ChangeListenerStatus) => options.onStatus?.(status);
   // Every error it reports names the feed (and the consumer).
   const label = `the change feed of ${quoteQualifiedName(options.feed.table)}${options.consumer === undefined ? '' : ` (consumer ${JSON.stringify(options.consumer)})`}`;
+  const metrics = feedMetrics(options.metrics, objects.log, {
+    feed: quoteQualifiedName(options.feed.table),
+    consumer: options.consumer ?? '',
+  });
   const sleep = wakeableSleep();
   const queue: string[] = [];
   // Changes delivered after `position`, by seq, with their transaction: skipped if seen again.
@@ -169,6 +179,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
       );
     }
     delivered.set(event.seq, event.xid);
+    metrics.received();
     return true;
   }
 
@@ -216,6 +227,7 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
         [options.consumer, position.xid, position.seq],
       );
     }
+    await metrics.checkpointed(client, position);
     emit({ type: 'caught-up', delivered: count, position });
   }
 
@@ -298,11 +310,22 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
     },
   });
 
-  const stopped = loop.done.finally(() => emit({ type: 'stopped' }));
+  let metricsFailure: unknown;
+  metrics.ready.catch((error: unknown) => {
+    metricsFailure = error;
+    loop.stop();
+    sleep.wake();
+  });
+  const stopped = loop.done.finally(async () => {
+    await metrics.close();
+    emit({ type: 'stopped' });
+    if (metricsFailure !== undefined) throw metricsFailure;
+  });
   // A rejection nobody awaits yet must not crash the process; `stopped` still rejects.
   stopped.catch(() => undefined);
   return {
     stopped,
+    metricsUrl: metrics.ready.catch(() => undefined),
     position: () => position,
     async stop() {
       loop.stop();
