@@ -100,13 +100,15 @@ export function feedMetrics(
     received: () => made?.received.inc(labels),
     async checkpointed(client, position) {
       if (!made) return;
-      made.checkpoint.set(labels, Date.now() / 1000);
+      const at = Date.now() / 1000;
       try {
         const { rows } = await client.query(lagQuery, [position.xid, position.seq]);
         made.lag.set(labels, Math.max(0, Number(rows[0]?.age ?? 0)));
       } catch {
         // A lost connection is the listener's to notice.
       }
+      // Set last, so a scrape that sees this checkpoint sees its lag too.
+      made.checkpoint.set(labels, at);
     },
     async close() {
       await opening.catch(() => undefined);

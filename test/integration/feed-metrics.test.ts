@@ -50,7 +50,11 @@ describe('change listener metrics', () => {
       await app.query(`INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 3) AS g`);
       await until(async () => {
         text = await (await fetch(url!)).text();
-        return sample(text, 'pg_sync_link_feed_received_total') === 3;
+        // Changes read while catching up count before that checkpoint ends: wait for both.
+        return (
+          sample(text, 'pg_sync_link_feed_received_total') === 3 &&
+          sample(text, 'pg_sync_link_feed_checkpoint_timestamp_seconds') !== undefined
+        );
       });
       expect(text).toContain('# TYPE pg_sync_link_feed_lag_seconds gauge');
       expect(sample(text, 'pg_sync_link_feed_lag_seconds')).toBeGreaterThanOrEqual(0);
