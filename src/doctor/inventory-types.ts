@@ -10,6 +10,9 @@ export function queryOf(execute: SqlExecutor): Query {
   return <T>(text: string, values: readonly unknown[] = []) => rows<T>(execute, text, values);
 }
 
+/** Leaves out the temporary schemas of this and other sessions (a catalog query's WHERE part; n is pg_namespace). */
+export const NOT_TEMP = `n.oid <> pg_catalog.pg_my_temp_schema() AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)`;
+
 export interface ServerInfo {
   readonly name: string;
   readonly wrapper: string;

@@ -16,7 +16,8 @@ import {
 import type { KindDefinition } from './kind.js';
 import { publicationKind, type PublicationNode } from './replication/publication.js';
 import { replicationSlotKind, type ReplicationSlotNode } from './replication/replication-slot.js';
-import { subscriptionKind, type SubscriptionNode } from './replication/subscription.js';
+import type { SubscriptionNode } from './replication/subscription-node.js';
+import { subscriptionKind } from './replication/subscription-render.js';
 import { localSyncKind, type LocalSyncNode } from './sync/sync-local.js';
 import { syncEndpointKind, type SyncEndpointNode } from './sync/sync-endpoint.js';
 import { syncRoleKind, type SyncRoleNode } from './sync/sync-role.js';
