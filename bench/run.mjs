@@ -7,6 +7,7 @@ import { benchDependency } from './dependency.mjs';
 import { benchFdwRead } from './fdw-read.mjs';
 import { benchFilteredWrite } from './filtered-write.mjs';
 import { benchOutbox } from './outbox.mjs';
+import { benchOutboxTwoWay } from './outbox-two-way.mjs';
 import { benchReplication } from './replication.mjs';
 import { benchSharedIds } from './shared-ids.mjs';
 import { benchSyncScaling } from './sync-scaling.mjs';
@@ -27,6 +28,7 @@ const FAMILIES = [
   ['shared-ids', benchSharedIds],
   ['fdw-read', benchFdwRead],
   ['outbox', benchOutbox],
+  ['outbox-two-way', benchOutboxTwoWay],
   ['dependency', benchDependency],
   ['replication', benchReplication],
   ['verify', benchVerify],

@@ -81,7 +81,7 @@ describe('two-way outbox conflict policy', () => {
     const plain = renderNode(syncTrigger(base));
     expect(text.slice(0, plain.up.length)).toEqual(plain.up.map(previewSql));
     const added = text.slice(plain.up.length);
-    expect(added[0]).toBe('CREATE INDEX ON shop.orders__outbox_legacy USING gin (id)');
+    expect(added[0]).toBe('CREATE INDEX ON shop.orders__outbox_legacy USING gin (id) WITH (fastupdate = off)');
     expect(added[1]).toMatch(
       /^CREATE TABLE shop\.orders__conflicts_legacy \(\n {2}id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,/,
     );
