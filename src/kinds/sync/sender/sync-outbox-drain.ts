@@ -108,9 +108,10 @@ BEGIN
   END IF;
   BEGIN
     -- Apply. Keys no longer here were deleted (or moved): delete them there, before the upserts.
+    -- One index probe per key (a scalar subquery): an anti-join would read the whole table per batch.
     INSERT INTO ${qualified(sender.deleteTable)} (${remoteKeys})
       SELECT DISTINCT ${join(keyColumns.map(valueOf))} FROM ${unnested(batchKeys)} AS src(${join(localKeys)})
-      WHERE NOT EXISTS (SELECT 1 FROM ${sent} AS t WHERE ${sameKey(localKeys, 't', 'src')});
+      WHERE (SELECT 1 FROM ${sent} AS t WHERE ${sameKey(localKeys, 't', 'src')} LIMIT 1) IS NULL;
     INSERT INTO ${qualified(sender.upsertTable)} (${remoteColumns})
       SELECT ${join(node.columns.map(valueOf))} FROM ${table} AS src
       WHERE (${join(localKeys.map((key) => sql`src.${key}`))}) IN (SELECT ${join(localKeys.map((key) => sql`b.${key}`))} FROM ${batchEntries})${andMatching(node.where)};
