@@ -1,11 +1,23 @@
-// Outbox delivery: what recording costs the writer (vs an unsynced table, same run), and how
-// fast a drain delivers what was recorded.
+// Outbox delivery: what recording costs the writer (vs an unsynced table, same run), bulk and
+// single-row, at three sizes, and how fast a drain delivers what was recorded.
 import { buildMigration, drainOutbox, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
 import { round } from './measure.mjs';
 import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const ROWS = 100_000;
+const SCALES = [10_000, 100_000, 1_000_000];
+const SINGLE_ROWS = 10_000;
 const DRAIN_BATCH = 5_000;
+const ROUNDS = 3;
+
+const median = (/** @type {number[]} */ times) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
+
+/** @param {() => Promise<unknown>} work */
+async function timed(work) {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
 
 /**
  * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
@@ -38,38 +50,99 @@ export async function benchOutbox({ legacy, app }, say) {
   const sender = buildMigration('outbox', link, sync);
   await runMigration(endpoint, 'up', run(legacy.client));
   await runMigration(sender, 'up', run(app.client));
+  const tables = /** @type {const} */ (['plain', 'boxed']);
+  // Between write runs the recorded changes are dropped (the drain is measured on its own).
+  const reset = async (/** @type {string} */ table) => {
+    await emptyTable(app.client, table);
+    if (table === 'boxed') await app.client.query('TRUNCATE boxed__outbox_legacy');
+  };
 
-  const writes = { plain: /** @type {number[]} */ ([]), boxed: /** @type {number[]} */ ([]) };
-  const drains = /** @type {number[]} */ ([]);
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    for (const table of /** @type {const} */ (['plain', 'boxed'])) {
-      await emptyTable(app.client, table);
-      const start = process.hrtime.bigint();
-      await app.client.query(productRows(table, ROWS));
-      writes[table].push(Number(process.hrtime.bigint() - start) / 1e6);
+  /** @type {Record<number, number>} */
+  const bulkRatios = {};
+  for (const rows of SCALES) {
+    const writes = { plain: /** @type {number[]} */ ([]), boxed: /** @type {number[]} */ ([]) };
+    for (let attempt = 0; attempt < ROUNDS; attempt += 1) {
+      for (const table of tables) {
+        await reset(table);
+        writes[table].push(await timed(() => app.client.query(productRows(table, rows))));
+      }
     }
+    bulkRatios[rows] = median(writes.boxed) / median(writes.plain);
+    say(
+      `outbox: bulk INSERT of ${rows} rows: plain ${median(writes.plain).toFixed(0)} ms, recorded in the outbox ${median(writes.boxed).toFixed(0)} ms (${bulkRatios[rows].toFixed(2)}×)`,
+    );
+  }
+
+  // Single-row autocommit inserts (one round: 10 slices, the two tables taking turns so noise hits both).
+  const single = { plain: /** @type {number[]} */ ([]), boxed: /** @type {number[]} */ ([]) };
+  const insertOne = (/** @type {string} */ table) =>
+    `INSERT INTO ${table} VALUES ($1::bigint, 'product ' || $1, repeat('x', 60), $1::bigint % 5000, timestamp '2020-01-01', timestamp '2024-01-01')`;
+  for (let attempt = 0; attempt < 1; attempt += 1) {
+    const total = { plain: 0, boxed: 0 };
+    for (const table of tables) await reset(table);
+    for (let slice = 0; slice < 10; slice += 1) {
+      for (const table of tables) {
+        total[table] += await timed(async () => {
+          for (let id = slice * (SINGLE_ROWS / 10) + 1; id <= (slice + 1) * (SINGLE_ROWS / 10); id += 1)
+            await app.client.query(insertOne(table), [id]);
+        });
+      }
+    }
+    single.plain.push(total.plain);
+    single.boxed.push(total.boxed);
+  }
+  const singleRatio = median(single.boxed) / median(single.plain);
+  say(
+    `outbox: ${SINGLE_ROWS} single-row autocommit INSERTs: plain ${median(single.plain).toFixed(0)} ms, recorded ${median(single.boxed).toFixed(0)} ms (${singleRatio.toFixed(2)}×)`,
+  );
+
+  const drains = /** @type {number[]} */ ([]);
+  for (let attempt = 0; attempt < ROUNDS; attempt += 1) {
+    await reset('boxed');
+    await app.client.query(productRows('boxed', ROWS));
     await emptyTable(legacy.client, 'boxed');
-    // TRUNCATE fires no row triggers: only the inserts above are in the outbox.
     const start = process.hrtime.bigint();
     const { delivered, error } = await drainOutbox(app.client, sync, { batchSize: DRAIN_BATCH });
     drains.push(Number(process.hrtime.bigint() - start) / 1e6);
     if (error !== null || delivered !== ROWS)
       throw new Error(`the drain delivered ${delivered} of ${ROWS} changes: ${error}`);
   }
-  const median = (/** @type {number[]} */ times) => [...times].sort((a, b) => a - b)[1] ?? 0;
   const remote = await legacy.client.query('SELECT count(*)::int AS n FROM boxed');
   if (remote.rows[0].n !== ROWS) throw new Error(`the other side has ${remote.rows[0].n} rows, not ${ROWS}`);
-  say(
-    `outbox: bulk INSERT of ${ROWS} rows: plain ${median(writes.plain).toFixed(0)} ms, recorded in the outbox ${median(writes.boxed).toFixed(0)} ms`,
-  );
   say(`outbox: drain of ${ROWS} changes in batches of ${DRAIN_BATCH}: ${median(drains).toFixed(0)} ms`);
+
+  // The drain's floors, same rows: the postgres_fdw transport alone (one INSERT of every row into
+  // the sync's upsert foreign table, nothing read from the outbox), and the apply alone (the
+  // upsert run on the other side itself, no transport). A drain through postgres_fdw cannot
+  // beat the first; no drain that upserts can beat the second.
+  const transport = /** @type {number[]} */ ([]);
+  const apply = /** @type {number[]} */ ([]);
+  const upsertTail =
+    ' ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, price = EXCLUDED.price, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at';
+  for (let attempt = 0; attempt < ROUNDS; attempt += 1) {
+    await emptyTable(legacy.client, 'boxed');
+    transport.push(await timed(() => app.client.query('INSERT INTO boxed__sync_to_legacy_upsert SELECT * FROM boxed')));
+    await emptyTable(legacy.client, 'boxed');
+    apply.push(await timed(() => legacy.client.query(productRows('boxed', ROWS) + upsertTail)));
+  }
+  say(
+    `outbox: the same ${ROWS} rows through postgres_fdw alone ${median(transport).toFixed(0)} ms; upserted on the other side alone ${median(apply).toFixed(0)} ms`,
+  );
 
   await runMigration(sender, 'down', run(app.client));
   await runMigration(endpoint, 'down', run(legacy.client));
   await app.client.query('DROP TABLE plain, boxed');
   await legacy.client.query('DROP TABLE boxed');
+  const ratios = SCALES.map((rows) => bulkRatios[rows] ?? 0);
   return {
-    outbox_write_ratio: round(median(writes.boxed) / median(writes.plain)),
+    outbox_write_ratio: round(bulkRatios[ROWS] ?? 0),
+    outbox_write_ratio_10k: round(bulkRatios[10_000] ?? 0),
+    outbox_write_ratio_1m: round(bulkRatios[1_000_000] ?? 0),
+    // Cost linear in rows: the largest of the three ratios over the smallest.
+    outbox_write_scaling_spread: round(Math.max(...ratios) / Math.min(...ratios)),
+    outbox_single_row_ratio: round(singleRatio),
     outbox_drain_rows_per_s: Math.round(ROWS / (median(drains) / 1000)),
+    outbox_drain_fdw_floor_rows_per_s: Math.round(ROWS / (median(transport) / 1000)),
+    outbox_drain_apply_floor_rows_per_s: Math.round(ROWS / (median(apply) / 1000)),
   };
 }
