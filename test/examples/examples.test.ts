@@ -59,3 +59,11 @@ it('change-feed.mjs keeps salesforce.accounts from portal.users changes, across 
   expect(output).toContain('salesforce.accounts: 1 ada@lovelace.example Ada Lovelace; 3 grace@example.com Grace');
   expect(output).toContain('feed removed');
 }, 120_000);
+
+it('row-filter.mjs keeps accounts without a user out of portal.users, then sends and deletes them', async () => {
+  const output = await run('row-filter.mjs');
+  expect(output).toContain('two accounts, one with a user; portal.users: 7 ada@example.com');
+  expect(output).toContain('grace gets a user; portal.users: 7 ada@example.com; 8 grace@example.com');
+  expect(output).toContain("ada's user is cleared; portal.users: 8 grace@example.com");
+  expect(output).toContain('removed both sides');
+}, 120_000);
