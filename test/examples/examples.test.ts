@@ -67,3 +67,13 @@ it('row-filter.mjs keeps accounts without a user out of portal.users, then sends
   expect(output).toContain("ada's user is cleared; portal.users: 8 grace@example.com");
   expect(output).toContain('removed both sides');
 }, 120_000);
+
+it('two-way-outbox.mjs settles a key both sides changed by updated_at, on both sides, and logs it', async () => {
+  const output = await run('two-way-outbox.mjs');
+  expect(output).toContain('legacy is down: 0 delivered');
+  expect(output).toContain('drained: app 1, legacy 1');
+  expect(output).toContain('app.orders: 1 shipped');
+  expect(output).toContain('legacy.orders: 1 shipped');
+  expect(output).toContain('conflict on {"id":1}: legacy won (latest updated_at, ties to legacy)');
+  expect(output).toContain('removed both sides');
+}, 120_000);
