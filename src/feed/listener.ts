@@ -2,25 +2,16 @@ import { InvalidOptionError } from '../errors.js';
 import { feedObjects } from '../kinds/feed/change-feed.js';
 import { wakeableSleep } from '../run/backoff.js';
 import { reconnectLoop, retrySettings, type ConnectionInUse } from '../run/reconnect.js';
-import { newPgClient } from '../run/session.js';
-import { ident, integer, previewSql, qualified, quoteQualifiedName, sql, type Fragment } from '../sql/index.js';
-import { checkFeedInstalled } from './installed.js';
+import { previewSql, qualified, quoteQualifiedName, sql } from '../sql/index.js';
+import { feedLogReader } from './listener-catch-up.js';
+import { openFeedClient, startingPosition, type FeedClient } from './listener-client.js';
 import { feedMetrics } from './metrics.js';
-import { isAfter, laterOf, positionText, type FeedPosition } from './position.js';
+import { isAfter, laterOf, type FeedPosition } from './position.js';
 import type { ChangeEvent, ChangeListener, ChangeListenerOptions, ChangeListenerStatus } from './listener-types.js';
 
 export type { ChangeEvent, ChangeListener, ChangeListenerOptions, ChangeListenerStatus } from './listener-types.js';
 
-interface FeedClient {
-  connect(): Promise<void>;
-  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
-  on(event: 'notification' | 'error' | 'end', listener: (message?: { payload?: string }) => void): void;
-  end(): Promise<void>;
-}
-
 class HandlerError extends Error {}
-
-const PAGE = 1000;
 
 /**
  * Listens to a change feed: changes arrive by NOTIFY as they commit; after a (re)connect, and
@@ -60,11 +51,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
   let position: FeedPosition | undefined;
   let lost = false;
 
-  const select = (where: Fragment) =>
-    previewSql(sql`SELECT seq::text, xid::text, op, key, old_key, changed, row FROM ${log} WHERE ${where}`);
-  const catchUpQuery = select(
-    sql`(xid, seq) > ($1::xid8, $2::bigint) AND seq > $3::bigint ORDER BY seq LIMIT ${integer(PAGE)}`,
-  );
+  const readLog = feedLogReader<Row>(log);
   const rowQuery = previewSql(sql`SELECT row FROM ${log} WHERE seq = $1::bigint`);
 
   async function deliver(
@@ -107,38 +94,7 @@ export function listenToChanges<Row = Record<string, unknown>>(options: ChangeLi
   /** Reads the log in one snapshot for what NOTIFY did not bring, then moves the position up. */
   async function checkpoint(client: FeedClient): Promise<void> {
     const from = position!;
-    let count = 0;
-    let horizon: string;
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      // Transactions older than this snapshot's xmin have all ended: none adds rows below it.
-      const { rows } = await client.query(
-        'SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin',
-      );
-      horizon = rows[0]!.xmin as string;
-      for (let after = '0'; ; ) {
-        const page = await client.query(catchUpQuery, [from.xid, from.seq, after]);
-        for (const row of page.rows) {
-          // A logged row of the feed's table, of the type the caller named.
-          const event = {
-            seq: row.seq,
-            xid: row.xid,
-            op: row.op,
-            key: row.key,
-            oldKey: row.old_key,
-            changed: row.changed,
-            row: row.row,
-          } as ChangeEvent<Row>;
-          if (await deliver(client, event)) count += 1;
-        }
-        if (page.rows.length < PAGE) break;
-        after = page.rows.at(-1)!.seq as string;
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    const { count, horizon } = await readLog(client, from, (event) => deliver(client, event));
     position = laterOf(from, { xid: horizon, seq: '0' });
     for (const [seq, xid] of delivered) if (!isAfter({ xid, seq }, position)) delivered.delete(seq);
     if (options.consumer !== undefined) {
@@ -152,53 +108,24 @@ ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, upd
     emit({ type: 'caught-up', delivered: count, position });
   }
 
-  async function startingPosition(client: FeedClient): Promise<FeedPosition> {
-    if (options.consumer !== undefined) {
-      const { rows } = await client.query(
-        previewSql(sql`SELECT xid::text, seq::text FROM ${cursors} WHERE consumer = $1`),
-        [options.consumer],
-      );
-      if (rows[0]) return { xid: rows[0].xid as string, seq: rows[0].seq as string };
-    }
-    const from = options.from ?? 'now';
-    if (from === 'beginning') return { xid: '0', seq: '0' };
-    if (from === 'now') {
-      const { rows } = await client.query(
-        'SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin',
-      );
-      return { xid: rows[0]!.xmin as string, seq: '0' };
-    }
-    return positionText(from);
-  }
-
-  async function open(): Promise<FeedClient> {
-    // A pg Client is a FeedClient; pg's overloaded types do not say so to the compiler.
-    const client = (await newPgClient(options.connection, 'listenToChanges')) as unknown as FeedClient;
-    lost = false;
-    const gone = () => {
-      lost = true;
-      sleep.wake();
-    };
-    client.on('notification', (message) => {
-      if (message?.payload) queue.push(message.payload);
-      sleep.wake();
+  function open(): Promise<FeedClient> {
+    return openFeedClient(options, {
+      created: () => {
+        lost = false;
+      },
+      notified: (payload) => {
+        if (payload) queue.push(payload);
+        sleep.wake();
+      },
+      gone: () => {
+        lost = true;
+        sleep.wake();
+      },
     });
-    client.on('error', gone);
-    client.on('end', gone);
-    try {
-      await client.connect();
-      await checkFeedInstalled(client, options.feed, options.consumer !== undefined);
-      // Listen first, then read the log: a change is in the log read, or notified after it.
-      await client.query(previewSql(sql`LISTEN ${ident(options.feed.channel)}`));
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    return client;
   }
 
   async function use(client: FeedClient, connection: ConnectionInUse): Promise<void> {
-    position ??= await startingPosition(client);
+    position ??= await startingPosition(client, options, cursors);
     queue.length = 0; // the log read below covers anything queued before it
     emit({ type: 'connected' });
     await checkpoint(client);

@@ -1,30 +1,16 @@
 import { InvalidOptionError } from '../../errors.js';
 import { checkObject } from '../../spec/object.js';
-import {
-  checkIdentifier,
-  checkQualifiedName,
-  qualified,
-  sql,
-  type Fragment,
-  type QualifiedName,
-  type SqlExpression,
-} from '../../sql/index.js';
-import type { Rendered } from '../rendered.js';
-import type { KindDefinition } from '../kind.js';
-import { renderAtCommit } from './sender/sync-at-commit.js';
-import { checkSyncColumns, type SyncColumnOptions } from './sync-columns.js';
-import { checkRowFilter, rowFilterCheck } from './sync-filter.js';
+import { checkIdentifier, checkQualifiedName } from '../../sql/index.js';
+import { checkSyncColumns } from './sync-columns.js';
+import { checkRowFilter } from './sync-filter.js';
 import { checkIgnore } from './sync-ignore-writes.js';
-import { renderImmediate } from './sender/sync-immediate.js';
-import { createForeignTables, displayName, ignoredRoleCheck } from './sender/sync-sender-sql.js';
 import { conflictObjects, endpointViews, outboxObjects, senderObjects, withSchema } from './sync-names.js';
-import { renderOutbox } from './sender/sync-outbox.js';
 import { localSync, type LocalSyncNode, type LocalSyncOptions } from './sync-local.js';
-import { checkOperations, type SyncOperation } from './sync-operations.js';
-import { checkDependencies, type SyncDependencyOptions } from './dependencies/dependency-options.js';
-import { renderDependencies } from './dependencies/dependency-sql.js';
-import { checkConflictPolicy, type ConflictPolicyOptions } from './sync-conflicts.js';
-import type { IgnoreWrites, SyncDelivery, SyncTiming, SyncTriggerNode } from './sync-trigger-node.js';
+import { checkOperations } from './sync-operations.js';
+import { checkDependencies } from './dependencies/dependency-options.js';
+import { checkConflictPolicy } from './sync-conflicts.js';
+import { SYNC_TRIGGER_KEYS, type SyncTriggerOptions } from './sync-trigger-options.js';
+import type { SyncTriggerNode } from './sync-trigger-node.js';
 
 export type {
   IgnoreWrites,
@@ -34,84 +20,9 @@ export type {
   SyncTriggerNode,
   WriteThroughSyncNode,
 } from './sync-trigger-node.js';
+export type { SyncTriggerOptions } from './sync-trigger-options.js';
+export { renderSyncTrigger, syncTriggerKind } from './sync-trigger-render.js';
 
-/** What syncTrigger() takes for a sync to another database, through a link. */
-export interface SyncTriggerOptions {
-  /** The link (foreign server) the changes go through. */
-  readonly server: string;
-  /** The local table whose changes are sent. */
-  readonly table: string | QualifiedName;
-  /** The remote table that receives them (its sync endpoint must be installed there); defaults to public and the local name. */
-  readonly remote?: {
-    /** The remote schema (default public). */
-    readonly schema?: string;
-    /** The remote table's name (default the local name). */
-    readonly name?: string;
-  };
-  /** Remote key columns: how a row is found on the other side. */
-  readonly key: readonly string[];
-  /** Remote columns and where their values come from; see SyncColumnOptions. */
-  readonly columns: readonly SyncColumnOptions[];
-  /** Which changes to send; all three by default. */
-  readonly operations?: readonly SyncOperation[];
-  /**
-   * Skip changes made by the other side's sync: the role its user mapping connects as
-   * (preferred: no client can pretend to be it without its password), or the
-   * application_name its server sets (any client can set it, and would skip sync silently).
-   */
-  readonly ignoreWritesBy?: IgnoreWrites;
-  /** Rows per round trip to the other side (postgres_fdw batch_size); default 1000. */
-  readonly batchSize?: number;
-  /**
-   * `immediate` (default): each statement's rows are sent when the statement ends.
-   * `commit`: rows are sent as they are at commit, so computed columns may read rows written
-   * later in the same transaction; needs key columns that are plain local columns.
-   */
-  readonly timing?: SyncTiming;
-  /**
-   * `write-through` (default): the other side is written in the writer's transaction, and a
-   * write fails when it cannot be. `outbox`: the write only records the changed keys locally;
-   * a drain (SQL function or `startOutboxWorker`) delivers them later, so writes go on while
-   * the other side is down. Needs key columns that are plain local columns.
-   */
-  readonly delivery?: SyncDelivery;
-  /**
-   * Local tables the column expressions read (lookups), and which synced rows read each row of
-   * them: an INSERT, UPDATE or DELETE there sends those rows again, with this sync's delivery and
-   * timing. None by default. See SyncDependencyOptions.
-   */
-  readonly dependsOn?: readonly SyncDependencyOptions[];
-  /**
-   * Two-way outbox: how a key changed on both sides between drains is settled, e.g.
-   * `{ thisSide: 'app', latest: 'updated_at', ties: 'legacy' }` or `{ thisSide: 'app', winner: 'legacy' }`.
-   * Declare the same policy on both sides. Each conflict is recorded in a conflict log table.
-   * Needs `delivery: 'outbox'` and `ignoreWritesBy`. None by default: the last delivery wins.
-   */
-  readonly conflicts?: ConflictPolicyOptions;
-  /**
-   * Sends only the rows that match: a condition over the local row `src`, made with
-   * sqlExpression() (e.g. `sqlExpression('src.user_id IS NOT NULL')`). An update that makes a
-   * sent row stop matching deletes it on the other side; one that makes it match sends it; a
-   * change of a row that matches neither before nor after sends nothing. Default: every row.
-   */
-  readonly where?: SqlExpression;
-}
-
-const KEYS = [
-  'server',
-  'table',
-  'remote',
-  'key',
-  'columns',
-  'operations',
-  'ignoreWritesBy',
-  'batchSize',
-  'timing',
-  'delivery',
-  'dependsOn',
-  'conflicts',
-  'where',
-] as const;
 /**
  * The sending side of a sync: statement-level triggers on a local table that send each
  * statement's rows, in batches, to the other side's sync endpoint through the link. Values
@@ -149,7 +60,7 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
     }
     return localSync(input);
   }
-  const spec = checkObject(input, 'syncTrigger', KEYS);
+  const spec = checkObject(input, 'syncTrigger', SYNC_TRIGGER_KEYS);
   const server = checkIdentifier(spec.server, 'foreign server');
   // The trigger runs with search_path = pg_catalog, so every name it uses is schema-qualified.
   const table = withSchema(checkQualifiedName(spec.table, 'synced table'));
@@ -233,41 +144,3 @@ export function syncTrigger(input: SyncTriggerOptions | LocalSyncOptions): SyncT
       : { ...fields, timing, delivery },
   );
 }
-
-export function renderSyncTrigger(node: SyncTriggerNode): Rendered {
-  const objects = senderObjects(node.table, node.server);
-  const dropForeignTables = [
-    sql`DROP FOREIGN TABLE ${qualified(objects.deleteTable)}`,
-    sql`DROP FOREIGN TABLE ${qualified(objects.upsertTable)}`,
-  ];
-  const roleCheck = ignoredRoleCheck(node);
-  const checks: Fragment[] = roleCheck === undefined ? [] : [roleCheck];
-  if (node.where !== undefined)
-    checks.push(rowFilterCheck(node.table, node.where, `sync of ${displayName(node.table)} to server ${node.server}`));
-  const dependencies = renderDependencies(node);
-  if (node.delivery === 'outbox') {
-    const outbox = renderOutbox(node);
-    return {
-      up: [...checks, createForeignTables(node), ...outbox.up, ...dependencies.up],
-      down: [...dependencies.down, ...outbox.down, ...dropForeignTables],
-    };
-  }
-  const { fn, triggers } = node.timing === 'commit' ? renderAtCommit(node) : renderImmediate(node);
-  return {
-    up: [...checks, createForeignTables(node), fn, ...triggers.up, ...dependencies.up],
-    down: [
-      ...dependencies.down,
-      ...triggers.down,
-      sql`DROP FUNCTION ${qualified(objects.function)}()`,
-      ...dropForeignTables,
-    ],
-  };
-}
-
-/** A sync to another database in the kind registry (src/kinds/registry.ts). */
-export const syncTriggerKind: KindDefinition<SyncTriggerNode> = {
-  render: renderSyncTrigger,
-  describe: (node) => `sync ${node.table.name} to ${node.server}`,
-  identity: (node) => `sync ${JSON.stringify([node.table.schema, node.table.name, node.server])}`,
-  step: (node) => `sync-${node.table.schema}.${node.table.name}-to-${node.server}`,
-};
