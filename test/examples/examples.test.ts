@@ -77,3 +77,16 @@ it('two-way-outbox.mjs settles a key both sides changed by updated_at, on both s
   expect(output).toContain('conflict on {"id":1}: legacy won (latest updated_at, ties to legacy)');
   expect(output).toContain('removed both sides');
 }, 120_000);
+
+it('status-and-metrics.mjs shows pending changes on the status screen, then the drain in /metrics', async () => {
+  const output = await run('status-and-metrics.mjs');
+  expect(output).toContain('  legacy  yes        database legacy at 127.0.0.1:<port>');
+  expect(output).toContain('  public.orders  legacy     outbox  yes      -');
+  expect(output).toMatch(/^ {2}public\.orders to server legacy +3 +age +- +0 +0 +-$/m);
+  expect(output).toContain('All ok (exit code 0).');
+  expect(output).toContain('pg_sync_link_outbox_pending{sync="public.orders to server legacy"} 0');
+  expect(output).toContain('pg_sync_link_outbox_delivered_total{sync="public.orders to server legacy"} 3');
+  expect(output).toContain('legacy.orders: 1 ada; 2 grace; 3 alan');
+  expect(output).toContain('after stop, /metrics: closed');
+  expect(output).toContain('removed both sides');
+}, 120_000);
