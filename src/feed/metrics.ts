@@ -1,10 +1,4 @@
-import {
-  checkMetricsOptions,
-  metricOf,
-  openMetricsHost,
-  type MetricsHost,
-  type MetricsOptions,
-} from '../metrics/prometheus.js';
+import { instrumentMaker, startMetrics, type MetricsHost, type MetricsOptions } from '../metrics/prometheus.js';
 import { previewSql, qualified, sql, type QualifiedName } from '../sql/index.js';
 
 // A change listener's Prometheus metrics, labelled with the feed's table and the consumer
@@ -34,42 +28,16 @@ const NONE: FeedMetricsHook = {
 };
 
 function instruments(host: MetricsHost) {
-  const { prom, registry } = host;
-  const labelNames = ['feed', 'consumer'] as const;
-  const registers = [registry];
+  const { gauge, counter } = instrumentMaker(host, ['feed', 'consumer']);
   return {
-    received: metricOf(
-      registry,
-      'pg_sync_link_feed_received_total',
-      () =>
-        new prom.Counter({
-          name: 'pg_sync_link_feed_received_total',
-          help: 'Changes handed to onChange.',
-          labelNames,
-          registers,
-        }),
-    ),
-    lag: metricOf(
-      registry,
+    received: counter('pg_sync_link_feed_received_total', 'Changes handed to onChange.'),
+    lag: gauge(
       'pg_sync_link_feed_lag_seconds',
-      () =>
-        new prom.Gauge({
-          name: 'pg_sync_link_feed_lag_seconds',
-          help: 'At the last checkpoint, age of the oldest change logged after the position kept (0 when none).',
-          labelNames,
-          registers,
-        }),
+      'At the last checkpoint, age of the oldest change logged after the position kept (0 when none).',
     ),
-    checkpoint: metricOf(
-      registry,
+    checkpoint: gauge(
       'pg_sync_link_feed_checkpoint_timestamp_seconds',
-      () =>
-        new prom.Gauge({
-          name: 'pg_sync_link_feed_checkpoint_timestamp_seconds',
-          help: 'When the listener last checkpointed (Unix time): time() minus this is how long it has not.',
-          labelNames,
-          registers,
-        }),
+      'When the listener last checkpointed (Unix time): time() minus this is how long it has not.',
     ),
   };
 }
@@ -81,24 +49,20 @@ export function feedMetrics(
   labels: { feed: string; consumer: string },
 ): FeedMetricsHook {
   if (options === undefined) return NONE;
-  checkMetricsOptions(options, 'listenToChanges metrics');
-  const opening = openMetricsHost(options, 'listenToChanges({ metrics })');
-  let made: ReturnType<typeof instruments> | undefined;
-  let host: MetricsHost | undefined;
-  const ready = opening.then((opened) => {
-    host = opened;
-    made = instruments(opened);
+  const started = startMetrics(options, 'listenToChanges metrics', 'listenToChanges({ metrics })', (host) => {
+    const made = instruments(host);
     made.received.inc(labels, 0);
-    return opened.url;
+    return made;
   });
-  ready.catch(() => undefined);
   const lagQuery = previewSql(
     sql`SELECT COALESCE(extract(epoch FROM pg_catalog.now() - pg_catalog.min(at)), 0)::float8 AS age FROM ${qualified(log)} WHERE (xid, seq) > ($1::xid8, $2::bigint)`,
   );
   return {
-    ready,
-    received: () => made?.received.inc(labels),
+    ready: started.ready,
+    close: started.close,
+    received: () => started.instruments()?.received.inc(labels),
     async checkpointed(client, position) {
+      const made = started.instruments();
       if (!made) return;
       const at = Date.now() / 1000;
       try {
@@ -109,10 +73,6 @@ export function feedMetrics(
       }
       // Set last, so a scrape that sees this checkpoint sees its lag too.
       made.checkpoint.set(labels, at);
-    },
-    async close() {
-      await opening.catch(() => undefined);
-      await host?.close();
     },
   };
 }

@@ -90,3 +90,56 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 export function metricOf<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
+
+/** A started metrics hook's common part: its instruments once prom-client is loaded, and its lifecycle. */
+export interface StartedMetrics<T> {
+  /** Resolves to the /metrics URL once served (undefined without a port); rejects when prom-client is missing or the port is taken. */
+  readonly ready: Promise<string | undefined>;
+  /** The instruments, or undefined until `ready` (and forever if it failed). */
+  instruments(): T | undefined;
+  /** Closes the HTTP server, if one was opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Checks `options` now (at `path`), then loads prom-client and opens the port in the background
+ * and builds the hook's instruments on the host; `ready` says how it went.
+ */
+export function startMetrics<T>(
+  options: MetricsOptions,
+  path: string,
+  purpose: string,
+  build: (host: MetricsHost) => T,
+): StartedMetrics<T> {
+  checkMetricsOptions(options, path);
+  const opening = openMetricsHost(options, purpose);
+  let made: T | undefined;
+  let host: MetricsHost | undefined;
+  const ready = opening.then((opened) => {
+    host = opened;
+    made = build(opened);
+    return opened.url;
+  });
+  // The caller reads `ready`; an unread failure must not become an unhandled rejection.
+  ready.catch(() => undefined);
+  return {
+    ready,
+    instruments: () => made,
+    async close() {
+      await opening.catch(() => undefined);
+      await host?.close();
+    },
+  };
+}
+
+/** Gauge and counter makers over `host`'s registry, with one set of label names, reused when already registered. */
+export function instrumentMaker(host: MetricsHost, labelNames: readonly string[]) {
+  const { prom, registry } = host;
+  const registers = [registry];
+  return {
+    gauge: (name: string, help: string) =>
+      metricOf(registry, name, () => new prom.Gauge({ name, help, labelNames, registers })),
+    counter: (name: string, help: string) =>
+      metricOf(registry, name, () => new prom.Counter({ name, help, labelNames, registers })),
+  };
+}

@@ -1,7 +1,7 @@
 import {
-  checkMetricsOptions,
+  instrumentMaker,
   metricOf,
-  openMetricsHost,
+  startMetrics,
   type MetricsHost,
   type MetricsOptions,
 } from '../metrics/prometheus.js';
@@ -44,12 +44,7 @@ const NONE: OutboxMetricsHook = {
 
 function instruments(host: MetricsHost) {
   const { prom, registry } = host;
-  const labelNames = ['sync'] as const;
-  const registers = [registry];
-  const gauge = (name: string, help: string) =>
-    metricOf(registry, name, () => new prom.Gauge({ name, help, labelNames, registers }));
-  const counter = (name: string, help: string) =>
-    metricOf(registry, name, () => new prom.Counter({ name, help, labelNames, registers }));
+  const { gauge, counter } = instrumentMaker(host, ['sync']);
   return {
     pending: gauge('pg_sync_link_outbox_pending', 'Changed keys recorded and not yet delivered.'),
     lag: gauge(
@@ -71,7 +66,7 @@ function instruments(host: MetricsHost) {
           name: 'pg_sync_link_outbox_drain_duration_seconds',
           help: 'Time of one pass of the worker over its outboxes, until each was empty or failed.',
           buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
-          registers,
+          registers: [registry],
         }),
     ),
   };
@@ -86,33 +81,30 @@ export function outboxMetrics(
   outboxes: readonly OutboxNames[],
 ): OutboxMetricsHook {
   if (options === undefined) return NONE;
-  checkMetricsOptions(options, 'startOutboxWorker metrics');
-  const opening = openMetricsHost(options, 'startOutboxWorker({ metrics })');
-  let made: ReturnType<typeof instruments> | undefined;
-  let host: MetricsHost | undefined;
-  const ready = opening.then((opened) => {
-    host = opened;
-    made = instruments(opened);
+  const started = startMetrics(options, 'startOutboxWorker metrics', 'startOutboxWorker({ metrics })', (host) => {
+    const made = instruments(host);
     for (const names of outboxes) {
       // Every series exists from the start, so a dashboard shows 0 rather than nothing.
       for (const counter of [made.delivered, made.failures, made.setAside]) counter.inc({ sync: names.label }, 0);
     }
-    return opened.url;
+    return made;
   });
-  ready.catch(() => undefined);
   const lagQueries = outboxes.map((names) =>
     previewSql(sql`SELECT pending::float8 AS pending, COALESCE(extract(epoch FROM oldest_pending_age), 0)::float8 AS age,
   (pg_catalog.to_jsonb(l) ->> 'set_aside')::float8 AS set_aside FROM ${qualified(names.lag)} AS l`),
   );
   return {
-    ready,
+    ready: started.ready,
+    close: started.close,
     event(event) {
+      const made = started.instruments();
       if (!made || event.sync === undefined) return;
       if (event.type === 'delivered') made.delivered.inc({ sync: event.sync }, event.count ?? 0);
       else if (event.type === 'failed') made.failures.inc({ sync: event.sync });
       else if (event.type === 'set-aside') made.setAside.inc({ sync: event.sync }, event.keys ?? 0);
     },
     async passed(client, seconds) {
+      const made = started.instruments();
       if (!made) return;
       made.duration.observe(seconds);
       try {
@@ -126,10 +118,6 @@ export function outboxMetrics(
       } catch {
         // A lost connection is the worker's to notice; the gauges keep their last values.
       }
-    },
-    async close() {
-      await opening.catch(() => undefined);
-      await host?.close();
     },
   };
 }
