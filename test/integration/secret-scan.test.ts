@@ -24,6 +24,7 @@ import { freePort } from '../../src/testing/embedded.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connectionString } from '../harness/server.js';
+import { logDuring, logMarked } from '../harness/server-log.js';
 import { useServers } from '../harness/suite.js';
 
 // One distinctive password, with a quote, a double quote, backslashes and format() and
@@ -210,8 +211,7 @@ describe('a password, followed everywhere it could leak', () => {
   });
 
   it('a migrating role that is not a superuser needs SET on log_parameter_max_length, or its bound password is logged', async (context) => {
-    const log = pair.app.log;
-    if (!log) return context.skip('this backend does not give the server log');
+    if (!pair.app.log) return context.skip('this backend does not give the server log');
     const migrator = `scan_migrator_${randomBytes(3).toString('hex')}`;
     await app.query(`CREATE ROLE ${migrator}`);
     await applySyncLink(connectionString(pair.app, names.app), [
@@ -231,22 +231,20 @@ describe('a password, followed everywhere it could leak', () => {
     };
     // Without the right to change the setting, PostgreSQL logs the bound value in full.
     process.env.SCAN_UNPROTECTED = 'Wp3nL8-unprotected';
-    let start = log().length;
-    await asMigrator('SCAN_UNPROTECTED');
-    expect(log().slice(start)).toMatch(/parameters: \$1 = 'Wp3nL8-unprotected'/i); // PostgreSQL 18 writes Parameters
+    const unprotected = await logDuring(pair.app, app, () => asMigrator('SCAN_UNPROTECTED'));
+    expect(unprotected).toMatch(/parameters: \$1 = 'Wp3nL8-unprotected'/i); // PostgreSQL 18 writes Parameters
     // GRANT SET ON PARAMETER (PostgreSQL 15+), once, by a superuser: the value is not logged.
     await app.query(`GRANT SET ON PARAMETER log_parameter_max_length TO ${migrator}`);
     process.env.SCAN_PROTECTED = 'Hd5tR1-protected';
-    start = log().length;
-    await asMigrator('SCAN_PROTECTED');
-    expect(log().slice(start)).toContain(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)`);
-    expect(log().slice(start)).not.toContain('Hd5tR1');
+    const protectedLog = await logDuring(pair.app, app, () => asMigrator('SCAN_PROTECTED'));
+    expect(protectedLog).toContain(`SELECT pg_catalog.set_config('pg_sync_link.secret_1', $1, false)`);
+    expect(protectedLog).not.toContain('Hd5tR1');
     await app.query(`REVOKE SET ON PARAMETER log_parameter_max_length FROM ${migrator}`);
   });
 
   it('is in neither server log, with every statement logged', async (context) => {
     if (!pair.legacy.log || !pair.app.log) return context.skip('this backend does not give the server log');
-    const logs = `${pair.legacy.log()}\n${pair.app.log()}`;
+    const logs = `${await logMarked(pair.legacy, legacy)}\n${await logMarked(pair.app, app)}`;
     // The log really holds the statements (and the failures) of the tests above.
     expect(logs).toContain('pg_sync_link.secret_1');
     expect(logs).toMatch(/already exists/);
