@@ -11,6 +11,8 @@ interface ContainerServerParts {
   readonly container: StartedPostgreSqlContainer;
   readonly runtime: ContainerRuntimeClient;
   readonly password: string;
+  /** False when its data is in a tmpfs, which a stop would lose: stop() then rejects. */
+  readonly restartable: boolean;
 }
 
 /**
@@ -19,7 +21,7 @@ interface ContainerServerParts {
  * server answers; log() is what the server wrote to the container's output so far.
  */
 export async function containerServer(parts: ContainerServerParts): Promise<TestServer> {
-  const { name, container, runtime, password } = parts;
+  const { name, container, runtime, password, restartable } = parts;
   const connection = { host: container.getHost(), port: container.getPort(), user: 'postgres', password };
   const handle = () => runtime.container.getById(container.getId());
   const logs: string[] = [];
@@ -42,6 +44,10 @@ export async function containerServer(parts: ContainerServerParts): Promise<Test
     major,
     log: () => logs.join(''),
     stop: async () => {
+      if (!restartable)
+        throw new Error(
+          `The ${name} container keeps its data in memory (memoryData): a stop would lose it, so it cannot be stopped and started again.`,
+        );
       // SIGINT is PostgreSQL's fast shutdown (open sessions or not); `docker stop` sends the
       // image's stop signal, SIGTERM unless the image says otherwise, which waits for sessions.
       // Not running already is fine: the stop below is what must succeed.

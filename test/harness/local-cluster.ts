@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { freePort, serverProcessIds, THROWAWAY_SETTINGS } from '../../src/testing/embedded.js';
+import { testDataDirectory } from './data-directory.js';
 import { serverMajor, type PgServer } from './server.js';
 
 const running = new Set<ChildProcess>();
@@ -34,7 +34,7 @@ export async function startLocalCluster(
   onLog?: (text: string) => void,
 ): Promise<PgServer> {
   const ids = serverProcessIds();
-  const root = await mkdtemp(path.join(os.tmpdir(), 'pg-sync-link-cluster-'));
+  const root = await mkdtemp(path.join(testDataDirectory(), 'pg-sync-link-cluster-'));
   const dataDir = path.join(root, 'data');
   const passwordFile = path.join(root, 'password');
   const password = `pw-${Math.random().toString(36).slice(2)}`;

@@ -55,6 +55,11 @@ export interface PairOptions {
   readonly settings?: readonly string[];
   /** Receives each server's log output as it comes (servers this harness starts only). Default: none. */
   readonly onLog?: (role: 'legacy' | 'app', text: string) => void;
+  /**
+   * The pair is shared and never stopped: containers may then keep their data in memory
+   * (embedded and system servers do wherever the data folder allows). Default false.
+   */
+  readonly neverStopped?: boolean;
 }
 
 /** Starts the pair for the backend this test project runs on (PG_SYNC_LINK_BACKEND). */
@@ -66,7 +71,7 @@ export async function startPair(
   const logTo = (role: 'legacy' | 'app') => (options.onLog ? (text: string) => options.onLog!(role, text) : undefined);
   const [legacy, app] =
     backend === 'testcontainers'
-      ? await startContainerPair(settings)
+      ? await startContainerPair(settings, options.neverStopped ?? false)
       : await Promise.all([
           startServer(backend, 'legacy', settings, logTo('legacy')),
           startServer(backend, 'app', settings, logTo('app')),

@@ -64,12 +64,14 @@ export function sharedServerPool(backend: BackendName, logDir: string): SharedSe
         legacy: path.join(logDir, `${pairs.size}-legacy.log`),
         app: path.join(logDir, `${pairs.size}-app.log`),
       };
-      pair = startPair(backend, { settings, onLog: (role, text) => appendFileSync(files[role], text) }).then(
-        (started) => {
-          logFiles.set(started, files);
-          return started;
-        },
-      );
+      pair = startPair(backend, {
+        settings,
+        neverStopped: true,
+        onLog: (role, text) => appendFileSync(files[role], text),
+      }).then((started) => {
+        logFiles.set(started, files);
+        return started;
+      });
       // One that did not start is tried again by the next file rather than failing them all.
       pair.catch(() => pairs.delete(key));
       pairs.set(key, pair);

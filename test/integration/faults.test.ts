@@ -173,14 +173,20 @@ describe('faults', () => {
         }
       }
     })();
+    // Each outage comes after a few more writes have landed, however busy the machine is.
+    const afterMoreLanded = async (count: number) => {
+      const target = landed.length + count;
+      const deadline = Date.now() + 30_000;
+      while (landed.length < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
     try {
       for (let outage = 0; outage < 3; outage += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await afterMoreLanded(4);
         await pair.legacy.stop();
         await new Promise((resolve) => setTimeout(resolve, 200));
         await pair.legacy.start();
       }
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await afterMoreLanded(4);
     } finally {
       stop = true;
       await writing;

@@ -180,7 +180,7 @@ it('every publication and subscription option is accepted by the server, and dow
   await applySyncLink(legacy, publisher);
   await applySyncLink(app, subscriber);
   const { rows } = await app.query(
-    `SELECT subenabled, subbinary, substream::text, subdisableonerr, subslotname FROM pg_subscription WHERE subname = 'notes_sub'`,
+    `SELECT subenabled, subbinary, substream::text, subdisableonerr, subslotname FROM pg_subscription WHERE subname = 'notes_sub' AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
   );
   expect(rows).toEqual([
     {

@@ -147,7 +147,7 @@ it('with applySyncLink: the password never reaches a statement, the server logs 
     // PostgreSQL keeps the connection string, password included, in its own catalog
     // (pg_subscription.subconninfo, readable by superusers only): that is where it belongs.
     const stored = await app.query<{ subconninfo: string }>(
-      `SELECT subconninfo FROM pg_subscription WHERE subname = 'products_sub'`,
+      `SELECT subconninfo FROM pg_subscription WHERE subname = 'products_sub' AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
     expect(stored.rows[0]!.subconninfo).toContain(password);
 
