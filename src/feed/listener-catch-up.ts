@@ -19,9 +19,11 @@ export interface CatchUp {
  */
 export function feedLogReader<Row>(log: Fragment) {
   const select = (where: Fragment) =>
-    previewSql(sql`SELECT seq::text, xid::text, op, key, old_key, changed, row FROM ${log} WHERE ${where}`);
+    previewSql(sql`SELECT seq::text, xid::text, op, key, old_key, changed, row FROM ${log} AS entry WHERE ${where}`);
+  // ORDER BY entry.seq, not seq: a bare name means the output column, the text `seq::text`,
+  // whose order ('10' < '9') would deliver a transaction's changes out of order and page wrongly.
   const catchUpQuery = select(
-    sql`(xid, seq) > ($1::xid8, $2::bigint) AND seq > $3::bigint ORDER BY seq LIMIT ${integer(PAGE)}`,
+    sql`(xid, seq) > ($1::xid8, $2::bigint) AND seq > $3::bigint ORDER BY entry.seq LIMIT ${integer(PAGE)}`,
   );
   return async function readSince(
     client: FeedClient,

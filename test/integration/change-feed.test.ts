@@ -194,6 +194,35 @@ describe('change feed', () => {
     }
   }, 60_000);
 
+  it('catching up from the log delivers in seq order across pages, not in the text order of seq', async () => {
+    await install();
+    // One transaction of 1001 changes, read only from the log (no listener yet): two pages, and
+    // seq 1001 (the update of id 5) sorts before seq 5 (its insert) as text.
+    await app.query('BEGIN');
+    await app.query(
+      `INSERT INTO portal.users (id, email) SELECT n, n || '@example.com' FROM generate_series(1, 1000) AS n`,
+    );
+    await app.query(`UPDATE portal.users SET name = 'five' WHERE id = 5`);
+    await app.query('COMMIT');
+    const received: ChangeEvent[] = [];
+    const listener = listenToChanges({
+      connection: connectionString(pair.app, database),
+      feed: feed(),
+      from: 'beginning',
+      onChange: (event) => void received.push(event),
+    });
+    try {
+      await until(() => received.length >= 1001);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // nothing more may come
+      const seqs = received.map((event) => Number(event.seq));
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(seqs).toHaveLength(1001);
+      expect(received.filter((event) => event.key.id === 5).map((event) => event.op)).toEqual(['insert', 'update']);
+    } finally {
+      await listener.stop();
+    }
+  });
+
   it('a named consumer resumes where it left off after a restart', async () => {
     await install();
     const first: string[] = [];
