@@ -125,6 +125,8 @@ describe.each(KINDS)('$name', (kind) => {
     expect(refused).toMatchObject({ code: '0A000', message: expect.stringMatching(/^pg-sync-link: /) });
     expect((refused as pg.DatabaseError).message).toMatch(/TRUNCATE of public\.items is refused/);
     expect((refused as pg.DatabaseError).message).toMatch(kind.names);
+    // Named once: no wrapper adds a second prefix to the refusal.
+    expect((refused as pg.DatabaseError).message.match(/pg-sync-link:/g)).toHaveLength(1);
     expect((refused as pg.DatabaseError).hint).toContain(
       `ALTER TABLE public.items DISABLE TRIGGER ${kind.trigger}; TRUNCATE public.items;`,
     );

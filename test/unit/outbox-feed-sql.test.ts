@@ -157,7 +157,7 @@ describe('same-database sync SQL', () => {
     expect(
       text[2],
     ).toContain(`INSERT INTO salesforce.accounts AS t (user_id, name) SELECT src.id, (src.first || src.last) FROM pg_sync_new AS src
-      ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name;`);
+        ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name;`);
     expect(text[2]).toContain(`IF started_at = 'salesforce.accounts' THEN`);
     expect(text.slice(3)).toEqual([
       `CREATE TRIGGER sync_to_salesforce_accounts_truncate BEFORE TRUNCATE ON portal.users FOR EACH STATEMENT EXECUTE FUNCTION portal.users__sync_to_salesforce_accounts('truncate')`,

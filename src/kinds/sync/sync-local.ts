@@ -158,19 +158,22 @@ BEGIN${refuseTruncate(`same-database sync to ${displayName(node.target)}`, node.
     RETURN NULL;
   END IF;
   PERFORM pg_catalog.set_config(${origin}, COALESCE(NULLIF(started_at, ''), ${self}), true);
-  CASE TG_ARGV[0]
-    WHEN 'upsert' THEN
-      INSERT INTO ${target} AS t (${targetColumns}) SELECT ${join(node.columns.map(valueOf))} FROM pg_sync_new AS src${matching}
-      ON CONFLICT (${join(node.key.map(ident))}) ${onConflict};
-    WHEN 'delete' THEN
-      ${deleteWhere(keysOf('pg_sync_old'))};
-    WHEN 'vanished' THEN
-      -- Keys an update moved away from (or whose row stopped matching) are gone here, so gone there.
-      ${deleteWhere(sql`${keysOf('pg_sync_old')} EXCEPT ${keysOf('pg_sync_new')}`)};
-  END CASE;
+  -- Only the copying is wrapped: the TRUNCATE refusal above already names the sync.
+  BEGIN
+    CASE TG_ARGV[0]
+      WHEN 'upsert' THEN
+        INSERT INTO ${target} AS t (${targetColumns}) SELECT ${join(node.columns.map(valueOf))} FROM pg_sync_new AS src${matching}
+        ON CONFLICT (${join(node.key.map(ident))}) ${onConflict};
+      WHEN 'delete' THEN
+        ${deleteWhere(keysOf('pg_sync_old'))};
+      WHEN 'vanished' THEN
+        -- Keys an update moved away from (or whose row stopped matching) are gone here, so gone there.
+        ${deleteWhere(sql`${keysOf('pg_sync_old')} EXCEPT ${keysOf('pg_sync_new')}`)};
+    END CASE;
+  ${failedSync(what, 'The statement was rolled back; neither table changed.')}
+  END;
   PERFORM pg_catalog.set_config(${origin}, COALESCE(started_at, ''), true);
   RETURN NULL;
-${failedSync(what, 'The statement was rolled back; neither table changed.')}
 END
 `)}`;
 

@@ -68,10 +68,13 @@ DECLARE
   failure_detail text;
   failure_hint text;
 BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
-  CASE TG_ARGV[0]${body}
-  END CASE;
+  -- Only the sending is wrapped: the refusals above already name the sync and stay as they are.
+  BEGIN
+    CASE TG_ARGV[0]${body}
+    END CASE;
+  ${failedSync(what, 'The local statement was rolled back with it; nothing was written on either side.')}
+  END;
   RETURN NULL;
-${failedSync(what, 'The local statement was rolled back with it; nothing was written on either side.')}
 END
 `)}`;
 }
