@@ -19,6 +19,8 @@ async function answer(pool: SharedServerPool, url: string | undefined, body: Req
   const settings = body.settings ?? [];
   if (url === '/pair') return pool.pair(settings);
   if (url === '/databases') return pool.freshDatabases(settings, body.prefix ?? 'test', body.pid ?? 0);
+  // A JSON body, as every answer has: the asking side parses it.
+  if (url === '/release') return { dropped: await pool.release(body.pid ?? 0) };
   throw new Error(`No such request: ${url}`);
 }
 

@@ -31,6 +31,8 @@ export interface SharedServerPool {
   pair(settings: readonly string[]): Promise<SharedPairInfo>;
   /** A fresh database on each server of the profile's pair, owned by the test process `pid`. */
   freshDatabases(settings: readonly string[], prefix: string, pid: number): Promise<{ legacy: string; app: string }>;
+  /** Drops the databases the test process `pid` made so far (its file is done); says how many. */
+  release(pid: number): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -44,9 +46,9 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * Runs in vitest's main process, which outlives the test files. Each test file runs in a
- * process of its own; once that process has ended, the databases it made (and the slots and
- * subscriptions left in them) are dropped, so a file that failed half-way leaves nothing
+ * Runs in vitest's main process, which outlives the test files. A file releases its databases
+ * (and the slots and subscriptions left in them) when it ends; those of a test process that
+ * ended without releasing are dropped too, so a file that failed half-way leaves nothing
  * behind for the files after it.
  */
 export function sharedServerPool(backend: BackendName, logDir: string): SharedServerPool {
@@ -117,6 +119,12 @@ export function sharedServerPool(backend: BackendName, logDir: string): SharedSe
       databases.push({ server: pair.legacy, database: names.legacy }, { server: pair.app, database: names.app });
       owned.set(pid, databases);
       return names;
+    },
+    async release(pid) {
+      const databases = owned.get(pid) ?? [];
+      owned.delete(pid);
+      await dropTestDatabases(databases);
+      return databases.length;
     },
     async dispose() {
       await cleaning;

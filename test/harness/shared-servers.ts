@@ -12,11 +12,15 @@ function ask<T>(socket: string, route: string, body: object): Promise<T> {
       (response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () =>
-          response.statusCode === 200
-            ? resolve(JSON.parse(text) as T)
-            : reject(new Error(`The shared test servers failed: ${text}`)),
-        );
+        response.on('end', () => {
+          // Settled whatever the body is: a throw here would leave the caller waiting for ever.
+          try {
+            if (response.statusCode !== 200) throw new Error(`The shared test servers failed: ${text}`);
+            resolve(JSON.parse(text) as T);
+          } catch (error) {
+            reject(error);
+          }
+        });
       },
     );
     request.on('error', reject);
@@ -52,7 +56,7 @@ function sharedServer({ logFile, ...info }: SharedServerInfo): PgServer {
 
 /**
  * The project's shared pair for `settings` (started by the first file that asks). Each
- * `freshDatabases` call makes new databases, dropped once this test process has ended.
+ * `freshDatabases` call makes new databases; dispose() drops them (the file is done).
  */
 export async function sharedPair(socket: string, settings: readonly string[]): Promise<ServerPair> {
   const info = await ask<SharedPairInfo>(socket, '/pair', { settings });
@@ -61,6 +65,6 @@ export async function sharedPair(socket: string, settings: readonly string[]): P
     legacy: sharedServer(info.legacy),
     app: sharedServer(info.app),
     freshDatabases: (prefix) => ask(socket, '/databases', { settings, prefix, pid: process.pid }),
-    dispose: async () => {},
+    dispose: () => ask(socket, '/release', { pid: process.pid }),
   };
 }

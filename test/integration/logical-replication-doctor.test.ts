@@ -163,7 +163,9 @@ it('a one-way apply conflict (the key exists on the subscriber already) is an er
     (rows) => rows[0]?.body === 'from legacy',
     'the change applied',
   );
-  await app.query(`SELECT pg_stat_reset_subscription_stats(oid) FROM pg_subscription WHERE subname = 'notes_sub' AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  await app.query(
+    `SELECT pg_stat_reset_subscription_stats(oid) FROM pg_subscription WHERE subname = 'notes_sub' AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
   await waitFor(
     () => doctorOn('app'),
     (diagnosis) => about(diagnosis, 'subscription')[0]?.severity === 'ok',
