@@ -1,4 +1,4 @@
-// A change feed (seed 004): the legacy app writes portal.users; a listener in the new app gets
+// A change feed: the legacy app writes portal.users; a listener in the new app gets
 // each change as JSON and keeps its own table up to date — also the changes made while it was
 // disconnected, which NOTIFY alone would have lost.
 import { applySyncLink, changeFeed, listenToChanges, removeSyncLink } from 'pg-sync-link';

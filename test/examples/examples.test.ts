@@ -29,8 +29,8 @@ it('umzug.mjs syncs orders one way with Umzug and a pg Pool', async () => {
   expect(output).toContain('both sides migrated down');
 }, 120_000);
 
-it('seed-002-transform.mjs writes the normalised rows into the old table at commit, following option changes', async () => {
-  const output = await run('seed-002-transform.mjs');
+it('normalised-rewrite.mjs writes the normalised rows into the old table at commit, following option changes', async () => {
+  const output = await run('normalised-rewrite.mjs');
   expect(output).toContain(
     'timesheet_old: {"id":"1","worker_id":"33","hospital_id":"15","status":"approved","is_approved":true}',
   );

@@ -112,7 +112,7 @@ describe('one-way sync', () => {
     await app.query(`DROP OWNED BY ${clerk}; DROP ROLE ${clerk}`);
   });
 
-  it('maps renamed columns and computes others from the local row (seed 002)', async () => {
+  it('maps renamed columns and computes others from the local row', async () => {
     await legacy.query(
       `CREATE TABLE timesheet_old (id bigint PRIMARY KEY, worker_id bigint, hospital_id bigint, status text, is_approved boolean)`,
     );
@@ -182,7 +182,7 @@ describe('one-way sync', () => {
     ]);
   });
 
-  it('at commit: rows are sent as they are when the transaction commits (seed 002)', async () => {
+  it('at commit: rows are sent as they are when the transaction commits', async () => {
     await legacy.query(`CREATE TABLE timesheet_old (id bigint PRIMARY KEY, hospital_id bigint, status text)`);
     await app.query(`CREATE TABLE timesheet_options (id bigint PRIMARY KEY, hospital_id bigint)`);
     await app.query(`CREATE TABLE timesheet_new (id bigint PRIMARY KEY, status text, timesheet_options_id bigint)`);
