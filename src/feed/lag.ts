@@ -28,8 +28,9 @@ export async function feedLag(target: DatabaseTarget, feed: ChangeFeedNode): Pro
   if (typeof feed !== 'object' || feed === null || feed.kind !== 'change-feed') {
     throw new InvalidOptionError('feedLag needs a node made with changeFeed({ table, key }).', 'feed');
   }
+  // Ordered by the view's bigint column (lag.pending), not by the text output of the same name.
   const text = previewSql(sql`SELECT consumer, position_xid::text, position_seq::text, checkpointed_at, pending::text,
-  extract(epoch FROM oldest_pending_age)::float8 AS age FROM ${qualified(feedObjects(feed.table).lag)} ORDER BY pending DESC, consumer`);
+  extract(epoch FROM oldest_pending_age)::float8 AS age FROM ${qualified(feedObjects(feed.table).lag)} AS lag ORDER BY lag.pending DESC, consumer`);
   return withSession(target, async (session) => {
     const found = await rows<{
       consumer: string;

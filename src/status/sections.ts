@@ -129,10 +129,11 @@ export async function readFeeds(query: Query): Promise<{ feeds: FeedStatus[]; fi
   const feeds: FeedStatus[] = [];
   for (const view of await feedLagViews(query)) {
     const lagView = quoteQualifiedName({ schema: view.schema, name: view.name });
+    // Ordered by the view's bigint column (lag.pending), not by the text output of the same name.
     const rows = await query<{ consumer: string; pending: string; age: number | null; checkpointed: number }>(
       `SELECT consumer, pending::text, extract(epoch FROM oldest_pending_age)::float8 AS age,
-         extract(epoch FROM pg_catalog.now() - checkpointed_at)::float8 AS checkpointed FROM ${lagView}
-       ORDER BY pending DESC, consumer`,
+         extract(epoch FROM pg_catalog.now() - checkpointed_at)::float8 AS checkpointed FROM ${lagView} AS lag
+       ORDER BY lag.pending DESC, consumer`,
     );
     feeds.push({
       lagView,

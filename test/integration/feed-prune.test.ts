@@ -6,6 +6,7 @@ import {
   diagnose,
   feedLag,
   listenToChanges,
+  status,
   type ChangeListener,
 } from '../../src/index.js';
 import { applyInTransaction } from '../harness/apply.js';
@@ -143,6 +144,27 @@ describe('change feed pruning', () => {
 
     await applyInTransaction(app, buildMigration('feed', feed()), 'down');
     expect(await catalogSnapshot(app)).toEqual(before);
+  });
+
+  it('lists the consumer furthest behind first, by number (10 before 9), in feedLag and status', async () => {
+    await applyInTransaction(app, buildMigration('feed', feed()), 'up');
+    await insert(1, 10);
+    // 'ten' has received nothing, 'nine' the first change: 10 and 9 pending.
+    await app.query(`INSERT INTO users__changes_cursors (consumer, xid, seq) VALUES ('ten', '0', 0)`);
+    await app.query(
+      `INSERT INTO users__changes_cursors (consumer, xid, seq) SELECT 'nine', xid, seq FROM users__changes ORDER BY seq LIMIT 1`,
+    );
+    const lag = await feedLag(app, feed());
+    expect(lag.map((entry) => [entry.consumer, entry.pending])).toEqual([
+      ['ten', 10],
+      ['nine', 9],
+    ]);
+    const report = await status(app);
+    expect(report.feeds[0]!.consumers.map((entry) => [entry.consumer, entry.pending])).toEqual([
+      ['ten', 10],
+      ['nine', 9],
+    ]);
+    await applyInTransaction(app, buildMigration('feed', feed()), 'down');
   });
 
   it('without named consumers, prunes by age alone', async () => {
