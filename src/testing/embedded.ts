@@ -63,7 +63,8 @@ export interface EmbeddedServerOptions {
   /**
    * The folder the server's data folder is made in. A memory file system (`/dev/shm` on Linux)
    * makes each CREATE DATABASE several times faster than a disk, even with fsync off; it needs
-   * room for about 40 MB per server and 8 MB per database. Default: the OS temp folder.
+   * room for about 40 MB per server and 8 MB per database. Run as root, the server runs as the
+   * `postgres` user, which must be able to enter it. Default: the OS temp folder.
    */
   readonly directory?: string;
   /** Receives the server's log output (stderr) as it comes, e.g. to check what it logs. Default: kept quiet, shown only in the error when the server fails to start. */

@@ -21,7 +21,8 @@ export interface TestServersOptions {
   /**
    * The folder each server's data folder is made in (embedded backend), e.g. `/dev/shm` on
    * Linux: a memory file system makes each CREATE DATABASE several times faster than a disk.
-   * It needs about 40 MB per server and 8 MB per database. Default: the OS temp folder.
+   * It needs about 40 MB per server and 8 MB per database; run as root, the servers run as the
+   * `postgres` user, which must be able to enter it. Default: the OS temp folder.
    */
   readonly directory?: string;
   /**

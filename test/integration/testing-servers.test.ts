@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -144,6 +145,26 @@ describe.runIf(process.env.PG_SYNC_LINK_BACKEND === 'embedded')('pg-sync-link/te
     }
     expect(await reachable(port)).toBe(false);
     expect(await folders('portone')).toEqual(before);
+  });
+
+  it('directory: the data folder is made there and deleted with the server; containers refuse it', async () => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'pg-sync-link-directory-test-'));
+    // As root the server runs as postgres, which must be able to enter the folder.
+    await chmod(directory, 0o755);
+    try {
+      const test = await startTestServers({ names: ['indir'], directory });
+      const made = await readdir(directory);
+      expect(made).toEqual([expect.stringMatching(/^pg-sync-link-indir-/)]);
+      expect(await readdir(path.join(directory, made[0]!, 'data'))).toContain('PG_VERSION');
+      await test.dispose();
+      expect(await readdir(directory)).toEqual([]);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+    await expect(startTestServers({ backend: 'testcontainers', directory: '/dev/shm' })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      path: 'directory',
+    });
   });
 
   it('major: the version asked for, or a refusal that says what to install and leaves nothing running', async () => {
