@@ -44,6 +44,7 @@ export function checkMetricsOptions(options: MetricsOptions, path: string): void
     throw new InvalidOptionError(`${path} needs a port to serve /metrics on, or a prom-client registry.`, path);
   if (options.port !== undefined && !(Number.isSafeInteger(options.port) && options.port >= 0 && options.port <= 65535))
     throw new InvalidOptionError(`${path}.port must be a whole number from 0 to 65535.`, `${path}.port`);
+  // Any object may be passed from JavaScript: look at it before trusting its type.
   const registry = options.registry as { metrics?: unknown } | undefined;
   if (registry !== undefined && typeof registry?.metrics !== 'function')
     throw new InvalidOptionError(`${path}.registry must be a prom-client Registry.`, `${path}.registry`);
@@ -52,7 +53,9 @@ export function checkMetricsOptions(options: MetricsOptions, path: string): void
 /** Loads prom-client, and starts the HTTP server when a port is asked for. */
 export async function openMetricsHost(options: MetricsOptions, purpose: string): Promise<MetricsHost> {
   const loaded = await loadOptionalPeer('prom-client', () => import('prom-client'), purpose);
+  // prom-client is CommonJS: under ESM its exports may come as the default export.
   const prom = ((loaded as { default?: PromClient }).default ?? loaded) as PromClient;
+  // Checked by checkMetricsOptions(); the option is typed loosely so prom-client stays optional.
   const registry = (options.registry as Registry | undefined) ?? new prom.Registry();
   if (options.port === undefined) return { prom, registry, url: undefined, close: async () => {} };
   const server = createServer((request, response) => {
@@ -66,6 +69,7 @@ export async function openMetricsHost(options: MetricsOptions, purpose: string):
     );
   });
   await listen(server, options.port, options.host);
+  // A TCP listener's address is an AddressInfo (a string only for pipes and sockets).
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -88,6 +92,7 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 
 /** The metric `name` of the registry, made by `make` unless another worker there made it already. */
 export function metricOf<T>(registry: Registry, name: string, make: () => T): T {
+  // The same name is only ever made by `make`, so what the registry holds is a T.
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 

@@ -18,6 +18,7 @@ interface ListeningClient {
 }
 
 async function newClient(connection: string | Record<string, unknown>): Promise<ListeningClient> {
+  // A pg Client is a ListeningClient; pg's overloaded types do not say so to the compiler.
   return (await newPgClient(connection, 'The outbox worker')) as unknown as ListeningClient;
 }
 
@@ -89,6 +90,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
           // On a live connection this is the other side failing at commit: a delivery failure.
           throw drainFailure(names.label, error, lost);
         }
+        // The drain function's one result row, of the columns its SQL declares.
         const {
           delivered,
           set_aside: setAside,
@@ -143,6 +145,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         // Changes may have been recorded while delivering: look again before sleeping.
         if (empty) await sleep.wait(pollIntervalMs);
       } catch (error) {
+        // drainFailure() marks a delivery failure with `delivery` and `sync`; anything else is not one.
         if (!(error as { delivery?: boolean }).delivery) throw error;
         // The other side is down or refuses: wait the backoff; a NOTIFY does not cut it short.
         await metrics.passed(client, (performance.now() - started) / 1000);
@@ -159,6 +162,7 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     use,
     close: (client) => client.end(),
     onRetry: (error, retryInMs) => {
+      // Set on the errors drainFailure() makes; absent on others (a lost connection).
       const sync = (error as { sync?: string }).sync;
       const text =
         sync !== undefined || message(error).startsWith('pg-sync-link:')
