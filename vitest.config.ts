@@ -19,9 +19,19 @@ const backends = backendChoices();
 // Vitest reads this file in more than one process; say each skip once.
 if (!process.env.PG_SYNC_LINK_SKIPS_LOGGED) {
   process.env.PG_SYNC_LINK_SKIPS_LOGGED = '1';
-  for (const backend of backends.filter((choice) => choice.unavailable)) {
+  for (const backend of backends.filter((choice) => choice.unavailable && asked(`integration:${choice.name}`))) {
     console.log(`[pg-sync-link tests] skipping the ${backend.name} backend: ${backend.unavailable}`);
   }
+}
+
+/** Whether the command line's --project filters (if any) take this project: no skip to report otherwise. */
+function asked(project: string): boolean {
+  const filters = process.argv.flatMap((arg, index, args) =>
+    arg === '--project' ? [args[index + 1] ?? ''] : arg.startsWith('--project=') ? [arg.slice(10)] : [],
+  );
+  if (filters.some((filter) => filter === `!${project}`)) return false;
+  const wanted = filters.filter((filter) => !filter.startsWith('!'));
+  return wanted.length === 0 || wanted.some((filter) => filter === project || filter.endsWith('*'));
 }
 
 // Integration files mostly wait on their servers, so more files at once than cores pays off
