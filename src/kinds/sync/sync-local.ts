@@ -20,7 +20,7 @@ import type { KindDefinition } from '../kind.js';
 import { checkSyncColumns, type SyncColumn, type SyncColumnOptions } from './sync-columns.js';
 import { uniqueKeyCheck } from './sync-endpoint.js';
 import { fitFamily, withSchema } from './sync-names.js';
-import { displayName, failedSync, valueOf } from './sender/sync-sender-sql.js';
+import { displayName, namingTheSync, valueOf } from './sender/sync-sender-sql.js';
 import { checkOperations, type SyncOperation } from './sync-operations.js';
 import { checkRowFilter, rowFilterCheck, whereMatching } from './sync-filter.js';
 import { fireAlways, refuseTruncate, truncateTrigger } from '../trigger-guards.js';
@@ -158,9 +158,10 @@ BEGIN${refuseTruncate(`same-database sync to ${displayName(node.target)}`, node.
     RETURN NULL;
   END IF;
   PERFORM pg_catalog.set_config(${origin}, COALESCE(NULLIF(started_at, ''), ${self}), true);
-  -- Only the copying is wrapped: the TRUNCATE refusal above already names the sync.
-  BEGIN
-    CASE TG_ARGV[0]
+  ${namingTheSync(
+    what,
+    'The statement was rolled back; neither table changed.',
+    sql`CASE TG_ARGV[0]
       WHEN 'upsert' THEN
         INSERT INTO ${target} AS t (${targetColumns}) SELECT ${join(node.columns.map(valueOf))} FROM pg_sync_new AS src${matching}
         ON CONFLICT (${join(node.key.map(ident))}) ${onConflict};
@@ -169,9 +170,8 @@ BEGIN${refuseTruncate(`same-database sync to ${displayName(node.target)}`, node.
       WHEN 'vanished' THEN
         -- Keys an update moved away from (or whose row stopped matching) are gone here, so gone there.
         ${deleteWhere(sql`${keysOf('pg_sync_old')} EXCEPT ${keysOf('pg_sync_new')}`)};
-    END CASE;
-  ${failedSync(what, 'The statement was rolled back; neither table changed.')}
-  END;
+    END CASE;`,
+  )}
   PERFORM pg_catalog.set_config(${origin}, COALESCE(started_at, ''), true);
   RETURN NULL;
 END

@@ -15,7 +15,7 @@ import { fireAlways, refuseTruncate, truncateTrigger } from '../../trigger-guard
 import {
   destinationLabel,
   displayName,
-  failedSync,
+  namingTheSync,
   ignoreGuard,
   requiredLocalKey,
   valueOf,
@@ -118,14 +118,15 @@ DECLARE
   failure_detail text;
   failure_hint text;
 BEGIN${refuseTruncate(`${label}, which reads it,`, dependency.table, objects.trigger('truncate'))}${onDelete}${ignoreGuard(node.ignoreWritesBy)}
-  BEGIN
-    CASE TG_ARGV[0]
+  ${namingTheSync(
+    what,
+    `The change to ${depName} was sent as the synced rows that read it; it was rolled back with it, nothing was written on either side.`,
+    sql`CASE TG_ARGV[0]
     WHEN 'new' THEN${handOver(node, readers(dependency, [sql`pg_sync_new`]))}
     WHEN 'both' THEN${handOver(node, readers(dependency, [sql`pg_sync_old`, sql`pg_sync_new`]))}
     WHEN 'old' THEN${handOver(node, readers(dependency, [sql`pg_sync_old`]))}
-    END CASE;
-  ${failedSync(what, `The change to ${depName} was sent as the synced rows that read it; it was rolled back with it, nothing was written on either side.`)}
-  END;
+    END CASE;`,
+  )}
   RETURN NULL;
 END
 `)}`;

@@ -68,22 +68,32 @@ DECLARE
   failure_detail text;
   failure_hint text;
 BEGIN${refuseTruncateOf(node)}${ignoreGuard(node.ignoreWritesBy)}
-  -- Only the sending is wrapped: the refusals above already name the sync and stay as they are.
-  BEGIN
-    CASE TG_ARGV[0]${body}
-    END CASE;
-  ${failedSync(what, 'The local statement was rolled back with it; nothing was written on either side.')}
-  END;
+  ${namingTheSync(
+    what,
+    'The local statement was rolled back with it; nothing was written on either side.',
+    sql`CASE TG_ARGV[0]${body}
+    END CASE;`,
+  )}
   RETURN NULL;
 END
 `)}`;
 }
 
 /**
- * A sync trigger function's exception handler: the error, raised again with the sync named
- * (`what`), keeping its SQLSTATE, detail and hint. Needs failure_detail and failure_hint declared.
+ * The block that does a sync trigger's work (`statements`), with the handler that raises any
+ * error again with the sync named (`what`), keeping its SQLSTATE, detail and hint. Refusals and
+ * guards go before it: they name the sync already, and a second prefix would only repeat it.
+ * Needs failure_detail and failure_hint declared.
  */
-export function failedSync(what: Fragment, defaultHint: string): Fragment {
+export function namingTheSync(what: Fragment, defaultHint: string, statements: Fragment): Fragment {
+  return sql`BEGIN
+    ${statements}
+  ${failedSync(what, defaultHint)}
+  END;`;
+}
+
+/** The exception handler of namingTheSync(). */
+function failedSync(what: Fragment, defaultHint: string): Fragment {
   // WHEN OTHERS does not catch a cancel: a statement_timeout that ends a wait for the other
   // server (frozen, unreachable, or holding a row in a cross-server lock wait) is named here.
   const message = formatted('pg-sync-link: %s not synced from %s: %s', sql`TG_OP`, what, sql`SQLERRM`);
