@@ -1,7 +1,7 @@
 // `npm run bench`: starts two embedded PostgreSQL servers and runs every benchmark family. Each
 // prints what it measured; the last line is one JSON object of ratios to same-run baselines.
 // `node bench/run.mjs sync-single sync-write` runs only the families named.
-import { startServer } from '../examples/support/embedded-server.mjs';
+import { pickedParts, startBenchPair } from './bench-setup.mjs';
 import { benchDblink } from './dblink.mjs';
 import { benchDependency } from './dependency.mjs';
 import { benchFdwRead } from './fdw-read.mjs';
@@ -35,27 +35,19 @@ const FAMILIES = [
   ['dblink', benchDblink],
 ];
 
-const picked = process.argv.slice(2);
-const unknown = picked.filter((name) => !FAMILIES.some(([family]) => family === name));
-if (unknown.length > 0) {
-  console.error(`unknown benchmark family: ${unknown.join(', ')}; one of ${FAMILIES.map(([name]) => name).join(', ')}`);
-  process.exit(2);
-}
+const { runs } = pickedParts(
+  FAMILIES.map(([name]) => name),
+  'benchmark family',
+);
 
 const say = (/** @type {string} */ line) => console.log(line);
-// wal_level=logical for the replication benchmark; every other figure is a ratio within the
-// same servers, so it weighs on both sides of it.
-const settings = ['wal_level=logical'];
-const [legacy, app] = await Promise.all([
-  startServer('legacy', { durable: true, settings }),
-  startServer('app', { durable: true, settings }),
-]);
+const [legacy, app] = await startBenchPair();
 try {
   const pair = { legacy, app };
   /** @type {Record<string, unknown>} */
   const results = {};
   for (const [name, bench] of FAMILIES) {
-    if (picked.length === 0 || picked.includes(name)) Object.assign(results, await bench(pair, say));
+    if (runs(name)) Object.assign(results, await bench(pair, say));
   }
   console.log(JSON.stringify(results));
 } finally {

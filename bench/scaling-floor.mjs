@@ -8,21 +8,14 @@
 // the slope fitted from 100k and 1M predicts each size's extra time; the part of 10k's extra not
 // predicted by the slope is what a constant would have to explain.
 import { buildMigration, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
-import { startServer } from '../examples/support/embedded-server.mjs';
+import { pickedParts, startBenchPair } from './bench-setup.mjs';
 import { median, round, timeMs } from './measure.mjs';
 import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 import { installSyncedTable, legacyLink, runOn } from './synced-table.mjs';
 
 const SIZES = [10_000, 100_000, 1_000_000];
 const STATEMENTS = Number(process.env.STATEMENTS ?? 200);
-const PARTS = ['sync', 'outbox'];
-const picked = process.argv.slice(2);
-const unknown = picked.filter((part) => !PARTS.includes(part));
-if (unknown.length > 0) {
-  console.error(`unknown part: ${unknown.join(', ')}; one of ${PARTS.join(', ')}`);
-  process.exit(2);
-}
-const runs = (/** @type {string} */ part) => picked.length === 0 || picked.includes(part);
+const { runs } = pickedParts(['sync', 'outbox']);
 const label = (/** @type {number} */ rows) => (rows >= 1_000_000 ? `${rows / 1_000_000}m` : `${rows / 1000}k`);
 const say = (/** @type {string} */ line) => console.log(line);
 
@@ -99,12 +92,8 @@ function report(prefix, { bulk, single }, synced, transport) {
   return results;
 }
 
-// As `npm run bench` starts them (run.mjs), so the figures compare with its.
-const settings = ['wal_level=logical'];
-const [legacy, app] = await Promise.all([
-  startServer('legacy', { durable: true, settings }),
-  startServer('app', { durable: true, settings }),
-]);
+// As `npm run bench` starts them, so the figures compare with its.
+const [legacy, app] = await startBenchPair();
 try {
   const pair = { legacy, app };
   const results = /** @type {Record<string, number>} */ ({});

@@ -12,6 +12,7 @@
 // bulk-insert, bulk-update) on the command line runs only those.
 import { buildMigration, runMigration, syncTrigger } from 'pg-sync-link';
 import { startServer } from '../examples/support/embedded-server.mjs';
+import { pickedParts } from './bench-setup.mjs';
 import { benchBulkUpdateFloor } from './bulk-update-floor.mjs';
 import { median, round, timeMs } from './measure.mjs';
 import { PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
@@ -20,14 +21,7 @@ import { installSyncedTable, legacyLink, runOn } from './synced-table.mjs';
 const SINGLE_ROWS = Number(process.env.SINGLE_ROWS ?? 4000);
 const SLICES = 8;
 const BULK_ROWS = Number(process.env.BULK_ROWS ?? 100_000);
-const PARTS = ['single', 'bulk-insert', 'bulk-update'];
-const picked = process.argv.slice(2);
-const unknown = picked.filter((part) => !PARTS.includes(part));
-if (unknown.length > 0) {
-  console.error(`unknown part: ${unknown.join(', ')}; one of ${PARTS.join(', ')}`);
-  process.exit(2);
-}
-const runs = (/** @type {string} */ part) => picked.length === 0 || picked.includes(part);
+const { runs } = pickedParts(['single', 'bulk-insert', 'bulk-update']);
 const COLUMNS =
   'id bigint, name varchar(255), description text, price integer, created_at timestamp, updated_at timestamp';
 const SET = PRODUCT_COLUMNS.map((column) => `${column} = r.${column}`).join(', ');
