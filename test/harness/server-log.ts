@@ -6,21 +6,20 @@ import type { PgServer } from './server.js';
 const LOG_WAIT_MS = 15_000;
 
 /**
- * The server log written from now until the end of `action`. A server's log reaches us through
- * a stream (a container's output above all), so reading it right after a statement can miss
- * that statement: a marker statement is logged after the action, and the log is read once the
- * marker is in it. Needs `log_statement = 'all'` on the server.
+ * The server log written from now until the end of `action` (see logMarked). Needs
+ * `log_statement = 'all'` on the server.
  */
 export async function logDuring(server: PgServer, client: pg.Client, action: () => Promise<void>): Promise<string> {
-  const log = server.log;
-  if (!log) throw new Error(`${server.label} does not give its log`);
-  const start = log().length;
+  const start = server.log?.().length ?? 0;
   await action();
-  await logMarked(server, client);
-  return log().slice(start);
+  return (await logMarked(server, client)).slice(start);
 }
 
-/** Logs a marker statement through `client` and waits until the server log shows it. */
+/**
+ * The whole server log, once it is complete up to now. A server's log reaches us through a
+ * stream (a container's output above all), so a read right after a statement can miss it: a
+ * marker statement is logged through `client`, and the log is read once the marker is in it.
+ */
 export async function logMarked(server: PgServer, client: pg.Client): Promise<string> {
   const log = server.log;
   if (!log) throw new Error(`${server.label} does not give its log`);

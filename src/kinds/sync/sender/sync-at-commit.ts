@@ -5,11 +5,11 @@ import type { WriteThroughSyncNode } from '../sync-trigger-node.js';
 import { andMatching, matchingRows, whereMatching } from '../sync-filter.js';
 
 /**
- * Commit timing (a deferred trigger, for rows that read later writes): statement triggers only note which keys changed,
- * in a temporary table of the session; a deferred constraint trigger sends the rows as they are
- * at commit, so they may depend on rows written later in the same transaction. The deferred
- * trigger fires once per changed row; the first call sends everything and empties the list,
- * the others find it empty.
+ * Commit timing (a deferred trigger, for rows that read later writes): statement triggers only
+ * note which keys changed, in a temporary table of the session; a deferred constraint trigger
+ * sends the rows as they are at commit, so they may depend on rows written later in the same
+ * transaction. The deferred trigger fires once per changed row; the first call sends everything
+ * and empties the list, the others find it empty.
  */
 export function renderAtCommit(node: WriteThroughSyncNode): {
   fn: Fragment;
