@@ -27,7 +27,8 @@ export interface SyncTriggerOptions {
   /**
    * Skip changes made by the other side's sync: the role its user mapping connects as
    * (preferred: no client can pretend to be it without its password), or the
-   * application_name its server sets (any client can set it, and would skip sync silently).
+   * application_name its server sets (any client can set it, and would skip sync silently; with
+   * `conflicts`, its writes are also settled as the other side's, and may be dropped).
    */
   readonly ignoreWritesBy?: IgnoreWrites;
   /** Rows per round trip to the other side (postgres_fdw batch_size); default 1000. */
