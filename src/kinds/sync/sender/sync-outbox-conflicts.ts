@@ -13,7 +13,7 @@ import { fireAlways } from '../../trigger-guards.js';
 import type { ConflictPolicy } from '../sync-conflicts.js';
 import { CONFLICT_LOG_COMMENT, conflictObjects, outboxObjects } from '../sync-names.js';
 import type { IgnoreWrites, OutboxSyncNode } from '../sync-trigger-node.js';
-import { drainLockKeys, entriesOf, outboxKeys, removeEntries } from './sync-outbox-entries.js';
+import { drainLockKeys, outboxKeys, removeEntries } from './sync-outbox-entries.js';
 import { destinationLabel, displayName, requiredLocalKey } from './sync-sender-sql.js';
 
 const bool = (value: boolean): Fragment => (value ? sql`true` : sql`false`);
@@ -59,14 +59,17 @@ export function renderConflicts(node: OutboxSyncNode): { up: Fragment[]; down: F
   // The key of the row written, whichever the operation: NEW's, or OLD's for a delete.
   const keyVars = keys.map((_, index) => ident(`pg_sync_key_${index + 1}`));
   // The outbox keeps a statement's keys as arrays: the GIN index finds the rows holding the key,
-  // the entries (a key at its position in a row) say exactly which.
-  const entriesOfKey = sql`${outbox} AS o, ${entriesOf('o', 'u', keys)}
+  // the positions of its first column's value (array_positions, in C) say exactly which
+  // entries, once the other columns match there too. Unnesting each found row instead cost one
+  // set-returning scan of its 1,000 keys per row the other side wrote.
+  const [firstKey, ...otherKeys] = keys.map((key, index) => ({ key, value: keyVars[index]! }));
+  const entriesOfKey = sql`${outbox} AS o, pg_catalog.unnest(pg_catalog.array_positions(o.${firstKey!.key}, ${firstKey!.value})) AS u(pg_sync_ord)
       WHERE ${join(
         keys.map((key, index) => sql`o.${key} @> ARRAY[${keyVars[index]!}]`),
         ' AND ',
-      )} AND ${join(
-        keys.map((key, index) => sql`u.${key} = ${keyVars[index]!}`),
-        ' AND ',
+      )}${join(
+        otherKeys.map(({ key, value }) => sql` AND o.${key}[u.pg_sync_ord] = ${value}`),
+        '',
       )}`;
   const dropPending = sql`SELECT pg_catalog.array_agg(o.pg_sync_seq), pg_catalog.array_agg(u.pg_sync_ord) INTO pending_seqs, pending_ords
       FROM ${entriesOfKey};
