@@ -17,6 +17,7 @@ describe('outbox delivery SQL', () => {
     expect(text.slice(1, 5)).toEqual([
       'CREATE TABLE shop.products__outbox_legacy AS SELECT ARRAY[id] AS id FROM shop.products WITH NO DATA',
       `ALTER TABLE shop.products__outbox_legacy
+  ALTER COLUMN id SET STORAGE EXTERNAL,
   ADD COLUMN pg_sync_seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   ADD COLUMN pg_sync_recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   ADD COLUMN pg_sync_attempts integer NOT NULL DEFAULT 0`,

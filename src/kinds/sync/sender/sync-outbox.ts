@@ -50,7 +50,13 @@ export function renderOutbox(node: OutboxSyncNode): { up: Fragment[]; down: Frag
   const createOutbox = [
     // Arrays of the key columns with the table's own types, then the outbox's order and age.
     sql`CREATE TABLE ${outbox} AS SELECT ${join(localKeys.map((key) => sql`ARRAY[${key}] AS ${key}`))} FROM ${table} WITH NO DATA`,
+    // The key arrays are stored as they are: compressing a statement's 1,000 keys (pglz) cost
+    // a bulk insert more than the rest of its recording, and every read would decompress them.
     sql`ALTER TABLE ${outbox}
+  ${join(
+    localKeys.map((key) => sql`ALTER COLUMN ${key} SET STORAGE EXTERNAL`),
+    ',\n  ',
+  )},
   ADD COLUMN pg_sync_seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   ADD COLUMN pg_sync_recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   ADD COLUMN pg_sync_attempts integer NOT NULL DEFAULT 0`,
