@@ -1,7 +1,7 @@
 // Outbox delivery: what recording costs the writer (vs an unsynced table, same run), bulk and
 // single-row, at three sizes, and how fast a drain delivers what was recorded.
 import { buildMigration, drainOutbox, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
-import { round } from './measure.mjs';
+import { round, spread } from './measure.mjs';
 import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const ROWS = 100_000;
@@ -150,8 +150,8 @@ export async function benchOutbox({ legacy, app }, say) {
     outbox_write_ratio: round(bulkRatios[ROWS] ?? 0),
     outbox_write_ratio_10k: round(bulkRatios[10_000] ?? 0),
     outbox_write_ratio_1m: round(bulkRatios[1_000_000] ?? 0),
-    // Cost linear in rows: the largest of the three ratios over the smallest.
-    outbox_write_scaling_spread: round(Math.max(...ratios) / Math.min(...ratios)),
+    // Cost linear in rows: how far apart the three ratios are, as for the synced bulk insert.
+    outbox_write_scaling_spread: spread(ratios),
     outbox_single_row_ratio: round(singleRatio),
     outbox_drain_rows_per_s: Math.round(ROWS / (median(drains) / 1000)),
     outbox_drain_fdw_floor_rows_per_s: Math.round(ROWS / (median(transport) / 1000)),
