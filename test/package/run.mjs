@@ -1,6 +1,7 @@
 // The consumer suite: packs this package, installs the tarball into fresh apps the way users do
 // (plain `npm i`, newest peers), and checks what a user meets: npm ls, attw, publint, types in
-// every module setup, and one migration really run through Knex, Kysely and Umzug on PostgreSQL 18.
+// every module setup, one migration really run through Knex, Kysely and Umzug on PostgreSQL 18,
+// and the outbox worker and change listener in an app without the optional peer prom-client.
 //   npm run test:package            (builds first)
 //   npm run test:package -- --no-build --keep
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appSpecs, installApp, testcontainersReason } from './apps.mjs';
 import { Checks, inBatches, mustRun, run, tail } from './lib.mjs';
-import { expectEqual, foreignServers, knexRoundTrip, migrationEnv, startServers } from './runtime.mjs';
+import {
+  expectEqual,
+  foreignServers,
+  knexRoundTrip,
+  migrationEnv,
+  startServers,
+  withoutPromClient,
+} from './runtime.mjs';
 import { installedVersion, typecheck } from './typecheck.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -172,6 +180,11 @@ if (esm) {
         expectEqual(await foreignServers(esm, env), [], 'foreign servers after down');
         return `${result.applied.length} migrations`;
       });
+      // prom-client is an optional peer that no app here installs.
+      await checks.check(
+        'without prom-client: the outbox worker and change listener run; asking for metrics says to install it',
+        () => withoutPromClient(esm, { ...env, LEGACY_URL: servers.servers.legacy.url }),
+      );
     }
   } finally {
     await servers?.stop();

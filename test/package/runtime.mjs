@@ -66,3 +66,30 @@ export async function knexRoundTrip(appDir, esmDir, env, knexfile, file) {
   await knex('migrate:rollback', '--all');
   expectEqual(await foreignServers(esmDir, env), [], 'foreign servers after migrate:rollback --all');
 }
+
+/**
+ * In an app without prom-client: the outbox worker and the change listener run without
+ * `metrics`, and with it stop with our OptionalPeerError saying to install prom-client.
+ */
+export async function withoutPromClient(appDir, env) {
+  const { stdout } = await mustRun(process.execPath, ['outbox-without-prom-client.mjs'], { cwd: appDir, env });
+  const result = JSON.parse(stdout.split('NO_PROM_CLIENT ')[1]);
+  expectEqual(result.promClient, 'ERR_MODULE_NOT_FOUND', "the app's import('prom-client')");
+  expectEqual(result.delivered, [{ status: 'new' }], 'the row on legacy after the worker drained');
+  expectEqual(result.events, ['connected', 'delivered', 'stopped'], "the worker's events");
+  expectEqual(result.changes, ['insert'], 'the changes the listener heard');
+  for (const [who, error] of Object.entries({
+    worker: result.workerWithMetrics,
+    listener: result.listenerWithMetrics,
+  })) {
+    const { name, code, peer } = error;
+    expectEqual(
+      { name, code, peer },
+      { name: 'OptionalPeerError', code: 'OPTIONAL_PEER', peer: 'prom-client' },
+      `the ${who}'s error with metrics`,
+    );
+    if (!error.message.includes('not installed: npm install prom-client'))
+      throw new Error(`the ${who}'s error does not say to install prom-client: ${error.message}`);
+  }
+  return 'worker delivered, listener heard, metrics refused by name';
+}
