@@ -76,7 +76,7 @@ export interface ChangeListenerOptions<Row> {
 
 /** A running change listener, as listenToChanges() returns it. */
 export interface ChangeListener {
-  /** Finishes the change in hand, closes the connection. */
+  /** Finishes the change in hand, closes the connection; resolves when the listener has stopped (a failure that stopped it rejects `stopped`, not this). */
   stop(): Promise<void>;
   /** Settles when the listener stops: rejects with the error of an onChange that threw. */
   readonly stopped: Promise<void>;

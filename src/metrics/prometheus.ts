@@ -68,7 +68,14 @@ export async function openMetricsHost(options: MetricsOptions, purpose: string):
       (error: unknown) => response.writeHead(500).end(`${error instanceof Error ? error.message : String(error)}\n`),
     );
   });
-  await listen(server, options.port, options.host);
+  await listen(server, options.port, options.host).catch((error: unknown) => {
+    const where = `${options.host ?? 'every interface'} port ${options.port}`;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidOptionError(
+      `${purpose} cannot serve metrics on ${where} (${reason}): choose another metrics.port, or 0 for any free one.`,
+      'metrics.port',
+    );
+  });
   // A TCP listener's address is an AddressInfo (a string only for pipes and sockets).
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

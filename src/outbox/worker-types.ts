@@ -75,7 +75,7 @@ export interface OutboxWorkerOptions {
 
 /** A running outbox worker, as startOutboxWorker() returns it. */
 export interface OutboxWorker {
-  /** Finishes the batch in flight, closes the connection; resolves when the worker has stopped. */
+  /** Finishes the batch in flight, closes the connection; resolves when the worker has stopped (a failure that stopped it rejects `stopped`, not this). */
   stop(): Promise<void>;
   /** Drains now; resolves when a pass that began after this call found every outbox empty (for tests and shutdown scripts). */
   idle(): Promise<void>;

@@ -202,7 +202,8 @@ export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     async stop() {
       loop.stop();
       sleep.wake();
-      await stopped;
+      // What stopped the worker (metrics that could not start) is `stopped`'s to report.
+      await stopped.catch(() => undefined);
     },
     idle() {
       const waiting = new Promise<void>((resolve, reject) => idleWaiters.push({ after: passes, resolve, reject }));

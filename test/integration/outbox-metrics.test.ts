@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -118,6 +120,28 @@ describe('outbox worker metrics', () => {
       expect(sample(text, 'pg_sync_link_outbox_pending')).toBe(0);
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('stops when its port is taken: `stopped` rejects with the reason, stop() still resolves', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const worker = startOutboxWorker({
+        connection: appUrl,
+        syncs: [sync()],
+        pollIntervalMs: 3_600_000,
+        metrics: { port, host: '127.0.0.1' },
+      });
+      await expect(worker.stopped).rejects.toThrow(
+        new RegExp(`cannot serve metrics on 127\\.0\\.0\\.1 port ${port} \\(.*EADDRINUSE.*\\): choose another metrics\\.port`),
+      );
+      await expect(worker.stopped).rejects.toMatchObject({ code: 'INVALID_OPTION', path: 'metrics.port' });
+      await expect(worker.stop()).resolves.toBeUndefined();
+      expect(await worker.metricsUrl).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 
