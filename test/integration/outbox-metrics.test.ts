@@ -135,7 +135,9 @@ describe('outbox worker metrics', () => {
         metrics: { port, host: '127.0.0.1' },
       });
       await expect(worker.stopped).rejects.toThrow(
-        new RegExp(`cannot serve metrics on 127\\.0\\.0\\.1 port ${port} \\(.*EADDRINUSE.*\\): choose another metrics\\.port`),
+        new RegExp(
+          `cannot serve metrics on 127\\.0\\.0\\.1 port ${port} \\(.*EADDRINUSE.*\\): choose another metrics\\.port`,
+        ),
       );
       await expect(worker.stopped).rejects.toMatchObject({ code: 'INVALID_OPTION', path: 'metrics.port' });
       await expect(worker.stop()).resolves.toBeUndefined();
