@@ -19,7 +19,7 @@ column it names is missing, no connection, a server error).
 ${COMPARE_HELP}
 
 Options:
-  --batch-size <n>       rows per batch (default 1000)
+  --batch-size <n>       rows per batch (default 10000)
   --max-batches <n>      stop after this many batches
   --winner <local|remote>  reconcile: make the other side equal to this one, deletes included
   --help                 show this help`;

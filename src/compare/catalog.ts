@@ -1,7 +1,7 @@
 import { messageOf } from '../spec/guards.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Session } from '../run/session.js';
-import { quoteQualifiedName, sql } from '../sql/index.js';
+import { quoteQualifiedName, sql, type QualifiedName } from '../sql/index.js';
 import { rowsOf } from './connection.js';
 import { probeRows, type Side } from './side.js';
 import type { TablePair } from './table-pair.js';
@@ -11,10 +11,13 @@ export interface TableInfo {
   readonly columns: ReadonlyMap<string, string>;
   /** Each column's type oid. */
   readonly typeOids: ReadonlyMap<string, number>;
+  /** Each column's type, schema-qualified (no modifier: the column applies it on write), to cast text to. */
+  readonly typeNames: ReadonlyMap<string, QualifiedName>;
   readonly uniqueKeys: readonly (readonly string[])[];
 }
 
-const COLUMNS = sql`SELECT a.attname AS name, t.typname AS type, t.oid::int4 AS oid FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+const COLUMNS = sql`SELECT a.attname AS name, t.typname AS type, t.oid::int4 AS oid, n.nspname AS schema
+FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
 const UNIQUE_KEYS = sql`SELECT array_agg(a.attname::text ORDER BY k.n) AS columns
 FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
@@ -24,12 +27,13 @@ GROUP BY i.indexrelid`;
 
 async function tableInfo(session: Session, side: Side): Promise<TableInfo | undefined> {
   const name = quoteQualifiedName(side.table);
-  const columns = await rowsOf<{ name: string; type: string; oid: number }>(session, COLUMNS, [name]);
+  const columns = await rowsOf<{ name: string; type: string; oid: number; schema: string }>(session, COLUMNS, [name]);
   if (columns.length === 0) return undefined;
   const keys = await rowsOf<{ columns: string[] }>(session, UNIQUE_KEYS, [name]);
   return {
     columns: new Map(columns.map((row) => [row.name, row.type])),
     typeOids: new Map(columns.map((row) => [row.name, row.oid])),
+    typeNames: new Map(columns.map((row) => [row.name, { schema: row.schema, name: row.type }])),
     uniqueKeys: keys.map((row) => row.columns),
   };
 }

@@ -32,8 +32,9 @@ export async function rowsOf<T>(session: Session, statement: Fragment, values: r
 }
 
 /** How many rows a statement built here wrote. */
-export async function rowCountOf(session: Session, statement: Fragment, values: readonly string[]): Promise<number> {
-  const count = fieldOf(await session.execute(previewSql(statement), values), 'rowCount');
+export async function rowCountOf(session: Session, statement: Fragment, values: readonly unknown[]): Promise<number> {
+  // The database edge: node-postgres binds arrays as arrays.
+  const count = fieldOf(await session.execute(previewSql(statement), values as readonly string[]), 'rowCount');
   return typeof count === 'number' ? count : 0;
 }
 

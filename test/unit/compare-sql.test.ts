@@ -91,30 +91,36 @@ WHERE (((COALESCE(hashtextextended((src.id)::text COLLATE "C", 0), 0)) >> 40) & 
     expect(hashPlan(local, remote, [info({ id: 23 }), info({ item_id: 20 })]).keys).toEqual([undefined]);
   });
 
-  it('writes only mapped columns, only where they differ, with values bound as one JSON parameter', () => {
+  // Column types as the catalog gives them: schema-qualified, without a modifier.
+  const types = (entries: Record<string, string>) => ({
+    typeNames: new Map(Object.entries(entries).map(([name, type]) => [name, { schema: 'pg_catalog', name: type }])),
+  });
+  const remoteTypes = types({ item_id: 'int8', title: 'varchar', cents: 'int4' });
+
+  it('writes only mapped columns, only where they differ, from one text array per column cast to its type', () => {
     expect(
-      previewSql(upsertRows(remote)),
-    ).toBe(`INSERT INTO public.items AS t (item_id, title, cents) SELECT w.item_id, w.title, w.cents FROM jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS w
+      previewSql(upsertRows(remote, remoteTypes)),
+    ).toBe(`INSERT INTO public.items AS t (item_id, title, cents) SELECT w.v0::pg_catalog.int8, w.v1::pg_catalog."varchar", w.v2::pg_catalog.int4 FROM unnest($1::text[], $2::text[], $3::text[]) AS w(v0, v1, v2)
 ON CONFLICT (item_id) DO UPDATE SET title = EXCLUDED.title, cents = EXCLUDED.cents
 WHERE ROW(t.title::text, t.cents::text) IS DISTINCT FROM ROW(EXCLUDED.title::text, EXCLUDED.cents::text)`);
-    expect(previewSql(deleteRows(remote))).toBe(
-      'DELETE FROM public.items AS t USING jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS w WHERE t.item_id = w.item_id',
+    expect(previewSql(deleteRows(remote, remoteTypes))).toBe(
+      'DELETE FROM public.items AS t USING unnest($1::text[]) AS w(k0) WHERE t.item_id = w.k0::pg_catalog.int8',
     );
     const keyOnly = sidesOf(tablePair({ table: 'codes', key: ['code'], columns: ['code'] })).remote;
-    expect(previewSql(upsertRows(keyOnly))).toMatch(/ON CONFLICT \(code\) DO NOTHING$/);
+    expect(previewSql(upsertRows(keyOnly, types({ code: 'text' })))).toMatch(/ON CONFLICT \(code\) DO NOTHING$/);
   });
 
-  it('finds rows by key through an index when the key is a column, by text when it is computed', () => {
-    expect(previewSql(rowsByKey(local, mapped.key))).toBe(
-      'SELECT (src.id)::text AS v0, (src.name)::text AS v1, ((src.price * 100))::text AS v2 FROM public.products AS src JOIN jsonb_populate_recordset(NULL::public.products, $1::jsonb) AS w ON src.id = w.id',
+  it('reads rows by key as one text array per value, through an index when the key is a column, by text when it is computed', () => {
+    expect(previewSql(rowsByKey(local, types({ id: 'int8', name: 'text', price: 'int4' })))).toBe(
+      'SELECT array_agg((src.id)::text)::text AS v0, array_agg((src.name)::text)::text AS v1, array_agg(((src.price * 100))::text)::text AS v2 FROM public.products AS src JOIN unnest($1::text[]) AS w(k0) ON src.id = w.k0::pg_catalog.int8',
     );
     const computed = tablePair({
       table: 'codes',
       key: ['code'],
       columns: [{ remote: 'code', expression: sqlExpression(`'P' || src.id`) }],
     });
-    expect(previewSql(rowsByKey(sidesOf(computed).local, computed.key))).toBe(
-      `SELECT (('P' || src.id))::text AS v0 FROM public.codes AS src JOIN jsonb_array_elements($1::jsonb) AS w(k) ON (('P' || src.id))::text = w.k ->> 'code'`,
+    expect(previewSql(rowsByKey(sidesOf(computed).local, types({ id: 'int4' })))).toBe(
+      `SELECT array_agg((('P' || src.id))::text)::text AS v0 FROM public.codes AS src JOIN unnest($1::text[]) AS w(k0) ON (('P' || src.id))::text = w.k0`,
     );
   });
 
@@ -127,16 +133,25 @@ WHERE ROW(t.title::text, t.cents::text) IS DISTINCT FROM ROW(EXCLUDED.title::tex
       }),
     ).local;
     const hostilePlan = TEXT_HASHES({ local: hostile });
+    const hostileTypes = {
+      typeNames: new Map([
+        ['select', { schema: 'my"types', name: 'Key Type' }],
+        ['a b', { schema: 'public', name: 'text' }],
+      ]),
+    };
     for (const statement of [
       bucketSums(hostile, hostilePlan, 4, 0),
       rowHashes(hostile, hostilePlan, 4),
       rowHashes(hostile, hostilePlan, undefined),
-      rowsByKey(hostile, ['select']),
-      upsertRows(hostile),
-      deleteRows(hostile),
+      rowsByKey(hostile, hostileTypes),
+      upsertRows(hostile, hostileTypes),
+      deleteRows(hostile, hostileTypes),
     ]) {
       expect(previewSql(statement)).toContain(`"a""b"."x'; DROP TABLE y; --"`);
       expect(previewSql(statement)).toMatch(/src\."select"|t\."select"|\("select"|, "a b"/);
+    }
+    for (const statement of [rowsByKey(hostile, hostileTypes), upsertRows(hostile, hostileTypes)]) {
+      expect(previewSql(statement)).toContain('::"my""types"."Key Type"');
     }
   });
 });
