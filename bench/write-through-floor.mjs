@@ -1,6 +1,6 @@
 // `node bench/write-through-floor.mjs`: where the floor of a write-through sync is, as ratios to
 // an unsynced write in the same run. Not part of `npm run bench`; its own two servers.
-// Single-row: the sync as shipped; the same statement trigger without the exception block that
+// Single-row inserts, then updates: the sync as shipped; the same statement trigger without the exception block that
 // names the sync in errors (it opens a savepoint on the other server: two more round trips); a
 // one-row change sent as a single pushed-down UPDATE of a one-row view on the other side (no
 // PREPARE/DEALLOCATE), with and without the exception block; and the row sent through the
@@ -75,9 +75,12 @@ try {
       await app.client.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
         SET search_path = pg_catalog, pg_temp AS $$ DECLARE r record; BEGIN
         ${body.includes('RETURN NULL') ? body : `${body}\n  RETURN NULL;`} END $$`);
-      await app.client.query(
-        `CREATE TRIGGER sync AFTER INSERT ON ${name} REFERENCING NEW TABLE AS nt FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`,
-      );
+      // A transition table takes one event per trigger: one for inserts, one for updates.
+      for (const event of ['INSERT', 'UPDATE']) {
+        await app.client.query(
+          `CREATE TRIGGER sync_${event.toLowerCase()} AFTER ${event} ON ${name} REFERENCING NEW TABLE AS nt FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`,
+        );
+      }
     }
 
     const single = ['plain', 'synced', 'unnamed', 'one_row_named', 'one_row_unnamed', upsert];
@@ -126,6 +129,36 @@ try {
       results[`single_${name}`] = ratio;
       results[`single_${name}_statements_there`] = Number(rows[0].statements);
       say(`  ${label.padEnd(60)} ${ratio}×, ${rows[0].statements} statements there per row: ${rows[0].sent}`);
+    }
+
+    // Single-row UPDATEs of rows on both sides, the same shapes taking turns. The row through the
+    // foreign table alone is an upsert of a key already there: an update on that side too.
+    const updated = single.filter((table) => table !== upsert);
+    for (const table of updated) {
+      await synced.clear(table);
+      await app.client.query(
+        `INSERT INTO ${table} SELECT g, 'single', NULL, 1, '2020-01-01', '2020-01-01' FROM generate_series(1, ${SINGLE_ROWS}) g`,
+      );
+    }
+    const updateTotals = Object.fromEntries(single.map((table) => [table, 0]));
+    for (let first = 1; first <= SINGLE_ROWS; first += slice) {
+      for (const table of single) {
+        const statement =
+          table === upsert
+            ? `INSERT INTO ${upsert} VALUES ($1, 'single', NULL, 2, '2020-01-01', '2020-01-01')`
+            : `UPDATE ${table} SET price = price + 1 WHERE id = $1`;
+        updateTotals[table] += await timeMs(async () => {
+          for (let id = first; id < first + slice; id += 1) await app.client.query(statement, [id]);
+        });
+      }
+    }
+    say(`single-row autocommit UPDATEs (${SINGLE_ROWS}) of rows on both sides, × unsynced:`);
+    for (const [table, label] of Object.entries(labels)) {
+      const ratio = round(updateTotals[table] / updateTotals.plain);
+      results[`single_update_${table === upsert ? 'transport' : table}`] = ratio;
+      say(
+        `  ${(table === upsert ? "an upsert of the row through the sync's foreign table alone" : label).padEnd(60)} ${ratio}×`,
+      );
     }
 
     await app.client.query(`DROP FOREIGN TABLE synced_one; DROP TABLE ${Object.keys(shapes).join(', ')}`);
