@@ -71,7 +71,7 @@ export function checkConflictPolicy(
   }
   if (!context.ignoresWrites) {
     throw new InvalidOptionError(
-      `${path}: conflicts needs ignoreWritesBy (the role the other side's sync connects here as): conflicts are found among its writes, and without it every delivered row would be sent back.`,
+      `${path}: conflicts needs ignoreWritesBy (the role the other side's sync connects here as, or the application_name its server sets): conflicts are found among its writes, and without it every delivered row would be sent back.`,
       `${path}.ignoreWritesBy`,
     );
   }
