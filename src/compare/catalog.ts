@@ -6,13 +6,12 @@ import { rowsOf } from './connection.js';
 import { probeRows, type Side } from './side.js';
 import type { TablePair } from './table-pair.js';
 
-/** A table's columns (name -> type name) and the column sets of its unique indexes. */
+/** A table's columns and their types, and the column sets of its unique indexes. */
 export interface TableInfo {
-  readonly columns: ReadonlyMap<string, string>;
+  /** Each column's type, schema-qualified (no modifier: the column applies it on write), to cast text to. */
+  readonly columns: ReadonlyMap<string, QualifiedName>;
   /** Each column's type oid. */
   readonly typeOids: ReadonlyMap<string, number>;
-  /** Each column's type, schema-qualified (no modifier: the column applies it on write), to cast text to. */
-  readonly typeNames: ReadonlyMap<string, QualifiedName>;
   readonly uniqueKeys: readonly (readonly string[])[];
 }
 
@@ -31,9 +30,8 @@ async function tableInfo(session: Session, side: Side): Promise<TableInfo | unde
   if (columns.length === 0) return undefined;
   const keys = await rowsOf<{ columns: string[] }>(session, UNIQUE_KEYS, [name]);
   return {
-    columns: new Map(columns.map((row) => [row.name, row.type])),
+    columns: new Map(columns.map((row) => [row.name, { schema: row.schema, name: row.type }])),
     typeOids: new Map(columns.map((row) => [row.name, row.oid])),
-    typeNames: new Map(columns.map((row) => [row.name, { schema: row.schema, name: row.type }])),
     uniqueKeys: keys.map((row) => row.columns),
   };
 }

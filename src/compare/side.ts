@@ -106,7 +106,7 @@ export function rowHashes(side: Side, plan: HashPlan, bits: number | undefined):
 
 /** What the copy needs to know of a side's table: each column's type, to cast text to. */
 interface ColumnTypes {
-  readonly typeNames: ReadonlyMap<string, QualifiedName>;
+  readonly columns: ReadonlyMap<string, QualifiedName>;
 }
 
 /**
@@ -118,7 +118,7 @@ const textArrays = (names: readonly string[]) =>
 
 /** `w.<name>` cast to a column's type: through that type's input function, as a literal would be. */
 const typed = (info: ColumnTypes, column: string, name: string) =>
-  sql`w.${ident(name)}::${qualified(info.typeNames.get(column)!)}`;
+  sql`w.${ident(name)}::${qualified(info.columns.get(column)!)}`;
 
 const keyNames = (side: Side) => side.keys.map((_, index) => `k${index}`);
 

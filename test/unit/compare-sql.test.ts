@@ -93,7 +93,7 @@ WHERE (((COALESCE(hashtextextended((src.id)::text COLLATE "C", 0), 0)) >> 40) & 
 
   // Column types as the catalog gives them: schema-qualified, without a modifier.
   const types = (entries: Record<string, string>) => ({
-    typeNames: new Map(Object.entries(entries).map(([name, type]) => [name, { schema: 'pg_catalog', name: type }])),
+    columns: new Map(Object.entries(entries).map(([name, type]) => [name, { schema: 'pg_catalog', name: type }])),
   });
   const remoteTypes = types({ item_id: 'int8', title: 'varchar', cents: 'int4' });
 
@@ -134,7 +134,7 @@ WHERE ROW(t.title::text, t.cents::text) IS DISTINCT FROM ROW(EXCLUDED.title::tex
     ).local;
     const hostilePlan = TEXT_HASHES({ local: hostile });
     const hostileTypes = {
-      typeNames: new Map([
+      columns: new Map([
         ['select', { schema: 'my"types', name: 'Key Type' }],
         ['a b', { schema: 'public', name: 'text' }],
       ]),
