@@ -1,7 +1,7 @@
 // Outbox delivery: what recording costs the writer (vs an unsynced table, same run), bulk and
 // single-row, at three sizes, and how fast a drain delivers what was recorded.
 import { buildMigration, drainOutbox, env, fdwLink, runMigration, syncEndpoint, syncTrigger } from 'pg-sync-link';
-import { round, spread } from './measure.mjs';
+import { median, round, spread, timeMs } from './measure.mjs';
 import { emptyTable, PRODUCT_COLUMNS, productRows, productTable } from './products.mjs';
 
 const ROWS = 100_000;
@@ -9,15 +9,6 @@ const SCALES = [10_000, 100_000, 1_000_000];
 const SINGLE_ROWS = 10_000;
 const DRAIN_BATCH = 5_000;
 const ROUNDS = 3;
-
-const median = (/** @type {number[]} */ times) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
-
-/** @param {() => Promise<unknown>} work */
-async function timed(work) {
-  const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 /**
  * @param {{ legacy: import('../examples/support/embedded-server.mjs').Server, app: import('../examples/support/embedded-server.mjs').Server }} pair
@@ -64,7 +55,7 @@ export async function benchOutbox({ legacy, app }, say) {
     for (let attempt = 0; attempt < ROUNDS; attempt += 1) {
       for (const table of tables) {
         await reset(table);
-        writes[table].push(await timed(() => app.client.query(productRows(table, rows))));
+        writes[table].push(await timeMs(() => app.client.query(productRows(table, rows))));
       }
     }
     bulkRatios[rows] = median(writes.boxed) / median(writes.plain);
@@ -82,7 +73,7 @@ export async function benchOutbox({ legacy, app }, say) {
     for (const table of tables) await reset(table);
     for (let slice = 0; slice < 10; slice += 1) {
       for (const table of tables) {
-        total[table] += await timed(async () => {
+        total[table] += await timeMs(async () => {
           for (let id = slice * (SINGLE_ROWS / 10) + 1; id <= (slice + 1) * (SINGLE_ROWS / 10); id += 1)
             await app.client.query(insertOne(table), [id]);
         });
@@ -122,11 +113,13 @@ export async function benchOutbox({ legacy, app }, say) {
     ' ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, price = EXCLUDED.price, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at';
   for (let attempt = 0; attempt < ROUNDS; attempt += 1) {
     await emptyTable(legacy.client, 'boxed');
-    transport.push(await timed(() => app.client.query('INSERT INTO boxed__sync_to_legacy_upsert SELECT * FROM boxed')));
+    transport.push(
+      await timeMs(() => app.client.query('INSERT INTO boxed__sync_to_legacy_upsert SELECT * FROM boxed')),
+    );
     // The same, cut as the drain cuts it: one transaction per DRAIN_BATCH rows, read by key range.
     await emptyTable(legacy.client, 'boxed');
     transportBatched.push(
-      await timed(async () => {
+      await timeMs(async () => {
         for (let first = 1; first <= ROWS; first += DRAIN_BATCH)
           await app.client.query(
             'INSERT INTO boxed__sync_to_legacy_upsert SELECT * FROM boxed WHERE id BETWEEN $1 AND $2',
@@ -135,7 +128,7 @@ export async function benchOutbox({ legacy, app }, say) {
       }),
     );
     await emptyTable(legacy.client, 'boxed');
-    apply.push(await timed(() => legacy.client.query(productRows('boxed', ROWS) + upsertTail)));
+    apply.push(await timeMs(() => legacy.client.query(productRows('boxed', ROWS) + upsertTail)));
   }
   say(
     `outbox: the same ${ROWS} rows through postgres_fdw alone ${median(transport).toFixed(0)} ms (in batches of ${DRAIN_BATCH}, one transaction each: ${median(transportBatched).toFixed(0)} ms); upserted on the other side alone ${median(apply).toFixed(0)} ms`,
