@@ -6,13 +6,13 @@ import { buildMigration, diagnose, env, fdwLink, syncEndpoint, syncTrigger, type
 import { applyInTransaction } from '../harness/apply.js';
 import { PRODUCTS_DDL } from '../harness/legacy-fixture.js';
 import { connect, connectionString, type PgServer } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // Every wait of a writer on the other server ends: a frozen peer (its postmaster stopped: the
 // connection is accepted and never answered) and a deadlock across the two servers, which
 // neither server can see, both end at the writer's own statement_timeout / lock_timeout.
 const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
-const ROLE_PASSWORD = 'bounded-role-password';
 
 function sender(
   other: PgServer,
@@ -39,12 +39,8 @@ const servers = useServers(
   'bounded',
   async ({ pair, legacy, app, names }) => {
     process.env.BOUNDED_ROLE_PASSWORD = ROLE_PASSWORD;
-    await legacy.query(
-      `DO $$ BEGIN CREATE ROLE bounded_from_app LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE bounded_from_app LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`,
-    );
-    await app.query(
-      `DO $$ BEGIN CREATE ROLE bounded_from_legacy LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE bounded_from_legacy LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`,
-    );
+    await loginRole(legacy, 'bounded_from_app');
+    await loginRole(app, 'bounded_from_legacy');
     await legacy.query(PRODUCTS_DDL);
     await app.query(PRODUCTS_DDL);
     const endpoint = (role: string) =>

@@ -15,31 +15,23 @@ import { catalogSnapshot } from '../harness/catalog.js';
 import { findingsOf } from '../harness/doctor-setup.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connectionString } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // Two-way sync holds only while each side ignores the role the other side connects as. A wrong
 // name would install silently and bounce every write: refused when the role does not exist,
 // reported by the doctor when it is this side's own outgoing role or not the incoming one.
 const COLUMNS = ['id', 'name'];
-const PASSWORD = 'ignore-test-password';
 let pair: ServerPair;
 let legacy: pg.Client;
 let app: pg.Client;
 let names: { legacy: string; app: string };
 
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  // Roles belong to the cluster, which outlives each test's databases; another file may have made
-  // this one with its own password, so a duplicate gets this file's.
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`,
-  );
-}
-
 useServers('ignore', async (servers) => {
   ({ pair, legacy, app, names } = servers);
-  process.env.IGNORE_ROLE_PASSWORD = PASSWORD;
-  await createRole(legacy, 'sync_from_app');
-  await createRole(app, 'sync_from_legacy');
+  process.env.IGNORE_ROLE_PASSWORD = ROLE_PASSWORD;
+  await loginRole(legacy, 'sync_from_app');
+  await loginRole(app, 'sync_from_legacy');
   for (const client of [legacy, app]) await client.query('CREATE TABLE products (id bigint PRIMARY KEY, name text)');
   await applyInTransaction(
     app,
@@ -150,7 +142,7 @@ describe('ignoreWritesBy', () => {
   });
 
   it('swapped (this side ignores its own outgoing role): the doctor reports a bounce risk as an error', async () => {
-    await createRole(app, 'sync_from_app');
+    await loginRole(app, 'sync_from_app');
     await applyInTransaction(app, appSender('sync_from_app'), 'up');
     const diagnosis = await diagnose(appUrl());
     expect(findingsOf(diagnosis, 'ignore-writes')).toEqual([
@@ -167,7 +159,7 @@ describe('ignoreWritesBy', () => {
   });
 
   it('a role that is not the incoming one: the doctor names the role that is', async () => {
-    await createRole(app, 'someone_else');
+    await loginRole(app, 'someone_else');
     await applyInTransaction(app, appSender('someone_else'), 'up');
     const diagnosis = await diagnose(appUrl());
     expect(findingsOf(diagnosis, 'ignore-writes')).toEqual([

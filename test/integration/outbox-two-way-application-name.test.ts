@@ -13,6 +13,7 @@ import {
   type ConflictRecord,
 } from '../../src/index.js';
 import type { ServerPair } from '../harness/pair.js';
+import { at, drainBothWays } from '../harness/two-way-outbox.js';
 import { useServers } from '../harness/suite.js';
 
 // A two-way outbox with a conflict policy and the fallback guard, ignoreWritesBy.applicationName:
@@ -83,15 +84,13 @@ async function readOrders(client: pg.Client): Promise<Array<Record<string, unkno
 }
 
 /** Drains app's outbox, then legacy's; both must succeed. */
-async function drainBoth(): Promise<{ app: number; legacy: number }> {
-  const fromApp = await drainOutbox(app, outboxSync('legacy'));
-  const fromLegacy = await drainOutbox(legacy, outboxSync('app'));
-  expect(fromApp.error).toBeNull();
-  expect(fromLegacy.error).toBeNull();
-  return { app: fromApp.delivered, legacy: fromLegacy.delivered };
+function drainBoth(): Promise<{ app: number; legacy: number }> {
+  return drainBothWays('app', {
+    app: () => drainOutbox(app, outboxSync('legacy')),
+    legacy: () => drainOutbox(legacy, outboxSync('app')),
+  });
 }
 
-const at = (second: number) => `2030-01-01 00:00:${String(second).padStart(2, '0')}+00`;
 const summary = (conflicts: ConflictRecord[]) =>
   conflicts
     .map((conflict) => ({

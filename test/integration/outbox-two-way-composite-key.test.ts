@@ -14,6 +14,8 @@ import {
   type ConflictRecord,
 } from '../../src/index.js';
 import type { ServerPair } from '../harness/pair.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
+import { at, drainBothWays } from '../harness/two-way-outbox.js';
 import { useServers } from '../harness/suite.js';
 
 // A two-way outbox with a conflict policy on a composite key (region, id). The outbox keeps a
@@ -31,7 +33,6 @@ const STOCK_DDL = `CREATE TABLE stock (
 )`;
 const KEY = ['region', 'id'];
 const COLUMNS = ['id', 'region', 'qty', 'updated_at'];
-const PASSWORD = 'composite-conflicts-password';
 
 type Policy = Omit<ConflictPolicyOptions, 'thisSide'> & Record<string, string>;
 
@@ -75,17 +76,11 @@ async function install(policy: Policy): Promise<void> {
   await applySyncLink(legacy, [buildMigration('stock to app', link('app'), outboxSync('app', policy))]);
 }
 
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`,
-  );
-}
-
 useServers('compositeconflicts', async (servers) => {
   ({ pair, legacy, app, names } = servers);
-  process.env.COMPOSITE_CONFLICTS_PASSWORD = PASSWORD;
-  await createRole(legacy, 'composite_from_app');
-  await createRole(app, 'composite_from_legacy');
+  process.env.COMPOSITE_CONFLICTS_PASSWORD = ROLE_PASSWORD;
+  await loginRole(legacy, 'composite_from_app');
+  await loginRole(app, 'composite_from_legacy');
   await legacy.query(STOCK_DDL);
   await app.query(STOCK_DDL);
 });
@@ -98,19 +93,13 @@ async function readStock(client: pg.Client): Promise<Array<Record<string, unknow
 }
 
 /** Drains `first`'s outbox, then the other's; both must succeed. */
-async function drainBoth(first: 'app' | 'legacy', policy: Policy): Promise<{ app: number; legacy: number }> {
-  const fromApp = () => drainOutbox(app, outboxSync('legacy', policy));
-  const fromLegacy = () => drainOutbox(legacy, outboxSync('app', policy));
-  const one = first === 'app' ? await fromApp() : await fromLegacy();
-  const two = first === 'app' ? await fromLegacy() : await fromApp();
-  expect(one.error).toBeNull();
-  expect(two.error).toBeNull();
-  return first === 'app'
-    ? { app: one.delivered, legacy: two.delivered }
-    : { app: two.delivered, legacy: one.delivered };
+function drainBoth(first: 'app' | 'legacy', policy: Policy): Promise<{ app: number; legacy: number }> {
+  return drainBothWays(first, {
+    app: () => drainOutbox(app, outboxSync('legacy', policy)),
+    legacy: () => drainOutbox(legacy, outboxSync('app', policy)),
+  });
 }
 
-const at = (second: number) => `2030-01-01 00:00:${String(second).padStart(2, '0')}+00`;
 const summary = (conflicts: ConflictRecord[]) =>
   conflicts
     .map((conflict) => ({

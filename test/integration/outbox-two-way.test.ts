@@ -20,6 +20,8 @@ import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connect, connectionString, type PgServer } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
+import { at, drainBothWays } from '../harness/two-way-outbox.js';
 import { useServers } from '../harness/suite.js';
 
 // A two-way outbox: each side records its changes and delivers them later, so neither side's
@@ -32,7 +34,6 @@ const ORDERS_DDL = `CREATE TABLE orders (
   updated_at timestamptz NOT NULL
 )`;
 const COLUMNS = ['id', 'name', 'qty', 'updated_at'];
-const ROLE_PASSWORD = 'two-way-outbox-password';
 
 type Policy = Omit<ConflictPolicyOptions, 'thisSide'> & Record<string, string>;
 
@@ -88,12 +89,6 @@ async function install(policy: Policy): Promise<void> {
   await applySyncLink(legacy, [legacySender(policy)]);
 }
 
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`,
-  );
-}
-
 async function readOrders(client: pg.Client): Promise<Array<Record<string, unknown>>> {
   const { rows } = await client.query(
     `SELECT id::int, name, qty, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS updated_at FROM orders ORDER BY id`,
@@ -107,19 +102,13 @@ async function reconnect(server: PgServer, database: string, old: pg.Client): Pr
 }
 
 /** Drains both ways, app first: returns what each delivered. */
-async function drainBoth(first: 'app' | 'legacy', policy: Policy): Promise<{ app: number; legacy: number }> {
-  const fromApp = () => drainOutbox(app, outboxSync('legacy', policy));
-  const fromLegacy = () => drainOutbox(legacy, outboxSync('app', policy));
-  const one = first === 'app' ? await fromApp() : await fromLegacy();
-  const two = first === 'app' ? await fromLegacy() : await fromApp();
-  expect(one.error).toBeNull();
-  expect(two.error).toBeNull();
-  return first === 'app'
-    ? { app: one.delivered, legacy: two.delivered }
-    : { app: two.delivered, legacy: one.delivered };
+function drainBoth(first: 'app' | 'legacy', policy: Policy): Promise<{ app: number; legacy: number }> {
+  return drainBothWays(first, {
+    app: () => drainOutbox(app, outboxSync('legacy', policy)),
+    legacy: () => drainOutbox(legacy, outboxSync('app', policy)),
+  });
 }
 
-const at = (second: number) => `2030-01-01 00:00:${String(second).padStart(2, '0')}+00`;
 const summary = (conflicts: ConflictRecord[]) =>
   conflicts
     .map((conflict) => ({
@@ -136,8 +125,8 @@ useServers(
   async (servers) => {
     ({ pair, legacy, app, names } = servers);
     process.env.TWO_WAY_OUTBOX_PASSWORD = ROLE_PASSWORD;
-    await createRole(legacy, 'sync_from_app');
-    await createRole(app, 'sync_from_legacy');
+    await loginRole(legacy, 'sync_from_app');
+    await loginRole(app, 'sync_from_legacy');
     await legacy.query(ORDERS_DDL);
     await app.query(ORDERS_DDL);
   },

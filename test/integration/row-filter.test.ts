@@ -17,6 +17,7 @@ import { applyInTransaction } from '../harness/apply.js';
 import { catalogSnapshot } from '../harness/catalog.js';
 import { linkTo } from '../harness/links.js';
 import type { ServerPair } from '../harness/pair.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // A Heroku Connect mirror: Salesforce (legacy) creates accounts, some without a portal user
@@ -182,16 +183,12 @@ describe('verify, backfill and reconcile of a filtered sync', () => {
 
 describe('a filtered two-way sync across servers', () => {
   it('accounts with a user and portal users stay equal, and nothing travels back', async () => {
-    const password = 'row-filter-role-password';
-    process.env.ROW_FILTER_ROLE_PASSWORD = password;
+    process.env.ROW_FILTER_ROLE_PASSWORD = ROLE_PASSWORD;
     for (const [client, role, schema] of [
       [legacy, 'rf_from_portal', 'salesforce'],
       [app, 'rf_from_salesforce', 'portal'],
     ] as const) {
-      // Roles belong to the cluster: one left by an earlier run gets this file's password.
-      await client.query(
-        `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${password}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${password}'; END $$`,
-      );
+      await loginRole(client, role);
       await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
     }
     await applyInTransaction(

@@ -15,7 +15,7 @@ import {
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connectionString, type PgServer } from '../harness/server.js';
-import { uniqueRole } from '../harness/roles.js';
+import { loginRole, ROLE_PASSWORD, uniqueRole } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // A two-way outbox with a conflict policy, installed on both databases by a real runner
@@ -23,7 +23,6 @@ import { useServers } from '../harness/suite.js';
 // catalogs are exactly as before.
 const COLUMNS = ['id', 'status', 'updated_at'];
 const ORDERS_DDL = 'CREATE TABLE orders (id bigint PRIMARY KEY, status text NOT NULL, updated_at timestamptz NOT NULL)';
-const PASSWORD = 'runner-two-way-password';
 const policy = { latest: 'updated_at', ties: 'legacy' };
 
 let pair: ServerPair;
@@ -36,14 +35,12 @@ const fromLegacy = uniqueRole('sync_from_legacy');
 
 useServers('runner2way', async (servers) => {
   ({ pair, legacy, app, names } = servers);
-  process.env.RUNNER_TWO_WAY_PASSWORD = PASSWORD;
+  process.env.RUNNER_TWO_WAY_PASSWORD = ROLE_PASSWORD;
   for (const [client, role] of [
     [legacy, fromApp],
     [app, fromLegacy],
   ] as const) {
-    await client.query(
-      `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-    );
+    await loginRole(client, role);
     await client.query(ORDERS_DDL);
   }
 });

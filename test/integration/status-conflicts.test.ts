@@ -14,24 +14,18 @@ import {
 } from '../../src/index.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connectionString, type PgServer } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // The status view's conflicts: a key both sides of a two-way outbox changed between drains is
 // settled by the policy and logged; status shows it, and the doctor's warning about it.
 const ORDERS_DDL = 'CREATE TABLE orders (id bigint PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL)';
 const COLUMNS = ['id', 'name', 'updated_at'];
-const PASSWORD = 'status-conflicts-password';
 
 let pair: ServerPair;
 let legacy: pg.Client;
 let app: pg.Client;
 let names: { legacy: string; app: string };
-
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`,
-  );
-}
 
 /** This side's outbox sync to `server`: app always wins. */
 function outboxSync(server: 'app' | 'legacy') {
@@ -57,9 +51,9 @@ const link = (other: PgServer, database: string, server: string, outgoing: strin
 
 useServers('statusconflicts', async (servers) => {
   ({ pair, legacy, app, names } = servers);
-  process.env.STATUS_CONFLICTS_PASSWORD = PASSWORD;
-  await createRole(legacy, 'status_from_app');
-  await createRole(app, 'status_from_legacy');
+  process.env.STATUS_CONFLICTS_PASSWORD = ROLE_PASSWORD;
+  await loginRole(legacy, 'status_from_app');
+  await loginRole(app, 'status_from_legacy');
   await legacy.query(ORDERS_DDL);
   await app.query(ORDERS_DDL);
   const endpoint = (incoming: string) =>

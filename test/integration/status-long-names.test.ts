@@ -13,6 +13,7 @@ import {
 } from '../../src/index.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connectionString } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // status() over syncs whose table and link names are 63 bytes: every name derived from them
@@ -24,7 +25,6 @@ const ITEMS = long('items'); // one-way, write-through
 const APP = long('app'); // legacy's link to app
 const LEGACY = long('legacy'); // app's link to legacy
 const COLUMNS = ['id', 'name'];
-const PASSWORD = 'status-long-names-password';
 
 let pair: ServerPair;
 let legacy: pg.Client;
@@ -57,17 +57,11 @@ const link = (name: string, side: 'app' | 'legacy', outgoing: string) =>
 const endpoint = (table: string, incoming: string) =>
   syncEndpoint({ table, key: ['id'], columns: COLUMNS, grantTo: incoming });
 
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'; END $$`,
-  );
-}
-
 useServers('statuslongnames', async (servers) => {
   ({ pair, legacy, app, names } = servers);
-  process.env.STATUS_LONG_NAMES_PASSWORD = PASSWORD;
-  await createRole(legacy, 'longstatus_from_app');
-  await createRole(app, 'longstatus_from_legacy');
+  process.env.STATUS_LONG_NAMES_PASSWORD = ROLE_PASSWORD;
+  await loginRole(legacy, 'longstatus_from_app');
+  await loginRole(app, 'longstatus_from_legacy');
   for (const client of [legacy, app]) {
     for (const table of [TABLE, ITEMS])
       await client.query(`CREATE TABLE "${table}" (id bigint PRIMARY KEY, name text)`);

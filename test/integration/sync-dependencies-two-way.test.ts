@@ -16,12 +16,12 @@ import {
 import { catalogSnapshot } from '../harness/catalog.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connectionString, type PgServer } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // The timesheets both ways: the new database sends the wide rows (hospital_id looked up in
 // timesheet_options) to the old one, which sends worker and status changes back. Each side's
 // user mapping connects as a sync role the other side's triggers ignore, the dependency's too.
-const ROLE_PASSWORD = 'deps-sync-role-password';
 const BACK_COLUMNS = ['id', 'worker_id', 'status'];
 const OLD_COLUMNS = ['id', 'worker_id', 'status', 'hospital_id'];
 const BOOKKEEPING = ['knex_migrations', '"sync_link"'];
@@ -30,12 +30,6 @@ let pair: ServerPair;
 let legacy: pg.Client;
 let app: pg.Client;
 let names: { legacy: string; app: string };
-
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`,
-  );
-}
 
 // Who wrote each row, on both sides: a write by the incoming sync role that came back would show.
 const NOTE_WRITES = `CREATE TABLE written (id int, by text);
@@ -46,8 +40,8 @@ const NOTE_WRITES = `CREATE TABLE written (id int, by text);
 useServers('deps2', async (servers) => {
   ({ pair, legacy, app, names } = servers);
   process.env.DEPS_SYNC_ROLE_PASSWORD = ROLE_PASSWORD;
-  await createRole(legacy, 'deps_from_app');
-  await createRole(app, 'deps_from_legacy');
+  await loginRole(legacy, 'deps_from_app');
+  await loginRole(app, 'deps_from_legacy');
   await app.query(`CREATE TABLE timesheet_options (id int PRIMARY KEY, hospital_id int);
     CREATE TABLE timesheet (id int PRIMARY KEY, worker_id int, status text, timesheet_options_id int)`);
   await legacy.query('CREATE TABLE timesheet (id int PRIMARY KEY, worker_id int, status text, hospital_id int)');

@@ -5,12 +5,12 @@ import { applyInTransaction } from '../harness/apply.js';
 import { PRODUCTS_DDL, readProducts } from '../harness/legacy-fixture.js';
 import type { ServerPair } from '../harness/pair.js';
 import { connect, type PgServer } from '../harness/server.js';
+import { loginRole, ROLE_PASSWORD } from '../harness/roles.js';
 import { useServers } from '../harness/suite.js';
 
 // Two-way: one link installed in each database. Each side's user mapping connects to the other
 // as a dedicated sync role, and each side's triggers ignore writes made by the incoming role.
 const COLUMNS = ['id', 'name', 'description', 'price', 'created_at', 'updated_at'];
-const ROLE_PASSWORD = 'sync-role-password';
 
 let pair: ServerPair;
 let legacy: pg.Client;
@@ -49,19 +49,11 @@ function sender(
   );
 }
 
-async function createRole(client: pg.Client, role: string): Promise<void> {
-  // Roles belong to the cluster, which outlives each test's databases; another file may have made
-  // this one with its own password, so a duplicate gets this file's.
-  await client.query(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}'; END $$`,
-  );
-}
-
 useServers('sync2', async (servers) => {
   ({ pair, legacy, app, names } = servers);
   process.env.SYNC_ROLE_PASSWORD = ROLE_PASSWORD;
-  await createRole(legacy, 'sync_from_app');
-  await createRole(app, 'sync_from_legacy');
+  await loginRole(legacy, 'sync_from_app');
+  await loginRole(app, 'sync_from_legacy');
   await legacy.query(PRODUCTS_DDL);
   await app.query(PRODUCTS_DDL);
   // Both endpoints first: each side's sender checks that the other side's endpoint is there.
